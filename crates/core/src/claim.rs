@@ -1,0 +1,317 @@
+//! The Claim My Account flow: validate, match the roster, then store the claim, its answer
+//! hashes and its directory job in one transaction. The directory itself is written later by
+//! the sync worker; the caller follows the returned operation.
+
+use std::{net::IpAddr, sync::Arc, time::Duration};
+
+use secrecy::SecretString;
+use tracing::{info, warn};
+
+use crate::{
+    AccountPolicy, EmployeeId, Error, Events, OperationId, PersonName, RosterStatus, Sealer,
+    Username, Violations,
+    directory::{Account, DirectoryJob, JobKind},
+    hashing::AnswerHasher,
+    operation::{Operation, OperationState},
+    password::personal_words,
+    questions::{Question, TypedAnswer, validate_answers},
+    store::{
+        AttemptKey, AuditEvent, ClaimInsert, ClaimState, NewClaim, Store, StoredAnswer, now_millis,
+    },
+};
+
+/// A claim as it arrives from the portal.
+#[derive(Debug)]
+pub struct ClaimRequest {
+    /// Last name as typed.
+    pub last_name: String,
+    /// First name as typed.
+    pub first_name: String,
+    /// Employee ID as typed: six digits.
+    pub employee_id: String,
+    /// The chosen password.
+    pub password: SecretString,
+    /// Three answers to three different questions.
+    pub answers: Vec<TypedAnswer>,
+}
+
+/// What an accepted claim returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimReceipt {
+    /// The username to log in with.
+    pub username: Username,
+    /// The operation that writes the account into the directory.
+    pub operation: Operation,
+}
+
+/// The account flows over a store: claim, and follow operations.
+#[derive(Debug)]
+pub struct Accounts {
+    store: Arc<dyn Store>,
+    policy: Arc<AccountPolicy>,
+    hasher: AnswerHasher,
+    sealer: Arc<Sealer>,
+    events: Arc<Events>,
+}
+
+/// A claim's fields once every one is valid.
+struct ValidClaim {
+    last_name: PersonName,
+    first_name: PersonName,
+    employee_id: EmployeeId,
+    username: Username,
+    answers: Vec<crate::questions::NormalizedAnswer>,
+}
+
+impl Accounts {
+    /// The flows over these parts.
+    pub fn new(
+        store: Arc<dyn Store>,
+        policy: Arc<AccountPolicy>,
+        hasher: AnswerHasher,
+        sealer: Arc<Sealer>,
+        events: Arc<Events>,
+    ) -> Self {
+        Self {
+            store,
+            policy,
+            hasher,
+            sealer,
+            events,
+        }
+    }
+
+    /// The challenge questions offered.
+    pub fn questions(&self) -> &[Question] {
+        self.policy.questions.questions()
+    }
+
+    /// The in-process signals this service sends.
+    pub fn events(&self) -> &Arc<Events> {
+        &self.events
+    }
+
+    /// Claims an account. `client` is the caller's address, for attempt limits and audit.
+    pub async fn claim(
+        &self,
+        request: ClaimRequest,
+        client: Option<IpAddr>,
+    ) -> Result<ClaimReceipt, Error> {
+        let claim = self.validate(&request)?;
+        let span = tracing::Span::current();
+        span.record("employee_id", tracing::field::display(claim.employee_id));
+        span.record("username", claim.username.as_str());
+
+        let now = now_millis();
+        let account_key = AttemptKey::Employee(claim.employee_id);
+        let mut keys = vec![account_key.clone()];
+        keys.extend(client.map(AttemptKey::Address));
+        if let Some(until) = self.store.locked_until(&keys, now).await? {
+            self.audit(&claim, client, "locked_out", None).await?;
+            return Err(Error::LockedOut {
+                retry_after: retry_after(until, now),
+            });
+        }
+
+        let entry = self.store.roster_entry(claim.employee_id).await?;
+        let mismatch = match &entry {
+            None => Some("no roster entry has this employee ID"),
+            Some(e)
+                if !e.last_name.matches(&claim.last_name)
+                    || !e.first_name.matches(&claim.first_name) =>
+            {
+                Some("the names do not match the roster entry")
+            }
+            Some(e) if e.status == RosterStatus::Terminated => {
+                Some("the roster entry is terminated")
+            }
+            Some(_) => None,
+        };
+        if let Some(reason) = mismatch {
+            warn!(reason, "claim refused: no roster match");
+            self.audit(&claim, client, "no_match", Some(reason)).await?;
+            let locks = self
+                .store
+                .record_failure(&keys, &self.policy.lockout, now)
+                .await?;
+            for lock in locks {
+                warn!(key = %lock.key, "locked out after repeated failures");
+                self.store
+                    .record_audit(AuditEvent {
+                        at: now,
+                        action: "lockout",
+                        employee_id: Some(claim.employee_id),
+                        username: None,
+                        client,
+                        outcome: "locked",
+                        reason: Some(format!("too many failed attempts on {}", lock.key)),
+                    })
+                    .await?;
+            }
+            return Err(Error::NoRosterMatch);
+        }
+        let entry = entry.expect("matched above");
+        self.store.clear_failures(&account_key).await?;
+
+        if let Some(state) = self.store.live_claim(claim.employee_id).await? {
+            return self.refuse_live(&claim, client, state).await;
+        }
+
+        let keys = claim.answers.iter().map(|a| a.key.clone()).collect();
+        let hashes = self.hasher.hash_all(keys).await?;
+        let answers = claim
+            .answers
+            .iter()
+            .zip(hashes)
+            .map(|(a, hash)| StoredAnswer {
+                question_id: a.question.id.clone(),
+                question_text: a.question.text.clone(),
+                hash,
+            })
+            .collect();
+        let id = OperationId::new();
+        let job = DirectoryJob {
+            id,
+            kind: JobKind::Provision,
+            account: Account {
+                username: claim.username.clone(),
+                employee_id: entry.employee_id,
+                first_name: entry.first_name,
+                last_name: entry.last_name,
+                email: entry.email,
+            },
+        };
+        let insert = self
+            .store
+            .insert_claim(NewClaim {
+                sealed_password: self
+                    .sealer
+                    .seal(&request.password, id.to_string().as_bytes()),
+                job,
+                answers,
+                audit: self.event(&claim, client, "accepted", None),
+                now,
+            })
+            .await?;
+        match insert {
+            ClaimInsert::Created => {}
+            // Another claim of the same person won the race since the check above.
+            ClaimInsert::Exists(state) => return self.refuse_live(&claim, client, state).await,
+        }
+        self.events.job_queued();
+        info!(operation = %id, "claim accepted");
+        Ok(ClaimReceipt {
+            username: claim.username,
+            operation: Operation {
+                id,
+                state: OperationState::Pending,
+                reason: None,
+            },
+        })
+    }
+
+    /// An operation by the id a caller gives.
+    pub async fn operation(&self, id: &str) -> Result<Operation, Error> {
+        let id = OperationId::parse(id).map_err(|rule| Error::invalid("id", rule))?;
+        self.store
+            .operation(id)
+            .await?
+            .ok_or(Error::OperationNotFound)
+    }
+
+    fn validate(&self, request: &ClaimRequest) -> Result<ValidClaim, Error> {
+        let mut v = Violations::default();
+        let last_name = v.check("last_name", PersonName::parse(&request.last_name));
+        let first_name = v.check("first_name", PersonName::parse(&request.first_name));
+        let employee_id = v.check("employee_id", EmployeeId::parse_typed(&request.employee_id));
+        let username = employee_id.map(|id| self.policy.usernames.render(id));
+        let personal = personal_words(
+            &request.last_name,
+            &request.first_name,
+            &employee_id.map_or(String::new(), |id| id.to_string()),
+            username.as_ref().map_or("", Username::as_str),
+        );
+        v.check(
+            "password",
+            self.policy.passwords.check(&request.password, &personal),
+        );
+        let answers = validate_answers(
+            &self.policy.questions,
+            "answers",
+            &request.answers,
+            Some(&request.password),
+            &mut v,
+        );
+        v.into_result()?;
+        match (last_name, first_name, employee_id, username, answers) {
+            (
+                Some(last_name),
+                Some(first_name),
+                Some(employee_id),
+                Some(username),
+                Some(answers),
+            ) => Ok(ValidClaim {
+                last_name,
+                first_name,
+                employee_id,
+                username,
+                answers,
+            }),
+            _ => Err(Error::Internal),
+        }
+    }
+
+    async fn refuse_live(
+        &self,
+        claim: &ValidClaim,
+        client: Option<IpAddr>,
+        state: ClaimState,
+    ) -> Result<ClaimReceipt, Error> {
+        let (outcome, error) = match state {
+            ClaimState::Pending => ("pending", Error::ClaimPending),
+            ClaimState::Active | ClaimState::Rejected => ("already_claimed", Error::AlreadyClaimed),
+        };
+        info!(outcome, "claim refused");
+        self.audit(claim, client, outcome, None).await?;
+        Err(error)
+    }
+
+    fn event(
+        &self,
+        claim: &ValidClaim,
+        client: Option<IpAddr>,
+        outcome: &'static str,
+        reason: Option<&str>,
+    ) -> AuditEvent {
+        AuditEvent {
+            at: now_millis(),
+            action: "claim",
+            employee_id: Some(claim.employee_id),
+            username: Some(claim.username.clone()),
+            client,
+            outcome,
+            reason: reason.map(str::to_owned),
+        }
+    }
+
+    async fn audit(
+        &self,
+        claim: &ValidClaim,
+        client: Option<IpAddr>,
+        outcome: &'static str,
+        reason: Option<&str>,
+    ) -> Result<(), Error> {
+        Ok(self
+            .store
+            .record_audit(self.event(claim, client, outcome, reason))
+            .await?)
+    }
+}
+
+fn retry_after(until: crate::store::Millis, now: crate::store::Millis) -> Duration {
+    Duration::from_millis(
+        u64::try_from(until.saturating_sub(now))
+            .unwrap_or(0)
+            .max(1000),
+    )
+}

@@ -1,0 +1,86 @@
+//! The directory as the sync worker sees it: jobs to apply and the two ways one can fail.
+//! The LDAP implementations (OpenLDAP, Active Directory) live in `claimd-ldap`.
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+use crate::{Email, EmployeeId, OperationId, PersonName, Username};
+
+/// What a directory job does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobKind {
+    /// Create the account (or bring an existing one up to date) and set its password.
+    Provision,
+}
+
+impl JobKind {
+    /// The kind as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Provision => "provision",
+        }
+    }
+
+    /// Parses a stored kind.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "provision" => Some(Self::Provision),
+            _ => None,
+        }
+    }
+}
+
+/// The account a job writes: the roster entry's data and the username made for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    /// The username (the entry's `uid`).
+    pub username: Username,
+    /// The employee ID.
+    pub employee_id: EmployeeId,
+    /// First name, as HR records it.
+    pub first_name: PersonName,
+    /// Last name, as HR records it.
+    pub last_name: PersonName,
+    /// District email address.
+    pub email: Email,
+}
+
+/// One durable unit of directory work. Applying it twice leaves the directory as applying
+/// it once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectoryJob {
+    /// The operation the job belongs to (one job per operation).
+    pub id: OperationId,
+    /// What to do.
+    pub kind: JobKind,
+    /// The account to write.
+    pub account: Account,
+}
+
+/// Why a directory write did not happen. The reason is readable and holds no secret.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DirectoryError {
+    /// May succeed later unchanged: the server is down, busy, slow, or misconfigured.
+    #[error("transient directory failure: {reason}")]
+    Transient {
+        /// What happened, for the log.
+        reason: String,
+    },
+    /// The directory refused this change; retrying will not help. Shown to the person.
+    #[error("the directory refused the change: {reason}")]
+    Permanent {
+        /// Why, in plain words.
+        reason: String,
+    },
+}
+
+/// A directory that accounts are written into.
+#[async_trait]
+pub trait Directory: Send + Sync + std::fmt::Debug {
+    /// Applies a job with its password. Must be idempotent.
+    async fn apply(
+        &self,
+        job: &DirectoryJob,
+        password: &SecretString,
+    ) -> Result<(), DirectoryError>;
+}

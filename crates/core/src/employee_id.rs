@@ -1,0 +1,112 @@
+//! Employee IDs: typed as exactly six digits at the portal, stored as the number.
+
+use std::fmt;
+
+/// An employee ID from 1 to 999999. Displays zero-padded to six digits, as people type it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EmployeeId(u32);
+
+/// Why a typed employee ID was refused; the text is shown to the person.
+pub const TYPED_ID_RULE: &str =
+    "must be exactly six digits, with leading zeros (for example 077777)";
+
+impl EmployeeId {
+    /// The largest ID that fits in six digits.
+    pub const MAX: u32 = 999_999;
+
+    /// Parses the ID as typed at the portal: exactly six ASCII digits, zero-padded, not all zeros.
+    pub fn parse_typed(typed: &str) -> Result<Self, &'static str> {
+        if typed.len() != 6 || !typed.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(TYPED_ID_RULE);
+        }
+        typed.parse().ok().and_then(Self::new).ok_or(TYPED_ID_RULE)
+    }
+
+    /// Parses the ID as HR exports it: one to six digits, since spreadsheets drop leading zeros.
+    pub fn parse_roster(value: &str) -> Result<Self, &'static str> {
+        const RULE: &str = "must be a number from 1 to 999999 (one to six digits)";
+        let value = value.trim();
+        if value.is_empty() || value.len() > 6 || !value.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(RULE);
+        }
+        value.parse().ok().and_then(Self::new).ok_or(RULE)
+    }
+
+    /// The ID for a number from 1 to 999999.
+    pub fn new(number: u32) -> Option<Self> {
+        (1..=Self::MAX).contains(&number).then_some(Self(number))
+    }
+
+    /// The number, without padding.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Display for EmployeeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:06}", self.0)
+    }
+}
+
+impl fmt::Debug for EmployeeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EmployeeId({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_sheet_example_parses() {
+        let id = EmployeeId::parse_typed("077777").unwrap();
+        assert_eq!(id.get(), 77777);
+        assert_eq!(id.to_string(), "077777");
+    }
+
+    #[test]
+    fn typed_ids_must_be_exactly_six_ascii_digits() {
+        for bad in [
+            "",
+            "77777",
+            "0077777",
+            "07777a",
+            " 077777",
+            "077777 ",
+            "-77777",
+            "+77777",
+            "07 777",
+            "000000",
+            "０７７７７７",
+            "7.7777",
+        ] {
+            assert_eq!(EmployeeId::parse_typed(bad), Err(TYPED_ID_RULE), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn roster_ids_may_lack_leading_zeros() {
+        assert_eq!(EmployeeId::parse_roster("77777").unwrap().get(), 77777);
+        assert_eq!(EmployeeId::parse_roster(" 077777 ").unwrap().get(), 77777);
+        for bad in ["", "0", "1234567", "12a", "-1"] {
+            assert!(EmployeeId::parse_roster(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn every_id_round_trips_through_its_typed_form(n in 1u32..=999_999) {
+            let id = EmployeeId::new(n).unwrap();
+            prop_assert_eq!(EmployeeId::parse_typed(&id.to_string()), Ok(id));
+            prop_assert_eq!(EmployeeId::parse_roster(&n.to_string()), Ok(id));
+        }
+
+        #[test]
+        fn typed_parser_never_panics(s in "\\PC{0,10}") {
+            let _ = EmployeeId::parse_typed(&s);
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The errors a flow returns to its caller. Each variant has one fixed, client-safe message;
+//! causes (store or directory failures) are logged where they happen and never carried here.
+
+use std::time::Duration;
+
+/// One bad field of a request: the request field's name (`employee_id`, `answers[1].answer`)
+/// and what is wrong with it. The description never repeats the value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// The request field, as named in the API contract.
+    pub field: String,
+    /// What the person should change, in plain words.
+    pub description: String,
+}
+
+impl FieldViolation {
+    /// A violation of `field`.
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+/// Why a request was not carried out. The gRPC layer maps each variant to one status code.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Error {
+    /// Fields are malformed or break a rule; every bad field is listed.
+    #[error("the request has invalid fields")]
+    InvalidArgument {
+        /// Every bad field, in request order.
+        violations: Vec<FieldViolation>,
+    },
+    /// No claimable roster entry matches the names and employee ID. One message for every
+    /// kind of mismatch, so the reply tells nothing about which part was wrong.
+    #[error("no roster entry matches that last name, first name and employee ID")]
+    NoRosterMatch,
+    /// The operation id is unknown.
+    #[error("no operation has that id")]
+    OperationNotFound,
+    /// The roster entry already has an active account.
+    #[error("this account has already been claimed")]
+    AlreadyClaimed,
+    /// A claim of this roster entry is still being written to the directory.
+    #[error("a claim of this account is being completed; check its operation")]
+    ClaimPending,
+    /// Too many failed attempts on this account or from this address.
+    #[error("too many failed attempts; try again later")]
+    LockedOut {
+        /// When another attempt is allowed.
+        retry_after: Duration,
+    },
+    /// The store cannot be reached; the request was not carried out and may be retried.
+    #[error("the service is temporarily unavailable; try again")]
+    Unavailable,
+    /// A fault on our side; details are in the log, never in the reply.
+    #[error("internal error")]
+    Internal,
+}
+
+impl Error {
+    /// An `InvalidArgument` with one violation.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidArgument {
+            violations: vec![FieldViolation::new(field, description)],
+        }
+    }
+}
+
+/// Collects field violations so a request is answered with all of its problems at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// Records a violation of `field`.
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation::new(field, description));
+    }
+
+    /// Records `result`'s error, if any, against `field`, and passes the value on.
+    pub fn check<T, E: Into<String>>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        result.map_err(|e| self.add(field, e)).ok()
+    }
+
+    /// True when nothing has been recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok` when nothing was recorded, else `Error::InvalidArgument` with every violation.
+    pub fn into_result(self) -> Result<(), Error> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument { violations: self.0 })
+        }
+    }
+}

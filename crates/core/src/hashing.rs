@@ -1,0 +1,137 @@
+//! Challenge answers are hashed one by one with argon2id at the OWASP parameters (m=19456 KiB,
+//! t=2, p=1), a random salt each, and an optional server-side pepper. The work is CPU-heavy
+//! (~15 ms a hash), so it runs on tokio's blocking threads, never on the async ones.
+
+use std::{fmt, sync::Arc};
+
+use argon2::{Algorithm, Argon2, Params, Version, password_hash::PasswordHasher};
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
+use tracing::Instrument;
+
+use crate::Error;
+
+/// Hashes (and later verifies) normalised challenge answers.
+#[derive(Clone)]
+pub struct AnswerHasher {
+    pepper: Option<Arc<SecretSlice<u8>>>,
+}
+
+impl fmt::Debug for AnswerHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pepper = if self.pepper.is_some() { "set" } else { "none" };
+        f.debug_struct("AnswerHasher")
+            .field("pepper", &pepper)
+            .finish()
+    }
+}
+
+impl AnswerHasher {
+    /// A hasher with an optional pepper (kept outside the store, e.g. in a file).
+    pub fn new(pepper: Option<SecretSlice<u8>>) -> Self {
+        Self {
+            pepper: pepper.map(Arc::new),
+        }
+    }
+
+    fn argon2(&self) -> Result<Argon2<'_>, argon2::Error> {
+        match &self.pepper {
+            Some(pepper) => Argon2::new_with_secret(
+                pepper.expose_secret(),
+                Algorithm::Argon2id,
+                Version::V0x13,
+                Params::default(),
+            ),
+            None => Ok(Argon2::new(
+                Algorithm::Argon2id,
+                Version::V0x13,
+                Params::default(),
+            )),
+        }
+    }
+
+    /// Hashes each key to a PHC string. The hashes run side by side on blocking threads.
+    pub async fn hash_all(&self, keys: Vec<SecretString>) -> Result<Vec<String>, Error> {
+        let tasks: Vec<_> = keys
+            .into_iter()
+            .map(|key| {
+                let hasher = self.clone();
+                let span = tracing::Span::current();
+                tokio::task::spawn_blocking(move || span.in_scope(|| hasher.hash_one(&key)))
+            })
+            .collect();
+        let mut hashes = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            let hash = task.in_current_span().await.map_err(|e| {
+                tracing::error!(error = %e, "answer hashing task failed");
+                Error::Internal
+            })??;
+            hashes.push(hash);
+        }
+        Ok(hashes)
+    }
+
+    fn hash_one(&self, key: &SecretString) -> Result<String, Error> {
+        let argon2 = self.argon2().map_err(|e| {
+            tracing::error!(error = %e, "argon2 setup failed");
+            Error::Internal
+        })?;
+        argon2
+            .hash_password(key.expose_secret().as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|e| {
+                tracing::error!(error = %e, "argon2 hashing failed");
+                Error::Internal
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use argon2::password_hash::PasswordVerifier;
+
+    #[tokio::test]
+    async fn hashes_are_salted_argon2id_at_owasp_parameters() {
+        let hasher = AnswerHasher::new(None);
+        let hashes = hasher
+            .hash_all(vec![SecretString::from("rex"), SecretString::from("rex")])
+            .await
+            .unwrap();
+        assert!(
+            hashes[0].starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            hashes[0]
+        );
+        assert_ne!(hashes[0], hashes[1], "each hash has its own salt");
+        assert!(!hashes[0].contains("rex"));
+        let argon2 = hasher.argon2().unwrap();
+        assert!(argon2.verify_password(b"rex", hashes[0].as_str()).is_ok());
+        assert!(argon2.verify_password(b"rexx", hashes[0].as_str()).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_peppered_hash_needs_the_pepper() {
+        let peppered = AnswerHasher::new(Some(SecretSlice::from(b"pepper".to_vec())));
+        let hash = peppered
+            .hash_all(vec![SecretString::from("rex")])
+            .await
+            .unwrap()
+            .remove(0);
+        let plain = AnswerHasher::new(None);
+        assert!(
+            peppered
+                .argon2()
+                .unwrap()
+                .verify_password(b"rex", hash.as_str())
+                .is_ok()
+        );
+        assert!(
+            plain
+                .argon2()
+                .unwrap()
+                .verify_password(b"rex", hash.as_str())
+                .is_err()
+        );
+        assert_eq!(format!("{peppered:?}"), r#"AnswerHasher { pepper: "set" }"#);
+    }
+}

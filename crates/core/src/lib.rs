@@ -1,0 +1,40 @@
+//! The domain of claimd: who may claim an account and how, with no I/O of its own.
+//!
+//! This crate owns the rules taken from the district sheet and DESIGN.md (employee IDs,
+//! usernames, name matching, the password policy, challenge questions and answers, attempt
+//! limits), the flows built on them (claim, follow an operation), and the traits the outer
+//! crates implement: [`Store`] (claimd-store), [`Directory`] (claimd-ldap). It depends on no
+//! gRPC, SQL or LDAP crate; those depend on it.
+
+mod claim;
+mod directory;
+mod employee_id;
+mod error;
+mod events;
+mod hashing;
+mod operation;
+mod password;
+mod person;
+mod policy;
+mod questions;
+mod roster;
+mod seal;
+pub mod store;
+mod text;
+mod username;
+
+pub use claim::{Accounts, ClaimReceipt, ClaimRequest};
+pub use directory::{Account, Directory, DirectoryError, DirectoryJob, JobKind};
+pub use employee_id::EmployeeId;
+pub use error::{Error, FieldViolation, Violations};
+pub use events::Events;
+pub use hashing::AnswerHasher;
+pub use operation::{Operation, OperationId, OperationState};
+pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordPolicy, personal_words};
+pub use person::PersonName;
+pub use policy::AccountPolicy;
+pub use questions::{ANSWERS_REQUIRED, Question, QuestionPool, TypedAnswer};
+pub use roster::{Email, RosterEntry, RosterProblem, RosterStatus, parse_roster_csv};
+pub use seal::{SealError, Sealer};
+pub use store::{LockoutPolicy, Store, StoreError};
+pub use username::{Username, UsernameTemplate};

@@ -1,0 +1,211 @@
+//! The password policy (NIST SP 800-63B, OWASP ASVS V6.2): a length range, no control
+//! characters, not a commonly used or easily guessed password, and nothing built from the
+//! person's own names, employee ID or username. No composition rules.
+
+use secrecy::{ExposeSecret, SecretString};
+use zxcvbn::matching::patterns::MatchPattern;
+
+use crate::text::{has_control, name_key};
+
+/// The fewest characters any configuration may allow.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// The most characters a password may have; longer ones are refused, never truncated.
+pub const MAX_PASSWORD_CHARS: usize = 128;
+/// Below this many estimated guesses (log10) a password counts as easily guessed.
+const MIN_GUESSES_LOG10: f64 = 6.0;
+/// Personal words shorter than this are too common inside other words to refuse.
+const MIN_PERSONAL_WORD_CHARS: usize = 3;
+
+/// The length rule and the checks every new password goes through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    min_chars: usize,
+}
+
+impl PasswordPolicy {
+    /// A policy requiring at least `min_chars` characters (8 to 128).
+    pub fn new(min_chars: usize) -> Result<Self, String> {
+        if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&min_chars) {
+            return Err(format!(
+                "must be from {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS}"
+            ));
+        }
+        Ok(Self { min_chars })
+    }
+
+    /// The configured minimum length.
+    pub fn min_chars(&self) -> usize {
+        self.min_chars
+    }
+
+    /// Checks a new password; the error says why it was refused and never repeats it.
+    /// `personal` holds the person's names, employee ID and username ([`personal_words`]).
+    pub fn check(&self, password: &SecretString, personal: &[String]) -> Result<(), String> {
+        let password = password.expose_secret();
+        if has_control(password) {
+            return Err("must not contain control characters such as line breaks or tabs".into());
+        }
+        let chars = password.chars().count();
+        if chars < self.min_chars {
+            return Err(format!("must be at least {} characters", self.min_chars));
+        }
+        if chars > MAX_PASSWORD_CHARS {
+            return Err(format!("must be at most {MAX_PASSWORD_CHARS} characters"));
+        }
+        let folded = name_key(password).replace(' ', "");
+        if personal.iter().any(|word| folded.contains(word.as_str())) {
+            return Err("must not contain your name, employee ID or username".into());
+        }
+        let estimate = zxcvbn::zxcvbn(password, &[]);
+        if let [only] = estimate.sequence() {
+            // `DictionaryType` is not exported by zxcvbn; its default is the list of common
+            // passwords (30,000 entries from breach corpora), which is what we compare with.
+            if let MatchPattern::Dictionary(word) = &only.pattern
+                && word.dictionary_name == Default::default()
+            {
+                return Err("is one of the most commonly used passwords; choose another".into());
+            }
+        }
+        if estimate.guesses_log10() < MIN_GUESSES_LOG10 {
+            return Err(
+                "is too easy to guess (a common word, name, date or keyboard pattern); \
+                 try a longer phrase of unrelated words"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self {
+            min_chars: MIN_PASSWORD_CHARS,
+        }
+    }
+}
+
+/// The words a person's password must not contain, folded as [`PasswordPolicy::check`]
+/// compares them: each name whole and in parts, the employee ID with and without padding, and
+/// the username.
+pub fn personal_words(
+    last_name: &str,
+    first_name: &str,
+    employee_id: &str,
+    username: &str,
+) -> Vec<String> {
+    let mut words = Vec::new();
+    for name in [last_name, first_name] {
+        let key = name_key(name);
+        words.push(key.replace(' ', ""));
+        words.extend(
+            key.split(|c: char| c.is_whitespace() || c == '-' || c == '\'')
+                .map(str::to_owned),
+        );
+    }
+    words.push(employee_id.trim_start_matches('0').to_owned());
+    words.push(employee_id.to_owned());
+    words.push(username.to_ascii_lowercase());
+    words.retain(|w| w.chars().count() >= MIN_PERSONAL_WORD_CHARS);
+    words.sort();
+    words.dedup();
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(password: &str) -> Result<(), String> {
+        let personal = personal_words("Doe", "Jane", "077777", "e77777");
+        PasswordPolicy::default().check(&SecretString::from(password), &personal)
+    }
+
+    #[test]
+    fn good_passwords_pass() {
+        for good in [
+            "Correct-Horse-Battery-9",
+            "kT9#mQ2zLp",
+            "blue mountain tulip river",
+            "Ünïcödé Paßwörd 𝄞 fine",
+            "N3w-Hire-Pass!",
+            &"long enough ".repeat(10)[..120],
+        ] {
+            assert_eq!(check(good), Ok(()), "{good}");
+        }
+    }
+
+    #[test]
+    fn length_is_counted_in_characters_and_never_truncated() {
+        assert!(check("kT9#mQ2").unwrap_err().contains("at least 8"));
+        let too_long = format!("{}x", "kT9#mQ2zLp".repeat(13)); // 131 characters
+        assert!(check(&too_long).unwrap_err().contains("at most 128"));
+        let policy = PasswordPolicy::new(12).unwrap();
+        assert!(
+            policy
+                .check(&SecretString::from("kT9#mQ2zLp"), &[])
+                .unwrap_err()
+                .contains("at least 12")
+        );
+        assert!(PasswordPolicy::new(7).is_err());
+    }
+
+    #[test]
+    fn common_passwords_are_refused() {
+        for common in [
+            "password",
+            "12345678",
+            "qwertyuiop",
+            "iloveyou",
+            "Password1",
+            "P@ssw0rd",
+            "football",
+        ] {
+            assert!(check(common).is_err(), "{common}");
+        }
+    }
+
+    #[test]
+    fn guessable_patterns_are_refused() {
+        for weak in ["aaaaaaaa", "abcdefgh", "asdfghjkl", "11111111aa"] {
+            assert!(check(weak).is_err(), "{weak}");
+        }
+    }
+
+    #[test]
+    fn personal_words_are_refused_whatever_the_case() {
+        for personal in [
+            "JaneRocks!2931x",
+            "xdoe-Qz81#kk",
+            "pass77777word!",
+            "Ze77777-Qz81#kk",
+            "x077777-Qz81#k",
+        ] {
+            let err = check(personal).unwrap_err();
+            assert!(err.contains("your name"), "{personal}: {err}");
+        }
+    }
+
+    #[test]
+    fn accented_names_are_refused_unaccented() {
+        let personal = personal_words("García", "Zoë", "000042", "e42");
+        let err = PasswordPolicy::default()
+            .check(&SecretString::from("Qz81#garcia!kk"), &personal)
+            .unwrap_err();
+        assert!(err.contains("your name"), "{err}");
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        for bad in ["Qz81#kk\nLp2x", "Qz81#kk\0Lp2x", "Qz81#kk\u{1b}Lp2x"] {
+            assert!(check(bad).unwrap_err().contains("control"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn errors_never_repeat_the_password() {
+        for bad in ["football", "JaneRocks!2931x", "shortpw"] {
+            assert!(!check(bad).unwrap_err().contains(bad));
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! The HR roster: who may claim an account. Parsed from the district's CSV export
+//! (`employee_id,last_name,first_name,email,status`; extra columns ignored).
+
+use std::{collections::HashMap, fmt, io};
+
+use crate::{EmployeeId, PersonName, text::has_control};
+
+/// Whether a roster entry may claim an account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RosterStatus {
+    /// A current employee: may claim.
+    Active,
+    /// No longer employed: may not claim.
+    Terminated,
+}
+
+impl RosterStatus {
+    /// The status as written in the CSV and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Terminated => "terminated",
+        }
+    }
+
+    /// Parses `active` or `terminated` (any case).
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "active" => Some(Self::Active),
+            "terminated" => Some(Self::Terminated),
+            _ => None,
+        }
+    }
+}
+
+/// A district email address, kept lowercase so lookups ignore case.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    /// Validates an address: one `@`, something on both sides, no spaces or control
+    /// characters, at most 254 characters. Case and surrounding spaces are ignored.
+    pub fn parse(value: &str) -> Result<Self, &'static str> {
+        const RULE: &str = "must be an email address such as jane.doe@district.example";
+        let value = value.trim().to_lowercase();
+        let Some((local, domain)) = value.split_once('@') else {
+            return Err(RULE);
+        };
+        let bad = value.len() > 254
+            || local.is_empty()
+            || domain.is_empty()
+            || domain.contains('@')
+            || value.chars().any(|c| c.is_whitespace())
+            || has_control(&value);
+        if bad { Err(RULE) } else { Ok(Self(value)) }
+    }
+
+    /// The address as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Email({})", self.0)
+    }
+}
+
+/// One HR record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RosterEntry {
+    /// The employee ID.
+    pub employee_id: EmployeeId,
+    /// Last name as HR records it.
+    pub last_name: PersonName,
+    /// First name as HR records it.
+    pub first_name: PersonName,
+    /// District email address.
+    pub email: Email,
+    /// Whether the entry may claim.
+    pub status: RosterStatus,
+}
+
+/// A bad row (or header) of a roster file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RosterProblem {
+    /// The line in the file, counting the header as line 1.
+    pub line: u64,
+    /// What is wrong, naming the column.
+    pub message: String,
+}
+
+impl fmt::Display for RosterProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+const COLUMNS: [&str; 5] = ["employee_id", "last_name", "first_name", "email", "status"];
+
+/// Parses a whole roster file. Either every row is good, or every problem is returned, each
+/// with its line number, so an import never applies part of a file.
+pub fn parse_roster_csv(input: impl io::Read) -> Result<Vec<RosterEntry>, Vec<RosterProblem>> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+    let headers = reader
+        .headers()
+        .map_err(|e| vec![csv_problem(1, &e)])?
+        .clone();
+    let mut index = [0usize; 5];
+    let mut problems = Vec::new();
+    for (slot, column) in index.iter_mut().zip(COLUMNS) {
+        match headers.iter().position(|h| {
+            h.trim()
+                .trim_start_matches('\u{feff}')
+                .eq_ignore_ascii_case(column)
+        }) {
+            Some(i) => *slot = i,
+            None => problems.push(RosterProblem {
+                line: 1,
+                message: format!("the header has no column {column:?}"),
+            }),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut entries = Vec::new();
+    let mut first_line: HashMap<EmployeeId, u64> = HashMap::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(record) => record,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                problems.push(csv_problem(line, &e));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        let field = |i: usize| record.get(index[i]).unwrap_or("");
+        let mut row_problems = Vec::new();
+        let mut note = |column: &str, rule: &str| row_problems.push(format!("{column}: {rule}"));
+        let employee_id = EmployeeId::parse_roster(field(0))
+            .map_err(|r| note("employee_id", r))
+            .ok();
+        let last_name = PersonName::parse(field(1))
+            .map_err(|r| note("last_name", r))
+            .ok();
+        let first_name = PersonName::parse(field(2))
+            .map_err(|r| note("first_name", r))
+            .ok();
+        let email = Email::parse(field(3)).map_err(|r| note("email", r)).ok();
+        let status = RosterStatus::parse(field(4));
+        if status.is_none() {
+            note("status", "must be active or terminated");
+        }
+        if let Some(id) = employee_id
+            && let Some(earlier) = first_line.insert(id, line)
+        {
+            note(
+                "employee_id",
+                &format!("{id} already appears on line {earlier}"),
+            );
+        }
+        if !row_problems.is_empty() {
+            problems.extend(
+                row_problems
+                    .into_iter()
+                    .map(|message| RosterProblem { line, message }),
+            );
+            continue;
+        }
+        if let (Some(employee_id), Some(last_name), Some(first_name), Some(email), Some(status)) =
+            (employee_id, last_name, first_name, email, status)
+        {
+            entries.push(RosterEntry {
+                employee_id,
+                last_name,
+                first_name,
+                email,
+                status,
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(entries)
+    } else {
+        Err(problems)
+    }
+}
+
+fn csv_problem(line: u64, error: &csv::Error) -> RosterProblem {
+    let message = match error.kind() {
+        csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8 text".to_owned(),
+        _ => format!("cannot be read as CSV: {error}"),
+    };
+    RosterProblem { line, message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_good_file_parses_with_extra_columns_and_unpadded_ids() {
+        let csv = "\u{feff}employee_id,last_name,first_name,email,status,department\n\
+                   077777,Doe,Jane,Jane.Doe@District.example,active,Math\n\
+                   42,\"O'Brien, Jr.\",Pat,pat@district.example,Terminated,\n";
+        let entries = parse_roster_csv(csv.as_bytes()).unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].employee_id.get(), 77777);
+        assert_eq!(entries[0].email.as_str(), "jane.doe@district.example");
+        assert_eq!(entries[1].last_name.as_str(), "O'Brien, Jr.");
+        assert_eq!(entries[1].status, RosterStatus::Terminated);
+    }
+
+    #[test]
+    fn every_bad_row_is_reported_with_its_line() {
+        let csv = "employee_id,last_name,first_name,email,status\n\
+                   077777,Doe,Jane,jane@d.example,active\n\
+                   12x,Doe,Jane,jane@d.example,active\n\
+                   5,,Jane,not-an-email,retired\n\
+                   077777,Roe,Rick,rick@d.example,active\n";
+        let problems = parse_roster_csv(csv.as_bytes()).unwrap_err();
+        let printed: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            printed,
+            [
+                "line 3: employee_id: must be a number from 1 to 999999 (one to six digits)",
+                "line 4: last_name: is required",
+                "line 4: email: must be an email address such as jane.doe@district.example",
+                "line 4: status: must be active or terminated",
+                "line 5: employee_id: 077777 already appears on line 2",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_missing_column_is_named() {
+        let problems = parse_roster_csv("employee_id,last_name,email\n".as_bytes()).unwrap_err();
+        let printed: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            printed,
+            [
+                "line 1: the header has no column \"first_name\"",
+                "line 1: the header has no column \"status\""
+            ]
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported() {
+        let mut bytes = b"employee_id,last_name,first_name,email,status\n1,Do".to_vec();
+        bytes.extend_from_slice(&[0xff, 0xfe]);
+        bytes.extend_from_slice(b",Jane,j@d.example,active\n");
+        let problems = parse_roster_csv(&bytes[..]).unwrap_err();
+        assert_eq!(problems[0].line, 2);
+        assert!(problems[0].message.contains("UTF-8"));
+    }
+}

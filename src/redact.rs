@@ -1,0 +1,52 @@
+//! Hand-written `Debug` for messages that carry secrets: the secret fields print as
+//! `[redacted]`, so a stray `{:?}` can never put a password or an answer into a log.
+
+use std::fmt;
+
+use crate::v1::{ChallengeAnswer, ClaimAccountRequest};
+
+const REDACTED: &str = "[redacted]";
+
+impl fmt::Debug for ChallengeAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChallengeAnswer")
+            .field("question_id", &self.question_id)
+            .field("answer", &REDACTED)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ClaimAccountRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClaimAccountRequest")
+            .field("last_name", &self.last_name)
+            .field("first_name", &self.first_name)
+            .field("employee_id", &self.employee_id)
+            .field("password", &REDACTED)
+            .field("answers", &self.answers)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::v1::{ChallengeAnswer, ClaimAccountRequest};
+
+    #[test]
+    fn debug_hides_password_and_answers() {
+        let request = ClaimAccountRequest {
+            last_name: "Doe".into(),
+            first_name: "Jane".into(),
+            employee_id: "077777".into(),
+            password: "hunter2-Secret".into(),
+            answers: vec![ChallengeAnswer {
+                question_id: "first-pet".into(),
+                answer: "Rex the dog".into(),
+            }],
+        };
+        let printed = format!("{request:?}");
+        assert!(printed.contains("077777"), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!printed.contains("Rex"), "{printed}");
+    }
+}
