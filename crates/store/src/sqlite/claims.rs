@@ -1,0 +1,108 @@
+//! Claims and their answers.
+
+use claimd_core::{
+    EmployeeId, StoreError,
+    store::{ClaimInsert, ClaimState, NewClaim},
+};
+use sqlx::{SqliteConnection, SqlitePool};
+
+use crate::{
+    account_json,
+    error::{corrupt, store_error},
+};
+
+pub(super) async fn live_state(
+    pool: &SqlitePool,
+    id: EmployeeId,
+) -> Result<Option<ClaimState>, StoreError> {
+    let state: Option<String> = sqlx::query_scalar(
+        "SELECT state FROM claims WHERE employee_id = ? AND state <> 'rejected'",
+    )
+    .bind(i64::from(id.get()))
+    .fetch_optional(pool)
+    .await
+    .map_err(store_error)?;
+    state
+        .map(|s| ClaimState::parse(&s).ok_or_else(|| corrupt("claims.state")))
+        .transpose()
+}
+
+/// Writes the claim, its answers, its operation, its job and its audit row, unless a live
+/// claim of the same employee or username exists. Runs inside the caller's write transaction.
+pub(super) async fn insert(
+    conn: &mut SqliteConnection,
+    claim: &NewClaim,
+) -> Result<ClaimInsert, StoreError> {
+    let account = &claim.job.account;
+    let employee_id = i64::from(account.employee_id.get());
+    let username = account.username.as_str();
+    let live: Option<String> = sqlx::query_scalar(
+        "SELECT state FROM claims WHERE (employee_id = ? OR username = ?) AND state <> 'rejected' LIMIT 1",
+    )
+    .bind(employee_id)
+    .bind(username)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    if let Some(state) = live {
+        let state = ClaimState::parse(&state).ok_or_else(|| corrupt("claims.state"))?;
+        return Ok(ClaimInsert::Exists(state));
+    }
+
+    let id = claim.job.id.to_string();
+    let now = claim.now;
+    sqlx::query(
+        "INSERT INTO claims (id, employee_id, username, state, created_at, updated_at)
+         VALUES (?, ?, ?, 'pending', ?, ?)",
+    )
+    .bind(&id)
+    .bind(employee_id)
+    .bind(username)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    for (position, answer) in claim.answers.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO challenge_answers (claim_id, position, question_id, question_text, answer_hash)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(i64::try_from(position).unwrap_or(i64::MAX))
+        .bind(&answer.question_id)
+        .bind(&answer.question_text)
+        .bind(&answer.hash)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    }
+    sqlx::query(
+        "INSERT INTO operations (id, kind, state, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?)",
+    )
+    .bind(&id)
+    .bind(claim.job.kind.as_str())
+    .bind(now)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    sqlx::query(
+        "INSERT INTO directory_jobs
+             (id, kind, claim_id, account, sealed_password, state, next_attempt_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(claim.job.kind.as_str())
+    .bind(&id)
+    .bind(account_json::to_json(account))
+    .bind(&claim.sealed_password)
+    .bind(now)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    super::insert_audit(conn, &claim.audit).await?;
+    Ok(ClaimInsert::Created)
+}

@@ -1,0 +1,189 @@
+//! The directory job queue and the operations it completes.
+
+use std::time::Duration;
+
+use claimd_core::{
+    DirectoryJob, JobKind, Operation, OperationId, OperationState, StoreError,
+    store::{JobOutcome, LeasedJob, Millis},
+};
+use sqlx::{SqliteConnection, SqlitePool};
+
+use crate::{
+    account_json,
+    error::{corrupt, store_error},
+};
+
+/// What a pending operation's reason says while its job waits to be retried. The job's own
+/// error stays in the store and the log: it may name servers and is not for callers.
+const RETRY_REASON: &str = "waiting for the directory; claimd keeps retrying";
+
+pub(super) async fn operation(
+    pool: &SqlitePool,
+    id: OperationId,
+) -> Result<Option<Operation>, StoreError> {
+    let row: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT state, reason FROM operations WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await
+            .map_err(store_error)?;
+    row.map(|(state, reason)| {
+        Ok(Operation {
+            id,
+            state: OperationState::parse(&state).ok_or_else(|| corrupt("operations.state"))?,
+            reason,
+        })
+    })
+    .transpose()
+}
+
+/// `id, kind, account, sealed_password, attempts, created_at` of a leased job.
+type LeasedRow = (String, String, String, Option<Vec<u8>>, i64, i64);
+
+/// Takes the oldest due job whose lease is free or has expired, in one statement, so two
+/// workers can never hold the same job.
+pub(super) async fn lease(
+    pool: &SqlitePool,
+    owner: &str,
+    lease_for: Duration,
+    now: Millis,
+) -> Result<Option<LeasedJob>, StoreError> {
+    let lease_until = now.saturating_add(i64::try_from(lease_for.as_millis()).unwrap_or(i64::MAX));
+    let row: Option<LeasedRow> = sqlx::query_as(
+        "UPDATE directory_jobs
+         SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1, updated_at = ?3
+         WHERE id = (
+             SELECT id FROM directory_jobs
+             WHERE state = 'queued' AND next_attempt_at <= ?3
+               AND (lease_until IS NULL OR lease_until <= ?3)
+             ORDER BY next_attempt_at, created_at
+             LIMIT 1)
+         RETURNING id, kind, account, sealed_password, attempts, created_at",
+    )
+    .bind(owner)
+    .bind(lease_until)
+    .bind(now)
+    .fetch_optional(pool)
+    .await
+    .map_err(store_error)?;
+    let Some((id, kind, account, sealed, attempts, queued_at)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(LeasedJob {
+        job: DirectoryJob {
+            id: OperationId::parse(&id).map_err(|_| corrupt("directory_jobs.id"))?,
+            kind: JobKind::parse(&kind).ok_or_else(|| corrupt("directory_jobs.kind"))?,
+            account: account_json::from_json(&account)?,
+        },
+        sealed_password: sealed.unwrap_or_default(),
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        lease_owner: owner.to_owned(),
+        queued_at,
+    }))
+}
+
+/// Ends a job held by `job.lease_owner`: the job, its operation and, for a provision, its
+/// claim, inside the caller's transaction. False (and nothing written) when the lease is lost.
+pub(super) async fn finish(
+    conn: &mut SqliteConnection,
+    job: &LeasedJob,
+    outcome: &JobOutcome,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    let id = job.job.id.to_string();
+    let (job_state, op_state, claim_state, reason) = match outcome {
+        JobOutcome::Succeeded => ("done", "succeeded", "active", None),
+        JobOutcome::Failed { reason } => ("failed", "failed", "rejected", Some(reason.as_str())),
+    };
+    let updated = sqlx::query(
+        "UPDATE directory_jobs
+         SET state = ?, sealed_password = NULL, lease_owner = NULL, lease_until = NULL,
+             last_error = ?, updated_at = ?
+         WHERE id = ? AND state = 'queued' AND lease_owner = ?",
+    )
+    .bind(job_state)
+    .bind(reason)
+    .bind(now)
+    .bind(&id)
+    .bind(&job.lease_owner)
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE operations SET state = ?, reason = ?, updated_at = ? WHERE id = ?")
+        .bind(op_state)
+        .bind(reason)
+        .bind(now)
+        .bind(&id)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    match job.job.kind {
+        JobKind::Provision => {
+            sqlx::query(
+                "UPDATE claims SET state = ?, reason = ?, updated_at = ?
+                 WHERE id = (SELECT claim_id FROM directory_jobs WHERE id = ?)",
+            )
+            .bind(claim_state)
+            .bind(reason)
+            .bind(now)
+            .bind(&id)
+            .execute(&mut *conn)
+            .await
+            .map_err(store_error)?;
+            if claim_state == "rejected" {
+                // A rejected claim's answers protect nothing; the person claims again.
+                sqlx::query("DELETE FROM challenge_answers WHERE claim_id = (SELECT claim_id FROM directory_jobs WHERE id = ?)")
+                    .bind(&id)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(store_error)?;
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Gives a job back for another try at `retry_at`. False when the lease is lost.
+pub(super) async fn retry(
+    pool: &SqlitePool,
+    job: &LeasedJob,
+    retry_at: Millis,
+    error: &str,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    let mut tx = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(store_error)?;
+    let id = job.job.id.to_string();
+    let updated = sqlx::query(
+        "UPDATE directory_jobs
+         SET next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, last_error = ?, updated_at = ?
+         WHERE id = ? AND state = 'queued' AND lease_owner = ?",
+    )
+    .bind(retry_at)
+    .bind(error)
+    .bind(now)
+    .bind(&id)
+    .bind(&job.lease_owner)
+    .execute(&mut *tx)
+    .await
+    .map_err(store_error)?;
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE operations SET reason = ?, updated_at = ? WHERE id = ? AND state = 'pending'",
+    )
+    .bind(RETRY_REASON)
+    .bind(now)
+    .bind(&id)
+    .execute(&mut *tx)
+    .await
+    .map_err(store_error)?;
+    tx.commit().await.map_err(store_error)?;
+    Ok(true)
+}

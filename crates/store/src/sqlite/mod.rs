@@ -1,0 +1,203 @@
+//! The SQLite store. Each concern's SQL lives in its own module; this one connects, migrates
+//! and wires them to the [`Store`] trait.
+
+mod attempts;
+mod claims;
+mod jobs;
+mod roster;
+
+use std::{fmt, str::FromStr, time::Duration};
+
+use async_trait::async_trait;
+use claimd_core::{
+    EmployeeId, Operation, OperationId, RosterEntry, Store, StoreError,
+    store::{
+        AttemptKey, AuditEvent, ClaimInsert, ClaimState, ImportSummary, JobOutcome, LeasedJob,
+        Lockout, LockoutPolicy, Millis, NewClaim,
+    },
+};
+use sqlx::{
+    Sqlite, SqlitePool, Transaction,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+use crate::error::store_error;
+
+/// How long a writer waits for SQLite's lock before the call fails as unavailable.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The store on one SQLite database file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://claimd.db`) and applies
+    /// any pending migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Internal {
+                reason: format!("store.url: {e}"),
+            })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: an accepted claim survives a power cut, not only a crash of claimd.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true)
+            // Erased sealed passwords are overwritten on disk, not left in free pages.
+            .pragma("secure_delete", "ON");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(store_error)?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Internal {
+                reason: format!("migration failed: {e}"),
+            })?;
+        Ok(Self { pool })
+    }
+
+    /// The underlying pool, for tests and admin tools that read rows directly.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Starts a write transaction holding SQLite's write lock from the start, so two writers
+    /// queue on `busy_timeout` instead of one failing when it upgrades a read lock.
+    async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(store_error)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn import_roster(
+        &self,
+        entries: &[RosterEntry],
+        now: Millis,
+    ) -> Result<ImportSummary, StoreError> {
+        let mut tx = self.write().await?;
+        let summary = roster::import(&mut tx, entries, now).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(summary)
+    }
+
+    async fn roster_entry(&self, id: EmployeeId) -> Result<Option<RosterEntry>, StoreError> {
+        roster::entry(&self.pool, id).await
+    }
+
+    async fn live_claim(&self, id: EmployeeId) -> Result<Option<ClaimState>, StoreError> {
+        claims::live_state(&self.pool, id).await
+    }
+
+    async fn insert_claim(&self, claim: NewClaim) -> Result<ClaimInsert, StoreError> {
+        let mut tx = self.write().await?;
+        let outcome = claims::insert(&mut tx, &claim).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(outcome)
+    }
+
+    async fn operation(&self, id: OperationId) -> Result<Option<Operation>, StoreError> {
+        jobs::operation(&self.pool, id).await
+    }
+
+    async fn lease_job(
+        &self,
+        owner: &str,
+        lease_for: Duration,
+        now: Millis,
+    ) -> Result<Option<LeasedJob>, StoreError> {
+        jobs::lease(&self.pool, owner, lease_for, now).await
+    }
+
+    async fn finish_job(
+        &self,
+        job: &LeasedJob,
+        outcome: JobOutcome,
+        audit: AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write().await?;
+        if !jobs::finish(&mut tx, job, &outcome, audit.at).await? {
+            return Ok(false);
+        }
+        insert_audit(&mut tx, &audit).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(true)
+    }
+
+    async fn retry_job(
+        &self,
+        job: &LeasedJob,
+        retry_at: Millis,
+        error: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        jobs::retry(&self.pool, job, retry_at, error, now).await
+    }
+
+    async fn locked_until(
+        &self,
+        keys: &[AttemptKey],
+        now: Millis,
+    ) -> Result<Option<Millis>, StoreError> {
+        attempts::locked_until(&self.pool, keys, now).await
+    }
+
+    async fn record_failure(
+        &self,
+        keys: &[AttemptKey],
+        policy: &LockoutPolicy,
+        now: Millis,
+    ) -> Result<Vec<Lockout>, StoreError> {
+        let mut tx = self.write().await?;
+        let locks = attempts::record_failure(&mut tx, keys, policy, now).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(locks)
+    }
+
+    async fn clear_failures(&self, key: &AttemptKey) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        attempts::clear(&mut tx, key).await?;
+        tx.commit().await.map_err(store_error)
+    }
+
+    async fn record_audit(&self, event: AuditEvent) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(store_error)?;
+        insert_audit(&mut conn, &event).await
+    }
+}
+
+pub(crate) async fn insert_audit(
+    conn: &mut sqlx::SqliteConnection,
+    event: &AuditEvent,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, action, employee_id, username, client, outcome, reason)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(event.at)
+    .bind(event.action)
+    .bind(event.employee_id.map(|id| i64::from(id.get())))
+    .bind(event.username.as_ref().map(ToString::to_string))
+    .bind(event.client.map(|ip| ip.to_string()))
+    .bind(event.outcome)
+    .bind(event.reason.as_deref())
+    .execute(conn)
+    .await
+    .map_err(store_error)?;
+    Ok(())
+}
