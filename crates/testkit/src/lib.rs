@@ -1,1 +1,14 @@
-//! placeholder
+//! Real servers for claimd's tests and demo, started as local processes in temp dirs on free
+//! loopback ports and stopped when dropped.
+//!
+//! [`Slapd`] is an OpenLDAP server with `dc=example,dc=org`, `ou=people` for claimd's users,
+//! a password policy (at least [`Slapd::POLICY_MIN_LENGTH`] characters, enforced for the
+//! service account) and a non-root service account `cn=claimd` that may write `ou=people`,
+//! as a district would set one up. Verification goes through the real OpenLDAP tools
+//! (`ldapwhoami`, `ldapsearch`).
+
+mod slapd;
+mod wait;
+
+pub use slapd::Slapd;
+pub use wait::{free_port, wait_until};

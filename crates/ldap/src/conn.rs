@@ -1,0 +1,85 @@
+//! One service-account connection, bound once and reused by every job; a broken connection is
+//! dropped and the next call opens a new one.
+
+use std::sync::Arc;
+
+use claimd_core::DirectoryError;
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
+use rustls::ClientConfig;
+use secrecy::ExposeSecret;
+use tokio::sync::Mutex;
+
+use crate::{
+    classify::{Step, classify},
+    settings::DirectorySettings,
+};
+
+pub(crate) struct Connection {
+    settings: DirectorySettings,
+    tls: Option<Arc<ClientConfig>>,
+    current: Mutex<Option<Ldap>>,
+}
+
+impl Connection {
+    pub(crate) fn new(settings: DirectorySettings, tls: Option<Arc<ClientConfig>>) -> Self {
+        Self {
+            settings,
+            tls,
+            current: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn settings(&self) -> &DirectorySettings {
+        &self.settings
+    }
+
+    /// A bound handle: the kept one, or a new connection when there is none or it closed.
+    pub(crate) async fn get(&self) -> Result<Ldap, DirectoryError> {
+        let mut current = self.current.lock().await;
+        if let Some(ldap) = current.as_mut()
+            && !ldap.is_closed()
+        {
+            return Ok(ldap.clone());
+        }
+        *current = None;
+        let ldap = self.open().await?;
+        *current = Some(ldap.clone());
+        Ok(ldap)
+    }
+
+    /// Forgets the kept connection after a failure, so the next job starts afresh.
+    pub(crate) async fn reset(&self) {
+        if let Some(mut ldap) = self.current.lock().await.take() {
+            let _ = ldap.unbind().await;
+        }
+    }
+
+    async fn open(&self) -> Result<Ldap, DirectoryError> {
+        let s = &self.settings;
+        let mut conn_settings = LdapConnSettings::new()
+            .set_conn_timeout(s.timeout)
+            .set_starttls(s.starttls);
+        if let Some(tls) = &self.tls {
+            conn_settings = conn_settings.set_config(tls.clone());
+        }
+        let (conn, mut ldap) = LdapConnAsync::with_settings(conn_settings, &s.url)
+            .await
+            .map_err(|e| classify(Step::Connect, e))?;
+        ldap3::drive!(conn);
+        ldap.with_timeout(s.timeout)
+            .simple_bind(&s.bind_dn, s.bind_password.expose_secret())
+            .await
+            .and_then(|r| r.success())
+            .map_err(|e| match classify(Step::Connect, e) {
+                // A refused bind is the service account's problem, never the job's: retry
+                // until an administrator fixes the credentials.
+                DirectoryError::Permanent { reason } | DirectoryError::Transient { reason } => {
+                    DirectoryError::Transient {
+                        reason: format!("service account bind failed: {reason}"),
+                    }
+                }
+            })?;
+        tracing::debug!(url = %s.url, "directory connection bound");
+        Ok(ldap)
+    }
+}

@@ -1,0 +1,233 @@
+//! The openldap writer against a real slapd started by the test harness.
+
+use std::time::Duration;
+
+use claimd_core::{
+    Account, Directory, DirectoryError, DirectoryJob, Email, EmployeeId, JobKind, OperationId,
+    PersonName, Username,
+};
+use claimd_ldap::{DirectorySettings, Flavor, LdapDirectory, escape::equality_filter};
+use claimd_testkit::Slapd;
+use secrecy::SecretString;
+
+fn settings(slapd: &Slapd) -> DirectorySettings {
+    DirectorySettings {
+        flavor: Flavor::OpenLdap,
+        url: slapd.url(),
+        bind_dn: Slapd::SERVICE_DN.into(),
+        bind_password: SecretString::from(Slapd::SERVICE_PASSWORD),
+        users_base_dn: Slapd::USERS_BASE_DN.into(),
+        ca_file: None,
+        starttls: false,
+        allow_insecure_directory: true,
+        timeout: Duration::from_secs(5),
+    }
+}
+
+fn job(id: u32, last: &str, first: &str) -> DirectoryJob {
+    DirectoryJob {
+        id: OperationId::new(),
+        kind: JobKind::Provision,
+        account: Account {
+            username: Username::parse(&format!("e{id}")).unwrap(),
+            employee_id: EmployeeId::new(id).unwrap(),
+            first_name: PersonName::parse(first).unwrap(),
+            last_name: PersonName::parse(last).unwrap(),
+            email: Email::parse(&format!("e{id}@district.example")).unwrap(),
+        },
+    }
+}
+
+fn user_dn(id: u32) -> String {
+    format!("uid=e{id},{}", Slapd::USERS_BASE_DN)
+}
+
+#[tokio::test]
+async fn provision_creates_the_entry_and_the_user_binds_and_twice_is_once() {
+    let slapd = Slapd::start();
+    let dir = LdapDirectory::new(settings(&slapd)).unwrap();
+    let job = job(77777, "Doe", "Jane");
+    dir.apply(&job, &SecretString::from("Correct-Horse-Battery-9"))
+        .await
+        .unwrap();
+    let ldif = slapd.search(Slapd::USERS_BASE_DN, "(uid=e77777)", &["*"]);
+    for line in [
+        "dn: uid=e77777,ou=people,dc=example,dc=org",
+        "objectClass: inetOrgPerson",
+        "uid: e77777",
+        "cn: Jane Doe",
+        "sn: Doe",
+        "givenName: Jane",
+        "mail: e77777@district.example",
+        "employeeNumber: 77777",
+    ] {
+        assert!(
+            ldif.lines().any(|l| l == line),
+            "missing {line:?} in\n{ldif}"
+        );
+    }
+    let hashed = slapd.search(Slapd::USERS_BASE_DN, "(uid=e77777)", &["userPassword"]);
+    assert!(
+        !hashed.contains("Correct-Horse"),
+        "the server hashed the password: {hashed}"
+    );
+    assert!(slapd.can_bind(&user_dn(77777), "Correct-Horse-Battery-9"));
+
+    dir.apply(&job, &SecretString::from("Correct-Horse-Battery-9"))
+        .await
+        .unwrap();
+    assert_eq!(
+        slapd
+            .search(Slapd::USERS_BASE_DN, "(employeeNumber=77777)", &["uid"])
+            .matches("dn: ")
+            .count(),
+        1
+    );
+    assert!(slapd.can_bind(&user_dn(77777), "Correct-Horse-Battery-9"));
+}
+
+#[tokio::test]
+async fn names_with_ldap_syntax_are_written_and_found_exactly() {
+    let slapd = Slapd::start();
+    let dir = LdapDirectory::new(settings(&slapd)).unwrap();
+    dir.apply(
+        &job(1, "Smith)(uid=*", "Al"),
+        &SecretString::from("Correct-Horse-Battery-1"),
+    )
+    .await
+    .unwrap();
+    dir.apply(
+        &job(2, "O'Brien, Jr.", "Pat"),
+        &SecretString::from("Correct-Horse-Battery-2"),
+    )
+    .await
+    .unwrap();
+    dir.apply(
+        &job(3, "Smith", "Bo"),
+        &SecretString::from("Correct-Horse-Battery-3"),
+    )
+    .await
+    .unwrap();
+    let found = slapd.search(
+        Slapd::USERS_BASE_DN,
+        &equality_filter("sn", "Smith)(uid=*"),
+        &["uid"],
+    );
+    assert_eq!(found.matches("dn: ").count(), 1, "{found}");
+    assert!(found.contains("uid: e1"));
+    let found = slapd.search(
+        Slapd::USERS_BASE_DN,
+        &equality_filter("sn", "O'Brien, Jr."),
+        &["cn"],
+    );
+    assert!(found.contains("cn: Pat O'Brien, Jr."), "{found}");
+}
+
+#[tokio::test]
+async fn a_password_the_server_refuses_is_a_permanent_readable_failure() {
+    let slapd = Slapd::start();
+    let dir = LdapDirectory::new(settings(&slapd)).unwrap();
+    let short = "Zq8#mv2Lp"; // passes claimd's policy, shorter than the server's.
+    assert!(short.len() < Slapd::POLICY_MIN_LENGTH);
+    let err = dir
+        .apply(&job(5, "Doe", "Jane"), &SecretString::from(short))
+        .await
+        .unwrap_err();
+    let DirectoryError::Permanent { reason } = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        reason,
+        "the directory refused the password: Password fails quality checking policy"
+    );
+    assert!(!reason.contains(short));
+    // A later try with a good password completes the same entry.
+    dir.apply(
+        &job(5, "Doe", "Jane"),
+        &SecretString::from("Correct-Horse-Battery-5"),
+    )
+    .await
+    .unwrap();
+    assert!(slapd.can_bind(&user_dn(5), "Correct-Horse-Battery-5"));
+}
+
+#[tokio::test]
+async fn a_stopped_directory_is_transient_and_the_connection_recovers() {
+    let mut slapd = Slapd::start();
+    let dir = LdapDirectory::new(settings(&slapd)).unwrap();
+    dir.apply(
+        &job(6, "Doe", "Jane"),
+        &SecretString::from("Correct-Horse-Battery-6"),
+    )
+    .await
+    .unwrap();
+    slapd.stop();
+    let err = dir
+        .apply(
+            &job(7, "Roe", "Rick"),
+            &SecretString::from("Correct-Horse-Battery-7"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DirectoryError::Transient { .. }), "{err:?}");
+    slapd.resume();
+    dir.apply(
+        &job(7, "Roe", "Rick"),
+        &SecretString::from("Correct-Horse-Battery-7"),
+    )
+    .await
+    .unwrap();
+    assert!(slapd.can_bind(&user_dn(7), "Correct-Horse-Battery-7"));
+}
+
+#[tokio::test]
+async fn an_entry_of_another_employee_is_never_taken_over() {
+    let slapd = Slapd::start();
+    let dir = LdapDirectory::new(settings(&slapd)).unwrap();
+    dir.apply(
+        &job(8, "Doe", "Jane"),
+        &SecretString::from("Correct-Horse-Battery-8"),
+    )
+    .await
+    .unwrap();
+    let mut other = job(9, "Roe", "Rick");
+    other.account.username = Username::parse("e8").unwrap();
+    let err = dir
+        .apply(&other, &SecretString::from("Correct-Horse-Battery-9"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DirectoryError::Permanent { .. }), "{err:?}");
+    assert!(slapd.can_bind(&user_dn(8), "Correct-Horse-Battery-8"));
+}
+
+#[tokio::test]
+async fn a_wrong_service_password_is_retried_not_blamed_on_the_person() {
+    let slapd = Slapd::start();
+    let mut s = settings(&slapd);
+    s.bind_password = SecretString::from("not-the-password");
+    let dir = LdapDirectory::new(s).unwrap();
+    let err = dir
+        .apply(
+            &job(10, "Doe", "Jane"),
+            &SecretString::from("Correct-Horse-Battery-0"),
+        )
+        .await
+        .unwrap_err();
+    let DirectoryError::Transient { reason } = err else {
+        panic!("{err:?}")
+    };
+    assert!(reason.contains("service account bind failed"), "{reason}");
+    assert!(!reason.contains("not-the-password"));
+}
+
+#[test]
+fn clear_text_to_a_remote_directory_is_refused() {
+    let s = DirectorySettings {
+        url: "ldap://ldap.district.example".into(),
+        ..settings(&Slapd::start())
+    };
+    assert_eq!(
+        LdapDirectory::new(s).unwrap_err().key,
+        "allow_insecure_directory"
+    );
+}

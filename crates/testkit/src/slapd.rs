@@ -1,0 +1,301 @@
+//! A throwaway slapd: `cn=config` loaded with `slapadd -n0`, base entries with `slapadd -n1`,
+//! then `slapd -d 0` in the foreground on a free loopback port.
+
+use std::{
+    fs,
+    net::TcpStream,
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use nix::{
+    sys::signal::{Signal, kill},
+    unistd::Pid,
+};
+
+use crate::wait::{free_port, wait_until};
+
+const SUFFIX: &str = "dc=example,dc=org";
+
+/// A running OpenLDAP server in a temp dir, stopped on drop.
+#[derive(Debug)]
+pub struct Slapd {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Slapd {
+    /// The directory root's DN.
+    pub const ROOT_DN: &str = "cn=admin,dc=example,dc=org";
+    /// The root's password.
+    pub const ROOT_PASSWORD: &str = "root-secret-Kq83";
+    /// claimd's service account: may write `ou=people`, subject to the password policy.
+    pub const SERVICE_DN: &str = "cn=claimd,dc=example,dc=org";
+    /// The service account's password.
+    pub const SERVICE_PASSWORD: &str = "svc-secret-Zr72";
+    /// Where claimd's users go.
+    pub const USERS_BASE_DN: &str = "ou=people,dc=example,dc=org";
+    /// The server's own password policy: passwords shorter than this are refused (result 19).
+    pub const POLICY_MIN_LENGTH: usize = 12;
+
+    /// Creates and starts a server. Panics with the reason when slapd is missing or fails.
+    pub fn start() -> Self {
+        assert!(
+            Path::new("/usr/sbin/slapd").exists(),
+            "slapd is not installed: run scripts/deps (apt-get install -y slapd ldap-utils)"
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("claimd-slapd-")
+            .tempdir()
+            .expect("temp dir");
+        let config = dir.path().join("config");
+        let data = dir.path().join("data");
+        fs::create_dir_all(&config).expect("config dir");
+        fs::create_dir_all(&data).expect("data dir");
+        let config_ldif = dir.path().join("config.ldif");
+        fs::write(&config_ldif, config_ldif_text(&data)).expect("config.ldif");
+        run(
+            "slapadd",
+            &["-n0", "-F", path(&config), "-l", path(&config_ldif)],
+        );
+        let base_ldif = dir.path().join("base.ldif");
+        fs::write(&base_ldif, base_ldif_text()).expect("base.ldif");
+        run(
+            "slapadd",
+            &["-n1", "-F", path(&config), "-l", path(&base_ldif)],
+        );
+        let mut slapd = Self {
+            dir,
+            port: free_port(),
+            child: None,
+        };
+        slapd.launch();
+        slapd
+    }
+
+    /// `ldap://127.0.0.1:{port}`.
+    pub fn url(&self) -> String {
+        format!("ldap://127.0.0.1:{}", self.port)
+    }
+
+    /// The port it listens on (kept across [`Slapd::stop`] and [`Slapd::resume`]).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the server (SIGTERM, then waits for it); the data stays for [`Slapd::resume`].
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid fits"));
+            let _ = kill(pid, Signal::SIGTERM);
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the stopped server again on the same port with the same data.
+    pub fn resume(&mut self) {
+        assert!(self.child.is_none(), "slapd is running");
+        self.launch();
+    }
+
+    /// True when `dn` can bind with `password` (checked with `ldapwhoami`).
+    pub fn can_bind(&self, dn: &str, password: &str) -> bool {
+        Command::new("ldapwhoami")
+            .args(["-x", "-H", &self.url(), "-D", dn, "-w", password])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("ldapwhoami runs")
+            .success()
+    }
+
+    /// The LDIF `ldapsearch -LLL` prints for `filter` under `base` as the root.
+    pub fn search(&self, base: &str, filter: &str, attrs: &[&str]) -> String {
+        let mut args = vec!["-x", "-LLL", "-o", "ldif-wrap=no", "-H"];
+        let url = self.url();
+        args.extend([
+            url.as_str(),
+            "-D",
+            Self::ROOT_DN,
+            "-w",
+            Self::ROOT_PASSWORD,
+            "-b",
+            base,
+            filter,
+        ]);
+        args.extend(attrs);
+        let out = Command::new("ldapsearch")
+            .args(&args)
+            .output()
+            .expect("ldapsearch runs");
+        // 32 (no such object) is an empty answer, not a failure.
+        assert!(
+            out.status.success() || out.status.code() == Some(32),
+            "ldapsearch failed: {out:?}"
+        );
+        String::from_utf8(out.stdout).expect("UTF-8 LDIF")
+    }
+
+    fn launch(&mut self) {
+        let config = self.dir.path().join("config");
+        let url = format!("{}/", self.url());
+        let child = Command::new("/usr/sbin/slapd")
+            .args(["-d", "0", "-F", path(&config), "-h", &url])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("slapd starts");
+        self.child = Some(child);
+        let port = self.port;
+        wait_until(
+            "slapd to accept connections",
+            Duration::from_secs(10),
+            || TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        );
+    }
+}
+
+impl Drop for Slapd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 temp path")
+}
+
+fn run(program: &str, args: &[&str]) {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn config_ldif_text(data: &Path) -> String {
+    let data = data.display();
+    let root_dn = Slapd::ROOT_DN;
+    let root_pw = Slapd::ROOT_PASSWORD;
+    let service = Slapd::SERVICE_DN;
+    let people = Slapd::USERS_BASE_DN;
+    format!(
+        "dn: cn=config
+objectClass: olcGlobal
+cn: config
+
+dn: cn=module{{0}},cn=config
+objectClass: olcModuleList
+cn: module{{0}}
+olcModulePath: /usr/lib/ldap
+olcModuleLoad: back_mdb
+olcModuleLoad: ppolicy
+
+dn: cn=schema,cn=config
+objectClass: olcSchemaConfig
+cn: schema
+
+include: file:///etc/ldap/schema/core.ldif
+
+include: file:///etc/ldap/schema/cosine.ldif
+
+include: file:///etc/ldap/schema/inetorgperson.ldif
+
+include: file:///etc/ldap/schema/nis.ldif
+
+dn: olcDatabase={{-1}}frontend,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcFrontendConfig
+olcDatabase: {{-1}}frontend
+
+dn: olcDatabase={{0}}config,cn=config
+objectClass: olcDatabaseConfig
+olcDatabase: {{0}}config
+olcAccess: {{0}}to * by * none
+
+dn: olcDatabase={{1}}mdb,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {{1}}mdb
+olcDbDirectory: {data}
+olcSuffix: {SUFFIX}
+olcRootDN: {root_dn}
+olcRootPW: {root_pw}
+olcDbIndex: objectClass eq
+olcDbIndex: uid eq
+olcDbIndex: employeeNumber eq
+olcAccess: {{0}}to attrs=userPassword by dn.exact=\"{service}\" write by self write by anonymous auth by * none
+olcAccess: {{1}}to dn.subtree=\"{people}\" by dn.exact=\"{service}\" write by users read by * none
+olcAccess: {{2}}to * by users read by * none
+
+dn: olcOverlay={{0}}ppolicy,olcDatabase={{1}}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcPPolicyConfig
+olcOverlay: {{0}}ppolicy
+olcPPolicyDefault: cn=default,ou=policies,{SUFFIX}
+"
+    )
+}
+
+fn base_ldif_text() -> String {
+    let min = Slapd::POLICY_MIN_LENGTH;
+    let service_pw = Slapd::SERVICE_PASSWORD;
+    format!(
+        "dn: {SUFFIX}
+objectClass: dcObject
+objectClass: organization
+dc: example
+o: Example School District
+
+dn: ou=people,{SUFFIX}
+objectClass: organizationalUnit
+ou: people
+
+dn: ou=policies,{SUFFIX}
+objectClass: organizationalUnit
+ou: policies
+
+dn: cn=default,ou=policies,{SUFFIX}
+objectClass: organizationalRole
+objectClass: pwdPolicy
+cn: default
+pwdAttribute: userPassword
+pwdMinLength: {min}
+pwdCheckQuality: 2
+
+dn: cn=claimd,{SUFFIX}
+objectClass: organizationalRole
+objectClass: simpleSecurityObject
+cn: claimd
+userPassword: {service_pw}
+"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts_binds_stops_and_resumes() {
+        let mut slapd = Slapd::start();
+        assert!(slapd.can_bind(Slapd::SERVICE_DN, Slapd::SERVICE_PASSWORD));
+        assert!(!slapd.can_bind(Slapd::SERVICE_DN, "wrong"));
+        assert!(
+            slapd
+                .search(Slapd::USERS_BASE_DN, "(objectClass=*)", &["ou"])
+                .contains("ou: people")
+        );
+        slapd.stop();
+        assert!(TcpStream::connect(("127.0.0.1", slapd.port())).is_err());
+        slapd.resume();
+        assert!(slapd.can_bind(Slapd::ROOT_DN, Slapd::ROOT_PASSWORD));
+    }
+}
