@@ -1,1 +1,100 @@
-fn main() {}
+//! `claimd`: the self-service account claim and recovery daemon.
+//!
+//! One binary with subcommands: `run` (the gRPC service and the sync worker in one process,
+//! the embedded default), `serve`, `sync`, `roster import FILE.csv` and `check-config`. This
+//! crate only wires the others together: configuration in, parts built, tasks started.
+
+mod app;
+mod roster;
+mod settings;
+mod telemetry;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+
+use crate::{app::Mode, settings::Settings};
+
+/// Self-service account claim and recovery for school districts.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The TOML configuration file; every key may be overridden by CLAIMD__SECTION__KEY.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gRPC service and the directory sync worker in one process.
+    Run,
+    /// Run only the gRPC service (a sync worker runs elsewhere).
+    Serve,
+    /// Run only the directory sync worker.
+    Sync,
+    /// Manage the HR roster.
+    Roster {
+        #[command(subcommand)]
+        command: RosterCommand,
+    },
+    /// Check the configuration and exit; names every key that is wrong.
+    CheckConfig,
+}
+
+#[derive(Debug, Subcommand)]
+enum RosterCommand {
+    /// Import (add or update) entries from a CSV file: employee_id,last_name,first_name,email,status.
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // One TLS provider for the whole process (LDAP and gRPC); see FACTS.md.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("claimd: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn execute(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(cli.config.as_deref(), None)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    if let Command::Roster {
+        command: RosterCommand::Import { file },
+    } = &cli.command
+    {
+        // Importing needs only the store: a directory not yet set up must not block it.
+        return runtime.block_on(roster::import(&settings.store.url, file));
+    }
+    let parts = settings.parts()?;
+    match cli.command {
+        Command::CheckConfig => {
+            println!(
+                "configuration OK: gRPC on {}, store {}, {:?} directory at {}",
+                parts.listen, parts.store_url, parts.directory.flavor, parts.directory.url
+            );
+            Ok(())
+        }
+        Command::Roster { .. } => unreachable!("handled above"),
+        Command::Run | Command::Serve | Command::Sync => {
+            telemetry::init(parts.log_json, &settings.log.level);
+            let mode = match cli.command {
+                Command::Run => Mode::Run,
+                Command::Serve => Mode::Serve,
+                _ => Mode::Sync,
+            };
+            runtime.block_on(app::run(parts, mode))
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Wiring: the store, the directory, the sealer, the flows, the gRPC server and the sync
+//! worker, started in the combinations `run`, `serve` and `sync` need, stopped by SIGTERM or
+//! Ctrl-C after the work in hand is done.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use claimd_core::{Accounts, AnswerHasher, Events, Sealer};
+use claimd_ldap::LdapDirectory;
+use claimd_store::SqliteStore;
+use claimd_sync::Worker;
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::settings::Parts;
+
+/// What to start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The gRPC service and the sync worker in one process.
+    Run,
+    /// Only the gRPC service.
+    Serve,
+    /// Only the sync worker.
+    Sync,
+}
+
+/// Runs until a shutdown signal, then drains and returns.
+pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
+    let store = Arc::new(
+        SqliteStore::connect(&parts.store_url)
+            .await
+            .context("store.url")?,
+    );
+    let (sealer, created) =
+        Sealer::load_or_create(&parts.seal_key_file).context("store.seal_key_file")?;
+    if created {
+        warn!(path = %parts.seal_key_file.display(), "generated a new seal key; keep it with the database");
+    }
+    let sealer = Arc::new(sealer);
+    let events = Arc::new(Events::default());
+    let shutdown = CancellationToken::new();
+    let mut tasks: Vec<(&str, JoinHandle<anyhow::Result<()>>)> = Vec::new();
+
+    if mode != Mode::Sync {
+        let accounts = Arc::new(Accounts::new(
+            store.clone(),
+            Arc::new(parts.policy.clone()),
+            AnswerHasher::new(parts.pepper.clone()),
+            sealer.clone(),
+            events.clone(),
+        ));
+        let listener = TcpListener::bind(parts.listen)
+            .await
+            .with_context(|| format!("grpc.listen: cannot listen on {}", parts.listen))?;
+        let server = claimd_grpc::serve(listener, accounts, parts.grpc.clone(), shutdown.clone());
+        tasks.push((
+            "gRPC server",
+            tokio::spawn(async move { Ok(server.await?) }),
+        ));
+    }
+    if mode != Mode::Serve {
+        let directory = Arc::new(LdapDirectory::new(parts.directory.clone())?);
+        let worker = Arc::new(Worker::new(
+            store.clone(),
+            directory,
+            sealer,
+            events,
+            parts.sync.clone(),
+        ));
+        let token = shutdown.clone();
+        tasks.push((
+            "sync worker",
+            tokio::spawn(async move {
+                worker.run(token).await;
+                Ok(())
+            }),
+        ));
+    }
+    info!(?mode, "claimd started");
+
+    // Stop on a signal, or as soon as one part ends on its own (which is a failure).
+    let stopped_early = tokio::select! {
+        () = shutdown_signal() => None,
+        (result, index, _) = futures::future::select_all(tasks.iter_mut().map(|(_, task)| task)) => Some((index, result)),
+    };
+    shutdown.cancel();
+    if let Some((index, result)) = stopped_early {
+        let (name, _) = tasks.remove(index);
+        result
+            .with_context(|| format!("{name} panicked"))?
+            .with_context(|| format!("{name} failed"))?;
+        anyhow::bail!("{name} stopped unexpectedly");
+    }
+    info!("shutting down: finishing work in hand");
+    for (name, task) in tasks {
+        task.await
+            .with_context(|| format!("{name} panicked"))?
+            .with_context(|| format!("{name} failed"))?;
+    }
+    info!("claimd stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler installs");
+    tokio::select! {
+        _ = term.recv() => info!(signal = "SIGTERM", "shutdown requested"),
+        _ = tokio::signal::ctrl_c() => info!(signal = "SIGINT", "shutdown requested"),
+    }
+}

@@ -1,0 +1,293 @@
+//! From settings as written to the typed parts claimd runs with. Every problem is reported at
+//! once, each naming its key, and nothing starts until all are fixed.
+
+use std::{fs, net::SocketAddr, path::PathBuf, time::Duration};
+
+use claimd_core::{AccountPolicy, LockoutPolicy, PasswordPolicy, QuestionPool, UsernameTemplate};
+use claimd_grpc::{ClientAddressPolicy, GrpcSettings, TlsFiles};
+use claimd_ldap::{DirectorySettings, Flavor};
+use claimd_sync::SyncConfig;
+use secrecy::{SecretSlice, SecretString};
+
+use super::Settings;
+
+/// The typed, validated configuration.
+#[derive(Debug)]
+pub struct Parts {
+    pub listen: SocketAddr,
+    pub grpc: GrpcSettings,
+    pub store_url: String,
+    pub seal_key_file: PathBuf,
+    pub directory: DirectorySettings,
+    pub policy: AccountPolicy,
+    pub pepper: Option<SecretSlice<u8>>,
+    pub sync: SyncConfig,
+    pub log_json: bool,
+}
+
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn add(&mut self, key: &str, message: impl std::fmt::Display) {
+        self.0.push(format!("{key}: {message}"));
+    }
+
+    /// A problem whose message already names its key.
+    fn add_named(&mut self, message: impl std::fmt::Display) {
+        self.0.push(message.to_string());
+    }
+
+    fn take<T, E: std::fmt::Display>(&mut self, key: &str, result: Result<T, E>) -> Option<T> {
+        result.map_err(|e| self.add(key, e)).ok()
+    }
+}
+
+fn read_secret_file(path: &PathBuf) -> Result<String, String> {
+    let text =
+        fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let secret = text.trim_end_matches(['\n', '\r']).to_owned();
+    if secret.is_empty() {
+        return Err(format!("{} is empty", path.display()));
+    }
+    Ok(secret)
+}
+
+impl Settings {
+    /// Validates everything and builds the parts; the error lists every problem, one per line.
+    pub fn parts(&self) -> anyhow::Result<Parts> {
+        let mut p = Problems::default();
+
+        let listen = p.take(
+            "grpc.listen",
+            self.grpc.listen.parse::<SocketAddr>().map_err(|_| {
+                format!(
+                    "{:?} is not an address and port such as 127.0.0.1:50051",
+                    self.grpc.listen
+                )
+            }),
+        );
+        let g = &self.grpc;
+        let tls = match (&g.tls_cert_file, &g.tls_key_file) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert_file: cert.clone(),
+                key_file: key.clone(),
+                client_ca_file: g.client_ca_file.clone(),
+            }),
+            (None, None) => {
+                if g.client_ca_file.is_some() {
+                    p.add(
+                        "grpc.client_ca_file",
+                        "needs grpc.tls_cert_file and grpc.tls_key_file",
+                    );
+                }
+                None
+            }
+            (Some(_), None) => {
+                p.add("grpc.tls_key_file", "is required with grpc.tls_cert_file");
+                None
+            }
+            (None, Some(_)) => {
+                p.add("grpc.tls_cert_file", "is required with grpc.tls_key_file");
+                None
+            }
+        };
+        if let Some(files) = &tls
+            && let Err(e) = claimd_grpc::tls_config(files)
+        {
+            p.add_named(e);
+        }
+
+        if !self.store.url.starts_with("sqlite:") {
+            p.add("store.url", "must be a SQLite URL such as sqlite://claimd.db (PostgreSQL is not supported by this build)");
+        }
+
+        let d = &self.directory;
+        let flavor = match d.flavor.as_str() {
+            "openldap" => Some(Flavor::OpenLdap),
+            "active_directory" => {
+                p.add(
+                    "directory.flavor",
+                    "active_directory is not supported by this build yet; use openldap",
+                );
+                None
+            }
+            other => {
+                p.add(
+                    "directory.flavor",
+                    format!("must be openldap or active_directory, not {other:?}"),
+                );
+                None
+            }
+        };
+        let bind_password = match (&d.bind_password, &d.bind_password_file) {
+            (Some(password), None) => Some(password.clone()),
+            (None, Some(path)) => p
+                .take("directory.bind_password_file", read_secret_file(path))
+                .map(SecretString::from),
+            (Some(_), Some(_)) => {
+                p.add(
+                    "directory.bind_password",
+                    "set either bind_password or bind_password_file, not both",
+                );
+                None
+            }
+            (None, None) => {
+                p.add(
+                    "directory.bind_password",
+                    "is required (or directory.bind_password_file)",
+                );
+                None
+            }
+        };
+        let directory = DirectorySettings {
+            flavor: flavor.unwrap_or(Flavor::OpenLdap),
+            url: d.url.clone(),
+            bind_dn: d.bind_dn.clone(),
+            bind_password: bind_password
+                .clone()
+                .unwrap_or_else(|| SecretString::from("")),
+            users_base_dn: d.users_base_dn.clone(),
+            ca_file: d.ca_file.clone(),
+            starttls: d.starttls,
+            allow_insecure_directory: d.allow_insecure_directory,
+            timeout: Duration::from_secs(d.timeout_secs),
+        };
+        if let Err(e) = directory.validate() {
+            p.add_named(e);
+        }
+
+        let usernames = p.take(
+            "accounts.username_template",
+            UsernameTemplate::parse(&self.accounts.username_template),
+        );
+        let passwords = p.take(
+            "accounts.password_min_length",
+            PasswordPolicy::new(self.accounts.password_min_length),
+        );
+        let questions = if self.challenge.questions.is_empty() {
+            Some(QuestionPool::default())
+        } else {
+            p.take(
+                "challenge.questions",
+                QuestionPool::new(self.challenge.questions.clone()),
+            )
+        };
+
+        let s = &self.security;
+        for (key, value) in [
+            (
+                "security.account_max_failures",
+                u64::from(s.account_max_failures),
+            ),
+            (
+                "security.address_max_failures",
+                u64::from(s.address_max_failures),
+            ),
+            ("security.failure_window_secs", s.failure_window_secs),
+            ("security.lockout_secs", s.lockout_secs),
+            (
+                "security.account_consecutive_limit",
+                u64::from(s.account_consecutive_limit),
+            ),
+        ] {
+            if value == 0 {
+                p.add(key, "must be at least 1");
+            }
+        }
+        let pepper = s.pepper_file.as_ref().and_then(|path| {
+            let pepper = p.take("security.pepper_file", read_secret_file(path))?;
+            if pepper.len() < 16 {
+                p.add("security.pepper_file", "must hold at least 16 characters");
+                return None;
+            }
+            Some(SecretSlice::from(pepper.into_bytes()))
+        });
+
+        let y = &self.sync;
+        if !(1..=64).contains(&y.concurrency) {
+            p.add("sync.concurrency", "must be from 1 to 64");
+        }
+        if y.lease_secs < 3 * d.timeout_secs.max(1) {
+            p.add(
+                "sync.lease_secs",
+                format!(
+                    "must be at least three directory timeouts ({}s)",
+                    3 * d.timeout_secs.max(1)
+                ),
+            );
+        }
+        if y.poll_interval_ms < 10 {
+            p.add("sync.poll_interval_ms", "must be at least 10");
+        }
+        if y.backoff_initial_ms < 10 {
+            p.add("sync.backoff_initial_ms", "must be at least 10");
+        }
+        if y.backoff_max_secs.saturating_mul(1000) < y.backoff_initial_ms {
+            p.add(
+                "sync.backoff_max_secs",
+                "must not be shorter than sync.backoff_initial_ms",
+            );
+        }
+
+        let log_json = match self.log.format.as_str() {
+            "pretty" => false,
+            "json" => true,
+            other => {
+                p.add(
+                    "log.format",
+                    format!("must be pretty or json, not {other:?}"),
+                );
+                false
+            }
+        };
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            p.add(
+                "log.level",
+                format!("{:?} is not a log filter: {e}", self.log.level),
+            );
+        }
+
+        if !p.0.is_empty() {
+            anyhow::bail!("invalid configuration:\n  {}", p.0.join("\n  "));
+        }
+        let (Some(listen), Some(usernames), Some(passwords), Some(questions)) =
+            (listen, usernames, passwords, questions)
+        else {
+            anyhow::bail!("invalid configuration");
+        };
+        Ok(Parts {
+            listen,
+            grpc: GrpcSettings {
+                tls,
+                clients: ClientAddressPolicy {
+                    trusted_proxies: g.trusted_proxies.clone(),
+                },
+            },
+            store_url: self.store.url.clone(),
+            seal_key_file: self.store.seal_key_file.clone(),
+            directory,
+            policy: AccountPolicy {
+                usernames,
+                passwords,
+                questions,
+                lockout: LockoutPolicy {
+                    account_failures: s.account_max_failures,
+                    address_failures: s.address_max_failures,
+                    window: Duration::from_secs(s.failure_window_secs),
+                    lock_for: Duration::from_secs(s.lockout_secs),
+                    account_consecutive_limit: s.account_consecutive_limit,
+                },
+            },
+            pepper,
+            sync: SyncConfig {
+                concurrency: y.concurrency,
+                lease: Duration::from_secs(y.lease_secs),
+                poll_interval: Duration::from_millis(y.poll_interval_ms),
+                backoff_initial: Duration::from_millis(y.backoff_initial_ms),
+                backoff_max: Duration::from_secs(y.backoff_max_secs),
+            },
+            log_json,
+        })
+    }
+}

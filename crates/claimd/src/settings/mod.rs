@@ -1,0 +1,230 @@
+//! The configuration contract (DESIGN.md, "Configuration contract"): built-in defaults, then
+//! the TOML file given by `--config`, then `CLAIMD__SECTION__KEY` environment overrides.
+//! Unknown keys and invalid values stop the start with a message naming the key.
+
+mod build;
+
+use std::{collections::HashMap, net::IpAddr, path::PathBuf};
+
+use claimd_core::Question;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+pub use build::Parts;
+
+/// Everything claimd reads from its configuration.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub grpc: GrpcSection,
+    pub store: StoreSection,
+    pub directory: DirectorySection,
+    pub accounts: AccountsSection,
+    pub challenge: ChallengeSection,
+    pub security: SecuritySection,
+    pub sync: SyncSection,
+    pub log: LogSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpcSection {
+    pub listen: String,
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+    pub client_ca_file: Option<PathBuf>,
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Default for GrpcSection {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:50051".into(),
+            tls_cert_file: None,
+            tls_key_file: None,
+            client_ca_file: None,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSection {
+    pub url: String,
+    pub seal_key_file: PathBuf,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://claimd.db".into(),
+            seal_key_file: "claimd.key".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DirectorySection {
+    pub flavor: String,
+    pub url: String,
+    pub bind_dn: String,
+    pub bind_password: Option<SecretString>,
+    pub bind_password_file: Option<PathBuf>,
+    pub users_base_dn: String,
+    pub ca_file: Option<PathBuf>,
+    pub starttls: bool,
+    pub allow_insecure_directory: bool,
+    pub timeout_secs: u64,
+}
+
+impl Default for DirectorySection {
+    fn default() -> Self {
+        Self {
+            flavor: "openldap".into(),
+            url: "ldap://127.0.0.1:389".into(),
+            bind_dn: "cn=admin,dc=example,dc=org".into(),
+            bind_password: None,
+            bind_password_file: None,
+            users_base_dn: "ou=people,dc=example,dc=org".into(),
+            ca_file: None,
+            starttls: false,
+            allow_insecure_directory: false,
+            timeout_secs: 10,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountsSection {
+    pub username_template: String,
+    pub password_min_length: usize,
+}
+
+impl Default for AccountsSection {
+    fn default() -> Self {
+        Self {
+            username_template: "e{id}".into(),
+            password_min_length: claimd_core::MIN_PASSWORD_CHARS,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChallengeSection {
+    /// The question pool; the built-in default pool when empty.
+    pub questions: Vec<Question>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecuritySection {
+    pub pepper_file: Option<PathBuf>,
+    pub account_max_failures: u32,
+    pub address_max_failures: u32,
+    pub failure_window_secs: u64,
+    pub lockout_secs: u64,
+    pub account_consecutive_limit: u32,
+}
+
+impl Default for SecuritySection {
+    fn default() -> Self {
+        let d = claimd_core::LockoutPolicy::default();
+        Self {
+            pepper_file: None,
+            account_max_failures: d.account_failures,
+            address_max_failures: d.address_failures,
+            failure_window_secs: d.window.as_secs(),
+            lockout_secs: d.lock_for.as_secs(),
+            account_consecutive_limit: d.account_consecutive_limit,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncSection {
+    pub concurrency: usize,
+    pub lease_secs: u64,
+    pub poll_interval_ms: u64,
+    pub backoff_initial_ms: u64,
+    pub backoff_max_secs: u64,
+}
+
+impl Default for SyncSection {
+    fn default() -> Self {
+        let d = claimd_sync::SyncConfig::default();
+        Self {
+            concurrency: d.concurrency,
+            lease_secs: d.lease.as_secs(),
+            poll_interval_ms: u64::try_from(d.poll_interval.as_millis()).unwrap_or(u64::MAX),
+            backoff_initial_ms: u64::try_from(d.backoff_initial.as_millis()).unwrap_or(u64::MAX),
+            backoff_max_secs: d.backoff_max.as_secs(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    /// `pretty` (human-readable lines) or `json` (one object per line).
+    pub format: String,
+    /// A tracing filter such as `info` or `claimd=debug,info`; `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        Self {
+            format: "pretty".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// Keys whose environment values are comma-separated lists.
+const LIST_KEYS: &[&str] = &["grpc.trusted_proxies"];
+
+impl Settings {
+    /// Loads defaults, then `file`, then `env` (the process environment, or a given map in
+    /// tests). Errors name the key.
+    pub fn load(
+        file: Option<&std::path::Path>,
+        env: Option<HashMap<String, String>>,
+    ) -> anyhow::Result<Self> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = file {
+            if !path.exists() {
+                anyhow::bail!("--config: {} does not exist", path.display());
+            }
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+        }
+        let mut environment = config::Environment::with_prefix("CLAIMD")
+            .prefix_separator("__")
+            .separator("__")
+            .try_parsing(true)
+            .list_separator(",");
+        for key in LIST_KEYS {
+            environment = environment.with_list_parse_key(key);
+        }
+        builder = builder.add_source(environment.source(env));
+        let config = builder
+            .build()
+            .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        serde_path_to_error::deserialize(config).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if path == "." || path.is_empty() {
+                anyhow::anyhow!("configuration: {inner}")
+            } else {
+                anyhow::anyhow!("configuration key {path}: {inner}")
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,108 @@
+use std::{collections::HashMap, io::Write};
+
+use secrecy::ExposeSecret;
+
+use super::Settings;
+
+fn env(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
+    Some(
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect(),
+    )
+}
+
+fn file(text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f
+}
+
+#[test]
+fn defaults_match_the_contract() {
+    let s = Settings::load(None, env(&[])).unwrap();
+    assert_eq!(s.grpc.listen, "127.0.0.1:50051");
+    assert_eq!(s.store.url, "sqlite://claimd.db");
+    assert_eq!(s.directory.flavor, "openldap");
+    assert_eq!(s.directory.url, "ldap://127.0.0.1:389");
+    assert!(!s.directory.allow_insecure_directory);
+}
+
+#[test]
+fn file_then_environment() {
+    let f = file(
+        "[grpc]\nlisten = \"0.0.0.0:6000\"\n[directory]\nurl = \"ldaps://dc1\"\nbind_password = \"from-file\"\n",
+    );
+    let s = Settings::load(
+        Some(f.path()),
+        env(&[
+            ("CLAIMD__DIRECTORY__URL", "ldaps://dc2"),
+            ("CLAIMD__GRPC__TRUSTED_PROXIES", "10.0.0.1,10.0.0.2"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(s.grpc.listen, "0.0.0.0:6000");
+    assert_eq!(s.directory.url, "ldaps://dc2");
+    assert_eq!(
+        s.directory.bind_password.unwrap().expose_secret(),
+        "from-file"
+    );
+    assert_eq!(s.grpc.trusted_proxies.len(), 2);
+}
+
+#[test]
+fn numeric_looking_secrets_stay_text() {
+    let s = Settings::load(
+        None,
+        env(&[("CLAIMD__DIRECTORY__BIND_PASSWORD", "12345678")]),
+    )
+    .unwrap();
+    assert_eq!(
+        s.directory.bind_password.unwrap().expose_secret(),
+        "12345678"
+    );
+}
+
+#[test]
+fn unknown_keys_are_named() {
+    let f = file("[grpc]\nlistenn = \"x\"\n");
+    let err = Settings::load(Some(f.path()), env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("grpc") && err.contains("listenn"), "{err}");
+    let err = Settings::load(None, env(&[("CLAIMD__DIRECTORY__URLL", "x")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("directory") && err.contains("urll"), "{err}");
+    let err = Settings::load(Some(file("[nope]\nx = 1\n").path()), env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nope"), "{err}");
+}
+
+#[test]
+fn badly_typed_values_are_named() {
+    let err = Settings::load(None, env(&[("CLAIMD__SYNC__CONCURRENCY", "many")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("sync.concurrency"), "{err}");
+    let err = Settings::load(
+        Some(file("[directory]\nstarttls = \"maybe\"\n").path()),
+        env(&[]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("directory.starttls"), "{err}");
+}
+
+#[test]
+fn debug_output_hides_secrets() {
+    let s = Settings::load(
+        None,
+        env(&[("CLAIMD__DIRECTORY__BIND_PASSWORD", "bind-Secret-123")]),
+    )
+    .unwrap();
+    let printed = format!("{s:?}");
+    assert!(!printed.contains("bind-Secret-123"), "{printed}");
+}

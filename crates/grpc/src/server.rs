@@ -1,0 +1,124 @@
+//! The gRPC server: listener, TLS, health, reflection, graceful shutdown.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use claimd_api::v1::account_service_server::AccountServiceServer;
+use claimd_core::Accounts;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tracing::{info, warn};
+
+use crate::{client::ClientAddressPolicy, service::AccountApi};
+
+/// The largest request accepted, in bytes; larger ones are refused before decoding.
+const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+/// How long in-flight calls may run on after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// PEM files for serving TLS.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    /// The server certificate chain.
+    pub cert_file: PathBuf,
+    /// The server's private key.
+    pub key_file: PathBuf,
+    /// When set, clients must present a certificate signed by this CA.
+    pub client_ca_file: Option<PathBuf>,
+}
+
+/// The `[grpc]` settings the server needs once the listener is bound.
+#[derive(Clone, Debug, Default)]
+pub struct GrpcSettings {
+    /// Serve TLS with these files; plain HTTP/2 when `None`.
+    pub tls: Option<TlsFiles>,
+    /// Whose forwarded client addresses are believed.
+    pub clients: ClientAddressPolicy,
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A TLS file could not be read.
+    #[error("grpc.{key}: cannot read {path}: {source}")]
+    TlsFile {
+        /// The configuration key.
+        key: &'static str,
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The embedded descriptor set is unusable (a build problem).
+    #[error("reflection service: {0}")]
+    Reflection(String),
+    /// tonic refused the TLS setup or the server failed.
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+fn read(key: &'static str, path: &PathBuf) -> Result<Vec<u8>, ServeError> {
+    std::fs::read(path).map_err(|source| ServeError::TlsFile {
+        key,
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Builds the TLS configuration from the files, so a bad file stops the start with its key.
+pub fn tls_config(files: &TlsFiles) -> Result<ServerTlsConfig, ServeError> {
+    let identity = Identity::from_pem(
+        read("tls_cert_file", &files.cert_file)?,
+        read("tls_key_file", &files.key_file)?,
+    );
+    let mut config = ServerTlsConfig::new().identity(identity);
+    if let Some(ca) = &files.client_ca_file {
+        config = config.client_ca_root(Certificate::from_pem(read("client_ca_file", ca)?));
+    }
+    Ok(config)
+}
+
+/// Serves `AccountService`, health and reflection on `listener` until `shutdown` is
+/// cancelled, then lets in-flight calls finish.
+pub async fn serve(
+    listener: TcpListener,
+    accounts: Arc<Accounts>,
+    settings: GrpcSettings,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
+    let local = listener.local_addr().ok();
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<AccountServiceServer<AccountApi>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(claimd_api::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| ServeError::Reflection(e.to_string()))?;
+    let api = AccountApi::new(accounts, settings.clients, shutdown.clone());
+    let mut builder = Server::builder();
+    if let Some(files) = &settings.tls {
+        builder = builder.tls_config(tls_config(files)?)?;
+    }
+    info!(listen = ?local.map(|a| a.to_string()), tls = settings.tls.is_some(), "gRPC server listening");
+    let server = builder
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(AccountServiceServer::new(api).max_decoding_message_size(MAX_REQUEST_BYTES))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled());
+    // Graceful shutdown waits for clients to close their connections; one that never does
+    // must not keep claimd from exiting.
+    let grace_over = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        result = server => result?,
+        () = grace_over => warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "clients still connected after the grace period; closing"),
+    }
+    info!("gRPC server stopped");
+    Ok(())
+}

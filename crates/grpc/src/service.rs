@@ -1,0 +1,183 @@
+//! The `AccountService` handlers.
+
+use std::{pin::Pin, sync::Arc, time::Duration};
+
+use claimd_api::v1::{
+    ClaimAccountRequest, ClaimAccountResponse, GetOperationRequest, GetOperationResponse,
+    ListChallengeQuestionsRequest, ListChallengeQuestionsResponse, WatchOperationRequest,
+    WatchOperationResponse, account_service_server::AccountService,
+};
+use claimd_core::{Accounts, Error};
+use futures::Stream;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+use tracing::{Instrument, field, info, instrument, warn};
+
+use crate::{client::ClientAddressPolicy, convert, status::to_status};
+
+/// How often a watcher re-reads an operation when no in-process signal arrives (a worker in
+/// another process).
+const WATCH_POLL: Duration = Duration::from_millis(250);
+
+/// The service over the account flows.
+#[derive(Debug)]
+pub struct AccountApi {
+    accounts: Arc<Accounts>,
+    clients: ClientAddressPolicy,
+    shutdown: CancellationToken,
+}
+
+impl AccountApi {
+    /// Handlers over `accounts`; watch streams end when `shutdown` is cancelled.
+    pub fn new(
+        accounts: Arc<Accounts>,
+        clients: ClientAddressPolicy,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self {
+            accounts,
+            clients,
+            shutdown,
+        }
+    }
+
+    fn client<T>(&self, request: &Request<T>) -> Option<std::net::IpAddr> {
+        let forwarded = request
+            .metadata()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        self.clients
+            .client(request.remote_addr().map(|a| a.ip()), forwarded)
+    }
+}
+
+fn outcome<T>(result: &Result<T, Error>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(Error::InvalidArgument { .. }) => "invalid_argument",
+        Err(Error::NoRosterMatch) => "no_roster_match",
+        Err(Error::OperationNotFound) => "not_found",
+        Err(Error::AlreadyClaimed) => "already_claimed",
+        Err(Error::ClaimPending) => "claim_pending",
+        Err(Error::LockedOut { .. }) => "locked_out",
+        Err(Error::Unavailable) => "unavailable",
+        Err(Error::Internal) => "internal",
+    }
+}
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<WatchOperationResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl AccountService for AccountApi {
+    #[instrument(skip_all, fields(rpc = "ListChallengeQuestions"))]
+    async fn list_challenge_questions(
+        &self,
+        _request: Request<ListChallengeQuestionsRequest>,
+    ) -> Result<Response<ListChallengeQuestionsResponse>, Status> {
+        let questions = self
+            .accounts
+            .questions()
+            .iter()
+            .map(convert::question)
+            .collect();
+        Ok(Response::new(ListChallengeQuestionsResponse { questions }))
+    }
+
+    #[instrument(
+        skip_all,
+        fields(rpc = "ClaimAccount", client = field::Empty, employee_id = field::Empty, username = field::Empty, outcome = field::Empty)
+    )]
+    async fn claim_account(
+        &self,
+        request: Request<ClaimAccountRequest>,
+    ) -> Result<Response<ClaimAccountResponse>, Status> {
+        let client = self.client(&request);
+        if let Some(ip) = client {
+            tracing::Span::current().record("client", field::display(ip));
+        }
+        let result = self
+            .accounts
+            .claim(convert::claim_request(request.into_inner()), client)
+            .await;
+        let outcome = outcome(&result);
+        tracing::Span::current().record("outcome", outcome);
+        info!(outcome, "ClaimAccount finished");
+        let receipt = result.map_err(to_status)?;
+        let username = receipt.username.to_string();
+        Ok(Response::new(ClaimAccountResponse {
+            message: format!("Please retain your username for future use: {username}"),
+            username,
+            operation: Some(convert::operation(&receipt.operation)),
+        }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "GetOperation", operation = field::Empty))]
+    async fn get_operation(
+        &self,
+        request: Request<GetOperationRequest>,
+    ) -> Result<Response<GetOperationResponse>, Status> {
+        let id = request.into_inner().id;
+        let op = self.accounts.operation(&id).await.map_err(to_status)?;
+        tracing::Span::current().record("operation", field::display(op.id));
+        Ok(Response::new(GetOperationResponse {
+            operation: Some(convert::operation(&op)),
+        }))
+    }
+
+    type WatchOperationStream = WatchStream;
+
+    #[instrument(skip_all, fields(rpc = "WatchOperation", operation = field::Empty))]
+    async fn watch_operation(
+        &self,
+        request: Request<WatchOperationRequest>,
+    ) -> Result<Response<Self::WatchOperationStream>, Status> {
+        let id = request.into_inner().id;
+        // Unknown or malformed ids fail the call itself, before any stream starts.
+        let first = self.accounts.operation(&id).await.map_err(to_status)?;
+        tracing::Span::current().record("operation", field::display(first.id));
+        let (tx, rx) = mpsc::channel(4);
+        let accounts = self.accounts.clone();
+        let shutdown = self.shutdown.clone();
+        let mut finished = accounts.events().finished();
+        tokio::spawn(
+            async move {
+                let mut current = first;
+                loop {
+                    let response = WatchOperationResponse { operation: Some(convert::operation(&current)) };
+                    if tx.send(Ok(response)).await.is_err() || current.state.is_final() {
+                        return;
+                    }
+                    loop {
+                        tokio::select! {
+                            () = shutdown.cancelled() => {
+                                let _ = tx.send(Err(Status::unavailable("the server is shutting down; watch again"))).await;
+                                return;
+                            }
+                            () = tx.closed() => return,
+                            _ = finished.changed() => {}
+                            () = tokio::time::sleep(WATCH_POLL) => {}
+                        }
+                        match accounts.operation(&id).await {
+                            Ok(op) if op != current => {
+                                current = op;
+                                break;
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                warn!(error = %e, "watch could not read the operation");
+                                let _ = tx.send(Err(to_status(e))).await;
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
+            .in_current_span(),
+        );
+        Ok(Response::new(
+            Box::pin(ReceiverStream::new(rx)) as WatchStream
+        ))
+    }
+}

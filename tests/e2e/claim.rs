@@ -1,0 +1,491 @@
+//! Claim My Account over gRPC, as the portal calls it.
+
+use std::time::Duration;
+
+use claimd_api::v1::{
+    ChallengeAnswer, ClaimAccountRequest, GetOperationRequest, ListChallengeQuestionsRequest,
+    OperationState,
+};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::harness::{App, PASSWORD, answers, claim_ok, jane, settle};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sheet_example_claims_e77777_and_the_user_logs_in() {
+    let app = App::start().await;
+    let mut client = app.client().await;
+    let questions = client
+        .list_challenge_questions(ListChallengeQuestionsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(questions.questions.len() >= 10);
+    assert!(questions.questions.iter().any(|q| q.id == "first-pet"));
+
+    let reply = claim_ok(&mut client, jane()).await;
+    assert_eq!(reply.username, "e77777");
+    assert_eq!(
+        reply.message,
+        "Please retain your username for future use: e77777"
+    );
+    let op = reply.operation.unwrap();
+    assert_eq!(op.state(), OperationState::Pending);
+
+    let done = settle(&mut client, &op.id).await;
+    assert_eq!(done.state(), OperationState::Succeeded, "{done:?}");
+    let fetched = client
+        .get_operation(GetOperationRequest { id: op.id })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        fetched.operation.unwrap().state(),
+        OperationState::Succeeded
+    );
+    assert!(app.can_login("e77777", PASSWORD));
+    assert!(!app.can_login("e77777", "Wrong-Horse-Battery-9"));
+    let entry = app.slapd.search(
+        claimd_testkit::Slapd::USERS_BASE_DN,
+        "(uid=e77777)",
+        &["sn", "givenName", "mail"],
+    );
+    assert!(
+        entry.contains("sn: Doe") && entry.contains("givenName: Jane"),
+        "{entry}"
+    );
+    assert!(entry.contains("mail: jane.doe@district.example"), "{entry}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_are_matched_ignoring_case_accents_and_spacing_only() {
+    let app = App::start().await;
+    app.import_roster(
+        "employee_id,last_name,first_name,email,status\n5,García,José,jg@district.example,active\n",
+    );
+    let mut client = app.client().await;
+    let request = ClaimAccountRequest {
+        last_name: "  GARCIA ".into(),
+        first_name: "jose".into(),
+        employee_id: "000005".into(),
+        ..jane()
+    };
+    let reply = claim_ok(&mut client, request).await;
+    assert_eq!(reply.username, "e5");
+    assert_eq!(
+        settle(&mut client, &reply.operation.unwrap().id)
+            .await
+            .state(),
+        OperationState::Succeeded
+    );
+    let entry = app
+        .slapd
+        .search(claimd_testkit::Slapd::USERS_BASE_DN, "(uid=e5)", &["sn"]);
+    assert!(
+        entry.contains("sn:: ") || entry.contains("sn: García"),
+        "HR's spelling is written: {entry}"
+    );
+}
+
+/// Each request breaks one rule; the reply names that field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_field_error_names_its_field() {
+    let app = App::start().await;
+    let mut client = app.client().await;
+    let with_answers = |answers: Vec<(&str, &str)>| ClaimAccountRequest {
+        answers: answers
+            .into_iter()
+            .map(|(q, a)| ChallengeAnswer {
+                question_id: q.into(),
+                answer: a.into(),
+            })
+            .collect(),
+        ..jane()
+    };
+    let cases: Vec<(ClaimAccountRequest, &str)> = vec![
+        (
+            ClaimAccountRequest {
+                last_name: "".into(),
+                ..jane()
+            },
+            "last_name",
+        ),
+        (
+            ClaimAccountRequest {
+                last_name: "Doe\n".into(),
+                ..jane()
+            },
+            "last_name",
+        ),
+        (
+            ClaimAccountRequest {
+                last_name: "x".repeat(101),
+                ..jane()
+            },
+            "last_name",
+        ),
+        (
+            ClaimAccountRequest {
+                first_name: "  ".into(),
+                ..jane()
+            },
+            "first_name",
+        ),
+        (
+            ClaimAccountRequest {
+                first_name: "Ja\0ne".into(),
+                ..jane()
+            },
+            "first_name",
+        ),
+        (
+            ClaimAccountRequest {
+                employee_id: "77777".into(),
+                ..jane()
+            },
+            "employee_id",
+        ),
+        (
+            ClaimAccountRequest {
+                employee_id: "0777777".into(),
+                ..jane()
+            },
+            "employee_id",
+        ),
+        (
+            ClaimAccountRequest {
+                employee_id: "07777a".into(),
+                ..jane()
+            },
+            "employee_id",
+        ),
+        (
+            ClaimAccountRequest {
+                employee_id: "".into(),
+                ..jane()
+            },
+            "employee_id",
+        ),
+        (
+            ClaimAccountRequest {
+                password: "Sh0rt!".into(),
+                ..jane()
+            },
+            "password",
+        ),
+        (
+            ClaimAccountRequest {
+                password: "password123".into(),
+                ..jane()
+            },
+            "password",
+        ),
+        (
+            ClaimAccountRequest {
+                password: "JaneDoe-Rocks-2931".into(),
+                ..jane()
+            },
+            "password",
+        ),
+        (
+            ClaimAccountRequest {
+                password: "Qx-e77777-Lp-kk".into(),
+                ..jane()
+            },
+            "password",
+        ),
+        (
+            ClaimAccountRequest {
+                password: "Correct\tHorse-9".into(),
+                ..jane()
+            },
+            "password",
+        ),
+        (
+            ClaimAccountRequest {
+                password: "Kq8#".repeat(33),
+                ..jane()
+            },
+            "password",
+        ),
+        (
+            with_answers(vec![("first-pet", "Rex"), ("birth-city", "Atlanta")]),
+            "answers",
+        ),
+        (
+            with_answers(vec![
+                ("first-pet", "Rex"),
+                ("birth-city", "Atlanta"),
+                ("nope", "Ford"),
+            ]),
+            "answers[2].question_id",
+        ),
+        (
+            with_answers(vec![
+                ("first-pet", "Rex"),
+                ("birth-city", "Atlanta"),
+                ("first-pet", "Ford"),
+            ]),
+            "answers[2].question_id",
+        ),
+        (
+            with_answers(vec![
+                ("first-pet", "Rex"),
+                ("birth-city", "Atlanta"),
+                ("first-car", " a "),
+            ]),
+            "answers[2].answer",
+        ),
+        (
+            with_answers(vec![
+                ("first-pet", "Rex"),
+                ("birth-city", "REX"),
+                ("first-car", "Ford"),
+            ]),
+            "answers[1].answer",
+        ),
+        (
+            with_answers(vec![
+                ("first-pet", PASSWORD),
+                ("birth-city", "Atlanta"),
+                ("first-car", "Ford"),
+            ]),
+            "answers[0].answer",
+        ),
+    ];
+    for (request, field) in cases {
+        let status = client.claim_account(request).await.expect_err(field);
+        assert_eq!(status.code(), Code::InvalidArgument, "{field}: {status:?}");
+        let details = status.get_error_details();
+        let violations = &details
+            .bad_request()
+            .expect("BadRequest details")
+            .field_violations;
+        assert!(
+            violations.iter().any(|v| v.field == field),
+            "{field}: {violations:?}"
+        );
+        assert!(!status.message().contains(PASSWORD));
+    }
+    // Field errors are not failed attempts: the real claim still goes through.
+    let reply = claim_ok(&mut client, jane()).await;
+    assert_eq!(
+        settle(&mut client, &reply.operation.unwrap().id)
+            .await
+            .state(),
+        OperationState::Succeeded
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mismatches_unknown_ids_and_terminated_entries_look_the_same() {
+    let app = App::start().await;
+    let mut client = app.client().await;
+    let wrong_name = client
+        .claim_account(ClaimAccountRequest {
+            last_name: "Dough".into(),
+            ..jane()
+        })
+        .await
+        .unwrap_err();
+    let wrong_first = client
+        .claim_account(ClaimAccountRequest {
+            first_name: "June".into(),
+            ..jane()
+        })
+        .await
+        .unwrap_err();
+    let unknown = client
+        .claim_account(ClaimAccountRequest {
+            employee_id: "123456".into(),
+            ..jane()
+        })
+        .await
+        .unwrap_err();
+    let terminated = client
+        .claim_account(ClaimAccountRequest {
+            last_name: "Terminated".into(),
+            first_name: "Pat".into(),
+            employee_id: "000042".into(),
+            ..jane()
+        })
+        .await
+        .unwrap_err();
+    for status in [&wrong_name, &wrong_first, &unknown, &terminated] {
+        assert_eq!(status.code(), Code::NotFound);
+        assert_eq!(status.message(), wrong_name.message());
+    }
+    assert!(!app.can_login("e42", PASSWORD));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claimed_account_cannot_be_claimed_again() {
+    let app = App::start().await;
+    let mut client = app.client().await;
+    let reply = claim_ok(&mut client, jane()).await;
+    settle(&mut client, &reply.operation.unwrap().id).await;
+    let again = ClaimAccountRequest {
+        password: "Another-Horse-Battery-7".into(),
+        ..jane()
+    };
+    let status = client.claim_account(again).await.unwrap_err();
+    assert_eq!(status.code(), Code::AlreadyExists);
+    assert!(
+        app.can_login("e77777", PASSWORD),
+        "the first password still works"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_failures_lock_the_account_with_retry_info() {
+    let app = App::start().await;
+    let mut client = app.client().await;
+    for _ in 0..5 {
+        let status = client
+            .claim_account(ClaimAccountRequest {
+                last_name: "Dough".into(),
+                ..jane()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::NotFound);
+    }
+    // Even the right names are refused now.
+    let status = client.claim_account(jane()).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    let details = status.get_error_details();
+    let delay = details
+        .retry_info()
+        .expect("RetryInfo")
+        .retry_delay
+        .expect("a delay");
+    assert!(
+        delay > Duration::from_secs(14 * 60) && delay <= Duration::from_secs(15 * 60),
+        "{delay:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_people_claim_at_once() {
+    let app = App::start().await;
+    let mut csv = String::from("employee_id,last_name,first_name,email,status\n");
+    for i in 1..=20 {
+        csv.push_str(&format!(
+            "{},Staff{i},Person,p{i}@district.example,active\n",
+            100 + i
+        ));
+    }
+    app.import_roster(&csv);
+    let claims = (1..=20).map(|i| {
+        let endpoint = app.endpoint();
+        async move {
+            let mut client =
+                claimd_api::v1::account_service_client::AccountServiceClient::connect(endpoint)
+                    .await
+                    .unwrap();
+            let request = ClaimAccountRequest {
+                last_name: format!("Staff{i}"),
+                first_name: "Person".into(),
+                employee_id: format!("{:06}", 100 + i),
+                password: PASSWORD.into(),
+                answers: answers(),
+            };
+            let reply = claim_ok(&mut client, request).await;
+            let op = settle(&mut client, &reply.operation.unwrap().id).await;
+            (reply.username, op.state())
+        }
+    });
+    let results = futures::future::join_all(claims).await;
+    for (username, state) in results {
+        assert_eq!(state, OperationState::Succeeded, "{username}");
+        assert!(app.can_login(&username, PASSWORD), "{username}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_claims_of_one_person_at_once_admit_exactly_one() {
+    let app = App::start().await;
+    let claims = (0..5).map(|i| {
+        let endpoint = app.endpoint();
+        async move {
+            let mut client =
+                claimd_api::v1::account_service_client::AccountServiceClient::connect(endpoint)
+                    .await
+                    .unwrap();
+            let request = ClaimAccountRequest {
+                password: format!("Correct-Horse-Battery-{i}x"),
+                ..jane()
+            };
+            client
+                .claim_account(request)
+                .await
+                .map(|r| (i, r.into_inner()))
+        }
+    });
+    let results = futures::future::join_all(claims).await;
+    let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    for status in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(
+            matches!(
+                status.code(),
+                Code::AlreadyExists | Code::FailedPrecondition
+            ),
+            "{status:?}"
+        );
+    }
+    let (i, reply) = winners[0];
+    let mut client = app.client().await;
+    assert_eq!(
+        settle(&mut client, &reply.operation.as_ref().unwrap().id)
+            .await
+            .state(),
+        OperationState::Succeeded
+    );
+    assert!(app.can_login("e77777", &format!("Correct-Horse-Battery-{i}x")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_are_found_by_id_only() {
+    let app = App::start().await;
+    let mut client = app.client().await;
+    let status = client
+        .get_operation(GetOperationRequest {
+            id: "not-an-id".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(
+        status
+            .get_error_details()
+            .bad_request()
+            .unwrap()
+            .field_violations[0]
+            .field,
+        "id"
+    );
+    let status = client
+        .get_operation(GetOperationRequest {
+            id: "6f1c1f9e-0d5e-4b8e-9a55-2b0d7f0c1a11".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_requests_are_refused_cleanly() {
+    let app = App::start().await;
+    let mut client = app.client().await;
+    let huge = ClaimAccountRequest {
+        last_name: "x".repeat(200_000),
+        ..jane()
+    };
+    let status = client.claim_account(huge).await.unwrap_err();
+    assert_ne!(status.code(), Code::Ok);
+    assert_ne!(status.code(), Code::Internal);
+    // The server is fine afterwards.
+    let reply = claim_ok(&mut client, jane()).await;
+    assert_eq!(reply.username, "e77777");
+}

@@ -1,0 +1,125 @@
+//! The command line as IT staff use it: roster import and check-config.
+
+use std::fs;
+
+use claimd_api::v1::ClaimAccountRequest;
+use tonic::Code;
+
+use crate::harness::{App, claim_ok, jane};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_roster_with_bad_rows_changes_nothing_and_names_every_line() {
+    let app = App::start().await;
+    let path = app.dir.path().join("bad.csv");
+    fs::write(
+        &path,
+        "employee_id,last_name,first_name,email,status\n\
+         000500,Good,Row,good@district.example,active\n\
+         12x,Bad,Id,bad@district.example,active\n\
+         501,,Name,nn@district.example,active\n\
+         502,Bad,Status,bs@district.example,retired\n",
+    )
+    .unwrap();
+    let out = app.claimd(&["roster", "import", path.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for expected in [
+        "line 3: employee_id",
+        "line 4: last_name",
+        "line 5: status",
+        "nothing was imported",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "{expected:?} missing from:\n{stderr}"
+        );
+    }
+    let mut client = app.client().await;
+    let good_row = ClaimAccountRequest {
+        last_name: "Good".into(),
+        first_name: "Row".into(),
+        employee_id: "000500".into(),
+        ..jane()
+    };
+    assert_eq!(
+        client.claim_account(good_row).await.unwrap_err().code(),
+        Code::NotFound
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reimport_updates_changed_rows_and_terminations_take_effect() {
+    let app = App::start().await;
+    let out = {
+        let path = app.dir.path().join("update.csv");
+        fs::write(
+            &path,
+            "employee_id,last_name,first_name,email,status,department\n\
+             77777,Doe-Smith,Jane,jane.doe@district.example,active,Math\n\
+             600,Leaving,Lee,lee@district.example,terminated,Art\n",
+        )
+        .unwrap();
+        app.claimd(&["roster", "import", path.to_str().unwrap()])
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("1 added, 1 updated, 0 unchanged"),
+        "{stdout}"
+    );
+    let mut client = app.client().await;
+    let old_name = client.claim_account(jane()).await.unwrap_err();
+    assert_eq!(old_name.code(), Code::NotFound);
+    let reply = claim_ok(
+        &mut client,
+        ClaimAccountRequest {
+            last_name: "doe-smith".into(),
+            ..jane()
+        },
+    )
+    .await;
+    assert_eq!(reply.username, "e77777");
+}
+
+#[test]
+fn check_config_names_the_bad_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    let run = |text: &str| {
+        fs::write(&config, text).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_claimd"))
+            .arg("--config")
+            .arg(&config)
+            .arg("check-config")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, err) = run(
+        "[grpc]\nlisten = \"nowhere\"\n[directory]\nbind_password = \"x\"\nurl = \"ldaps://dc1\"\n",
+    );
+    assert!(!ok && err.contains("grpc.listen"), "{err}");
+    let (ok, err) =
+        run("[directory]\nbind_password = \"x\"\nurl = \"ldap://dc1.district.example\"\n");
+    assert!(
+        !ok && err.contains("directory.url") && err.contains("clear text"),
+        "{err}"
+    );
+    let (ok, err) =
+        run("[directory]\nbind_password = \"x\"\nurl = \"ldaps://dc1\"\nflavour = \"ad\"\n");
+    assert!(!ok && err.contains("flavour"), "{err}");
+    let (ok, err) = run(
+        "[directory]\nbind_password = \"hunter2-bind\"\nurl = \"ldaps://dc1\"\n[accounts]\nusername_template = \"x\"\n",
+    );
+    assert!(!ok && err.contains("accounts.username_template"), "{err}");
+    assert!(!err.contains("hunter2-bind"));
+    let (ok, err) = run("[directory]\nbind_password = \"x\"\nurl = \"ldaps://dc1\"\n");
+    assert!(ok, "{err}");
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `claimd` binary, a real slapd, a real SQLite file, driven over
+//! gRPC by a client that knows only the contract (proto/claimd/v1/account.proto).
+//! Each test starts its own servers on free loopback ports in a temp dir.
+
+mod claim;
+mod cli;
+mod faults;
+mod harness;
+mod secrets;
