@@ -1,0 +1,161 @@
+//! Claim latency and throughput against a warm claimd, a real slapd and SQLite.
+//!
+//! `cargo build --release -p claimd --bin claimd --example bench_claim &&
+//!  target/release/examples/bench_claim target/release/claimd [N]`
+//!
+//! Prints: ClaimAccount latency (accept: validate, roster match, three argon2id hashes, one
+//! transaction) sequentially, time from accept to SUCCEEDED (the directory write), and the
+//! throughput of N claims sent 8 at a time.
+
+mod common;
+
+use std::{
+    fs,
+    time::{Duration, Instant},
+};
+
+use claimd_api::v1::{
+    ChallengeAnswer, ClaimAccountRequest, OperationState, WatchOperationRequest,
+    account_service_client::AccountServiceClient,
+};
+use common::{BoxError, Stack};
+use tonic::transport::Channel;
+
+const PASSWORD: &str = "Maple-Canoe-Lantern-42";
+
+fn request(i: u32) -> ClaimAccountRequest {
+    let answers = [
+        ("first-pet", "Biscuit"),
+        ("birth-city", "Jonesboro"),
+        ("first-car", "Ford Ranger"),
+    ];
+    ClaimAccountRequest {
+        last_name: format!("Bench{i}"),
+        first_name: "Person".into(),
+        employee_id: format!("{i:06}"),
+        password: PASSWORD.into(),
+        answers: answers
+            .iter()
+            .map(|(q, a)| ChallengeAnswer {
+                question_id: (*q).into(),
+                answer: (*a).into(),
+            })
+            .collect(),
+    }
+}
+
+async fn settle(client: &mut AccountServiceClient<Channel>, id: String) -> Result<(), BoxError> {
+    let mut stream = client
+        .watch_operation(WatchOperationRequest { id })
+        .await?
+        .into_inner();
+    let mut last = None;
+    while let Some(m) = stream.message().await? {
+        last = m.operation;
+    }
+    match last {
+        Some(op) if op.state() == OperationState::Succeeded => Ok(()),
+        other => Err(format!("operation ended as {other:?}").into()),
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+fn report(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    println!(
+        "{name:<34} n={:<4} p50={:>7.1} ms  p95={:>7.1} ms  max={:>7.1} ms",
+        samples.len(),
+        percentile(&samples, 0.50).as_secs_f64() * 1e3,
+        percentile(&samples, 0.95).as_secs_f64() * 1e3,
+        samples.last().unwrap().as_secs_f64() * 1e3,
+    );
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let claimd = std::env::args()
+        .nth(1)
+        .ok_or("usage: bench_claim PATH-TO-CLAIMD [N]")?;
+    let n: u32 = std::env::args().nth(2).map_or(Ok(200), |s| s.parse())?;
+    let mut stack = Stack::new(&claimd)?;
+    let roster = stack.dir.path().join("roster.csv");
+    let mut csv = String::from("employee_id,last_name,first_name,email,status\n");
+    for i in 1..=2 * n + 10 {
+        csv.push_str(&format!(
+            "{i},Bench{i},Person,b{i}@district.example,active\n"
+        ));
+    }
+    fs::write(&roster, csv)?;
+    stack.import(&roster)?;
+    let mut client = stack.run().await?;
+
+    // Warm up: connections, the SQLite cache, the directory connection.
+    for i in 1..=5 {
+        let reply = client.claim_account(request(i)).await?.into_inner();
+        settle(&mut client, reply.operation.unwrap().id).await?;
+    }
+
+    let mut accept = Vec::new();
+    let mut to_directory = Vec::new();
+    for i in 6..6 + n {
+        let started = Instant::now();
+        let reply = client.claim_account(request(i)).await?.into_inner();
+        accept.push(started.elapsed());
+        let accepted = Instant::now();
+        settle(&mut client, reply.operation.unwrap().id).await?;
+        to_directory.push(accepted.elapsed());
+    }
+    report("ClaimAccount reply (sequential)", accept);
+    report("accepted -> SUCCEEDED in directory", to_directory);
+
+    let first = 6 + n;
+    let started = Instant::now();
+    let concurrency = 8;
+    let mut tasks = Vec::new();
+    for lane in 0..concurrency {
+        let mut client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            let mut i = first + lane;
+            while i < first + n {
+                let reply = client
+                    .claim_account(request(i))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .into_inner();
+                ids.push(reply.operation.unwrap().id);
+                i += concurrency;
+            }
+            for id in ids {
+                settle(&mut client, id).await.map_err(|e| e.to_string())?;
+            }
+            Ok::<(), String>(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "{:<34} {n} claims in {:.2} s = {:.1} claims/s (accepted and written)",
+        format!("{concurrency} clients at once"),
+        elapsed.as_secs_f64(),
+        f64::from(n) / elapsed.as_secs_f64()
+    );
+    let entries = stack
+        .slapd
+        .search(claimd_testkit::Slapd::USERS_BASE_DN, "(uid=*)", &["uid"])
+        .matches("dn: ")
+        .count();
+    println!(
+        "{:<34} {entries} (expected {})",
+        "entries in the directory",
+        5 + 2 * n
+    );
+    stack.stop()?;
+    Ok(())
+}
