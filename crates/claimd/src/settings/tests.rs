@@ -106,3 +106,18 @@ fn debug_output_hides_secrets() {
     let printed = format!("{s:?}");
     assert!(!printed.contains("bind-Secret-123"), "{printed}");
 }
+
+#[test]
+fn the_example_config_in_deploy_is_valid() {
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/claimd.example.toml");
+    let password = file("bind-secret\n");
+    let path = password.path().to_str().unwrap();
+    let s = Settings::load(
+        Some(&example),
+        env(&[("CLAIMD__DIRECTORY__BIND_PASSWORD_FILE", path)]),
+    )
+    .unwrap();
+    let parts = s.parts().unwrap();
+    assert_eq!(parts.directory.bind_password.expose_secret(), "bind-secret");
+}
