@@ -202,6 +202,29 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn a_password_holding_the_last_name_is_always_refused(
+            before in "[a-z0-9!#%]{0,10}",
+            after in "[a-z0-9!#%]{0,10}",
+            upper in proptest::bool::ANY,
+        ) {
+            let name = if upper { "DOE-SMITH" } else { "doe-smith" };
+            let personal = personal_words("Doe-Smith", "Jane", "077777", "e77777");
+            let password = SecretString::from(format!("{before}{name}{after}"));
+            proptest::prop_assert!(PasswordPolicy::default().check(&password, &personal).is_err());
+        }
+
+        #[test]
+        fn length_rules_hold_for_any_text(password in "\\PC{0,140}") {
+            let chars = password.chars().count();
+            let result = PasswordPolicy::default().check(&SecretString::from(password), &[]);
+            if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+                proptest::prop_assert!(result.is_err());
+            }
+        }
+    }
+
     #[test]
     fn errors_never_repeat_the_password() {
         for bad in ["football", "JaneRocks!2931x", "shortpw"] {
