@@ -21,6 +21,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .skip_debug([
             ".claimd.v1.ChallengeAnswer",
             ".claimd.v1.ClaimAccountRequest",
+            ".claimd.v1.CompletePasswordResetRequest",
+            ".claimd.v1.ChangePasswordRequest",
+            ".claimd.v1.UpdateChallengeAnswersRequest",
         ])
         .compile_fds(descriptors)?;
     Ok(())

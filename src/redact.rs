@@ -3,7 +3,10 @@
 
 use std::fmt;
 
-use crate::v1::{ChallengeAnswer, ClaimAccountRequest};
+use crate::v1::{
+    ChallengeAnswer, ChangePasswordRequest, ClaimAccountRequest, CompletePasswordResetRequest,
+    UpdateChallengeAnswersRequest,
+};
 
 const REDACTED: &str = "[redacted]";
 
@@ -28,9 +31,42 @@ impl fmt::Debug for ClaimAccountRequest {
     }
 }
 
+impl fmt::Debug for CompletePasswordResetRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CompletePasswordResetRequest")
+            .field("username", &self.username)
+            .field("answers", &self.answers)
+            .field("new_password", &REDACTED)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ChangePasswordRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChangePasswordRequest")
+            .field("username", &self.username)
+            .field("current_password", &REDACTED)
+            .field("new_password", &REDACTED)
+            .finish()
+    }
+}
+
+impl fmt::Debug for UpdateChallengeAnswersRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UpdateChallengeAnswersRequest")
+            .field("username", &self.username)
+            .field("password", &REDACTED)
+            .field("answers", &self.answers)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::v1::{ChallengeAnswer, ClaimAccountRequest};
+    use crate::v1::{
+        ChallengeAnswer, ChangePasswordRequest, ClaimAccountRequest, CompletePasswordResetRequest,
+        UpdateChallengeAnswersRequest,
+    };
 
     #[test]
     fn debug_hides_password_and_answers() {
@@ -48,5 +84,35 @@ mod tests {
         assert!(printed.contains("077777"), "{printed}");
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(!printed.contains("Rex"), "{printed}");
+        let change = ChangePasswordRequest {
+            username: "e77777".into(),
+            current_password: "old-Secret-1".into(),
+            new_password: "new-Secret-2".into(),
+        };
+        let printed = format!("{change:?}");
+        assert!(
+            printed.contains("e77777") && !printed.contains("Secret"),
+            "{printed}"
+        );
+        let reset = CompletePasswordResetRequest {
+            username: "e77777".into(),
+            answers: request.answers.clone(),
+            new_password: "new-Secret-2".into(),
+        };
+        let printed = format!("{reset:?}");
+        assert!(
+            !printed.contains("Secret") && !printed.contains("Rex"),
+            "{printed}"
+        );
+        let update = UpdateChallengeAnswersRequest {
+            username: "e77777".into(),
+            password: "old-Secret-1".into(),
+            answers: request.answers.clone(),
+        };
+        let printed = format!("{update:?}");
+        assert!(
+            !printed.contains("Secret") && !printed.contains("Rex"),
+            "{printed}"
+        );
     }
 }

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use claimd_core::{Accounts, AnswerHasher, Events, Sealer};
+use claimd_core::{Accounts, AccountsDeps, AnswerHasher, Directory, Events, MailWriter, Sealer};
 use claimd_ldap::LdapDirectory;
+use claimd_mail::SmtpMailer;
 use claimd_store::SqliteStore;
-use claimd_sync::Worker;
+use claimd_sync::{MailSender, Worker};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -18,11 +19,11 @@ use crate::settings::Parts;
 /// What to start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// The gRPC service and the sync worker in one process.
+    /// The gRPC service and the background workers in one process.
     Run,
     /// Only the gRPC service.
     Serve,
-    /// Only the sync worker.
+    /// Only the background workers: the directory sync worker and the mail sender.
     Sync,
 }
 
@@ -40,17 +41,21 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
     }
     let sealer = Arc::new(sealer);
     let events = Arc::new(Events::default());
+    let directory: Arc<dyn Directory> = Arc::new(LdapDirectory::new(parts.directory.clone())?);
+    let mail = Arc::new(MailWriter::new(parts.mail.signature.clone()));
     let shutdown = CancellationToken::new();
     let mut tasks: Vec<(&str, JoinHandle<anyhow::Result<()>>)> = Vec::new();
 
     if mode != Mode::Sync {
-        let accounts = Arc::new(Accounts::new(
-            store.clone(),
-            Arc::new(parts.policy.clone()),
-            AnswerHasher::new(parts.pepper.clone()),
-            sealer.clone(),
-            events.clone(),
-        ));
+        let accounts = Arc::new(Accounts::new(AccountsDeps {
+            store: store.clone(),
+            policy: Arc::new(parts.policy.clone()),
+            hasher: AnswerHasher::new(parts.pepper.clone()),
+            sealer: sealer.clone(),
+            events: events.clone(),
+            directory: directory.clone(),
+            mail: mail.clone(),
+        })?);
         let listener = TcpListener::bind(parts.listen)
             .await
             .with_context(|| format!("grpc.listen: cannot listen on {}", parts.listen))?;
@@ -61,12 +66,12 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
         ));
     }
     if mode != Mode::Serve {
-        let directory = Arc::new(LdapDirectory::new(parts.directory.clone())?);
         let worker = Arc::new(Worker::new(
             store.clone(),
             directory,
             sealer,
-            events,
+            events.clone(),
+            mail,
             parts.sync.clone(),
         ));
         let token = shutdown.clone();
@@ -74,6 +79,22 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
             "sync worker",
             tokio::spawn(async move {
                 worker.run(token).await;
+                Ok(())
+            }),
+        ));
+        let m = &parts.mail;
+        let mailer = Arc::new(SmtpMailer::new(&m.url, &m.from, m.timeout)?);
+        let sender = Arc::new(MailSender::new(
+            store.clone(),
+            mailer,
+            events,
+            parts.sync.clone(),
+        ));
+        let token = shutdown.clone();
+        tasks.push((
+            "mail sender",
+            tokio::spawn(async move {
+                sender.run(token).await;
                 Ok(())
             }),
         ));

@@ -2,22 +2,18 @@
 //! hashes and its directory job in one transaction. The directory itself is written later by
 //! the sync worker; the caller follows the returned operation.
 
-use std::{net::IpAddr, sync::Arc, time::Duration};
+use std::net::IpAddr;
 
 use secrecy::SecretString;
 use tracing::{info, warn};
 
 use crate::{
-    AccountPolicy, EmployeeId, Error, Events, OperationId, PersonName, RosterStatus, Sealer,
-    Username, Violations,
+    Accounts, EmployeeId, Error, OperationId, PersonName, RosterStatus, Username, Violations,
     directory::{Account, DirectoryJob, JobKind},
-    hashing::AnswerHasher,
     operation::{Operation, OperationState},
     password::personal_words,
-    questions::{Question, TypedAnswer, validate_answers},
-    store::{
-        AttemptKey, AuditEvent, ClaimInsert, ClaimState, NewClaim, Store, StoredAnswer, now_millis,
-    },
+    questions::{TypedAnswer, validate_answers},
+    store::{AttemptKey, AuditEvent, ClaimInsert, ClaimState, NewClaim, StoredAnswer, now_millis},
 };
 
 /// A claim as it arrives from the portal.
@@ -44,16 +40,6 @@ pub struct ClaimReceipt {
     pub operation: Operation,
 }
 
-/// The account flows over a store: claim, and follow operations.
-#[derive(Debug)]
-pub struct Accounts {
-    store: Arc<dyn Store>,
-    policy: Arc<AccountPolicy>,
-    hasher: AnswerHasher,
-    sealer: Arc<Sealer>,
-    events: Arc<Events>,
-}
-
 /// A claim's fields once every one is valid.
 struct ValidClaim {
     last_name: PersonName,
@@ -64,33 +50,6 @@ struct ValidClaim {
 }
 
 impl Accounts {
-    /// The flows over these parts.
-    pub fn new(
-        store: Arc<dyn Store>,
-        policy: Arc<AccountPolicy>,
-        hasher: AnswerHasher,
-        sealer: Arc<Sealer>,
-        events: Arc<Events>,
-    ) -> Self {
-        Self {
-            store,
-            policy,
-            hasher,
-            sealer,
-            events,
-        }
-    }
-
-    /// The challenge questions offered.
-    pub fn questions(&self) -> &[Question] {
-        self.policy.questions.questions()
-    }
-
-    /// The in-process signals this service sends.
-    pub fn events(&self) -> &Arc<Events> {
-        &self.events
-    }
-
     /// Claims an account. `client` is the caller's address, for attempt limits and audit.
     pub async fn claim(
         &self,
@@ -106,11 +65,9 @@ impl Accounts {
         let account_key = AttemptKey::Employee(claim.employee_id);
         let mut keys = vec![account_key.clone()];
         keys.extend(client.map(AttemptKey::Address));
-        if let Some(until) = self.store.locked_until(&keys, now).await? {
+        if let Err(locked) = self.check_lock(&keys, now).await {
             self.audit(&claim, client, "locked_out", None).await?;
-            return Err(Error::LockedOut {
-                retry_after: retry_after(until, now),
-            });
+            return Err(locked);
         }
 
         let entry = self.store.roster_entry(claim.employee_id).await?;
@@ -130,24 +87,8 @@ impl Accounts {
         if let Some(reason) = mismatch {
             warn!(reason, "claim refused: no roster match");
             self.audit(&claim, client, "no_match", Some(reason)).await?;
-            let locks = self
-                .store
-                .record_failure(&keys, &self.policy.lockout, now)
+            self.count_failure(&keys, Some(claim.employee_id), None, client, now)
                 .await?;
-            for lock in locks {
-                warn!(key = %lock.key, "locked out after repeated failures");
-                self.store
-                    .record_audit(AuditEvent {
-                        at: now,
-                        action: "lockout",
-                        employee_id: Some(claim.employee_id),
-                        username: None,
-                        client,
-                        outcome: "locked",
-                        reason: Some(format!("too many failed attempts on {}", lock.key)),
-                    })
-                    .await?;
-            }
             return Err(Error::NoRosterMatch);
         }
         let entry = entry.expect("matched above");
@@ -208,15 +149,6 @@ impl Accounts {
                 reason: None,
             },
         })
-    }
-
-    /// An operation by the id a caller gives.
-    pub async fn operation(&self, id: &str) -> Result<Operation, Error> {
-        let id = OperationId::parse(id).map_err(|rule| Error::invalid("id", rule))?;
-        self.store
-            .operation(id)
-            .await?
-            .ok_or(Error::OperationNotFound)
     }
 
     fn validate(&self, request: &ClaimRequest) -> Result<ValidClaim, Error> {
@@ -306,12 +238,4 @@ impl Accounts {
             .record_audit(self.event(claim, client, outcome, reason))
             .await?)
     }
-}
-
-fn retry_after(until: crate::store::Millis, now: crate::store::Millis) -> Duration {
-    Duration::from_millis(
-        u64::try_from(until.saturating_sub(now))
-            .unwrap_or(0)
-            .max(1000),
-    )
 }

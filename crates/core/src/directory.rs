@@ -11,6 +11,10 @@ use crate::{Email, EmployeeId, OperationId, PersonName, Username};
 pub enum JobKind {
     /// Create the account (or bring an existing one up to date) and set its password.
     Provision,
+    /// Set a new password after the challenge answers were checked (Forgot My Password).
+    ResetPassword,
+    /// Set a new password after the current one was checked.
+    ChangePassword,
 }
 
 impl JobKind {
@@ -18,6 +22,8 @@ impl JobKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Provision => "provision",
+            Self::ResetPassword => "reset_password",
+            Self::ChangePassword => "change_password",
         }
     }
 
@@ -25,6 +31,8 @@ impl JobKind {
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "provision" => Some(Self::Provision),
+            "reset_password" => Some(Self::ResetPassword),
+            "change_password" => Some(Self::ChangePassword),
             _ => None,
         }
     }
@@ -83,4 +91,12 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
         job: &DirectoryJob,
         password: &SecretString,
     ) -> Result<(), DirectoryError>;
+
+    /// True when `username` can log in with `password` (a bind as the user). claimd keeps no
+    /// password hashes; the directory is the judge.
+    async fn verify_password(
+        &self,
+        username: &Username,
+        password: &SecretString,
+    ) -> Result<bool, DirectoryError>;
 }

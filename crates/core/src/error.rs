@@ -42,6 +42,13 @@ pub enum Error {
     /// The roster entry already has an active account.
     #[error("this account has already been claimed")]
     AlreadyClaimed,
+    /// The answers or the current password are wrong, or the username is unknown: one
+    /// message for all, so the reply tells nothing about which.
+    #[error("the username, answers or password are not correct")]
+    Unauthenticated,
+    /// The directory could not be asked to check a password; try again later.
+    #[error("the directory cannot be reached right now; try again in a few minutes")]
+    DirectoryUnavailable,
     /// A claim of this roster entry is still being written to the directory.
     #[error("a claim of this account is being completed; check its operation")]
     ClaimPending,

@@ -8,6 +8,7 @@ use tokio::sync::{Notify, watch};
 #[derive(Debug)]
 pub struct Events {
     queued: Notify,
+    mail: Notify,
     finished: watch::Sender<u64>,
 }
 
@@ -15,6 +16,7 @@ impl Default for Events {
     fn default() -> Self {
         Self {
             queued: Notify::new(),
+            mail: Notify::new(),
             finished: watch::Sender::new(0),
         }
     }
@@ -29,6 +31,16 @@ impl Events {
     /// Waits until a job is queued (or a queued signal is already pending).
     pub async fn queued(&self) {
         self.queued.notified().await;
+    }
+
+    /// Tells a waiting mail sender that mail was queued.
+    pub fn mail_queued(&self) {
+        self.mail.notify_one();
+    }
+
+    /// Waits until mail is queued (or a signal is already pending).
+    pub async fn mail_waiting(&self) {
+        self.mail.notified().await;
     }
 
     /// Tells watchers that a job ended.

@@ -70,6 +70,50 @@ impl AnswerHasher {
         Ok(hashes)
     }
 
+    /// Checks each key against its PHC hash, side by side on blocking threads. Every pair
+    /// costs one full argon2 run, whatever the outcome, so timing tells nothing.
+    pub async fn verify_all(&self, pairs: Vec<(SecretString, String)>) -> Result<Vec<bool>, Error> {
+        let tasks: Vec<_> = pairs
+            .into_iter()
+            .map(|(key, hash)| {
+                let hasher = self.clone();
+                let span = tracing::Span::current();
+                tokio::task::spawn_blocking(move || {
+                    span.in_scope(|| hasher.verify_one(&key, &hash))
+                })
+            })
+            .collect();
+        let mut results = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            results.push(task.in_current_span().await.map_err(|e| {
+                tracing::error!(error = %e, "answer verification task failed");
+                Error::Internal
+            })?);
+        }
+        Ok(results)
+    }
+
+    fn verify_one(&self, key: &SecretString, hash: &str) -> bool {
+        use argon2::password_hash::PasswordVerifier;
+        match self.argon2() {
+            Ok(argon2) => argon2
+                .verify_password(key.expose_secret().as_bytes(), hash)
+                .is_ok(),
+            Err(e) => {
+                tracing::error!(error = %e, "argon2 setup failed");
+                false
+            }
+        }
+    }
+
+    /// A hash of a random value at the same parameters, to verify against when the account is
+    /// unknown (the work done must not depend on whether it exists).
+    pub fn dummy_hash(&self) -> Result<String, Error> {
+        let random: [u8; 16] = rand::random();
+        let text: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        self.hash_one(&SecretString::from(text))
+    }
+
     fn hash_one(&self, key: &SecretString) -> Result<String, Error> {
         let argon2 = self.argon2().map_err(|e| {
             tracing::error!(error = %e, "argon2 setup failed");
@@ -107,6 +151,21 @@ mod tests {
         let argon2 = hasher.argon2().unwrap();
         assert!(argon2.verify_password(b"rex", hashes[0].as_str()).is_ok());
         assert!(argon2.verify_password(b"rexx", hashes[0].as_str()).is_err());
+        let checks = hasher
+            .verify_all(vec![
+                (SecretString::from("rex"), hashes[0].clone()),
+                (SecretString::from("rexx"), hashes[1].clone()),
+                (SecretString::from("rex"), "not a hash".into()),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(checks, [true, false, false]);
+        assert!(
+            hasher
+                .dummy_hash()
+                .unwrap()
+                .starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
+        );
     }
 
     #[tokio::test]

@@ -6,34 +6,40 @@
 //! crates implement: [`Store`] (claimd-store), [`Directory`] (claimd-ldap). It depends on no
 //! gRPC, SQL or LDAP crate; those depend on it.
 
+mod accounts;
 mod claim;
 mod directory;
 mod employee_id;
 mod error;
 mod events;
 mod hashing;
+pub mod mail;
 mod operation;
 mod password;
 mod person;
 mod policy;
 mod questions;
+mod recovery;
 mod roster;
 mod seal;
 pub mod store;
 mod text;
 mod username;
 
-pub use claim::{Accounts, ClaimReceipt, ClaimRequest};
+pub use accounts::{Accounts, AccountsDeps};
+pub use claim::{ClaimReceipt, ClaimRequest};
 pub use directory::{Account, Directory, DirectoryError, DirectoryJob, JobKind};
 pub use employee_id::EmployeeId;
 pub use error::{Error, FieldViolation, Violations};
 pub use events::Events;
 pub use hashing::AnswerHasher;
+pub use mail::{Mail, MailError, MailKind, MailWriter, Mailer, QueuedMail};
 pub use operation::{Operation, OperationId, OperationState};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordPolicy, personal_words};
 pub use person::PersonName;
 pub use policy::AccountPolicy;
 pub use questions::{ANSWERS_REQUIRED, Question, QuestionPool, TypedAnswer};
+pub use recovery::{ChangeRequest, ResetRequest, UpdateAnswersRequest};
 pub use roster::{Email, RosterEntry, RosterProblem, RosterStatus, parse_roster_csv};
 pub use seal::{SealError, Sealer};
 pub use store::{LockoutPolicy, Store, StoreError};

@@ -49,9 +49,11 @@ pub enum SealError {
     Tampered,
 }
 
-/// Seals and opens queued passwords.
+/// Seals and opens queued passwords; also derives the server's other keys from the same
+/// secret, so a district keeps one key file.
 pub struct Sealer {
     cipher: XChaCha20Poly1305,
+    key: Zeroizing<[u8; 32]>,
 }
 
 impl fmt::Debug for Sealer {
@@ -65,7 +67,19 @@ impl Sealer {
     pub fn from_key(key: &[u8; 32]) -> Self {
         Self {
             cipher: XChaCha20Poly1305::new(key.into()),
+            key: Zeroizing::new(*key),
         }
+    }
+
+    /// A key for `purpose`, independent of the sealing key and of other purposes
+    /// (HMAC-SHA256 of the label under the key file's secret).
+    pub fn subkey(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.key.as_slice())
+            .expect("HMAC takes any key length");
+        mac.update(b"claimd subkey v1:");
+        mac.update(purpose.as_bytes());
+        Zeroizing::new(mac.finalize().into_bytes().into())
     }
 
     /// Loads the key file, or creates it (mode 0600, a fresh random key) when it does not
@@ -88,12 +102,8 @@ impl Sealer {
                 file.write_all(format!("{}\n", hex.as_str()).as_bytes())
                     .map_err(io_err)?;
                 file.sync_all().map_err(io_err)?;
-                Ok((
-                    Self {
-                        cipher: XChaCha20Poly1305::new(&key),
-                    },
-                    true,
-                ))
+                let raw: [u8; 32] = key.into();
+                Ok((Self::from_key(&raw), true))
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 let mode = fs::metadata(path).map_err(io_err)?.permissions().mode();

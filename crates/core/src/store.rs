@@ -6,7 +6,10 @@ use std::{fmt, net::IpAddr, time::Duration};
 
 use async_trait::async_trait;
 
-use crate::{DirectoryJob, EmployeeId, Operation, OperationId, RosterEntry, Username};
+use crate::{
+    Account, DirectoryJob, Email, EmployeeId, Operation, OperationId, RosterEntry, Username,
+    mail::{Mail, MailKind, QueuedMail},
+};
 
 /// Unix time in milliseconds; how every time is stored.
 pub type Millis = i64;
@@ -124,6 +127,34 @@ pub enum ClaimInsert {
     Created,
     /// Nothing was written: a live claim exists, in this state.
     Exists(ClaimState),
+}
+
+/// An active claim: the account as written to the directory, and the challenge answers.
+#[derive(Clone, Debug)]
+pub struct ClaimedAccount {
+    /// The claim's id.
+    pub claim_id: String,
+    /// The account.
+    pub account: Account,
+    /// The three hashed answers, in the order they were given.
+    pub answers: Vec<StoredAnswer>,
+}
+
+/// A new password for an active claim: the job (reset or change) with the sealed password
+/// and its audit row, written in one transaction that also supersedes any older password job
+/// of the claim still waiting.
+#[derive(Debug)]
+pub struct NewPasswordJob {
+    /// The claim whose account gets the password.
+    pub claim_id: String,
+    /// The directory job; its id is the operation's id.
+    pub job: DirectoryJob,
+    /// The password, sealed for this job.
+    pub sealed_password: Vec<u8>,
+    /// The audit row.
+    pub audit: AuditEvent,
+    /// When the request was accepted.
+    pub now: Millis,
 }
 
 /// A job taken by a worker until `lease_until`.
@@ -274,13 +305,14 @@ pub trait Store: Send + Sync + fmt::Debug {
     ) -> Result<Option<LeasedJob>, StoreError>;
 
     /// Ends a job: marks it, its operation and (for a provision) its claim, erases the sealed
-    /// password and records `audit`, in one transaction. False when the lease was lost to
-    /// another worker, in which case nothing is written.
+    /// password, records `audit` and queues `mail`, in one transaction. False when the lease
+    /// was lost to another worker, in which case nothing is written.
     async fn finish_job(
         &self,
         job: &LeasedJob,
         outcome: JobOutcome,
         audit: AuditEvent,
+        mail: Option<Mail>,
     ) -> Result<bool, StoreError>;
 
     /// Gives a job back to be retried at `retry_at`, keeping `error` for operators. False when
@@ -313,4 +345,61 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Records an audit row on its own.
     async fn record_audit(&self, event: AuditEvent) -> Result<(), StoreError>;
+
+    /// The active claim with this username.
+    async fn claimed_account(
+        &self,
+        username: &Username,
+    ) -> Result<Option<ClaimedAccount>, StoreError>;
+
+    /// Every active claim whose roster entry has this email address.
+    async fn claimed_accounts_by_email(&self, email: &Email) -> Result<Vec<Account>, StoreError>;
+
+    /// Queues a password job (see [`NewPasswordJob`]).
+    async fn insert_password_job(&self, job: NewPasswordJob) -> Result<(), StoreError>;
+
+    /// Replaces an active claim's answers, records `audit` and queues `mail`, in one transaction.
+    async fn replace_answers(
+        &self,
+        claim_id: &str,
+        answers: &[StoredAnswer],
+        audit: AuditEvent,
+        mail: Mail,
+    ) -> Result<(), StoreError>;
+
+    /// Queues a mail and records `audit` in one transaction.
+    async fn enqueue_mail(&self, mail: &Mail, audit: AuditEvent) -> Result<(), StoreError>;
+
+    /// How many mails of `kind` were queued for `to` since `since`.
+    async fn mails_queued_since(
+        &self,
+        to: &Email,
+        kind: MailKind,
+        since: Millis,
+    ) -> Result<u32, StoreError>;
+
+    /// Takes the oldest due mail for `lease_for`, counting the attempt.
+    async fn lease_mail(
+        &self,
+        owner: &str,
+        lease_for: Duration,
+        now: Millis,
+    ) -> Result<Option<QueuedMail>, StoreError>;
+
+    /// Marks a mail sent, or (with `failure`) refused for good. False when the lease was lost.
+    async fn finish_mail(
+        &self,
+        mail: &QueuedMail,
+        failure: Option<&str>,
+        now: Millis,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives a mail back to be retried at `retry_at`. False when the lease was lost.
+    async fn retry_mail(
+        &self,
+        mail: &QueuedMail,
+        retry_at: Millis,
+        error: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError>;
 }

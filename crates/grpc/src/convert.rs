@@ -1,7 +1,10 @@
 //! Domain values to and from the wire messages.
 
 use claimd_api::v1;
-use claimd_core::{ClaimRequest, Operation, OperationState, Question, TypedAnswer};
+use claimd_core::{
+    ChangeRequest, ClaimRequest, Operation, OperationState, Question, ResetRequest, TypedAnswer,
+    UpdateAnswersRequest,
+};
 use secrecy::SecretString;
 
 pub(crate) fn operation(op: &Operation) -> v1::Operation {
@@ -31,6 +34,32 @@ pub(crate) fn claim_request(mut m: v1::ClaimAccountRequest) -> ClaimRequest {
         first_name: m.first_name,
         employee_id: m.employee_id,
         password: SecretString::from(std::mem::take(&mut m.password)),
+        answers: m.answers.into_iter().map(answer).collect(),
+    }
+}
+
+pub(crate) fn reset_request(mut m: v1::CompletePasswordResetRequest) -> ResetRequest {
+    ResetRequest {
+        new_password: SecretString::from(std::mem::take(&mut m.new_password)),
+        username: m.username,
+        answers: m.answers.into_iter().map(answer).collect(),
+    }
+}
+
+pub(crate) fn change_request(mut m: v1::ChangePasswordRequest) -> ChangeRequest {
+    ChangeRequest {
+        current_password: SecretString::from(std::mem::take(&mut m.current_password)),
+        new_password: SecretString::from(std::mem::take(&mut m.new_password)),
+        username: m.username,
+    }
+}
+
+pub(crate) fn update_answers_request(
+    mut m: v1::UpdateChallengeAnswersRequest,
+) -> UpdateAnswersRequest {
+    UpdateAnswersRequest {
+        password: SecretString::from(std::mem::take(&mut m.password)),
+        username: m.username,
         answers: m.answers.into_iter().map(answer).collect(),
     }
 }

@@ -3,9 +3,13 @@
 use std::{pin::Pin, sync::Arc, time::Duration};
 
 use claimd_api::v1::{
-    ClaimAccountRequest, ClaimAccountResponse, GetOperationRequest, GetOperationResponse,
-    ListChallengeQuestionsRequest, ListChallengeQuestionsResponse, WatchOperationRequest,
-    WatchOperationResponse, account_service_server::AccountService,
+    BeginPasswordResetRequest, BeginPasswordResetResponse, ChangePasswordRequest,
+    ChangePasswordResponse, ClaimAccountRequest, ClaimAccountResponse,
+    CompletePasswordResetRequest, CompletePasswordResetResponse, GetOperationRequest,
+    GetOperationResponse, ListChallengeQuestionsRequest, ListChallengeQuestionsResponse,
+    RecoverUsernameRequest, RecoverUsernameResponse, UpdateChallengeAnswersRequest,
+    UpdateChallengeAnswersResponse, WatchOperationRequest, WatchOperationResponse,
+    account_service_server::AccountService,
 };
 use claimd_core::{Accounts, Error};
 use futures::Stream;
@@ -60,11 +64,26 @@ fn outcome<T>(result: &Result<T, Error>) -> &'static str {
         Err(Error::NoRosterMatch) => "no_roster_match",
         Err(Error::OperationNotFound) => "not_found",
         Err(Error::AlreadyClaimed) => "already_claimed",
+        Err(Error::Unauthenticated) => "unauthenticated",
+        Err(Error::DirectoryUnavailable) => "directory_unavailable",
         Err(Error::ClaimPending) => "claim_pending",
         Err(Error::LockedOut { .. }) => "locked_out",
         Err(Error::Unavailable) => "unavailable",
         Err(Error::Internal) => "internal",
     }
+}
+
+fn record_client(client: Option<std::net::IpAddr>) {
+    if let Some(ip) = client {
+        tracing::Span::current().record("client", field::display(ip));
+    }
+}
+
+/// Records the call's outcome on its span and logs one line for it.
+fn finish<T>(rpc: &'static str, result: &Result<T, Error>) {
+    let outcome = outcome(result);
+    tracing::Span::current().record("outcome", outcome);
+    info!(outcome, "{rpc} finished");
 }
 
 type WatchStream = Pin<Box<dyn Stream<Item = Result<WatchOperationResponse, Status>> + Send>>;
@@ -94,16 +113,12 @@ impl AccountService for AccountApi {
         request: Request<ClaimAccountRequest>,
     ) -> Result<Response<ClaimAccountResponse>, Status> {
         let client = self.client(&request);
-        if let Some(ip) = client {
-            tracing::Span::current().record("client", field::display(ip));
-        }
+        record_client(client);
         let result = self
             .accounts
             .claim(convert::claim_request(request.into_inner()), client)
             .await;
-        let outcome = outcome(&result);
-        tracing::Span::current().record("outcome", outcome);
-        info!(outcome, "ClaimAccount finished");
+        finish("ClaimAccount", &result);
         let receipt = result.map_err(to_status)?;
         let username = receipt.username.to_string();
         Ok(Response::new(ClaimAccountResponse {
@@ -124,6 +139,104 @@ impl AccountService for AccountApi {
         Ok(Response::new(GetOperationResponse {
             operation: Some(convert::operation(&op)),
         }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "RecoverUsername", client = field::Empty, outcome = field::Empty))]
+    async fn recover_username(
+        &self,
+        request: Request<RecoverUsernameRequest>,
+    ) -> Result<Response<RecoverUsernameResponse>, Status> {
+        let client = self.client(&request);
+        record_client(client);
+        let result = self
+            .accounts
+            .recover_username(&request.into_inner().email, client)
+            .await;
+        finish("RecoverUsername", &result);
+        result.map_err(to_status)?;
+        Ok(Response::new(RecoverUsernameResponse {}))
+    }
+
+    #[instrument(skip_all, fields(rpc = "BeginPasswordReset", outcome = field::Empty))]
+    async fn begin_password_reset(
+        &self,
+        request: Request<BeginPasswordResetRequest>,
+    ) -> Result<Response<BeginPasswordResetResponse>, Status> {
+        let result = self
+            .accounts
+            .reset_questions(&request.into_inner().username)
+            .await;
+        finish("BeginPasswordReset", &result);
+        let questions = result
+            .map_err(to_status)?
+            .iter()
+            .map(convert::question)
+            .collect();
+        Ok(Response::new(BeginPasswordResetResponse { questions }))
+    }
+
+    #[instrument(
+        skip_all,
+        fields(rpc = "CompletePasswordReset", client = field::Empty, username = field::Empty, outcome = field::Empty)
+    )]
+    async fn complete_password_reset(
+        &self,
+        request: Request<CompletePasswordResetRequest>,
+    ) -> Result<Response<CompletePasswordResetResponse>, Status> {
+        let client = self.client(&request);
+        record_client(client);
+        let result = self
+            .accounts
+            .complete_reset(convert::reset_request(request.into_inner()), client)
+            .await;
+        finish("CompletePasswordReset", &result);
+        let operation = result.map_err(to_status)?;
+        Ok(Response::new(CompletePasswordResetResponse {
+            operation: Some(convert::operation(&operation)),
+        }))
+    }
+
+    #[instrument(
+        skip_all,
+        fields(rpc = "ChangePassword", client = field::Empty, username = field::Empty, outcome = field::Empty)
+    )]
+    async fn change_password(
+        &self,
+        request: Request<ChangePasswordRequest>,
+    ) -> Result<Response<ChangePasswordResponse>, Status> {
+        let client = self.client(&request);
+        record_client(client);
+        let result = self
+            .accounts
+            .change_password(convert::change_request(request.into_inner()), client)
+            .await;
+        finish("ChangePassword", &result);
+        let operation = result.map_err(to_status)?;
+        Ok(Response::new(ChangePasswordResponse {
+            operation: Some(convert::operation(&operation)),
+        }))
+    }
+
+    #[instrument(
+        skip_all,
+        fields(rpc = "UpdateChallengeAnswers", client = field::Empty, username = field::Empty, outcome = field::Empty)
+    )]
+    async fn update_challenge_answers(
+        &self,
+        request: Request<UpdateChallengeAnswersRequest>,
+    ) -> Result<Response<UpdateChallengeAnswersResponse>, Status> {
+        let client = self.client(&request);
+        record_client(client);
+        let result = self
+            .accounts
+            .update_answers(
+                convert::update_answers_request(request.into_inner()),
+                client,
+            )
+            .await;
+        finish("UpdateChallengeAnswers", &result);
+        result.map_err(to_status)?;
+        Ok(Response::new(UpdateChallengeAnswersResponse {}))
     }
 
     type WatchOperationStream = WatchStream;

@@ -27,6 +27,7 @@ pub fn to_status(error: Error) -> Status {
             )
         }
         Error::NoRosterMatch | Error::OperationNotFound => Status::not_found(message),
+        Error::Unauthenticated => Status::unauthenticated(message),
         Error::AlreadyClaimed => Status::already_exists(message),
         Error::ClaimPending => Status::failed_precondition(message),
         Error::LockedOut { retry_after } => Status::with_error_details(
@@ -34,7 +35,7 @@ pub fn to_status(error: Error) -> Status {
             message,
             ErrorDetails::with_retry_info(Some(retry_after)),
         ),
-        Error::Unavailable => Status::unavailable(message),
+        Error::Unavailable | Error::DirectoryUnavailable => Status::unavailable(message),
         Error::Internal => Status::internal(message),
     }
 }
@@ -77,6 +78,8 @@ mod tests {
         let cases = [
             (Error::NoRosterMatch, Code::NotFound),
             (Error::OperationNotFound, Code::NotFound),
+            (Error::Unauthenticated, Code::Unauthenticated),
+            (Error::DirectoryUnavailable, Code::Unavailable),
             (Error::AlreadyClaimed, Code::AlreadyExists),
             (Error::ClaimPending, Code::FailedPrecondition),
             (Error::Unavailable, Code::Unavailable),

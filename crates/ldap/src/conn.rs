@@ -6,7 +6,7 @@ use std::sync::Arc;
 use claimd_core::DirectoryError;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
 use rustls::ClientConfig;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
 use crate::{
@@ -54,7 +54,8 @@ impl Connection {
         }
     }
 
-    async fn open(&self) -> Result<Ldap, DirectoryError> {
+    /// A new, unbound connection (TLS as configured).
+    async fn connect(&self) -> Result<Ldap, DirectoryError> {
         let s = &self.settings;
         let mut conn_settings = LdapConnSettings::new()
             .set_conn_timeout(s.timeout)
@@ -62,10 +63,16 @@ impl Connection {
         if let Some(tls) = &self.tls {
             conn_settings = conn_settings.set_config(tls.clone());
         }
-        let (conn, mut ldap) = LdapConnAsync::with_settings(conn_settings, &s.url)
+        let (conn, ldap) = LdapConnAsync::with_settings(conn_settings, &s.url)
             .await
             .map_err(|e| classify(Step::Connect, e))?;
         ldap3::drive!(conn);
+        Ok(ldap)
+    }
+
+    async fn open(&self) -> Result<Ldap, DirectoryError> {
+        let s = &self.settings;
+        let mut ldap = self.connect().await?;
         ldap.with_timeout(s.timeout)
             .simple_bind(&s.bind_dn, s.bind_password.expose_secret())
             .await
@@ -82,4 +89,33 @@ impl Connection {
         tracing::debug!(url = %s.url, "directory connection bound");
         Ok(ldap)
     }
+
+    /// True when `dn` binds with `password`, on a connection of its own that is closed after.
+    pub(crate) async fn can_bind(
+        &self,
+        dn: &str,
+        password: &SecretString,
+    ) -> Result<bool, DirectoryError> {
+        // An empty password is an unauthenticated bind (RFC 4513 5.1.2), which succeeds.
+        if password.expose_secret().is_empty() {
+            return Ok(false);
+        }
+        let mut ldap = self.connect().await?;
+        let result = ldap
+            .with_timeout(self.settings.timeout)
+            .simple_bind(dn, password.expose_secret())
+            .await
+            .map_err(|e| classify(Step::Connect, e));
+        let _ = ldap.unbind().await;
+        match result?.rc {
+            0 => Ok(true),
+            INVALID_CREDENTIALS => Ok(false),
+            rc => Err(DirectoryError::Transient {
+                reason: format!("user bind answered result {rc}"),
+            }),
+        }
+    }
 }
+
+/// LDAP result code for a wrong DN or password.
+const INVALID_CREDENTIALS: u32 = 49;

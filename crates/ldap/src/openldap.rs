@@ -4,7 +4,7 @@
 use std::{collections::HashSet, fmt};
 
 use async_trait::async_trait;
-use claimd_core::{Account, Directory, DirectoryError, DirectoryJob, JobKind};
+use claimd_core::{Account, Directory, DirectoryError, DirectoryJob, JobKind, Username};
 use ldap3::{Ldap, Mod, Scope, SearchEntry, exop::PasswordModify};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -102,17 +102,53 @@ impl LdapDirectory {
             }
             _ => return Err(classify(Step::Entry, ldap3::LdapError::from(added))),
         }
+        self.modify_password(ldap, &dn, password).await
+    }
+
+    /// Sets the password of an existing entry (reset, change).
+    async fn set_password(
+        &self,
+        ldap: &mut Ldap,
+        account: &Account,
+        password: &SecretString,
+    ) -> Result<(), DirectoryError> {
+        let dn = child_dn(
+            "uid",
+            account.username.as_str(),
+            &self.conn.settings().users_base_dn,
+        );
+        self.modify_password(ldap, &dn, password)
+            .await
+            .map_err(|e| match e {
+                DirectoryError::Transient { reason } if reason.contains("rc=32") => {
+                    DirectoryError::Permanent {
+                        reason: "the account is not in the directory; ask the district's IT staff"
+                            .into(),
+                    }
+                }
+                other => other,
+            })
+    }
+
+    /// Password Modify (RFC 3062) as the service account: the server hashes the password and
+    /// applies its password policy.
+    async fn modify_password(
+        &self,
+        ldap: &mut Ldap,
+        dn: &str,
+        password: &SecretString,
+    ) -> Result<(), DirectoryError> {
         let exop = PasswordModify {
-            user_id: Some(&dn),
+            user_id: Some(dn),
             old_pass: None,
             new_pass: Some(password.expose_secret()),
         };
-        ldap.with_timeout(settings.timeout)
+        ldap.with_timeout(self.conn.settings().timeout)
             .extended(exop)
             .await
             .and_then(|r| r.success())
-            .map_err(|e| classify(Step::Password, e))?;
-        Ok(())
+            .map(|_| ())
+            .map_err(|e| classify(Step::Password, e))
     }
 
     /// Refuses to take over an existing entry that belongs to another employee.
@@ -159,10 +195,26 @@ impl Directory for LdapDirectory {
         let mut ldap = self.conn.get().await?;
         let result = match job.kind {
             JobKind::Provision => self.provision(&mut ldap, &job.account, password).await,
+            JobKind::ResetPassword | JobKind::ChangePassword => {
+                self.set_password(&mut ldap, &job.account, password).await
+            }
         };
         if let Err(DirectoryError::Transient { .. }) = &result {
             self.conn.reset().await;
         }
         result
+    }
+
+    async fn verify_password(
+        &self,
+        username: &Username,
+        password: &SecretString,
+    ) -> Result<bool, DirectoryError> {
+        let dn = child_dn(
+            "uid",
+            username.as_str(),
+            &self.conn.settings().users_base_dn,
+        );
+        self.conn.can_bind(&dn, password).await
     }
 }

@@ -84,7 +84,7 @@ async fn sealed_password_is_erased_when_the_job_ends_and_claims_survive_reopen()
     };
     assert!(
         store
-            .finish_job(&job, JobOutcome::Succeeded, audit)
+            .finish_job(&job, JobOutcome::Succeeded, audit, None)
             .await
             .unwrap()
     );

@@ -6,8 +6,9 @@ use std::{
 };
 
 use claimd_core::{
-    AccountPolicy, Accounts, AnswerHasher, ClaimRequest, Email, EmployeeId, Events, OperationState,
-    PersonName, RosterEntry, RosterStatus, Sealer, Store, TypedAnswer, store::ClaimState,
+    AccountPolicy, Accounts, AccountsDeps, AnswerHasher, ClaimRequest, Email, EmployeeId, Events,
+    MailWriter, OperationState, PersonName, RosterEntry, RosterStatus, Sealer, Store, TypedAnswer,
+    store::ClaimState,
 };
 use claimd_ldap::{DirectorySettings, Flavor, LdapDirectory};
 use claimd_store::SqliteStore;
@@ -53,19 +54,24 @@ async fn rig() -> Rig {
         timeout: Duration::from_secs(5),
     })
     .unwrap();
-    let accounts = Accounts::new(
-        store.clone(),
-        Arc::new(AccountPolicy::default()),
-        AnswerHasher::new(None),
-        sealer.clone(),
-        events.clone(),
-    );
+    let directory = Arc::new(directory);
+    let mail = Arc::new(MailWriter::new("District IT"));
+    let accounts = Accounts::new(AccountsDeps {
+        store: store.clone(),
+        policy: Arc::new(AccountPolicy::default()),
+        hasher: AnswerHasher::new(None),
+        sealer: sealer.clone(),
+        events: events.clone(),
+        directory: directory.clone(),
+        mail: mail.clone(),
+    })
+    .unwrap();
     let config = SyncConfig {
         backoff_initial: Duration::from_millis(50),
         backoff_max: Duration::from_millis(200),
         ..SyncConfig::default()
     };
-    let worker = Worker::new(store.clone(), Arc::new(directory), sealer, events, config);
+    let worker = Worker::new(store.clone(), directory, sealer, events, mail, config);
     Rig {
         slapd,
         store,

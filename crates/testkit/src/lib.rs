@@ -5,10 +5,13 @@
 //! a password policy (at least [`Slapd::POLICY_MIN_LENGTH`] characters, enforced for the
 //! service account) and a non-root service account `cn=claimd` that may write `ou=people`,
 //! as a district would set one up. Verification goes through the real OpenLDAP tools
-//! (`ldapwhoami`, `ldapsearch`).
+//! (`ldapwhoami`, `ldapsearch`). [`Smtp`] is a real SMTP server (Debian's aiosmtpd) that
+//! delivers into a Maildir the tests read.
 
 mod slapd;
+mod smtp;
 mod wait;
 
 pub use slapd::Slapd;
+pub use smtp::{ReceivedMail, Smtp};
 pub use wait::{free_port, wait_until};

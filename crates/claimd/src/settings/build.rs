@@ -22,7 +22,18 @@ pub struct Parts {
     pub policy: AccountPolicy,
     pub pepper: Option<SecretSlice<u8>>,
     pub sync: SyncConfig,
+    pub mail: MailParts,
     pub log_json: bool,
+}
+
+/// `[mail]`, checked.
+#[derive(Clone, Debug)]
+pub struct MailParts {
+    pub url: String,
+    pub from: String,
+    /// Signs the notices: the display name of `from` (or its address).
+    pub signature: String,
+    pub timeout: Duration,
 }
 
 #[derive(Default)]
@@ -230,6 +241,20 @@ impl Settings {
             );
         }
 
+        let m = &self.mail;
+        let signature = match claimd_mail::validate(&m.url, &m.from) {
+            Ok(()) => claimd_mail::parse_from(&m.from)
+                .map(|b| b.name.unwrap_or_else(|| b.email.to_string()))
+                .unwrap_or_default(),
+            Err(e) => {
+                p.add_named(e);
+                String::new()
+            }
+        };
+        if m.timeout_secs == 0 {
+            p.add("mail.timeout_secs", "must be at least 1");
+        }
+
         let log_json = match self.log.format.as_str() {
             "pretty" => false,
             "json" => true,
@@ -286,6 +311,12 @@ impl Settings {
                 poll_interval: Duration::from_millis(y.poll_interval_ms),
                 backoff_initial: Duration::from_millis(y.backoff_initial_ms),
                 backoff_max: Duration::from_secs(y.backoff_max_secs),
+            },
+            mail: MailParts {
+                url: m.url.clone(),
+                from: m.from.clone(),
+                signature,
+                timeout: Duration::from_secs(m.timeout_secs),
             },
             log_json,
         })

@@ -23,7 +23,28 @@ pub struct Settings {
     pub challenge: ChallengeSection,
     pub security: SecuritySection,
     pub sync: SyncSection,
+    pub mail: MailSection,
     pub log: LogSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSection {
+    /// lettre-style SMTP URL: `smtp://host:port`, `smtp://host?tls=required`, `smtps://host`.
+    pub url: String,
+    /// The sender; its display name signs the notices.
+    pub from: String,
+    pub timeout_secs: u64,
+}
+
+impl Default for MailSection {
+    fn default() -> Self {
+        Self {
+            url: "smtp://127.0.0.1:25".into(),
+            from: "District IT <ithelp@example.org>".into(),
+            timeout_secs: 10,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

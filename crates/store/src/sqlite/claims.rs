@@ -2,14 +2,11 @@
 
 use claimd_core::{
     EmployeeId, StoreError,
-    store::{ClaimInsert, ClaimState, NewClaim},
+    store::{ClaimInsert, ClaimState, NewClaim, StoredAnswer},
 };
 use sqlx::{SqliteConnection, SqlitePool};
 
-use crate::{
-    account_json,
-    error::{corrupt, store_error},
-};
+use crate::error::{corrupt, store_error};
 
 pub(super) async fn live_state(
     pool: &SqlitePool,
@@ -63,12 +60,23 @@ pub(super) async fn insert(
     .execute(&mut *conn)
     .await
     .map_err(store_error)?;
-    for (position, answer) in claim.answers.iter().enumerate() {
+    insert_answers(conn, &id, &claim.answers).await?;
+    super::jobs::queue(conn, &claim.job, &id, &claim.sealed_password, now).await?;
+    super::insert_audit(conn, &claim.audit).await?;
+    Ok(ClaimInsert::Created)
+}
+
+pub(super) async fn insert_answers(
+    conn: &mut SqliteConnection,
+    claim_id: &str,
+    answers: &[StoredAnswer],
+) -> Result<(), StoreError> {
+    for (position, answer) in answers.iter().enumerate() {
         sqlx::query(
             "INSERT INTO challenge_answers (claim_id, position, question_id, question_text, answer_hash)
              VALUES (?, ?, ?, ?, ?)",
         )
-        .bind(&id)
+        .bind(claim_id)
         .bind(i64::try_from(position).unwrap_or(i64::MAX))
         .bind(&answer.question_id)
         .bind(&answer.question_text)
@@ -77,32 +85,5 @@ pub(super) async fn insert(
         .await
         .map_err(store_error)?;
     }
-    sqlx::query(
-        "INSERT INTO operations (id, kind, state, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?)",
-    )
-    .bind(&id)
-    .bind(claim.job.kind.as_str())
-    .bind(now)
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map_err(store_error)?;
-    sqlx::query(
-        "INSERT INTO directory_jobs
-             (id, kind, claim_id, account, sealed_password, state, next_attempt_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
-    )
-    .bind(&id)
-    .bind(claim.job.kind.as_str())
-    .bind(&id)
-    .bind(account_json::to_json(account))
-    .bind(&claim.sealed_password)
-    .bind(now)
-    .bind(now)
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map_err(store_error)?;
-    super::insert_audit(conn, &claim.audit).await?;
-    Ok(ClaimInsert::Created)
+    Ok(())
 }

@@ -53,10 +53,14 @@ pub(super) async fn lease(
         "UPDATE directory_jobs
          SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1, updated_at = ?3
          WHERE id = (
-             SELECT id FROM directory_jobs
-             WHERE state = 'queued' AND next_attempt_at <= ?3
-               AND (lease_until IS NULL OR lease_until <= ?3)
-             ORDER BY next_attempt_at, created_at
+             SELECT j.id FROM directory_jobs j
+             WHERE j.state = 'queued' AND j.next_attempt_at <= ?3
+               AND (j.lease_until IS NULL OR j.lease_until <= ?3)
+               -- One account's jobs go in order: never pass an older one still queued.
+               AND NOT EXISTS (
+                   SELECT 1 FROM directory_jobs o
+                   WHERE o.claim_id = j.claim_id AND o.state = 'queued' AND o.created_at < j.created_at)
+             ORDER BY j.next_attempt_at, j.created_at
              LIMIT 1)
          RETURNING id, kind, account, sealed_password, attempts, created_at",
     )
@@ -121,6 +125,7 @@ pub(super) async fn finish(
         .await
         .map_err(store_error)?;
     match job.job.kind {
+        JobKind::ResetPassword | JobKind::ChangePassword => {}
         JobKind::Provision => {
             sqlx::query(
                 "UPDATE claims SET state = ?, reason = ?, updated_at = ?
@@ -144,6 +149,42 @@ pub(super) async fn finish(
         }
     }
     Ok(true)
+}
+
+/// Queues a directory job and its pending operation inside the caller's transaction.
+pub(super) async fn queue(
+    conn: &mut SqliteConnection,
+    job: &DirectoryJob,
+    claim_id: &str,
+    sealed_password: &[u8],
+    now: Millis,
+) -> Result<(), StoreError> {
+    let id = job.id.to_string();
+    sqlx::query("INSERT INTO operations (id, kind, state, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?)")
+        .bind(&id)
+        .bind(job.kind.as_str())
+        .bind(now)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    sqlx::query(
+        "INSERT INTO directory_jobs
+             (id, kind, claim_id, account, sealed_password, state, next_attempt_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(job.kind.as_str())
+    .bind(claim_id)
+    .bind(account_json::to_json(&job.account))
+    .bind(sealed_password)
+    .bind(now)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    Ok(())
 }
 
 /// Gives a job back for another try at `retry_at`. False when the lease is lost.

@@ -1,19 +1,22 @@
 //! The SQLite store. Each concern's SQL lives in its own module; this one connects, migrates
 //! and wires them to the [`Store`] trait.
 
+mod accounts;
 mod attempts;
 mod claims;
 mod jobs;
+mod mail;
 mod roster;
 
 use std::{fmt, str::FromStr, time::Duration};
 
 use async_trait::async_trait;
 use claimd_core::{
-    EmployeeId, Operation, OperationId, RosterEntry, Store, StoreError,
+    Account, Email, EmployeeId, Operation, OperationId, RosterEntry, Store, StoreError, Username,
+    mail::{Mail, MailKind, QueuedMail},
     store::{
-        AttemptKey, AuditEvent, ClaimInsert, ClaimState, ImportSummary, JobOutcome, LeasedJob,
-        Lockout, LockoutPolicy, Millis, NewClaim,
+        AttemptKey, AuditEvent, ClaimInsert, ClaimState, ClaimedAccount, ImportSummary, JobOutcome,
+        LeasedJob, Lockout, LockoutPolicy, Millis, NewClaim, NewPasswordJob, StoredAnswer,
     },
 };
 use sqlx::{
@@ -129,12 +132,16 @@ impl Store for SqliteStore {
         job: &LeasedJob,
         outcome: JobOutcome,
         audit: AuditEvent,
+        mail: Option<Mail>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write().await?;
         if !jobs::finish(&mut tx, job, &outcome, audit.at).await? {
             return Ok(false);
         }
         insert_audit(&mut tx, &audit).await?;
+        if let Some(mail) = &mail {
+            mail::enqueue(&mut tx, mail, audit.at).await?;
+        }
         tx.commit().await.map_err(store_error)?;
         Ok(true)
     }
@@ -178,6 +185,82 @@ impl Store for SqliteStore {
     async fn record_audit(&self, event: AuditEvent) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await.map_err(store_error)?;
         insert_audit(&mut conn, &event).await
+    }
+
+    async fn claimed_account(
+        &self,
+        username: &Username,
+    ) -> Result<Option<ClaimedAccount>, StoreError> {
+        accounts::by_username(&self.pool, username).await
+    }
+
+    async fn claimed_accounts_by_email(&self, email: &Email) -> Result<Vec<Account>, StoreError> {
+        accounts::by_email(&self.pool, email).await
+    }
+
+    async fn insert_password_job(&self, job: NewPasswordJob) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        accounts::insert_password_job(&mut tx, &job).await?;
+        insert_audit(&mut tx, &job.audit).await?;
+        tx.commit().await.map_err(store_error)
+    }
+
+    async fn replace_answers(
+        &self,
+        claim_id: &str,
+        answers: &[StoredAnswer],
+        audit: AuditEvent,
+        mail: Mail,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        accounts::replace_answers(&mut tx, claim_id, answers).await?;
+        insert_audit(&mut tx, &audit).await?;
+        mail::enqueue(&mut tx, &mail, audit.at).await?;
+        tx.commit().await.map_err(store_error)
+    }
+
+    async fn enqueue_mail(&self, mail: &Mail, audit: AuditEvent) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        mail::enqueue(&mut tx, mail, audit.at).await?;
+        insert_audit(&mut tx, &audit).await?;
+        tx.commit().await.map_err(store_error)
+    }
+
+    async fn mails_queued_since(
+        &self,
+        to: &Email,
+        kind: MailKind,
+        since: Millis,
+    ) -> Result<u32, StoreError> {
+        mail::queued_since(&self.pool, to, kind, since).await
+    }
+
+    async fn lease_mail(
+        &self,
+        owner: &str,
+        lease_for: Duration,
+        now: Millis,
+    ) -> Result<Option<QueuedMail>, StoreError> {
+        mail::lease(&self.pool, owner, lease_for, now).await
+    }
+
+    async fn finish_mail(
+        &self,
+        mail: &QueuedMail,
+        failure: Option<&str>,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        mail::finish(&self.pool, mail, failure, now).await
+    }
+
+    async fn retry_mail(
+        &self,
+        mail: &QueuedMail,
+        retry_at: Millis,
+        error: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        mail::retry(&self.pool, mail, retry_at, error, now).await
     }
 }
 

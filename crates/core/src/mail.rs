@@ -1,0 +1,265 @@
+//! Notices sent to the person's district address: what they say, and the sender they go
+//! through. Mail is queued in the store (the outbox) with the change it reports, and drained by
+//! a sender that retries while the SMTP server is down. No mail ever holds a secret.
+
+use std::fmt;
+
+use async_trait::async_trait;
+
+use crate::{Account, Email, Username};
+
+/// What a mail tells the person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailKind {
+    /// The account was claimed and is ready.
+    ClaimConfirmation,
+    /// The username(s) of the accounts using this address (Forgot My Username).
+    UsernameReminder,
+    /// The password was reset with the challenge answers.
+    PasswordReset,
+    /// The password was changed by the person.
+    PasswordChanged,
+    /// The challenge questions and answers were replaced.
+    AnswersChanged,
+}
+
+impl MailKind {
+    /// The kind as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClaimConfirmation => "claim_confirmation",
+            Self::UsernameReminder => "username_reminder",
+            Self::PasswordReset => "password_reset",
+            Self::PasswordChanged => "password_changed",
+            Self::AnswersChanged => "answers_changed",
+        }
+    }
+
+    /// Parses a stored kind.
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            Self::ClaimConfirmation,
+            Self::UsernameReminder,
+            Self::PasswordReset,
+            Self::PasswordChanged,
+            Self::AnswersChanged,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == value)
+    }
+}
+
+/// A plain-text mail to one person.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// What it tells.
+    pub kind: MailKind,
+    /// The district address it goes to.
+    pub to: Email,
+    /// The subject line.
+    pub subject: String,
+    /// The plain-text body.
+    pub body: String,
+}
+
+impl fmt::Debug for Mail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The body names usernames; logs need only the kind and the recipient.
+        f.debug_struct("Mail")
+            .field("kind", &self.kind)
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A mail taken from the outbox by a sender.
+#[derive(Clone, Debug)]
+pub struct QueuedMail {
+    /// The outbox row.
+    pub id: String,
+    /// The mail.
+    pub mail: Mail,
+    /// Tries so far, counting this one.
+    pub attempts: u32,
+    /// The sender holding the lease.
+    pub lease_owner: String,
+}
+
+/// Why a mail was not handed to the SMTP server.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    /// The server is down, busy or refused for now; try again later.
+    #[error("mail not sent yet: {reason}")]
+    Transient {
+        /// What happened.
+        reason: String,
+    },
+    /// The server refused this mail for good (a bad recipient).
+    #[error("mail refused: {reason}")]
+    Permanent {
+        /// What happened.
+        reason: String,
+    },
+}
+
+/// Hands mail to an SMTP server.
+#[async_trait]
+pub trait Mailer: Send + Sync + fmt::Debug {
+    /// Sends one mail.
+    async fn send(&self, mail: &Mail) -> Result<(), MailError>;
+}
+
+/// Writes the notices in the district's name.
+#[derive(Clone, Debug)]
+pub struct MailWriter {
+    signature: String,
+}
+
+impl MailWriter {
+    /// Notices signed by `signature` (e.g. "District IT").
+    pub fn new(signature: impl Into<String>) -> Self {
+        Self {
+            signature: signature.into(),
+        }
+    }
+
+    fn mail(&self, kind: MailKind, to: &Email, subject: &str, body: String) -> Mail {
+        Mail {
+            kind,
+            to: to.clone(),
+            subject: subject.into(),
+            body: format!("{body}\n\n{}\n", self.signature),
+        }
+    }
+
+    /// The account was claimed and written to the directory.
+    pub fn claim_confirmation(&self, account: &Account) -> Mail {
+        let body = format!(
+            "Hello {first},\n\n\
+             Your district account has been claimed and is ready to use.\n\n\
+             Username: {username}\n\n\
+             Please retain your username for future use. Your password is the one you chose;\n\
+             the district will never ask you for it by email.\n\n\
+             If you did not claim this account, contact the district's IT department right away.",
+            first = account.first_name.as_str(),
+            username = account.username,
+        );
+        self.mail(
+            MailKind::ClaimConfirmation,
+            &account.email,
+            "Your district account is ready",
+            body,
+        )
+    }
+
+    /// Forgot My Username: every claimed account using the address.
+    pub fn username_reminder(&self, to: &Email, usernames: &[Username]) -> Mail {
+        let list: Vec<String> = usernames.iter().map(|u| format!("Username: {u}")).collect();
+        let body = format!(
+            "Hello,\n\n\
+             Someone asked for the username of the district account that uses this email\n\
+             address.\n\n\
+             {}\n\n\
+             If you did not ask for this, you can ignore this message: nothing has changed.",
+            list.join("\n"),
+        );
+        self.mail(
+            MailKind::UsernameReminder,
+            to,
+            "Your district username",
+            body,
+        )
+    }
+
+    /// The password was reset with the challenge answers.
+    pub fn password_reset(&self, account: &Account) -> Mail {
+        let body = format!(
+            "Hello {first},\n\n\
+             The password of your district account {username} was reset using your challenge\n\
+             questions. The old password no longer works.\n\n\
+             If you did not do this, contact the district's IT department right away.",
+            first = account.first_name.as_str(),
+            username = account.username,
+        );
+        self.mail(
+            MailKind::PasswordReset,
+            &account.email,
+            "Your district password was reset",
+            body,
+        )
+    }
+
+    /// The password was changed by the person.
+    pub fn password_changed(&self, account: &Account) -> Mail {
+        let body = format!(
+            "Hello {first},\n\n\
+             The password of your district account {username} was changed. The old password\n\
+             no longer works.\n\n\
+             If you did not do this, contact the district's IT department right away.",
+            first = account.first_name.as_str(),
+            username = account.username,
+        );
+        self.mail(
+            MailKind::PasswordChanged,
+            &account.email,
+            "Your district password was changed",
+            body,
+        )
+    }
+
+    /// The challenge questions and answers were replaced.
+    pub fn answers_changed(&self, account: &Account) -> Mail {
+        let body = format!(
+            "Hello {first},\n\n\
+             The challenge questions of your district account {username} were changed. The\n\
+             next password reset will ask the new questions.\n\n\
+             If you did not do this, contact the district's IT department right away.",
+            first = account.first_name.as_str(),
+            username = account.username,
+        );
+        self.mail(
+            MailKind::AnswersChanged,
+            &account.email,
+            "Your challenge questions were changed",
+            body,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EmployeeId, PersonName};
+
+    fn account() -> Account {
+        Account {
+            username: Username::parse("e77777").unwrap(),
+            employee_id: EmployeeId::new(77777).unwrap(),
+            first_name: PersonName::parse("Jane").unwrap(),
+            last_name: PersonName::parse("Doe").unwrap(),
+            email: Email::parse("jane.doe@district.example").unwrap(),
+        }
+    }
+
+    #[test]
+    fn notices_name_the_username_and_are_signed() {
+        let writer = MailWriter::new("District IT");
+        for mail in [
+            writer.claim_confirmation(&account()),
+            writer.password_reset(&account()),
+            writer.password_changed(&account()),
+            writer.answers_changed(&account()),
+            writer.username_reminder(&account().email, &[account().username]),
+        ] {
+            assert!(mail.body.contains("e77777"), "{}", mail.body);
+            assert!(mail.body.ends_with("District IT\n"));
+            assert_eq!(mail.to.as_str(), "jane.doe@district.example");
+            assert!(mail.body.is_ascii(), "plain 7-bit text");
+            assert!(
+                !format!("{mail:?}").contains("e77777"),
+                "Debug leaves the body out"
+            );
+            assert_eq!(MailKind::parse(mail.kind.as_str()), Some(mail.kind));
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The directory worker: leases jobs and writes them into the directory.
+
+use std::{sync::Arc, time::Instant};
+
+use claimd_core::{
+    Directory, DirectoryError, DirectoryJob, Events, JobKind, MailWriter, Sealer, Store,
+    StoreError,
+    store::{AuditEvent, JobOutcome, LeasedJob, now_millis},
+};
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, error, info, info_span, warn};
+
+use crate::{SyncConfig, millis, owner, pacing::run_loop, retry_delay};
+
+/// What one [`Worker::step`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// No job was due.
+    Idle,
+    /// The directory has the change.
+    Succeeded,
+    /// The directory refused the change for good.
+    Failed,
+    /// A transient failure; the job will be retried.
+    Retrying,
+    /// The lease ran out and another worker took the job; nothing was recorded.
+    LeaseLost,
+}
+
+/// Applies directory jobs from the store.
+#[derive(Debug)]
+pub struct Worker {
+    store: Arc<dyn Store>,
+    directory: Arc<dyn Directory>,
+    sealer: Arc<Sealer>,
+    events: Arc<Events>,
+    mail: Arc<MailWriter>,
+    config: SyncConfig,
+    owner: String,
+}
+
+impl Worker {
+    /// A worker with a unique lease-owner name; `mail` writes the notices a finished job sends.
+    pub fn new(
+        store: Arc<dyn Store>,
+        directory: Arc<dyn Directory>,
+        sealer: Arc<Sealer>,
+        events: Arc<Events>,
+        mail: Arc<MailWriter>,
+        config: SyncConfig,
+    ) -> Self {
+        Self {
+            store,
+            directory,
+            sealer,
+            events,
+            mail,
+            config,
+            owner: owner("worker"),
+        }
+    }
+
+    /// Leases and applies at most one job.
+    pub async fn step(&self) -> Result<Step, StoreError> {
+        let Some(job) = self
+            .store
+            .lease_job(&self.owner, self.config.lease, now_millis())
+            .await?
+        else {
+            return Ok(Step::Idle);
+        };
+        let span = info_span!(
+            "job",
+            job_id = %job.job.id,
+            kind = job.job.kind.as_str(),
+            username = %job.job.account.username,
+            attempt = job.attempts,
+        );
+        let step = self.apply(job).instrument(span).await?;
+        if matches!(step, Step::Succeeded | Step::Failed) {
+            self.events.job_finished();
+        }
+        if step == Step::Succeeded {
+            self.events.mail_queued();
+        }
+        Ok(step)
+    }
+
+    async fn apply(&self, job: LeasedJob) -> Result<Step, StoreError> {
+        let result = match self
+            .sealer
+            .open(&job.sealed_password, job.job.id.to_string().as_bytes())
+        {
+            Ok(password) => {
+                let started = Instant::now();
+                let result = self.directory.apply(&job.job, &password).await;
+                let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                info!(latency_ms, ok = result.is_ok(), "directory write attempted");
+                result
+            }
+            Err(e) => {
+                error!(error = %e, "queued password cannot be opened; was the seal key replaced?");
+                Err(DirectoryError::Permanent {
+                    reason:
+                        "the queued password could not be read; please submit the request again"
+                            .into(),
+                })
+            }
+        };
+        let now = now_millis();
+        let (outcome, step) = match result {
+            Ok(()) => (JobOutcome::Succeeded, Step::Succeeded),
+            Err(DirectoryError::Permanent { reason }) => {
+                warn!(%reason, "directory refused the job");
+                (JobOutcome::Failed { reason }, Step::Failed)
+            }
+            Err(DirectoryError::Transient { reason }) => {
+                let delay = retry_delay(
+                    job.attempts,
+                    self.config.backoff_initial,
+                    self.config.backoff_max,
+                );
+                warn!(%reason, retry_in_ms = delay.as_millis() as u64, "directory write failed, will retry");
+                let retry_at = now.saturating_add(millis(delay));
+                return Ok(
+                    if self.store.retry_job(&job, retry_at, &reason, now).await? {
+                        Step::Retrying
+                    } else {
+                        warn!("lease lost before the retry was recorded");
+                        Step::LeaseLost
+                    },
+                );
+            }
+        };
+        let audit = AuditEvent {
+            at: now,
+            action: audit_action(job.job.kind),
+            employee_id: Some(job.job.account.employee_id),
+            username: Some(job.job.account.username.clone()),
+            client: None,
+            outcome: if step == Step::Succeeded {
+                "succeeded"
+            } else {
+                "failed"
+            },
+            reason: match &outcome {
+                JobOutcome::Failed { reason } => Some(reason.clone()),
+                JobOutcome::Succeeded => None,
+            },
+        };
+        let notice = (step == Step::Succeeded).then(|| self.notice(&job.job));
+        if !self.store.finish_job(&job, outcome, audit, notice).await? {
+            warn!("lease lost before the outcome was recorded; the job's new holder records it");
+            return Ok(Step::LeaseLost);
+        }
+        let waited_ms = now.saturating_sub(job.queued_at);
+        info!(outcome = ?step, waited_ms, "directory job ended");
+        Ok(step)
+    }
+
+    /// The mail telling the person the change is done.
+    fn notice(&self, job: &DirectoryJob) -> claimd_core::Mail {
+        match job.kind {
+            JobKind::Provision => self.mail.claim_confirmation(&job.account),
+            JobKind::ResetPassword => self.mail.password_reset(&job.account),
+            JobKind::ChangePassword => self.mail.password_changed(&job.account),
+        }
+    }
+
+    /// Runs `concurrency` loops until `shutdown` is cancelled; each finishes the job in hand
+    /// before returning.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let loops: Vec<_> = (0..self.config.concurrency.max(1))
+            .map(|_| {
+                let worker = self.clone();
+                let shutdown = shutdown.clone();
+                tokio::spawn(async move {
+                    let step = || async { worker.step().await.map(|s| s != Step::Idle) };
+                    run_loop(&worker.config, &shutdown, step, || worker.events.queued()).await;
+                })
+            })
+            .collect();
+        for task in loops {
+            if let Err(e) = task.await {
+                error!(error = %e, "sync loop ended abnormally");
+            }
+        }
+        info!("sync worker stopped");
+    }
+}
+
+fn audit_action(kind: JobKind) -> &'static str {
+    match kind {
+        JobKind::Provision => "directory.provision",
+        JobKind::ResetPassword => "directory.reset_password",
+        JobKind::ChangePassword => "directory.change_password",
+    }
+}
