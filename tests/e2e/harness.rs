@@ -11,7 +11,7 @@ use claimd_api::v1::{
     ChallengeAnswer, ClaimAccountRequest, ClaimAccountResponse, Operation, OperationState,
     WatchOperationRequest, account_service_client::AccountServiceClient,
 };
-use claimd_testkit::{Slapd, free_port};
+use claimd_testkit::{Slapd, Smtp, free_port};
 use nix::{
     sys::signal::{Signal, kill},
     unistd::Pid,
@@ -23,6 +23,7 @@ pub const PASSWORD: &str = "Correct-Horse-Battery-9";
 /// One claimd process (restartable) with its slapd, database and logs.
 pub struct App {
     pub slapd: Slapd,
+    pub smtp: Smtp,
     pub dir: tempfile::TempDir,
     pub port: u16,
     child: Option<Child>,
@@ -39,12 +40,14 @@ impl App {
     /// Like [`App::start`] with extra `CLAIMD__…` (or `RUST_LOG`) environment.
     pub async fn start_with(env: &[(&str, &str)]) -> Self {
         let slapd = Slapd::start();
+        let smtp = Smtp::start();
         let dir = tempfile::Builder::new()
             .prefix("claimd-e2e-")
             .tempdir()
             .unwrap();
         let mut app = Self {
             slapd,
+            smtp,
             port: free_port(),
             dir,
             child: None,
@@ -94,6 +97,10 @@ users_base_dn = "{base}"
 allow_insecure_directory = true
 timeout_secs = 2
 
+[mail]
+url = "{smtp}"
+from = "District IT <ithelp@district.example>"
+
 [sync]
 poll_interval_ms = 100
 backoff_initial_ms = 100
@@ -104,6 +111,7 @@ lease_secs = 6
             url = self.slapd.url(),
             bind_dn = Slapd::SERVICE_DN,
             base = Slapd::USERS_BASE_DN,
+            smtp = self.smtp.url(),
         );
         fs::write(self.config_path(), config).unwrap();
     }

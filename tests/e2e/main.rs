@@ -6,4 +6,5 @@ mod claim;
 mod cli;
 mod faults;
 mod harness;
+mod recovery;
 mod secrets;

@@ -56,3 +56,118 @@ async fn a_full_claim_leaves_no_password_or_answer_in_logs_or_store() {
         "the bind password appears in the logs"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_flows_leave_no_password_answer_or_token_in_logs_store_or_mail() {
+    use claimd_api::v1::{
+        ChallengeAnswer, ChangePasswordRequest, CompletePasswordResetRequest,
+        RecoverUsernameRequest, UpdateChallengeAnswersRequest,
+    };
+    let app = App::start_with(&[("RUST_LOG", "debug")]).await;
+    let mut client = app.client().await;
+    let reply = claim_ok(&mut client, jane()).await;
+    settle(&mut client, &reply.operation.unwrap().id).await;
+
+    let reset_password = "Reset-Lantern-Orchid-58";
+    let changed_password = "Changed-Meadow-Falcon-64";
+    let new_answers = [
+        ("first-job", "Kroger Deli"),
+        ("oldest-cousin", "Tamika Jones"),
+        ("first-concert", "Prince Live"),
+    ];
+    client
+        .recover_username(RecoverUsernameRequest {
+            email: "jane.doe@district.example".into(),
+        })
+        .await
+        .unwrap();
+    let wrong = CompletePasswordResetRequest {
+        username: "e77777".into(),
+        answers: answers()
+            .into_iter()
+            .map(|a| ChallengeAnswer {
+                answer: format!("{}x", a.answer),
+                ..a
+            })
+            .collect(),
+        new_password: reset_password.into(),
+    };
+    assert!(client.complete_password_reset(wrong).await.is_err());
+    let op = client
+        .complete_password_reset(CompletePasswordResetRequest {
+            username: "e77777".into(),
+            answers: answers(),
+            new_password: reset_password.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .operation
+        .unwrap();
+    settle(&mut client, &op.id).await;
+    let op = client
+        .change_password(ChangePasswordRequest {
+            username: "e77777".into(),
+            current_password: reset_password.into(),
+            new_password: changed_password.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .operation
+        .unwrap();
+    assert_eq!(
+        settle(&mut client, &op.id).await.state(),
+        OperationState::Succeeded
+    );
+    client
+        .update_challenge_answers(UpdateChallengeAnswersRequest {
+            username: "e77777".into(),
+            password: changed_password.into(),
+            answers: new_answers
+                .iter()
+                .map(|(q, a)| ChallengeAnswer {
+                    question_id: (*q).into(),
+                    answer: (*a).into(),
+                })
+                .collect(),
+        })
+        .await
+        .unwrap();
+    // Claim confirmation, username, reset, change, answers changed.
+    let mails = app.smtp.wait_for(5, std::time::Duration::from_secs(20));
+
+    let mut secrets = vec![
+        PASSWORD.to_owned(),
+        reset_password.to_owned(),
+        changed_password.to_owned(),
+    ];
+    for answer in answers() {
+        secrets.push(answer.answer.clone());
+        secrets.push(answer.answer.to_lowercase());
+    }
+    for (_, answer) in new_answers {
+        secrets.push(answer.to_owned());
+        secrets.push(answer.to_lowercase());
+    }
+    let logs = app.logs();
+    for secret in &secrets {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "{secret:?} appears in the logs"
+        );
+        for mail in &mails {
+            assert!(
+                !mail.raw.contains(secret.as_str()),
+                "{secret:?} appears in a mail: {}",
+                mail.subject
+            );
+        }
+        for file in ["claimd.db", "claimd.db-wal"] {
+            assert!(
+                !file_contains(&app.dir.path().join(file), secret),
+                "{secret:?} appears in {file}"
+            );
+        }
+    }
+}

@@ -1,0 +1,399 @@
+//! Forgot My Username, Forgot My Password, change password and new answers, with real mail.
+
+use std::time::Duration;
+
+use claimd_api::v1::{
+    BeginPasswordResetRequest, ChallengeAnswer, ChangePasswordRequest,
+    CompletePasswordResetRequest, OperationState, RecoverUsernameRequest,
+    UpdateChallengeAnswersRequest, account_service_client::AccountServiceClient,
+};
+use claimd_testkit::ReceivedMail;
+use tonic::{Code, transport::Channel};
+use tonic_types::StatusExt;
+
+use crate::harness::{App, PASSWORD, claim_ok, jane, settle};
+
+const NEW_PASSWORD: &str = "Violet-Harbor-Compass-31";
+const MAIL_WAIT: Duration = Duration::from_secs(20);
+
+/// Starts claimd and claims Jane's account; returns once her confirmation mail has arrived.
+async fn claimed() -> (App, AccountServiceClient<Channel>) {
+    let app = App::start().await;
+    let mut client = app.client().await;
+    let reply = claim_ok(&mut client, jane()).await;
+    assert_eq!(
+        settle(&mut client, &reply.operation.unwrap().id)
+            .await
+            .state(),
+        OperationState::Succeeded
+    );
+    let mails = app.smtp.wait_for(1, MAIL_WAIT);
+    assert_eq!(mails[0].subject, "Your district account is ready");
+    assert!(
+        mails[0].body.contains("Username: e77777"),
+        "{}",
+        mails[0].body
+    );
+    (app, client)
+}
+
+fn answers(pairs: &[(&str, &str)]) -> Vec<ChallengeAnswer> {
+    pairs
+        .iter()
+        .map(|(q, a)| ChallengeAnswer {
+            question_id: (*q).into(),
+            answer: (*a).into(),
+        })
+        .collect()
+}
+
+/// Jane's answers as typed at claim time, in other case, accents and spacing.
+fn right_answers() -> Vec<ChallengeAnswer> {
+    answers(&[
+        ("first-car", "  FORD   focus "),
+        ("first-pet", "rex THE dog"),
+        ("birth-city", "Jonesbóro"),
+    ])
+}
+
+fn reset(
+    username: &str,
+    answers: Vec<ChallengeAnswer>,
+    new_password: &str,
+) -> CompletePasswordResetRequest {
+    CompletePasswordResetRequest {
+        username: username.into(),
+        answers,
+        new_password: new_password.into(),
+    }
+}
+
+fn mails_to(app: &App, address: &str) -> Vec<ReceivedMail> {
+    app.smtp
+        .messages()
+        .into_iter()
+        .filter(|m| m.to.contains(address))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forgotten_username_arrives_by_mail_and_unknown_addresses_get_the_same_reply() {
+    let (app, mut client) = claimed().await;
+    let unknown = client
+        .recover_username(RecoverUsernameRequest {
+            email: "nobody@district.example".into(),
+        })
+        .await
+        .unwrap();
+    let known = client
+        .recover_username(RecoverUsernameRequest {
+            email: "  Jane.Doe@DISTRICT.example ".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(unknown.into_inner(), known.into_inner());
+    let mails = app.smtp.wait_for(2, MAIL_WAIT);
+    let reminder = &mails[1];
+    assert_eq!(reminder.subject, "Your district username");
+    assert!(
+        reminder.to.contains("jane.doe@district.example"),
+        "{}",
+        reminder.to
+    );
+    assert!(
+        reminder.from.contains("ithelp@district.example"),
+        "{}",
+        reminder.from
+    );
+    assert!(
+        reminder.body.contains("Username: e77777"),
+        "{}",
+        reminder.body
+    );
+    assert!(mails_to(&app, "nobody@").is_empty());
+    let bad = client
+        .recover_username(RecoverUsernameRequest {
+            email: "not an address".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert_eq!(
+        bad.get_error_details()
+            .bad_request()
+            .unwrap()
+            .field_violations[0]
+            .field,
+        "email"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_queued_while_smtp_is_down_is_sent_when_it_returns() {
+    let (mut app, mut client) = claimed().await;
+    app.smtp.stop();
+    client
+        .recover_username(RecoverUsernameRequest {
+            email: "jane.doe@district.example".into(),
+        })
+        .await
+        .unwrap();
+    app.smtp.resume();
+    let mails = app.smtp.wait_for(2, MAIL_WAIT);
+    assert!(mails[1].body.contains("Username: e77777"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_with_the_right_answers_sets_the_new_password_and_tells_the_person() {
+    let (app, mut client) = claimed().await;
+    let questions = client
+        .begin_password_reset(BeginPasswordResetRequest {
+            username: " E77777 ".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .questions;
+    let ids: Vec<&str> = questions.iter().map(|q| q.id.as_str()).collect();
+    assert_eq!(ids, ["first-pet", "birth-city", "first-car"]);
+    assert_eq!(questions[0].text, "What was the name of your first pet?");
+
+    let reply = client
+        .complete_password_reset(reset("e77777", right_answers(), NEW_PASSWORD))
+        .await
+        .unwrap();
+    let op = reply.into_inner().operation.unwrap();
+    assert_eq!(
+        settle(&mut client, &op.id).await.state(),
+        OperationState::Succeeded
+    );
+    assert!(app.can_login("e77777", NEW_PASSWORD));
+    assert!(
+        !app.can_login("e77777", PASSWORD),
+        "the old password stops working"
+    );
+    let mails = app.smtp.wait_for(2, MAIL_WAIT);
+    assert_eq!(mails[1].subject, "Your district password was reset");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_answers_unknown_and_unclaimed_usernames_look_the_same() {
+    let (app, mut client) = claimed().await;
+    app.import_roster(
+        "employee_id,last_name,first_name,email,status\n5,Roe,Rick,rick@district.example,active\n",
+    );
+    let wrong = answers(&[
+        ("first-pet", "Fido"),
+        ("birth-city", "Jonesboro"),
+        ("first-car", "Ford Focus"),
+    ]);
+    let statuses = [
+        client
+            .complete_password_reset(reset("e77777", wrong.clone(), NEW_PASSWORD))
+            .await
+            .unwrap_err(),
+        client
+            .complete_password_reset(reset("e424242", right_answers(), NEW_PASSWORD))
+            .await
+            .unwrap_err(),
+        client
+            .complete_password_reset(reset("e5", right_answers(), NEW_PASSWORD))
+            .await
+            .unwrap_err(),
+    ];
+    for status in &statuses {
+        assert_eq!(status.code(), Code::Unauthenticated);
+        assert_eq!(status.message(), statuses[0].message());
+    }
+    assert!(app.can_login("e77777", PASSWORD));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_usernames_get_stable_decoy_questions() {
+    let (_app, mut client) = claimed().await;
+    let mut begin = async |username: &str| {
+        client
+            .begin_password_reset(BeginPasswordResetRequest {
+                username: username.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .questions
+    };
+    let first = begin("e424242").await;
+    let again = begin("E424242").await;
+    assert_eq!(first, again);
+    assert_eq!(first.len(), 3);
+    let mut ids: Vec<&str> = first.iter().map(|q| q.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "three different questions");
+    let others: Vec<_> = [
+        begin("e1").await,
+        begin("e2").await,
+        begin("e3").await,
+        begin("e4").await,
+    ]
+    .into();
+    assert!(
+        others.iter().any(|q| *q != first),
+        "decoys depend on the username"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_wrong_answer_sets_lock_the_account() {
+    let (app, mut client) = claimed().await;
+    let wrong = answers(&[
+        ("first-pet", "Fido"),
+        ("birth-city", "Macon"),
+        ("first-car", "Jeep"),
+    ]);
+    for _ in 0..5 {
+        let status = client
+            .complete_password_reset(reset("e77777", wrong.clone(), NEW_PASSWORD))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated);
+    }
+    let status = client
+        .complete_password_reset(reset("e77777", right_answers(), NEW_PASSWORD))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    assert!(status.get_error_details().retry_info().is_some());
+    assert!(app.can_login("e77777", PASSWORD));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_passwords_follow_the_policy() {
+    let (_app, mut client) = claimed().await;
+    for bad in ["password123", "short", "Jane-Doe-Rules-77"] {
+        let status = client
+            .complete_password_reset(reset("e77777", right_answers(), bad))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{bad}");
+        let field = status
+            .get_error_details()
+            .bad_request()
+            .unwrap()
+            .field_violations[0]
+            .field
+            .clone();
+        assert_eq!(field, "new_password", "{bad}");
+    }
+    let status = client
+        .complete_password_reset(reset("e77777", right_answers()[..2].to_vec(), NEW_PASSWORD))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        status
+            .get_error_details()
+            .bad_request()
+            .unwrap()
+            .field_violations[0]
+            .field,
+        "answers"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_is_changed_only_with_the_current_one() {
+    let (app, mut client) = claimed().await;
+    let change = |current: &str| ChangePasswordRequest {
+        username: "e77777".into(),
+        current_password: current.into(),
+        new_password: NEW_PASSWORD.into(),
+    };
+    let status = client
+        .change_password(change("Not-The-Password-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let unknown = ChangePasswordRequest {
+        username: "e424242".into(),
+        ..change(PASSWORD)
+    };
+    let status_unknown = client.change_password(unknown).await.unwrap_err();
+    assert_eq!(status_unknown.code(), Code::Unauthenticated);
+    assert_eq!(status_unknown.message(), status.message());
+
+    let op = client
+        .change_password(change(PASSWORD))
+        .await
+        .unwrap()
+        .into_inner()
+        .operation
+        .unwrap();
+    assert_eq!(
+        settle(&mut client, &op.id).await.state(),
+        OperationState::Succeeded
+    );
+    assert!(app.can_login("e77777", NEW_PASSWORD));
+    assert!(!app.can_login("e77777", PASSWORD));
+    let mails = app.smtp.wait_for(2, MAIL_WAIT);
+    assert_eq!(mails[1].subject, "Your district password was changed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_answers_replace_the_old_ones_at_the_next_reset() {
+    let (app, mut client) = claimed().await;
+    let new_answers = answers(&[
+        ("first-job", "Kroger"),
+        ("oldest-cousin", "Tamika"),
+        ("first-concert", "Prince"),
+    ]);
+    let update = |password: &str| UpdateChallengeAnswersRequest {
+        username: "e77777".into(),
+        password: password.into(),
+        answers: new_answers.clone(),
+    };
+    let status = client
+        .update_challenge_answers(update("Not-The-Password-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    client
+        .update_challenge_answers(update(PASSWORD))
+        .await
+        .unwrap();
+
+    let questions = client
+        .begin_password_reset(BeginPasswordResetRequest {
+            username: "e77777".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .questions;
+    let ids: Vec<&str> = questions.iter().map(|q| q.id.as_str()).collect();
+    assert_eq!(ids, ["first-job", "oldest-cousin", "first-concert"]);
+    let old = client
+        .complete_password_reset(reset("e77777", right_answers(), NEW_PASSWORD))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        old.code(),
+        Code::Unauthenticated,
+        "the old answers no longer work"
+    );
+    let op = client
+        .complete_password_reset(reset("e77777", new_answers.clone(), NEW_PASSWORD))
+        .await
+        .unwrap()
+        .into_inner()
+        .operation
+        .unwrap();
+    assert_eq!(
+        settle(&mut client, &op.id).await.state(),
+        OperationState::Succeeded
+    );
+    let mails = app.smtp.wait_for(3, MAIL_WAIT);
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.subject == "Your challenge questions were changed")
+    );
+}
