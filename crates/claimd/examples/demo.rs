@@ -4,7 +4,8 @@
 //! `deploy/sample-roster.csv` with `claimd roster import`, runs `claimd run` (gRPC service and
 //! sync worker, SQLite store), claims Jane Doe's account (077777) over gRPC as the portal
 //! would, watches the operation, then shows the entry with `ldapsearch` and logs in with
-//! `ldapwhoami`. Everything is removed afterwards.
+//! `ldapwhoami`, and prints the confirmation mail a local SMTP server received. Everything
+//! is removed afterwards.
 //!
 //! Run it with `scripts/demo`, which builds claimd first and passes the binary's path.
 
@@ -47,7 +48,7 @@ async fn main() -> Result<(), BoxError> {
     println!("\n== 3. Start claimd run (gRPC service + directory sync worker, SQLite store)");
     let result = claim(&mut stack).await;
     println!(
-        "\n== 6. claimd stopped on SIGTERM ({}); its log was {}",
+        "\n== 7. claimd stopped on SIGTERM ({}); its log was {}",
         stack.stop()?,
         stack.log().display()
     );
@@ -131,6 +132,16 @@ async fn claim(stack: &mut Stack) -> Result<(), BoxError> {
     );
     if !ok {
         return Err("the user could not log in".into());
+    }
+
+    println!("\n== 6. The confirmation mail (a local SMTP server received it)");
+    let mail = stack.smtp.wait_for(1, Duration::from_secs(30)).remove(0);
+    println!(
+        "   To: {}\n   From: {}\n   Subject: {}\n",
+        mail.to, mail.from, mail.subject
+    );
+    for line in mail.body.lines() {
+        println!("   | {line}");
     }
     Ok(())
 }

@@ -138,9 +138,10 @@ impl MailWriter {
             "Hello {first},\n\n\
              Your district account has been claimed and is ready to use.\n\n\
              Username: {username}\n\n\
-             Please retain your username for future use. Your password is the one you chose;\n\
-             the district will never ask you for it by email.\n\n\
-             If you did not claim this account, contact the district's IT department right away.",
+             Please retain your username for future use. Your password is the one\n\
+             you chose; the district will never ask you for it by email.\n\n\
+             If you did not claim this account, contact the district's IT\n\
+             department right away.",
             first = account.first_name.as_str(),
             username = account.username,
         );
@@ -157,10 +158,11 @@ impl MailWriter {
         let list: Vec<String> = usernames.iter().map(|u| format!("Username: {u}")).collect();
         let body = format!(
             "Hello,\n\n\
-             Someone asked for the username of the district account that uses this email\n\
-             address.\n\n\
+             Someone asked for the username of the district account that uses this\n\
+             email address.\n\n\
              {}\n\n\
-             If you did not ask for this, you can ignore this message: nothing has changed.",
+             If you did not ask for this, you can ignore this message: nothing has\n\
+             changed.",
             list.join("\n"),
         );
         self.mail(
@@ -175,8 +177,8 @@ impl MailWriter {
     pub fn password_reset(&self, account: &Account) -> Mail {
         let body = format!(
             "Hello {first},\n\n\
-             The password of your district account {username} was reset using your challenge\n\
-             questions. The old password no longer works.\n\n\
+             The password of your district account {username} was reset using your\n\
+             challenge questions. The old password no longer works.\n\n\
              If you did not do this, contact the district's IT department right away.",
             first = account.first_name.as_str(),
             username = account.username,
@@ -193,8 +195,8 @@ impl MailWriter {
     pub fn password_changed(&self, account: &Account) -> Mail {
         let body = format!(
             "Hello {first},\n\n\
-             The password of your district account {username} was changed. The old password\n\
-             no longer works.\n\n\
+             The password of your district account {username} was changed. The old\n\
+             password no longer works.\n\n\
              If you did not do this, contact the district's IT department right away.",
             first = account.first_name.as_str(),
             username = account.username,
@@ -211,8 +213,8 @@ impl MailWriter {
     pub fn answers_changed(&self, account: &Account) -> Mail {
         let body = format!(
             "Hello {first},\n\n\
-             The challenge questions of your district account {username} were changed. The\n\
-             next password reset will ask the new questions.\n\n\
+             The challenge questions of your district account {username} were\n\
+             changed. The next password reset will ask the new questions.\n\n\
              If you did not do this, contact the district's IT department right away.",
             first = account.first_name.as_str(),
             username = account.username,
@@ -255,6 +257,11 @@ mod tests {
             assert!(mail.body.ends_with("District IT\n"));
             assert_eq!(mail.to.as_str(), "jane.doe@district.example");
             assert!(mail.body.is_ascii(), "plain 7-bit text");
+            assert!(
+                mail.body.lines().all(|l| l.len() <= 76),
+                "short lines stay 7-bit:\n{}",
+                mail.body
+            );
             assert!(
                 !format!("{mail:?}").contains("e77777"),
                 "Debug leaves the body out"

@@ -25,6 +25,19 @@ use crate::{
     text::{answer_key, has_control},
 };
 
+/// Replies that read but do not hash (username recovery, reset questions) take at least this
+/// long, so the few store rows a known account adds cannot be timed. Tokio's timer ticks in
+/// milliseconds: both paths end on the same tick.
+const RESPONSE_FLOOR: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// Runs `work`, then waits until [`RESPONSE_FLOOR`] has passed since the start.
+async fn at_least_floor<T>(work: impl std::future::Future<Output = T>) -> T {
+    let deadline = tokio::time::Instant::now() + RESPONSE_FLOOR;
+    let result = work.await;
+    tokio::time::sleep_until(deadline).await;
+    result
+}
+
 /// At most this many username mails go to one address per hour, however often it is asked.
 const USERNAME_MAILS_PER_HOUR: u32 = 3;
 const HOUR_MS: Millis = 60 * 60 * 1000;
@@ -74,6 +87,10 @@ impl Accounts {
     /// reply is the same whether or not there are any.
     pub async fn recover_username(&self, email: &str, client: Option<IpAddr>) -> Result<(), Error> {
         let email = Email::parse(email).map_err(|rule| Error::invalid("email", rule))?;
+        at_least_floor(self.mail_usernames(email, client)).await
+    }
+
+    async fn mail_usernames(&self, email: Email, client: Option<IpAddr>) -> Result<(), Error> {
         let now = now_millis();
         let keys: Vec<AttemptKey> = client.map(AttemptKey::Address).into_iter().collect();
         self.check_lock(&keys, now).await?;
@@ -81,6 +98,11 @@ impl Accounts {
         // about which addresses are on file.
         self.count_failure(&keys, None, None, client, now).await?;
         let accounts = self.store.claimed_accounts_by_email(&email).await?;
+        // Asked for every address, on file or not, so both paths cost the same.
+        let recent = self
+            .store
+            .mails_queued_since(&email, MailKind::UsernameReminder, now - HOUR_MS)
+            .await?;
         let audit = |outcome, username: Option<&Username>| AuditEvent {
             at: now,
             action: "recover_username",
@@ -95,10 +117,6 @@ impl Accounts {
             self.store.record_audit(audit("no_account", None)).await?;
             return Ok(());
         }
-        let recent = self
-            .store
-            .mails_queued_since(&email, MailKind::UsernameReminder, now - HOUR_MS)
-            .await?;
         if recent >= USERNAME_MAILS_PER_HOUR {
             warn!(
                 recent,
@@ -128,6 +146,12 @@ impl Accounts {
     pub async fn reset_questions(&self, username: &str) -> Result<Vec<Question>, Error> {
         let username =
             Username::parse(username).map_err(|rule| Error::invalid("username", rule))?;
+        at_least_floor(self.questions_for(username)).await
+    }
+
+    async fn questions_for(&self, username: Username) -> Result<Vec<Question>, Error> {
+        // Both paths do the same work: one store query and the decoy computation.
+        let decoys = self.decoys(&username);
         match self.store.claimed_account(&username).await? {
             Some(claimed) if claimed.answers.len() == ANSWERS_REQUIRED => Ok(claimed
                 .answers
@@ -137,7 +161,7 @@ impl Accounts {
                     text: a.question_text,
                 })
                 .collect()),
-            _ => Ok(self.decoys(&username)),
+            _ => Ok(decoys),
         }
     }
 

@@ -163,13 +163,42 @@ fn parse(path: &Path) -> Option<ReceivedMail> {
             })
             .unwrap_or_default()
     };
+    let body = if header("Content-Transfer-Encoding").eq_ignore_ascii_case("quoted-printable") {
+        decode_quoted_printable(body)
+    } else {
+        body.to_owned()
+    };
     Some(ReceivedMail {
         to: header("To"),
         from: header("From"),
         subject: header("Subject"),
-        body: body.to_owned(),
+        body,
         raw: raw.clone(),
     })
+}
+
+/// Undoes quoted-printable (RFC 2045): soft line breaks and `=XX` bytes.
+fn decode_quoted_printable(body: &str) -> String {
+    let joined = body.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = joined
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'=', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -190,6 +219,14 @@ mod tests {
                 return reply;
             }
         }
+    }
+
+    #[test]
+    fn quoted_printable_bodies_are_decoded() {
+        assert_eq!(
+            decode_quoted_printable("Jos=C3=A9 ch=\nose =3D"),
+            "José chose ="
+        );
     }
 
     #[test]

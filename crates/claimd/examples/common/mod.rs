@@ -1,4 +1,6 @@
 //! What the demo and the benchmark share: a throwaway slapd and a `claimd run` beside it.
+// Each example uses a different part of this module.
+#![allow(dead_code)]
 
 use std::{
     fs,
@@ -8,7 +10,7 @@ use std::{
 };
 
 use claimd_api::v1::account_service_client::AccountServiceClient;
-use claimd_testkit::{Slapd, free_port};
+use claimd_testkit::{Slapd, Smtp, free_port};
 use tonic::transport::Channel;
 
 pub type BoxError = Box<dyn std::error::Error>;
@@ -16,6 +18,7 @@ pub type BoxError = Box<dyn std::error::Error>;
 /// slapd, a config for claimd, and (once started) the claimd process.
 pub struct Stack {
     pub slapd: Slapd,
+    pub smtp: Smtp,
     pub dir: tempfile::TempDir,
     pub port: u16,
     claimd: PathBuf,
@@ -25,7 +28,13 @@ pub struct Stack {
 impl Stack {
     /// Starts slapd and writes claimd's config (only what differs from the defaults).
     pub fn new(claimd: &str) -> Result<Self, BoxError> {
+        Self::with_config(claimd, "")
+    }
+
+    /// Like [`Stack::new`], with more TOML appended to claimd's config.
+    pub fn with_config(claimd: &str, extra: &str) -> Result<Self, BoxError> {
         let slapd = Slapd::start();
+        let smtp = Smtp::start();
         let dir = tempfile::Builder::new().prefix("claimd-demo-").tempdir()?;
         let port = free_port();
         let d = dir.path().display();
@@ -36,7 +45,9 @@ impl Stack {
                  [grpc]\nlisten = \"127.0.0.1:{port}\"\n\
                  [store]\nurl = \"sqlite://{d}/claimd.db\"\nseal_key_file = \"{d}/claimd.key\"\n\
                  [directory]\nurl = \"{url}\"\nbind_dn = \"{bind}\"\nbind_password = \"{pw}\"\n\
-                 allow_insecure_directory = true  # loopback only, for this demo\n",
+                 allow_insecure_directory = true  # loopback only, for this demo\n\
+                 [mail]\nurl = \"{smtp}\"\nfrom = \"District IT <ithelp@district.example>\"\n{extra}",
+                smtp = smtp.url(),
                 url = slapd.url(),
                 bind = Slapd::SERVICE_DN,
                 pw = Slapd::SERVICE_PASSWORD,
@@ -44,6 +55,7 @@ impl Stack {
         )?;
         Ok(Self {
             slapd,
+            smtp,
             dir,
             port,
             claimd: claimd.into(),

@@ -32,36 +32,62 @@ fn account((_, username, id, last, first, email): &AccountRow) -> Result<Account
     })
 }
 
+/// One query for the account and its answers, so a known username costs the store the same
+/// round trip as an unknown one (the recovery flows must not differ in time).
 pub(super) async fn by_username(
     pool: &SqlitePool,
     username: &Username,
 ) -> Result<Option<ClaimedAccount>, StoreError> {
-    let row: Option<AccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{ACCOUNT_SELECT} AND c.username = ?"
-    )))
-    .bind(username.as_str())
-    .fetch_optional(pool)
-    .await
-    .map_err(store_error)?;
-    let Some(row) = row else { return Ok(None) };
-    let answers: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT question_id, question_text, answer_hash FROM challenge_answers WHERE claim_id = ? ORDER BY position",
+    type Row = (
+        String,
+        String,
+        i64,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT c.id, c.username, r.employee_id, r.last_name, r.first_name, r.email,
+                a.question_id, a.question_text, a.answer_hash
+         FROM claims c
+         JOIN roster r ON r.employee_id = c.employee_id
+         LEFT JOIN challenge_answers a ON a.claim_id = c.id
+         WHERE c.state = 'active' AND c.username = ?
+         ORDER BY a.position",
     )
-    .bind(&row.0)
+    .bind(username.as_str())
     .fetch_all(pool)
     .await
     .map_err(store_error)?;
-    Ok(Some(ClaimedAccount {
-        account: account(&row)?,
-        claim_id: row.0,
-        answers: answers
-            .into_iter()
-            .map(|(question_id, question_text, hash)| StoredAnswer {
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let head: AccountRow = (
+        first.0.clone(),
+        first.1.clone(),
+        first.2,
+        first.3.clone(),
+        first.4.clone(),
+        first.5.clone(),
+    );
+    let answers = rows
+        .into_iter()
+        .filter_map(|row| match (row.6, row.7, row.8) {
+            (Some(question_id), Some(question_text), Some(hash)) => Some(StoredAnswer {
                 question_id,
                 question_text,
                 hash,
-            })
-            .collect(),
+            }),
+            _ => None,
+        })
+        .collect();
+    Ok(Some(ClaimedAccount {
+        account: account(&head)?,
+        claim_id: head.0,
+        answers,
     }))
 }
 
