@@ -175,56 +175,57 @@ impl MailWriter {
 
     /// The password was reset with the challenge answers.
     pub fn password_reset(&self, account: &Account) -> Mail {
-        let body = format!(
-            "Hello {first},\n\n\
-             The password of your district account {username} was reset using your\n\
-             challenge questions. The old password no longer works.\n\n\
-             If you did not do this, contact the district's IT department right away.",
-            first = account.first_name.as_str(),
-            username = account.username,
+        let what = format!(
+            "The password of your district account {} was reset using your\n\
+             challenge questions. The old password no longer works.",
+            account.username
         );
-        self.mail(
+        self.change_notice(
             MailKind::PasswordReset,
-            &account.email,
+            account,
             "Your district password was reset",
-            body,
+            &what,
         )
     }
 
     /// The password was changed by the person.
     pub fn password_changed(&self, account: &Account) -> Mail {
-        let body = format!(
-            "Hello {first},\n\n\
-             The password of your district account {username} was changed. The old\n\
-             password no longer works.\n\n\
-             If you did not do this, contact the district's IT department right away.",
-            first = account.first_name.as_str(),
-            username = account.username,
+        let what = format!(
+            "The password of your district account {} was changed. The old\n\
+             password no longer works.",
+            account.username
         );
-        self.mail(
+        self.change_notice(
             MailKind::PasswordChanged,
-            &account.email,
+            account,
             "Your district password was changed",
-            body,
+            &what,
         )
     }
 
     /// The challenge questions and answers were replaced.
     pub fn answers_changed(&self, account: &Account) -> Mail {
-        let body = format!(
-            "Hello {first},\n\n\
-             The challenge questions of your district account {username} were\n\
-             changed. The next password reset will ask the new questions.\n\n\
-             If you did not do this, contact the district's IT department right away.",
-            first = account.first_name.as_str(),
-            username = account.username,
+        let what = format!(
+            "The challenge questions of your district account {} were\n\
+             changed. The next password reset will ask the new questions.",
+            account.username
         );
-        self.mail(
+        self.change_notice(
             MailKind::AnswersChanged,
-            &account.email,
+            account,
             "Your challenge questions were changed",
-            body,
+            &what,
         )
+    }
+
+    /// A notice of a change to the account, with the warning to act if it was not the person.
+    fn change_notice(&self, kind: MailKind, account: &Account, subject: &str, what: &str) -> Mail {
+        let body = format!(
+            "Hello {},\n\n{what}\n\n\
+             If you did not do this, contact the district's IT department right away.",
+            account.first_name.as_str(),
+        );
+        self.mail(kind, &account.email, subject, body)
     }
 }
 
