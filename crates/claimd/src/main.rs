@@ -82,7 +82,10 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::CheckConfig => {
             println!(
                 "configuration OK: gRPC on {}, store {}, {:?} directory at {}",
-                parts.listen, parts.store_url, parts.directory.flavor, parts.directory.url
+                parts.listen,
+                parts.store_url,
+                parts.directory.flavor,
+                parts.directory.urls.join(", ")
             );
             Ok(())
         }

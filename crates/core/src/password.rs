@@ -20,6 +20,7 @@ const MIN_PERSONAL_WORD_CHARS: usize = 3;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PasswordPolicy {
     min_chars: usize,
+    ad_complexity: bool,
 }
 
 impl PasswordPolicy {
@@ -30,7 +31,19 @@ impl PasswordPolicy {
                 "must be from {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS}"
             ));
         }
-        Ok(Self { min_chars })
+        Ok(Self {
+            min_chars,
+            ad_complexity: false,
+        })
+    }
+
+    /// Also applies Active Directory's complexity rule (three of four character classes), so
+    /// the directory's refusal becomes a field error before anything is queued.
+    pub fn with_ad_complexity(self, enabled: bool) -> Self {
+        Self {
+            ad_complexity: enabled,
+            ..self
+        }
     }
 
     /// The configured minimum length.
@@ -51,6 +64,13 @@ impl PasswordPolicy {
         }
         if chars > MAX_PASSWORD_CHARS {
             return Err(format!("must be at most {MAX_PASSWORD_CHARS} characters"));
+        }
+        if self.ad_complexity && character_classes(password) < 3 {
+            return Err(
+                "must contain three of: upper-case letters, lower-case letters, digits, symbols \
+                        (the domain's complexity rule)"
+                    .into(),
+            );
         }
         let folded = name_key(password).replace(' ', "");
         if personal.iter().any(|word| folded.contains(word.as_str())) {
@@ -81,8 +101,25 @@ impl Default for PasswordPolicy {
     fn default() -> Self {
         Self {
             min_chars: MIN_PASSWORD_CHARS,
+            ad_complexity: false,
         }
     }
+}
+
+/// How many of AD's character classes the password uses: upper case, lower case, digits,
+/// symbols, and letters without case (e.g. CJK), as in "Passwords must meet complexity".
+fn character_classes(password: &str) -> usize {
+    let has = |test: fn(char) -> bool| password.chars().any(test);
+    [
+        has(char::is_uppercase),
+        has(char::is_lowercase),
+        has(|c| c.is_ascii_digit()),
+        has(|c| !c.is_alphanumeric()),
+        has(|c| c.is_alphabetic() && !c.is_uppercase() && !c.is_lowercase()),
+    ]
+    .into_iter()
+    .filter(|present| *present)
+    .count()
 }
 
 /// The words a person's password must not contain, folded as [`PasswordPolicy::check`]
@@ -193,6 +230,30 @@ mod tests {
             .check(&SecretString::from("Qz81#garcia!kk"), &personal)
             .unwrap_err();
         assert!(err.contains("your name"), "{err}");
+    }
+
+    #[test]
+    fn the_ad_complexity_rule_needs_three_classes() {
+        let ad = PasswordPolicy::default().with_ad_complexity(true);
+        let check = |p: &str| ad.check(&SecretString::from(p), &[]);
+        for weak in [
+            "blue mountain tulip river",
+            "correcthorsebattery",
+            "CORRECT-HORSE-BATTERY",
+        ] {
+            assert!(check(weak).unwrap_err().contains("complexity"), "{weak}");
+        }
+        for strong in [
+            "Correct-horse-battery",
+            "correct-horse-battery-9",
+            "Correcthorsebattery9",
+        ] {
+            assert_eq!(check(strong), Ok(()), "{strong}");
+        }
+        assert_eq!(
+            PasswordPolicy::default().check(&SecretString::from("blue mountain tulip river"), &[]),
+            Ok(())
+        );
     }
 
     #[test]

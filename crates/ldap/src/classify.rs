@@ -25,6 +25,11 @@ pub(crate) enum Step {
 }
 
 pub(crate) fn classify(step: Step, error: LdapError) -> DirectoryError {
+    if let LdapError::LdapResult { result } = &error
+        && let Some(reason) = active_directory_reason(&result.text)
+    {
+        return DirectoryError::Permanent { reason };
+    }
     match error {
         LdapError::LdapResult { result } if PERMANENT.contains(&result.rc) => {
             let what = match step {
@@ -43,6 +48,36 @@ pub(crate) fn classify(step: Step, error: LdapError) -> DirectoryError {
             reason: format!("{step:?}: {other}"),
         },
     }
+}
+
+/// Active Directory's extended error codes (the hex word at the start of the text, e.g.
+/// `0000052D: Constraint violation - check_password_restrictions: ...`) in plain words.
+/// `None` when the text carries none that means a permanent refusal.
+fn active_directory_reason(text: &str) -> Option<String> {
+    let code = text.split(':').next()?.trim().to_ascii_uppercase();
+    let lower = text.to_ascii_lowercase();
+    let reason = match code.as_str() {
+        "0000052D" => {
+            let why = if lower.contains("complexity") {
+                "it does not meet the complexity rules: use three of upper-case letters, lower-case \
+                 letters, digits and symbols, and not your username or parts of your name"
+            } else if lower.contains("too short") {
+                "it is shorter than the domain's minimum length"
+            } else if lower.contains("history") {
+                "it was used before; choose one you have not used"
+            } else if lower.contains("too young") {
+                "the password was changed too recently; try again later"
+            } else {
+                "it does not meet the domain's password policy"
+            };
+            format!("the directory refused the password: {why}")
+        }
+        "00000056" => "the directory refused the change: the current password is not correct".to_owned(),
+        "00002071" => "the directory refused the account: that name is already in use; ask the district's IT staff".to_owned(),
+        "00002035" => "the directory refused the password: it was not accepted in this form".to_owned(),
+        _ => return None,
+    };
+    Some(reason)
 }
 
 #[cfg(test)]
@@ -76,6 +111,45 @@ mod tests {
                         .into()
             }
         );
+    }
+
+    #[test]
+    fn active_directory_codes_become_plain_reasons() {
+        let cases = [
+            (
+                19,
+                "0000052D: Constraint violation - check_password_restrictions: the password does not meet the complexity criteria!",
+                "complexity",
+            ),
+            (
+                19,
+                "0000052D: Constraint violation - check_password_restrictions: the password is too short. It should be equal or longer than 7 characters!",
+                "minimum length",
+            ),
+            (
+                19,
+                "0000052D: Constraint violation - check_password_restrictions: the password was already used (in history)!",
+                "used before",
+            ),
+            (
+                19,
+                "0000052D: Constraint violation - check_password_restrictions: password is too young to change!",
+                "too recently",
+            ),
+            (
+                19,
+                "00000056: Constraint violation - check_password_restrictions: The old password specified doesn't match!",
+                "current password",
+            ),
+            (68, "00002071: Entry already exists", "already in use"),
+        ];
+        for (rc, text, expected) in cases {
+            let DirectoryError::Permanent { reason } = classify(Step::Password, result(rc, text))
+            else {
+                panic!("{text} is permanent");
+            };
+            assert!(reason.contains(expected), "{reason}");
+        }
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! One service-account connection, bound once and reused by every job; a broken connection is
 //! dropped and the next call opens a new one.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
 
 use claimd_core::DirectoryError;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
@@ -18,6 +21,8 @@ pub(crate) struct Connection {
     settings: DirectorySettings,
     tls: Option<Arc<ClientConfig>>,
     current: Mutex<Option<Ldap>>,
+    /// The URL that answered last.
+    preferred: AtomicUsize,
 }
 
 impl Connection {
@@ -26,6 +31,7 @@ impl Connection {
             settings,
             tls,
             current: Mutex::new(None),
+            preferred: AtomicUsize::new(0),
         }
     }
 
@@ -54,8 +60,34 @@ impl Connection {
         }
     }
 
-    /// A new, unbound connection (TLS as configured).
+    /// A new, unbound connection (TLS as configured) to the first URL that answers, starting
+    /// with the one that worked last.
     async fn connect(&self) -> Result<Ldap, DirectoryError> {
+        let urls = &self.settings.urls;
+        let start = self.preferred.load(Ordering::Relaxed);
+        let mut last_error = None;
+        for k in 0..urls.len() {
+            let index = (start + k) % urls.len();
+            match self.connect_to(&urls[index]).await {
+                Ok(ldap) => {
+                    if index != start {
+                        tracing::warn!(url = %urls[index], "failed over to another directory server");
+                    }
+                    self.preferred.store(index, Ordering::Relaxed);
+                    return Ok(ldap);
+                }
+                Err(e) => {
+                    tracing::warn!(url = %urls[index], error = %e, "directory server unreachable");
+                    last_error = Some(e);
+                }
+            }
+        }
+        Err(last_error.unwrap_or(DirectoryError::Transient {
+            reason: "no directory URL".into(),
+        }))
+    }
+
+    async fn connect_to(&self, url: &str) -> Result<Ldap, DirectoryError> {
         let s = &self.settings;
         let mut conn_settings = LdapConnSettings::new()
             .set_conn_timeout(s.timeout)
@@ -63,7 +95,7 @@ impl Connection {
         if let Some(tls) = &self.tls {
             conn_settings = conn_settings.set_config(tls.clone());
         }
-        let (conn, ldap) = LdapConnAsync::with_settings(conn_settings, &s.url)
+        let (conn, ldap) = LdapConnAsync::with_settings(conn_settings, url)
             .await
             .map_err(|e| classify(Step::Connect, e))?;
         ldap3::drive!(conn);
@@ -86,7 +118,7 @@ impl Connection {
                     }
                 }
             })?;
-        tracing::debug!(url = %s.url, "directory connection bound");
+        tracing::debug!("directory connection bound");
         Ok(ldap)
     }
 
@@ -107,8 +139,17 @@ impl Connection {
             .await
             .map_err(|e| classify(Step::Connect, e));
         let _ = ldap.unbind().await;
-        match result?.rc {
+        let result = result?;
+        match result.rc {
             0 => Ok(true),
+            // AD: the password is right but must be changed (773) or has expired (532).
+            INVALID_CREDENTIALS
+                if ["data 773", "data 532"]
+                    .iter()
+                    .any(|d| result.text.contains(d)) =>
+            {
+                Ok(true)
+            }
             INVALID_CREDENTIALS => Ok(false),
             rc => Err(DirectoryError::Transient {
                 reason: format!("user bind answered result {rc}"),

@@ -1,17 +1,21 @@
 //! Writes claimd's directory jobs into LDAP with `ldap3` over rustls.
 //!
-//! [`LdapDirectory`] implements the domain's [`Directory`](claimd_core::Directory) trait. The
-//! `openldap` flavor creates or updates `uid={username},{users_base_dn}` as an inetOrgPerson
+//! [`LdapDirectory`] implements the domain's [`Directory`](claimd_core::Directory) trait in two
+//! flavors. `openldap` creates or updates `uid={username},{users_base_dn}` as an inetOrgPerson
 //! and sets the password with the Password Modify extended operation (RFC 3062), so the server
-//! hashes it. One service-account connection is kept and reused; a broken one is replaced on
+//! hashes it. `active_directory` finds the pre-provisioned user by `employeeID` (or creates it,
+//! disabled), replaces `unicodePwd` and enables the account; AD's extended error codes become
+//! plain reasons. Current passwords are checked by binding as the user. One service-account connection is kept and reused; a broken one is replaced on
 //! the next job. Refusals that retrying cannot fix become permanent errors with a readable
 //! reason; everything else (connection loss, busy, timeouts, misconfiguration) is transient.
 
+mod ad;
 mod classify;
 mod conn;
+mod directory;
 pub mod escape;
 mod openldap;
 mod settings;
 
-pub use openldap::LdapDirectory;
+pub use directory::LdapDirectory;
 pub use settings::{DirectorySettings, Flavor, SettingsError};

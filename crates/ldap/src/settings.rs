@@ -22,8 +22,8 @@ pub enum Flavor {
 pub struct DirectorySettings {
     /// How entries and passwords are written.
     pub flavor: Flavor,
-    /// `ldap://host:port` or `ldaps://host:port`.
-    pub url: String,
+    /// `ldap://host:port` or `ldaps://host:port`; several for failover, tried in order.
+    pub urls: Vec<String>,
     /// The service account's DN (or, for AD, its user principal name).
     pub bind_dn: String,
     /// The service account's password.
@@ -38,13 +38,16 @@ pub struct DirectorySettings {
     pub allow_insecure_directory: bool,
     /// Limit for connecting and for each operation.
     pub timeout: Duration,
+    /// AD: the suffix of userPrincipalName (`e77777@{suffix}`); by default the DNS name of
+    /// the domain in `users_base_dn` (`DC=district,DC=example` gives `district.example`).
+    pub upn_suffix: Option<String>,
 }
 
 impl fmt::Debug for DirectorySettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DirectorySettings")
             .field("flavor", &self.flavor)
-            .field("url", &self.url)
+            .field("urls", &self.urls)
             .field("bind_dn", &self.bind_dn)
             .field("bind_password", &"[redacted]")
             .field("users_base_dn", &self.users_base_dn)
@@ -52,6 +55,7 @@ impl fmt::Debug for DirectorySettings {
             .field("starttls", &self.starttls)
             .field("allow_insecure_directory", &self.allow_insecure_directory)
             .field("timeout", &self.timeout)
+            .field("upn_suffix", &self.upn_suffix)
             .finish()
     }
 }
@@ -76,8 +80,49 @@ fn error(key: &'static str, message: impl Into<String>) -> SettingsError {
 impl DirectorySettings {
     /// Checks the settings without connecting: URL form, the transport rule, the CA file.
     pub fn validate(&self) -> Result<(), SettingsError> {
-        let url = url::Url::parse(&self.url)
-            .map_err(|e| error("url", format!("{:?} is not a URL: {e}", self.url)))?;
+        if self.urls.is_empty() {
+            return Err(error("url", "is required"));
+        }
+        for url in &self.urls {
+            self.check_url(url)?;
+        }
+        if self.bind_dn.trim().is_empty() {
+            return Err(error("bind_dn", "is required"));
+        }
+        if self.users_base_dn.trim().is_empty() {
+            return Err(error("users_base_dn", "is required"));
+        }
+        if self.timeout.is_zero() {
+            return Err(error("timeout_secs", "must be at least 1"));
+        }
+        if self.flavor == Flavor::ActiveDirectory && self.upn_suffix().is_empty() {
+            return Err(error(
+                "upn_suffix",
+                "is required when users_base_dn has no DC= parts to take the domain name from",
+            ));
+        }
+        self.tls_config().map(|_| ())
+    }
+
+    /// The AD user principal name suffix: configured, or the domain's DNS name.
+    pub fn upn_suffix(&self) -> String {
+        match &self.upn_suffix {
+            Some(suffix) => suffix.trim_start_matches('@').to_owned(),
+            None => self
+                .users_base_dn
+                .split(',')
+                .filter_map(|rdn| rdn.trim().split_once('='))
+                .filter(|(attr, _)| attr.trim().eq_ignore_ascii_case("dc"))
+                .map(|(_, value)| value.trim().to_ascii_lowercase())
+                .collect::<Vec<_>>()
+                .join("."),
+        }
+    }
+
+    /// One URL's form and the transport rule for it.
+    fn check_url(&self, raw: &str) -> Result<(), SettingsError> {
+        let url =
+            url::Url::parse(raw).map_err(|e| error("url", format!("{raw:?} is not a URL: {e}")))?;
         let tls_scheme = match url.scheme() {
             "ldaps" => true,
             "ldap" => false,
@@ -120,16 +165,7 @@ impl DirectorySettings {
                 ));
             }
         }
-        if self.bind_dn.trim().is_empty() {
-            return Err(error("bind_dn", "is required"));
-        }
-        if self.users_base_dn.trim().is_empty() {
-            return Err(error("users_base_dn", "is required"));
-        }
-        if self.timeout.is_zero() {
-            return Err(error("timeout_secs", "must be at least 1"));
-        }
-        self.tls_config().map(|_| ())
+        Ok(())
     }
 
     /// The rustls configuration trusting `ca_file`, or `None` to use the system roots.
@@ -167,7 +203,7 @@ mod tests {
     fn settings(url: &str) -> DirectorySettings {
         DirectorySettings {
             flavor: Flavor::OpenLdap,
-            url: url.into(),
+            urls: vec![url.into()],
             bind_dn: "cn=admin,dc=example,dc=org".into(),
             bind_password: SecretString::from("bind-secret-value"),
             users_base_dn: "ou=people,dc=example,dc=org".into(),
@@ -175,7 +211,38 @@ mod tests {
             starttls: false,
             allow_insecure_directory: false,
             timeout: Duration::from_secs(10),
+            upn_suffix: None,
         }
+    }
+
+    #[test]
+    fn the_upn_suffix_defaults_to_the_domain_name() {
+        let s = DirectorySettings {
+            flavor: Flavor::ActiveDirectory,
+            users_base_dn: "OU=Staff, DC=District ,DC=example".into(),
+            ..settings("ldaps://dc1")
+        };
+        assert_eq!(s.upn_suffix(), "district.example");
+        let s = DirectorySettings {
+            upn_suffix: Some("@schools.example".into()),
+            ..s
+        };
+        assert_eq!(s.upn_suffix(), "schools.example");
+        let s = DirectorySettings {
+            upn_suffix: None,
+            users_base_dn: "OU=Staff".into(),
+            ..s
+        };
+        assert_eq!(s.validate().unwrap_err().key, "upn_suffix");
+    }
+
+    #[test]
+    fn every_failover_url_obeys_the_transport_rule() {
+        let s = DirectorySettings {
+            urls: vec!["ldaps://dc1".into(), "ldap://dc2.district.example".into()],
+            ..settings("ldaps://dc1")
+        };
+        assert_eq!(s.validate().unwrap_err().key, "url");
     }
 
     #[test]

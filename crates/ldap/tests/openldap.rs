@@ -13,7 +13,7 @@ use secrecy::SecretString;
 fn settings(slapd: &Slapd) -> DirectorySettings {
     DirectorySettings {
         flavor: Flavor::OpenLdap,
-        url: slapd.url(),
+        urls: vec![slapd.url()],
         bind_dn: Slapd::SERVICE_DN.into(),
         bind_password: SecretString::from(Slapd::SERVICE_PASSWORD),
         users_base_dn: Slapd::USERS_BASE_DN.into(),
@@ -21,6 +21,7 @@ fn settings(slapd: &Slapd) -> DirectorySettings {
         starttls: false,
         allow_insecure_directory: true,
         timeout: Duration::from_secs(5),
+        upn_suffix: None,
     }
 }
 
@@ -223,7 +224,7 @@ async fn a_wrong_service_password_is_retried_not_blamed_on_the_person() {
 #[test]
 fn clear_text_to_a_remote_directory_is_refused() {
     let s = DirectorySettings {
-        url: "ldap://ldap.district.example".into(),
+        urls: vec!["ldap://ldap.district.example".into()],
         ..settings(&Slapd::start())
     };
     assert_eq!(

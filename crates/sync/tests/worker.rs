@@ -44,7 +44,7 @@ async fn rig() -> Rig {
     let events = Arc::new(Events::default());
     let directory = LdapDirectory::new(DirectorySettings {
         flavor: Flavor::OpenLdap,
-        url: slapd.url(),
+        urls: vec![slapd.url()],
         bind_dn: Slapd::SERVICE_DN.into(),
         bind_password: SecretString::from(Slapd::SERVICE_PASSWORD),
         users_base_dn: Slapd::USERS_BASE_DN.into(),
@@ -52,6 +52,7 @@ async fn rig() -> Rig {
         starttls: false,
         allow_insecure_directory: true,
         timeout: Duration::from_secs(5),
+        upn_suffix: None,
     })
     .unwrap();
     let directory = Arc::new(directory);

@@ -116,13 +116,7 @@ impl Settings {
         let d = &self.directory;
         let flavor = match d.flavor.as_str() {
             "openldap" => Some(Flavor::OpenLdap),
-            "active_directory" => {
-                p.add(
-                    "directory.flavor",
-                    "active_directory is not supported by this build yet; use openldap",
-                );
-                None
-            }
+            "active_directory" => Some(Flavor::ActiveDirectory),
             other => {
                 p.add(
                     "directory.flavor",
@@ -153,7 +147,7 @@ impl Settings {
         };
         let directory = DirectorySettings {
             flavor: flavor.unwrap_or(Flavor::OpenLdap),
-            url: d.url.clone(),
+            urls: d.url.list(),
             bind_dn: d.bind_dn.clone(),
             bind_password: bind_password
                 .clone()
@@ -163,6 +157,7 @@ impl Settings {
             starttls: d.starttls,
             allow_insecure_directory: d.allow_insecure_directory,
             timeout: Duration::from_secs(d.timeout_secs),
+            upn_suffix: d.upn_suffix.clone(),
         };
         if let Err(e) = directory.validate() {
             p.add_named(e);
@@ -174,7 +169,11 @@ impl Settings {
         );
         let passwords = p.take(
             "accounts.password_min_length",
-            PasswordPolicy::new(self.accounts.password_min_length),
+            PasswordPolicy::new(self.accounts.password_min_length).map(|policy| {
+                policy.with_ad_complexity(
+                    flavor == Some(Flavor::ActiveDirectory) && d.ad_complexity_precheck,
+                )
+            }),
         );
         let questions = if self.challenge.questions.is_empty() {
             Some(QuestionPool::default())

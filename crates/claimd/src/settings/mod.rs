@@ -89,7 +89,8 @@ impl Default for StoreSection {
 #[serde(deny_unknown_fields, default)]
 pub struct DirectorySection {
     pub flavor: String,
-    pub url: String,
+    /// One URL, several (failover, in order) as a list or comma-separated.
+    pub url: Urls,
     pub bind_dn: String,
     pub bind_password: Option<SecretString>,
     pub bind_password_file: Option<PathBuf>,
@@ -98,13 +99,39 @@ pub struct DirectorySection {
     pub starttls: bool,
     pub allow_insecure_directory: bool,
     pub timeout_secs: u64,
+    /// AD: the userPrincipalName suffix; the domain's DNS name by default.
+    pub upn_suffix: Option<String>,
+    /// AD: refuse passwords that break AD's complexity rule up front, as field errors.
+    pub ad_complexity_precheck: bool,
+}
+
+/// `directory.url`: a string (comma-separated for several) or a list.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Urls {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Urls {
+    pub fn list(&self) -> Vec<String> {
+        let all: Vec<&str> = match self {
+            Self::One(text) => text.split(',').collect(),
+            Self::Many(list) => list.iter().map(String::as_str).collect(),
+        };
+        all.into_iter()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
 }
 
 impl Default for DirectorySection {
     fn default() -> Self {
         Self {
             flavor: "openldap".into(),
-            url: "ldap://127.0.0.1:389".into(),
+            url: Urls::One("ldap://127.0.0.1:389".into()),
             bind_dn: "cn=admin,dc=example,dc=org".into(),
             bind_password: None,
             bind_password_file: None,
@@ -113,6 +140,8 @@ impl Default for DirectorySection {
             starttls: false,
             allow_insecure_directory: false,
             timeout_secs: 10,
+            upn_suffix: None,
+            ad_complexity_precheck: true,
         }
     }
 }

@@ -25,7 +25,7 @@ fn defaults_match_the_contract() {
     assert_eq!(s.grpc.listen, "127.0.0.1:50051");
     assert_eq!(s.store.url, "sqlite://claimd.db");
     assert_eq!(s.directory.flavor, "openldap");
-    assert_eq!(s.directory.url, "ldap://127.0.0.1:389");
+    assert_eq!(s.directory.url.list(), ["ldap://127.0.0.1:389"]);
     assert!(!s.directory.allow_insecure_directory);
 }
 
@@ -43,7 +43,7 @@ fn file_then_environment() {
     )
     .unwrap();
     assert_eq!(s.grpc.listen, "0.0.0.0:6000");
-    assert_eq!(s.directory.url, "ldaps://dc2");
+    assert_eq!(s.directory.url.list(), ["ldaps://dc2"]);
     assert_eq!(
         s.directory.bind_password.unwrap().expose_secret(),
         "from-file"
@@ -120,4 +120,43 @@ fn the_example_config_in_deploy_is_valid() {
     .unwrap();
     let parts = s.parts().unwrap();
     assert_eq!(parts.directory.bind_password.expose_secret(), "bind-secret");
+}
+
+#[test]
+fn several_directory_urls_fail_over_in_order() {
+    let f = file("[directory]\nurl = [\"ldaps://dc1\", \"ldaps://dc2\"]\nbind_password = \"x\"\n");
+    let s = Settings::load(Some(f.path()), env(&[])).unwrap();
+    assert_eq!(s.directory.url.list(), ["ldaps://dc1", "ldaps://dc2"]);
+    let s = Settings::load(
+        None,
+        env(&[("CLAIMD__DIRECTORY__URL", "ldaps://dc1, ldaps://dc2")]),
+    )
+    .unwrap();
+    assert_eq!(s.directory.url.list(), ["ldaps://dc1", "ldaps://dc2"]);
+}
+
+#[test]
+fn active_directory_settings_are_checked() {
+    let f = file(
+        "[directory]\nflavor = \"active_directory\"\nurl = \"ldap://dc1.district.example\"\n\
+         bind_dn = \"svc-claimd@district.example\"\nbind_password = \"x\"\n\
+         users_base_dn = \"OU=Staff,DC=district,DC=example\"\n",
+    );
+    let err = Settings::load(Some(f.path()), env(&[]))
+        .unwrap()
+        .parts()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("directory.url") && err.contains("clear text"),
+        "{err}"
+    );
+    let parts = Settings::load(
+        Some(f.path()),
+        env(&[("CLAIMD__DIRECTORY__URL", "ldaps://dc1.district.example")]),
+    )
+    .unwrap()
+    .parts()
+    .unwrap();
+    assert_eq!(parts.directory.upn_suffix(), "district.example");
 }

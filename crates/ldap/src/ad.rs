@@ -1,0 +1,233 @@
+//! The `active_directory` flavor. A claim finds the user HR pre-provisioned by `employeeID`
+//! within `users_base_dn`, or creates it there (disabled); sets `unicodePwd` (the password in
+//! double quotes, UTF-16LE) by replace, which AD treats as an administrator reset; then enables
+//! the account (userAccountControl: clear ACCOUNTDISABLE, set NORMAL_ACCOUNT, keep every other
+//! bit of a pre-provisioned account). AD accepts passwords only over TLS.
+
+use std::collections::HashSet;
+
+use claimd_core::{Account, DirectoryError, Username};
+use ldap3::{Ldap, Mod, Scope, SearchEntry};
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+use crate::{
+    classify::{Step, classify},
+    escape::{child_dn, equality_filter},
+    settings::DirectorySettings,
+};
+
+/// userAccountControl bits (MS-ADTS 2.2.16).
+const ACCOUNTDISABLE: u32 = 0x2;
+const NORMAL_ACCOUNT: u32 = 0x200;
+/// An account as created: a normal account, disabled until its password is set.
+const CREATED_DISABLED: u32 = NORMAL_ACCOUNT | ACCOUNTDISABLE;
+/// LDAP result code for "an entry with this DN exists" (a CN taken by a namesake).
+const ENTRY_ALREADY_EXISTS: u32 = 68;
+
+/// A user found by employeeID.
+struct AdUser {
+    dn: String,
+    account_control: u32,
+    sam_account_name: Option<String>,
+}
+
+/// `username@upn_suffix`, what AD users bind and log in with.
+pub(crate) fn user_principal_name(settings: &DirectorySettings, username: &Username) -> String {
+    format!("{}@{}", username.as_str(), settings.upn_suffix())
+}
+
+/// Finds or creates the user, sets the password, enables the account.
+pub(crate) async fn provision(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    account: &Account,
+    password: &SecretString,
+) -> Result<(), DirectoryError> {
+    let user = match find(ldap, settings, account).await? {
+        Some(user) => {
+            if let Some(sam) = &user.sam_account_name
+                && !sam.eq_ignore_ascii_case(account.username.as_str())
+            {
+                return Err(DirectoryError::Permanent {
+                    reason: format!(
+                        "the directory's account for this employee has the username {sam}, not {}; \
+                         ask the district's IT staff",
+                        account.username
+                    ),
+                });
+            }
+            tracing::info!(dn = %user.dn, "found the pre-provisioned account");
+            user
+        }
+        None => create(ldap, settings, account).await?,
+    };
+    replace_password(ldap, settings, &user.dn, password).await?;
+    let enabled = (user.account_control & !ACCOUNTDISABLE) | NORMAL_ACCOUNT;
+    if enabled != user.account_control {
+        let mods = vec![Mod::Replace(
+            "userAccountControl".to_owned(),
+            HashSet::from([enabled.to_string()]),
+        )];
+        ldap.with_timeout(settings.timeout)
+            .modify(&user.dn, mods)
+            .await
+            .and_then(|r| r.success())
+            .map_err(|e| classify(Step::Entry, e))?;
+        tracing::info!(dn = %user.dn, "account enabled");
+    }
+    Ok(())
+}
+
+/// Sets a new password on the employee's account (reset, change).
+pub(crate) async fn set_password(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    account: &Account,
+    password: &SecretString,
+) -> Result<(), DirectoryError> {
+    let Some(user) = find(ldap, settings, account).await? else {
+        return Err(DirectoryError::Permanent {
+            reason: "the account is not in the directory; ask the district's IT staff".into(),
+        });
+    };
+    replace_password(ldap, settings, &user.dn, password).await
+}
+
+async fn find(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    account: &Account,
+) -> Result<Option<AdUser>, DirectoryError> {
+    let id = account.employee_id.get().to_string();
+    let filter = format!(
+        "(&(objectClass=user){})",
+        equality_filter("employeeID", &id)
+    );
+    let (entries, _) = ldap
+        .with_timeout(settings.timeout)
+        .search(
+            &settings.users_base_dn,
+            Scope::Subtree,
+            &filter,
+            vec!["userAccountControl", "sAMAccountName"],
+        )
+        .await
+        .and_then(|r| r.success())
+        .map_err(|e| classify(Step::Entry, e))?;
+    let mut users: Vec<SearchEntry> = entries.into_iter().map(SearchEntry::construct).collect();
+    if users.len() > 1 {
+        return Err(DirectoryError::Permanent {
+            reason: format!(
+                "the directory has {} accounts for this employee ID; ask the district's IT staff",
+                users.len()
+            ),
+        });
+    }
+    Ok(users.pop().map(|entry| {
+        let first = |attr: &str| entry.attrs.get(attr).and_then(|v| v.first().cloned());
+        AdUser {
+            account_control: first("userAccountControl")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(CREATED_DISABLED),
+            sam_account_name: first("sAMAccountName"),
+            dn: entry.dn,
+        }
+    }))
+}
+
+/// Creates the user, disabled, with the roster's data. A namesake's CN gets the username added.
+async fn create(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    account: &Account,
+) -> Result<AdUser, DirectoryError> {
+    let display = format!(
+        "{} {}",
+        account.first_name.as_str(),
+        account.last_name.as_str()
+    );
+    let upn = user_principal_name(settings, &account.username);
+    let id = account.employee_id.get().to_string();
+    let control = CREATED_DISABLED.to_string();
+    for cn in [display.clone(), format!("{display} ({})", account.username)] {
+        let dn = child_dn("CN", &cn, &settings.users_base_dn);
+        let attrs: Vec<(&str, HashSet<&str>)> = vec![
+            (
+                "objectClass",
+                HashSet::from(["top", "person", "organizationalPerson", "user"]),
+            ),
+            ("cn", HashSet::from([cn.as_str()])),
+            ("sAMAccountName", HashSet::from([account.username.as_str()])),
+            ("userPrincipalName", HashSet::from([upn.as_str()])),
+            ("givenName", HashSet::from([account.first_name.as_str()])),
+            ("sn", HashSet::from([account.last_name.as_str()])),
+            ("displayName", HashSet::from([display.as_str()])),
+            ("mail", HashSet::from([account.email.as_str()])),
+            ("employeeID", HashSet::from([id.as_str()])),
+            ("userAccountControl", HashSet::from([control.as_str()])),
+        ];
+        let added = ldap
+            .with_timeout(settings.timeout)
+            .add(&dn, attrs)
+            .await
+            .map_err(|e| classify(Step::Entry, e))?;
+        match added.rc {
+            0 => {
+                tracing::info!(%dn, "account created, disabled until its password is set");
+                return Ok(AdUser {
+                    dn,
+                    account_control: CREATED_DISABLED,
+                    sam_account_name: None,
+                });
+            }
+            ENTRY_ALREADY_EXISTS => continue,
+            _ => return Err(classify(Step::Entry, ldap3::LdapError::from(added))),
+        }
+    }
+    Err(DirectoryError::Permanent {
+        reason: format!(
+            "the directory already has entries named {display:?}; ask the district's IT staff"
+        ),
+    })
+}
+
+/// An administrator reset of `unicodePwd`: the password in double quotes, UTF-16LE.
+async fn replace_password(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    dn: &str,
+    password: &SecretString,
+) -> Result<(), DirectoryError> {
+    let value = Zeroizing::new(unicode_pwd(password));
+    let mods = vec![Mod::Replace(
+        b"unicodePwd".to_vec(),
+        HashSet::from([value.to_vec()]),
+    )];
+    ldap.with_timeout(settings.timeout)
+        .modify(dn, mods)
+        .await
+        .and_then(|r| r.success())
+        .map(|_| ())
+        .map_err(|e| classify(Step::Password, e))
+}
+
+fn unicode_pwd(password: &SecretString) -> Vec<u8> {
+    format!("\"{}\"", password.expose_secret())
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unicode_pwd_is_quoted_utf16le() {
+        assert_eq!(
+            unicode_pwd(&SecretString::from("aé")),
+            [0x22, 0, 0x61, 0, 0xe9, 0, 0x22, 0]
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! [`LdapDirectory`]: the domain's `Directory` over one service-account connection, writing
+//! the configured flavor.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use claimd_core::{Directory, DirectoryError, DirectoryJob, JobKind, Username};
+use secrecy::SecretString;
+
+use crate::{
+    ad,
+    conn::Connection,
+    openldap,
+    settings::{DirectorySettings, Flavor, SettingsError},
+};
+
+/// The directory claimd writes into.
+pub struct LdapDirectory {
+    conn: Connection,
+}
+
+impl fmt::Debug for LdapDirectory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LdapDirectory")
+            .field("settings", self.conn.settings())
+            .finish()
+    }
+}
+
+impl LdapDirectory {
+    /// A directory for valid settings; connects lazily on the first job.
+    pub fn new(settings: DirectorySettings) -> Result<Self, SettingsError> {
+        settings.validate()?;
+        let tls = settings.tls_config()?;
+        Ok(Self {
+            conn: Connection::new(settings, tls),
+        })
+    }
+}
+
+#[async_trait]
+impl Directory for LdapDirectory {
+    async fn apply(
+        &self,
+        job: &DirectoryJob,
+        password: &SecretString,
+    ) -> Result<(), DirectoryError> {
+        let mut ldap = self.conn.get().await?;
+        let s = self.conn.settings();
+        let account = &job.account;
+        let result = match (s.flavor, job.kind) {
+            (Flavor::OpenLdap, JobKind::Provision) => {
+                openldap::provision(&mut ldap, s, account, password).await
+            }
+            (Flavor::OpenLdap, JobKind::ResetPassword | JobKind::ChangePassword) => {
+                openldap::set_password(&mut ldap, s, account, password).await
+            }
+            (Flavor::ActiveDirectory, JobKind::Provision) => {
+                ad::provision(&mut ldap, s, account, password).await
+            }
+            (Flavor::ActiveDirectory, JobKind::ResetPassword | JobKind::ChangePassword) => {
+                ad::set_password(&mut ldap, s, account, password).await
+            }
+        };
+        if let Err(DirectoryError::Transient { .. }) = &result {
+            self.conn.reset().await;
+        }
+        result
+    }
+
+    async fn verify_password(
+        &self,
+        username: &Username,
+        password: &SecretString,
+    ) -> Result<bool, DirectoryError> {
+        let s = self.conn.settings();
+        match s.flavor {
+            Flavor::OpenLdap => {
+                self.conn
+                    .can_bind(&openldap::user_dn(s, username.as_str()), password)
+                    .await
+            }
+            Flavor::ActiveDirectory => {
+                self.conn
+                    .can_bind(&ad::user_principal_name(s, username), password)
+                    .await
+            }
+        }
+    }
+}
