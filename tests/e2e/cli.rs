@@ -10,7 +10,7 @@ use crate::harness::{App, claim_ok, jane};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_roster_with_bad_rows_changes_nothing_and_names_every_line() {
     let app = App::start().await;
-    let path = app.dir.path().join("bad.csv");
+    let path = app.dir().join("bad.csv");
     fs::write(
         &path,
         "employee_id,last_name,first_name,email,status\n\
@@ -51,7 +51,7 @@ async fn a_roster_with_bad_rows_changes_nothing_and_names_every_line() {
 async fn a_reimport_updates_changed_rows_and_terminations_take_effect() {
     let app = App::start().await;
     let out = {
-        let path = app.dir.path().join("update.csv");
+        let path = app.dir().join("update.csv");
         fs::write(
             &path,
             "employee_id,last_name,first_name,email,status,department\n\

@@ -2,8 +2,8 @@
 
 use std::{
     fs,
-    path::{Path, PathBuf},
-    process::{Child, Command, ExitStatus, Stdio},
+    path::Path,
+    process::ExitStatus,
     time::{Duration, Instant},
 };
 
@@ -11,51 +11,36 @@ use claimd_api::v1::{
     ChallengeAnswer, ClaimAccountRequest, ClaimAccountResponse, Operation, OperationState,
     WatchOperationRequest, account_service_client::AccountServiceClient,
 };
-use claimd_testkit::{Slapd, Smtp, free_port};
-use nix::{
-    sys::signal::{Signal, kill},
-    unistd::Pid,
-};
+use claimd_testkit::{ClaimdProcess, Slapd, Smtp};
+use nix::sys::signal::Signal;
 use tonic::transport::Channel;
 
 pub const PASSWORD: &str = "Correct-Horse-Battery-9";
 
-/// One claimd process (restartable) with its slapd, database and logs.
+/// One claimd process (restartable) with its slapd, SMTP server, database and logs.
 pub struct App {
     pub slapd: Slapd,
     pub smtp: Smtp,
-    pub dir: tempfile::TempDir,
-    pub port: u16,
-    child: Option<Child>,
-    extra_env: Vec<(String, String)>,
+    pub claimd: ClaimdProcess,
 }
 
 impl App {
-    /// Starts slapd and `claimd run` with a roster holding Jane Doe (077777) and Pat
-    /// Terminated (000042).
+    /// Starts slapd, an SMTP server and `claimd run` with a roster holding Jane Doe (077777)
+    /// and Pat Terminated (000042).
     pub async fn start() -> Self {
         Self::start_with(&[]).await
     }
 
     /// Like [`App::start`] with extra `CLAIMD__…` (or `RUST_LOG`) environment.
     pub async fn start_with(env: &[(&str, &str)]) -> Self {
-        let slapd = Slapd::start();
-        let smtp = Smtp::start();
-        let dir = tempfile::Builder::new()
-            .prefix("claimd-e2e-")
-            .tempdir()
-            .unwrap();
         let mut app = Self {
-            slapd,
-            smtp,
-            port: free_port(),
-            dir,
-            child: None,
-            extra_env: env
-                .iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
-                .collect(),
+            slapd: Slapd::start(),
+            smtp: Smtp::start(),
+            claimd: ClaimdProcess::new(env!("CARGO_BIN_EXE_claimd")),
         };
+        for (key, value) in env {
+            app.claimd.set_env(key, value);
+        }
         app.write_config();
         app.import_roster(
             "employee_id,last_name,first_name,email,status\n\
@@ -66,22 +51,18 @@ impl App {
         app
     }
 
-    pub fn config_path(&self) -> PathBuf {
-        self.dir.path().join("claimd.toml")
-    }
-
-    pub fn log_path(&self) -> PathBuf {
-        self.dir.path().join("claimd.log")
+    pub fn dir(&self) -> &Path {
+        self.claimd.dir()
     }
 
     fn write_config(&self) {
-        let d = self.dir.path().display();
+        let d = self.dir().display();
         fs::write(
-            self.dir.path().join("bind.pw"),
+            self.dir().join("bind.pw"),
             format!("{}\n", Slapd::SERVICE_PASSWORD),
         )
         .unwrap();
-        let config = format!(
+        self.claimd.write_config(&format!(
             r#"[grpc]
 listen = "127.0.0.1:{port}"
 
@@ -107,94 +88,32 @@ backoff_initial_ms = 100
 backoff_max_secs = 1
 lease_secs = 6
 "#,
-            port = self.port,
+            port = self.claimd.port(),
             url = self.slapd.url(),
             bind_dn = Slapd::SERVICE_DN,
             base = Slapd::USERS_BASE_DN,
             smtp = self.smtp.url(),
-        );
-        fs::write(self.config_path(), config).unwrap();
+        ));
     }
 
     /// Runs `claimd --config … ARGS` to completion.
     pub fn claimd(&self, args: &[&str]) -> std::process::Output {
-        Command::new(env!("CARGO_BIN_EXE_claimd"))
-            .arg("--config")
-            .arg(self.config_path())
-            .args(args)
-            .output()
-            .expect("claimd runs")
+        self.claimd.run(args)
     }
 
     /// Imports `csv` with `claimd roster import`, asserting success.
     pub fn import_roster(&self, csv: &str) {
-        let path = self.dir.path().join("roster.csv");
-        fs::write(&path, csv).unwrap();
-        let out = self.claimd(&["roster", "import", path.to_str().unwrap()]);
-        assert!(
-            out.status.success(),
-            "roster import failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.claimd.import_roster(csv);
     }
 
     /// Starts `claimd run` (again) and waits until its health check answers.
     pub async fn launch(&mut self) {
-        assert!(self.child.is_none(), "claimd already running");
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path())
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_claimd"))
-            .arg("--config")
-            .arg(self.config_path())
-            .arg("run")
-            .envs(self.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("claimd starts");
-        self.child = Some(child);
-        self.wait_healthy().await;
-    }
-
-    async fn wait_healthy(&mut self) {
-        use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
-                panic!("claimd exited at start ({status}):\n{}", self.logs());
-            }
-            if let Ok(channel) = Channel::from_shared(self.endpoint())
-                .unwrap()
-                .connect()
-                .await
-            {
-                let mut health = HealthClient::new(channel);
-                let request = HealthCheckRequest {
-                    service: "claimd.v1.AccountService".into(),
-                };
-                if health
-                    .check(request)
-                    .await
-                    .is_ok_and(|r| r.into_inner().status == 1)
-                {
-                    return;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "claimd did not become healthy:\n{}",
-                self.logs()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.claimd.launch();
+        wait_healthy(&self.endpoint(), &self.logs()).await;
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.claimd.endpoint()
     }
 
     pub async fn client(&self) -> AccountServiceClient<Channel> {
@@ -205,14 +124,12 @@ lease_secs = 6
 
     /// Everything claimd has logged so far.
     pub fn logs(&self) -> String {
-        fs::read_to_string(self.log_path()).unwrap_or_default()
+        self.claimd.logs()
     }
 
     /// Sends `signal` and waits for the process to exit.
     pub fn stop_with(&mut self, signal: Signal) -> ExitStatus {
-        let mut child = self.child.take().expect("claimd running");
-        kill(Pid::from_raw(i32::try_from(child.id()).unwrap()), signal).unwrap();
-        child.wait().unwrap()
+        self.claimd.stop_with(signal)
     }
 
     /// True when the directory lets `uid={username}` bind with `password`.
@@ -224,11 +141,33 @@ lease_secs = 6
     }
 }
 
-impl Drop for App {
-    fn drop(&mut self) {
-        if self.child.is_some() {
-            self.stop_with(Signal::SIGKILL);
+/// Waits (with a deadline) until claimd's health check reports AccountService serving.
+pub async fn wait_healthy(endpoint: &str, logs: &str) {
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(channel) = Channel::from_shared(endpoint.to_owned())
+            .unwrap()
+            .connect()
+            .await
+        {
+            let mut health = HealthClient::new(channel);
+            let request = HealthCheckRequest {
+                service: "claimd.v1.AccountService".into(),
+            };
+            if health
+                .check(request)
+                .await
+                .is_ok_and(|r| r.into_inner().status == 1)
+            {
+                return;
+            }
         }
+        assert!(
+            Instant::now() < deadline,
+            "claimd did not become healthy:\n{logs}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

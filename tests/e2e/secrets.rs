@@ -46,7 +46,7 @@ async fn a_full_claim_leaves_no_password_or_answer_in_logs_or_store() {
         );
         for file in ["claimd.db", "claimd.db-wal"] {
             assert!(
-                !file_contains(&app.dir.path().join(file), secret),
+                !file_contains(&app.dir().join(file), secret),
                 "{secret:?} appears in {file}"
             );
         }
@@ -165,7 +165,7 @@ async fn recovery_flows_leave_no_password_answer_or_token_in_logs_store_or_mail(
         }
         for file in ["claimd.db", "claimd.db-wal"] {
             assert!(
-                !file_contains(&app.dir.path().join(file), secret),
+                !file_contains(&app.dir().join(file), secret),
                 "{secret:?} appears in {file}"
             );
         }

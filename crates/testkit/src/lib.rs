@@ -6,12 +6,17 @@
 //! service account) and a non-root service account `cn=claimd` that may write `ou=people`,
 //! as a district would set one up. Verification goes through the real OpenLDAP tools
 //! (`ldapwhoami`, `ldapsearch`). [`Smtp`] is a real SMTP server (Debian's aiosmtpd) that
-//! delivers into a Maildir the tests read.
+//! delivers into a Maildir the tests read. [`SambaDc`] is a throwaway Samba Active Directory
+//! domain controller (root only; one per machine).
 
+mod claimd;
+mod samba;
 mod slapd;
 mod smtp;
 mod wait;
 
+pub use claimd::ClaimdProcess;
+pub use samba::SambaDc;
 pub use slapd::Slapd;
 pub use smtp::{ReceivedMail, Smtp};
 pub use wait::{free_port, wait_until};

@@ -1,0 +1,164 @@
+//! The `claimd` binary as a test process: its own temp dir (config, database, seal key,
+//! log), a free gRPC port, start, restart, signals.
+
+use std::{
+    fs,
+    net::TcpStream,
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Output, Stdio},
+    time::Duration,
+};
+
+use nix::{
+    sys::signal::{Signal, kill},
+    unistd::Pid,
+};
+
+use crate::wait::{free_port, wait_until};
+
+/// One claimd under test. Stopped with SIGKILL on drop if still running.
+#[derive(Debug)]
+pub struct ClaimdProcess {
+    binary: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+    env: Vec<(String, String)>,
+    child: Option<Child>,
+}
+
+impl ClaimdProcess {
+    /// A process of `binary` (not started) with a fresh temp dir and port.
+    pub fn new(binary: impl Into<PathBuf>) -> Self {
+        Self {
+            binary: binary.into(),
+            dir: tempfile::Builder::new()
+                .prefix("claimd-e2e-")
+                .tempdir()
+                .expect("temp dir"),
+            port: free_port(),
+            env: Vec::new(),
+            child: None,
+        }
+    }
+
+    /// Its temp dir.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Its gRPC port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:{port}`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Where the configuration goes.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir().join("claimd.toml")
+    }
+
+    /// Where stdout and stderr go (appended across restarts).
+    pub fn log_path(&self) -> PathBuf {
+        self.dir().join("claimd.log")
+    }
+
+    /// Writes the configuration.
+    pub fn write_config(&self, toml: &str) {
+        fs::write(self.config_path(), toml).expect("config written");
+    }
+
+    /// Sets an environment variable for later starts.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.push((key.into(), value.into()));
+    }
+
+    /// Runs `claimd --config … ARGS` to completion.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(&self.binary)
+            .arg("--config")
+            .arg(self.config_path())
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .expect("claimd runs")
+    }
+
+    /// Imports `csv` with `claimd roster import`, asserting success.
+    pub fn import_roster(&self, csv: &str) {
+        let path = self.dir().join("roster.csv");
+        fs::write(&path, csv).expect("roster written");
+        let out = self.run(&["roster", "import", path.to_str().expect("UTF-8 path")]);
+        assert!(
+            out.status.success(),
+            "roster import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts `claimd run` and waits until its port accepts connections.
+    pub fn launch(&mut self) {
+        assert!(self.child.is_none(), "claimd already running");
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("log file");
+        let child = Command::new(&self.binary)
+            .arg("--config")
+            .arg(self.config_path())
+            .arg("run")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .expect("claimd starts");
+        let port = self.port;
+        let log_path = self.log_path();
+        let child = self.child.insert(child);
+        wait_until("claimd to listen", Duration::from_secs(30), || {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "claimd exited at start ({status}):\n{}",
+                    fs::read_to_string(&log_path).unwrap_or_default()
+                );
+            }
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+    }
+
+    /// True while the process runs.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
+    /// Everything claimd has logged so far.
+    pub fn logs(&self) -> String {
+        fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Sends `signal` and waits for the process to exit.
+    pub fn stop_with(&mut self, signal: Signal) -> ExitStatus {
+        let mut child = self.child.take().expect("claimd running");
+        kill(
+            Pid::from_raw(i32::try_from(child.id()).expect("pid fits")),
+            signal,
+        )
+        .expect("signal sent");
+        child.wait().expect("claimd exits")
+    }
+}
+
+impl Drop for ClaimdProcess {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            self.stop_with(Signal::SIGKILL);
+        }
+    }
+}
