@@ -1,6 +1,8 @@
 //! Logging: `tracing` to stderr, human-readable lines or JSON, filtered by `RUST_LOG` when
 //! set, else by `log.level`.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::{EnvFilter, fmt};
 
 /// Installs the global subscriber. `level` is a tracing filter already validated.
@@ -9,7 +11,9 @@ pub fn init(json: bool, level: &str) {
     let builder = fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false);
+        .with_target(false)
+        // Colours only on a terminal: a log file or journal must not fill with escape codes.
+        .with_ansi(std::io::stderr().is_terminal());
     if json {
         builder
             .json()

@@ -279,6 +279,8 @@ fn run(program: &str, args: &[String]) -> Output {
 }
 
 /// A CA and a certificate for 127.0.0.1 signed by it, and the smb.conf lines that use them.
+/// Also `old password allowed period = 0`: like AD, Samba accepts a replaced password for 60
+/// minutes by default, and the tests check that the old one stops working at once.
 fn write_tls(dir: &Path, smb_conf: &Path) {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
     let ca_key = KeyPair::generate().expect("CA key");
@@ -305,7 +307,8 @@ fn write_tls(dir: &Path, smb_conf: &Path) {
     fs::set_permissions(&key_path, fs::Permissions::from_mode(0o600)).expect("key mode");
     let conf = fs::read_to_string(smb_conf).expect("smb.conf");
     let tls = format!(
-        "[global]\n\ttls enabled = yes\n\ttls keyfile = {}\n\ttls certfile = {}\n\ttls cafile = {}\n",
+        "[global]\n\ttls enabled = yes\n\ttls keyfile = {}\n\ttls certfile = {}\n\ttls cafile = {}\n\
+         \told password allowed period = 0\n",
         key_path.display(),
         cert_path.display(),
         ca_path.display()
