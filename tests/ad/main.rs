@@ -333,6 +333,7 @@ async fn resets_and_changes_land_in_ad(dc: &mut SambaDc) {
     assert!(!dc.can_bind(&upn("e5005"), reset_to));
 
     let logs = ad.claimd.logs();
+    report_latency(&logs);
     for secret in [
         GOOD,
         reset_to,
