@@ -30,6 +30,16 @@ struct Ad {
 
 impl Ad {
     fn new(dc: &SambaDc, precheck: bool, roster: &str) -> Self {
+        Self::with_url(
+            dc,
+            precheck,
+            roster,
+            &format!("url = \"{}\"", SambaDc::LDAPS_URL),
+        )
+    }
+
+    /// Like [`Ad::new`] with `url` (and any transport keys) given as TOML lines.
+    fn with_url(dc: &SambaDc, precheck: bool, roster: &str, url: &str) -> Self {
         let smtp = Smtp::start();
         let mut claimd = ClaimdProcess::new(env!("CARGO_BIN_EXE_claimd"));
         let d = claimd.dir().display().to_string();
@@ -42,7 +52,7 @@ url = "sqlite://{d}/claimd.db"
 seal_key_file = "{d}/claimd.key"
 [directory]
 flavor = "active_directory"
-url = "{url}"
+{url}
 ca_file = "{ca}"
 bind_dn = "{bind}"
 bind_password_file = "{d}/bind.pw"
@@ -59,7 +69,6 @@ backoff_max_secs = 1
 lease_secs = 15
 "#,
             port = claimd.port(),
-            url = SambaDc::LDAPS_URL,
             ca = dc.ca_file().display(),
             bind = SambaDc::SERVICE_UPN,
             base = SambaDc::USERS_BASE_DN,
@@ -364,6 +373,35 @@ async fn a_claim_made_while_the_dc_is_down_completes_when_it_is_back(dc: &mut Sa
     assert!(dc.can_bind(&upn("e5006"), GOOD));
 }
 
+async fn starttls_and_failover_reach_the_dc(dc: &mut SambaDc) {
+    // The first server is down: claimd fails over to the DC, over StartTLS on port 389.
+    let dead = claimd_testkit::free_port();
+    let url = format!(
+        "url = [\"ldap://127.0.0.1:{dead}\", \"{}\"]\nstarttls = true",
+        SambaDc::LDAP_URL
+    );
+    let ad = Ad::with_url(dc, true, "5007,Ray,Lee,lee@district.example,active\n", &url);
+    let mut client = ad.client().await;
+    let reply = client
+        .claim_account(claim(5007, "Ray", "Lee", GOOD))
+        .await
+        .unwrap()
+        .into_inner();
+    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    assert_eq!(
+        op.state(),
+        OperationState::Succeeded,
+        "{op:?}\n{}",
+        ad.claimd.logs()
+    );
+    assert!(dc.can_bind(&upn("e5007"), GOOD));
+    assert!(
+        ad.claimd
+            .logs()
+            .contains("failed over to another directory server")
+    );
+}
+
 async fn check_config_refuses_plain_ldap(dc: &mut SambaDc) {
     let ad = Ad::new(dc, true, "");
     let config = fs::read_to_string(ad.claimd.config_path()).unwrap();
@@ -423,6 +461,7 @@ fn main() -> ExitCode {
         the_precheck_refuses_a_simple_password_as_a_field_error,
         resets_and_changes_land_in_ad,
         a_claim_made_while_the_dc_is_down_completes_when_it_is_back,
+        starttls_and_failover_reach_the_dc,
         check_config_refuses_plain_ldap,
     );
     drop(dc);
