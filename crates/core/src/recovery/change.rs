@@ -1,0 +1,105 @@
+//! A logged-in person changes the password or the challenge answers; the current password is
+//! checked by the directory.
+
+use std::net::IpAddr;
+
+use secrecy::ExposeSecret;
+use tracing::info;
+
+use super::{ChangeRequest, UpdateAnswersRequest};
+use crate::{
+    Accounts, Error, JobKind, Operation, Username, Violations,
+    questions::validate_answers,
+    store::{StoredAnswer, now_millis},
+};
+
+impl Accounts {
+    /// Checks the current password with the directory and queues the new one.
+    pub async fn change_password(
+        &self,
+        request: ChangeRequest,
+        client: Option<IpAddr>,
+    ) -> Result<Operation, Error> {
+        let mut v = Violations::default();
+        let username = v.check("username", Username::parse(&request.username));
+        if request.current_password.expose_secret().is_empty() {
+            v.add("current_password", "is required");
+        }
+        self.check_new_password(
+            &mut v,
+            "new_password",
+            &request.new_password,
+            username.as_ref(),
+        );
+        if request.new_password.expose_secret() == request.current_password.expose_secret() {
+            v.add("new_password", "must differ from the current password");
+        }
+        v.into_result()?;
+        let target = self.target(username.expect("validated"), client).await?;
+        let right = self
+            .directory_says(&target.username, &request.current_password)
+            .await?;
+        let claimed = self
+            .verified(target, right, "change_password", client)
+            .await?;
+        self.accept_password(
+            claimed,
+            JobKind::ChangePassword,
+            &request.new_password,
+            client,
+        )
+        .await
+    }
+
+    /// Checks the password with the directory and replaces the challenge answers.
+    pub async fn update_answers(
+        &self,
+        request: UpdateAnswersRequest,
+        client: Option<IpAddr>,
+    ) -> Result<(), Error> {
+        let mut v = Violations::default();
+        let username = v.check("username", Username::parse(&request.username));
+        if request.password.expose_secret().is_empty() {
+            v.add("password", "is required");
+        }
+        let answers = validate_answers(
+            &self.policy.questions,
+            "answers",
+            &request.answers,
+            Some(&request.password),
+            &mut v,
+        );
+        v.into_result()?;
+        let answers = answers.ok_or(Error::Internal)?;
+        let target = self.target(username.expect("validated"), client).await?;
+        let right = self
+            .directory_says(&target.username, &request.password)
+            .await?;
+        let claimed = self
+            .verified(target, right, "update_answers", client)
+            .await?;
+
+        let hashes = self
+            .hasher
+            .hash_all(answers.iter().map(|a| a.key.clone()).collect())
+            .await?;
+        let stored: Vec<StoredAnswer> = answers
+            .iter()
+            .zip(hashes)
+            .map(|(a, hash)| StoredAnswer {
+                question_id: a.question.id.clone(),
+                question_text: a.question.text.clone(),
+                hash,
+            })
+            .collect();
+        let now = now_millis();
+        let audit = self.account_event("update_answers", &claimed, client, "changed", now);
+        let notice = self.mail.answers_changed(&claimed.account);
+        self.store
+            .replace_answers(&claimed.claim_id, &stored, audit, notice)
+            .await?;
+        self.events.mail_queued();
+        info!("challenge answers replaced");
+        Ok(())
+    }
+}

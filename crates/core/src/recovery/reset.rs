@@ -1,0 +1,153 @@
+//! Forgot My Password: the person's three questions (or stable decoys), then the answers
+//! checked with the same argon2 work whether or not the account exists.
+
+use std::net::IpAddr;
+
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{ResetRequest, at_least_floor};
+use crate::{
+    Accounts, Error, JobKind, Operation, Question, Username, Violations,
+    questions::{ANSWERS_REQUIRED, MAX_ANSWER_CHARS, TypedAnswer},
+    text::{answer_key, has_control},
+};
+
+impl Accounts {
+    /// Forgot My Password, first step: the three questions chosen at claim time, or three
+    /// decoys (stable for the username) when there is no claimed account by that name.
+    pub async fn reset_questions(&self, username: &str) -> Result<Vec<Question>, Error> {
+        let username =
+            Username::parse(username).map_err(|rule| Error::invalid("username", rule))?;
+        at_least_floor(self.questions_for(username)).await
+    }
+
+    async fn questions_for(&self, username: Username) -> Result<Vec<Question>, Error> {
+        // Both paths do the same work: one store query and the decoy computation.
+        let decoys = self.decoys(&username);
+        match self.store.claimed_account(&username).await? {
+            Some(claimed) if claimed.answers.len() == ANSWERS_REQUIRED => Ok(claimed
+                .answers
+                .into_iter()
+                .map(|a| Question {
+                    id: a.question_id,
+                    text: a.question_text,
+                })
+                .collect()),
+            _ => Ok(decoys),
+        }
+    }
+
+    /// Three questions from the pool picked by a keyed hash of the username.
+    fn decoys(&self, username: &Username) -> Vec<Question> {
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.decoy_key.as_slice())
+            .expect("HMAC takes any key length");
+        mac.update(username.as_str().as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let pool = self.policy.questions.questions();
+        let mut order: Vec<usize> = (0..pool.len()).collect();
+        for i in 0..ANSWERS_REQUIRED {
+            let draw = usize::from(u16::from_be_bytes([digest[2 * i], digest[2 * i + 1]]));
+            let j = i + draw % (order.len() - i);
+            order.swap(i, j);
+        }
+        order[..ANSWERS_REQUIRED]
+            .iter()
+            .map(|&i| pool[i].clone())
+            .collect()
+    }
+
+    /// Forgot My Password, second step: checks the answers and queues the new password.
+    pub async fn complete_reset(
+        &self,
+        request: ResetRequest,
+        client: Option<IpAddr>,
+    ) -> Result<Operation, Error> {
+        let mut v = Violations::default();
+        let username = v.check("username", Username::parse(&request.username));
+        self.check_new_password(
+            &mut v,
+            "new_password",
+            &request.new_password,
+            username.as_ref(),
+        );
+        check_reset_answers(&mut v, &request.answers);
+        v.into_result()?;
+        let target = self.target(username.expect("validated"), client).await?;
+
+        // Three argon2 checks whether or not the account exists.
+        let pairs: Vec<(SecretString, String)> = match &target.claimed {
+            Some(claimed) if claimed.answers.len() == ANSWERS_REQUIRED => claimed
+                .answers
+                .iter()
+                .map(|stored| {
+                    let typed = request
+                        .answers
+                        .iter()
+                        .find(|a| a.question_id == stored.question_id);
+                    let key =
+                        typed.map_or_else(String::new, |a| answer_key(a.answer.expose_secret()));
+                    (SecretString::from(key), stored.hash.clone())
+                })
+                .collect(),
+            _ => request
+                .answers
+                .iter()
+                .map(|a| {
+                    (
+                        SecretString::from(answer_key(a.answer.expose_secret())),
+                        self.dummy_hash.clone(),
+                    )
+                })
+                .collect(),
+        };
+        let all_right = self.hasher.verify_all(pairs).await?.iter().all(|ok| *ok);
+        let claimed = self
+            .verified(target, all_right, "reset_password", client)
+            .await?;
+        self.accept_password(
+            claimed,
+            JobKind::ResetPassword,
+            &request.new_password,
+            client,
+        )
+        .await
+    }
+}
+
+/// Reset answers: three, each for a different question, each a short single line. Whether
+/// the questions are the person's is part of the check, not of validation.
+fn check_reset_answers(v: &mut Violations, answers: &[TypedAnswer]) {
+    if answers.len() != ANSWERS_REQUIRED {
+        v.add(
+            "answers",
+            format!("exactly {ANSWERS_REQUIRED} answers are required, one for each question shown"),
+        );
+        return;
+    }
+    for (i, answer) in answers.iter().enumerate() {
+        if answers[..i]
+            .iter()
+            .any(|a| a.question_id == answer.question_id)
+        {
+            v.add(
+                format!("answers[{i}].question_id"),
+                "each answer must be for a different question",
+            );
+        }
+        let raw = answer.answer.expose_secret();
+        if raw.trim().is_empty() {
+            v.add(format!("answers[{i}].answer"), "is required");
+        } else if has_control(raw) {
+            v.add(
+                format!("answers[{i}].answer"),
+                "must not contain control characters such as line breaks or tabs",
+            );
+        } else if raw.chars().count() > MAX_ANSWER_CHARS {
+            v.add(
+                format!("answers[{i}].answer"),
+                format!("must be at most {MAX_ANSWER_CHARS} characters"),
+            );
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Forgot My Username: the usernames go to the address on file, and the reply is the same
+//! for every address.
+
+use std::net::IpAddr;
+
+use tracing::{info, warn};
+
+use super::at_least_floor;
+use crate::{
+    Accounts, Email, Error, Username,
+    mail::MailKind,
+    store::{AttemptKey, AuditEvent, Millis, now_millis},
+};
+/// At most this many username mails go to one address per hour, however often it is asked.
+const USERNAME_MAILS_PER_HOUR: u32 = 3;
+const HOUR_MS: Millis = 60 * 60 * 1000;
+
+impl Accounts {
+    /// Forgot My Username: mails the usernames of the claimed accounts using `email`. The
+    /// reply is the same whether or not there are any.
+    pub async fn recover_username(&self, email: &str, client: Option<IpAddr>) -> Result<(), Error> {
+        let email = Email::parse(email).map_err(|rule| Error::invalid("email", rule))?;
+        at_least_floor(self.mail_usernames(email, client)).await
+    }
+
+    async fn mail_usernames(&self, email: Email, client: Option<IpAddr>) -> Result<(), Error> {
+        let now = now_millis();
+        let keys: Vec<AttemptKey> = client.map(AttemptKey::Address).into_iter().collect();
+        self.check_lock(&keys, now).await?;
+        // Every request counts toward the address's limit: a rate limit that says nothing
+        // about which addresses are on file.
+        self.count_failure(&keys, None, None, client, now).await?;
+        let accounts = self.store.claimed_accounts_by_email(&email).await?;
+        // Asked for every address, on file or not, so both paths cost the same.
+        let recent = self
+            .store
+            .mails_queued_since(&email, MailKind::UsernameReminder, now - HOUR_MS)
+            .await?;
+        let audit = |outcome, username: Option<&Username>| AuditEvent {
+            at: now,
+            action: "recover_username",
+            employee_id: None,
+            username: username.cloned(),
+            client,
+            outcome,
+            reason: None,
+        };
+        if accounts.is_empty() {
+            info!(outcome = "no_account", "username recovery");
+            self.store.record_audit(audit("no_account", None)).await?;
+            return Ok(());
+        }
+        if recent >= USERNAME_MAILS_PER_HOUR {
+            warn!(
+                recent,
+                "username mail not sent again: hourly limit for the address"
+            );
+            self.store
+                .record_audit(audit("throttled", Some(&accounts[0].username)))
+                .await?;
+            return Ok(());
+        }
+        let usernames: Vec<Username> = accounts.iter().map(|a| a.username.clone()).collect();
+        let mail = self.mail.username_reminder(&email, &usernames);
+        self.store
+            .enqueue_mail(&mail, audit("mailed", Some(&usernames[0])))
+            .await?;
+        self.events.mail_queued();
+        info!(
+            outcome = "mailed",
+            accounts = usernames.len(),
+            "username recovery"
+        );
+        Ok(())
+    }
+}
