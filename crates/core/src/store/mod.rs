@@ -1,0 +1,190 @@
+//! The store as the flows see it: the only state the service and the sync worker share.
+//! `claimd-store` implements it on SQLite (and is shaped for PostgreSQL); every method that
+//! changes more than one row does so in one transaction.
+
+mod attempts;
+mod records;
+
+use std::{fmt, time::Duration};
+
+use async_trait::async_trait;
+
+pub use attempts::{AttemptKey, Lockout, LockoutPolicy};
+pub use records::{
+    AuditEvent, ClaimInsert, ClaimState, ClaimedAccount, ImportSummary, JobOutcome, LeasedJob,
+    NewClaim, NewPasswordJob, StoredAnswer,
+};
+
+use crate::{
+    Account, Email, EmployeeId, Operation, OperationId, RosterEntry, Username,
+    mail::{Mail, MailKind, QueuedMail},
+};
+
+/// Unix time in milliseconds; how every time is stored.
+pub type Millis = i64;
+
+/// The current time as [`Millis`].
+pub fn now_millis() -> Millis {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Why the store could not do what was asked. Never holds a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or is busy; the same call may succeed later.
+    #[error("store unavailable: {reason}")]
+    Unavailable {
+        /// What happened, for the log.
+        reason: String,
+    },
+    /// Anything else: a bug, a corrupt row, a failed migration.
+    #[error("store failure: {reason}")]
+    Internal {
+        /// What happened, for the log.
+        reason: String,
+    },
+}
+
+impl From<StoreError> for crate::Error {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(%error, "store call failed");
+        match error {
+            StoreError::Unavailable { .. } => Self::Unavailable,
+            StoreError::Internal { .. } => Self::Internal,
+        }
+    }
+}
+
+/// The persistent state of claimd.
+#[async_trait]
+pub trait Store: Send + Sync + fmt::Debug {
+    /// Adds or updates every entry, all or nothing.
+    async fn import_roster(
+        &self,
+        entries: &[RosterEntry],
+        now: Millis,
+    ) -> Result<ImportSummary, StoreError>;
+
+    /// The roster entry with this ID.
+    async fn roster_entry(&self, id: EmployeeId) -> Result<Option<RosterEntry>, StoreError>;
+
+    /// The state of the entry's live (pending or active) claim, if any.
+    async fn live_claim(&self, id: EmployeeId) -> Result<Option<ClaimState>, StoreError>;
+
+    /// Stores a claim with its answers, operation, job and audit row in one transaction.
+    async fn insert_claim(&self, claim: NewClaim) -> Result<ClaimInsert, StoreError>;
+
+    /// An operation by id.
+    async fn operation(&self, id: OperationId) -> Result<Option<Operation>, StoreError>;
+
+    /// Takes the oldest due job whose lease is free or expired (a dead worker's) for
+    /// `lease_for`, counting the attempt.
+    async fn lease_job(
+        &self,
+        owner: &str,
+        lease_for: Duration,
+        now: Millis,
+    ) -> Result<Option<LeasedJob>, StoreError>;
+
+    /// Ends a job: marks it, its operation and (for a provision) its claim, erases the sealed
+    /// password, records `audit` and queues `mail`, in one transaction. False when the lease
+    /// was lost to another worker, in which case nothing is written.
+    async fn finish_job(
+        &self,
+        job: &LeasedJob,
+        outcome: JobOutcome,
+        audit: AuditEvent,
+        mail: Option<Mail>,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives a job back to be retried at `retry_at`, keeping `error` for operators. False when
+    /// the lease was lost.
+    async fn retry_job(
+        &self,
+        job: &LeasedJob,
+        retry_at: Millis,
+        error: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError>;
+
+    /// The latest lock on any of `keys` still in force at `now`.
+    async fn locked_until(
+        &self,
+        keys: &[AttemptKey],
+        now: Millis,
+    ) -> Result<Option<Millis>, StoreError>;
+
+    /// Counts a failure against each key and returns the locks this failure placed.
+    async fn record_failure(
+        &self,
+        keys: &[AttemptKey],
+        policy: &LockoutPolicy,
+        now: Millis,
+    ) -> Result<Vec<Lockout>, StoreError>;
+
+    /// Forgets the failures counted against `key` (after a success); a lock stays in force.
+    async fn clear_failures(&self, key: &AttemptKey) -> Result<(), StoreError>;
+
+    /// Records an audit row on its own.
+    async fn record_audit(&self, event: AuditEvent) -> Result<(), StoreError>;
+
+    /// The active claim with this username.
+    async fn claimed_account(
+        &self,
+        username: &Username,
+    ) -> Result<Option<ClaimedAccount>, StoreError>;
+
+    /// Every active claim whose roster entry has this email address.
+    async fn claimed_accounts_by_email(&self, email: &Email) -> Result<Vec<Account>, StoreError>;
+
+    /// Queues a password job (see [`NewPasswordJob`]).
+    async fn insert_password_job(&self, job: NewPasswordJob) -> Result<(), StoreError>;
+
+    /// Replaces an active claim's answers, records `audit` and queues `mail`, in one transaction.
+    async fn replace_answers(
+        &self,
+        claim_id: &str,
+        answers: &[StoredAnswer],
+        audit: AuditEvent,
+        mail: Mail,
+    ) -> Result<(), StoreError>;
+
+    /// Queues a mail and records `audit` in one transaction.
+    async fn enqueue_mail(&self, mail: &Mail, audit: AuditEvent) -> Result<(), StoreError>;
+
+    /// How many mails of `kind` were queued for `to` since `since`.
+    async fn mails_queued_since(
+        &self,
+        to: &Email,
+        kind: MailKind,
+        since: Millis,
+    ) -> Result<u32, StoreError>;
+
+    /// Takes the oldest due mail for `lease_for`, counting the attempt.
+    async fn lease_mail(
+        &self,
+        owner: &str,
+        lease_for: Duration,
+        now: Millis,
+    ) -> Result<Option<QueuedMail>, StoreError>;
+
+    /// Marks a mail sent, or (with `failure`) refused for good. False when the lease was lost.
+    async fn finish_mail(
+        &self,
+        mail: &QueuedMail,
+        failure: Option<&str>,
+        now: Millis,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives a mail back to be retried at `retry_at`. False when the lease was lost.
+    async fn retry_mail(
+        &self,
+        mail: &QueuedMail,
+        retry_at: Millis,
+        error: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError>;
+}

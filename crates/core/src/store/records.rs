@@ -1,0 +1,161 @@
+//! What the store keeps and hands back: claims, jobs, answers, audit rows.
+
+use std::net::IpAddr;
+
+use crate::{Account, DirectoryJob, EmployeeId, Username};
+
+use super::Millis;
+
+/// What a roster import changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// Entries that were not in the store.
+    pub added: usize,
+    /// Entries whose names, email or status changed.
+    pub updated: usize,
+    /// Entries already exactly as in the file.
+    pub unchanged: usize,
+}
+
+/// A claim's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimState {
+    /// Accepted; the directory is not written yet.
+    Pending,
+    /// The directory has the account and password.
+    Active,
+    /// The directory refused; the roster entry is claimable again.
+    Rejected,
+}
+
+impl ClaimState {
+    /// The state as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    /// Parses a stored state.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "pending" => Some(Self::Pending),
+            "active" => Some(Self::Active),
+            "rejected" => Some(Self::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// A hashed challenge answer, with the question as it was asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredAnswer {
+    /// The question's id.
+    pub question_id: String,
+    /// The question's text when answered (the pool may change later).
+    pub question_text: String,
+    /// The argon2id PHC string of the normalised answer.
+    pub hash: String,
+}
+
+/// Everything a claim writes, in one transaction: the claim, its answers, its operation, its
+/// directory job with the sealed password, and its audit row.
+#[derive(Debug)]
+pub struct NewClaim {
+    /// The directory job; its id is the operation's id.
+    pub job: DirectoryJob,
+    /// The three hashed answers.
+    pub answers: Vec<StoredAnswer>,
+    /// The password, sealed for this job.
+    pub sealed_password: Vec<u8>,
+    /// The audit row.
+    pub audit: AuditEvent,
+    /// When the claim was accepted.
+    pub now: Millis,
+}
+
+/// How inserting a claim went. A live (pending or active) claim of the same employee ID or
+/// username makes the insert a no-op.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimInsert {
+    /// The claim, answers, operation and job are stored.
+    Created,
+    /// Nothing was written: a live claim exists, in this state.
+    Exists(ClaimState),
+}
+
+/// An active claim: the account as written to the directory, and the challenge answers.
+#[derive(Clone, Debug)]
+pub struct ClaimedAccount {
+    /// The claim's id.
+    pub claim_id: String,
+    /// The account.
+    pub account: Account,
+    /// The three hashed answers, in the order they were given.
+    pub answers: Vec<StoredAnswer>,
+}
+
+/// A new password for an active claim: the job (reset or change) with the sealed password
+/// and its audit row, written in one transaction that also supersedes any older password job
+/// of the claim still waiting.
+#[derive(Debug)]
+pub struct NewPasswordJob {
+    /// The claim whose account gets the password.
+    pub claim_id: String,
+    /// The directory job; its id is the operation's id.
+    pub job: DirectoryJob,
+    /// The password, sealed for this job.
+    pub sealed_password: Vec<u8>,
+    /// The audit row.
+    pub audit: AuditEvent,
+    /// When the request was accepted.
+    pub now: Millis,
+}
+
+/// A job taken by a worker until `lease_until`.
+#[derive(Clone, Debug)]
+pub struct LeasedJob {
+    /// The job.
+    pub job: DirectoryJob,
+    /// The sealed password.
+    pub sealed_password: Vec<u8>,
+    /// Tries so far, counting this one.
+    pub attempts: u32,
+    /// The worker holding the lease.
+    pub lease_owner: String,
+    /// When the job was queued.
+    pub queued_at: Millis,
+}
+
+/// How a job ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// The directory has the change.
+    Succeeded,
+    /// The directory refused; the reason is shown to the person.
+    Failed {
+        /// Why, in plain words.
+        reason: String,
+    },
+}
+
+/// One audit row: who did what, from where, and how it went. Never a secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// When.
+    pub at: Millis,
+    /// What: `claim`, `lockout`, `directory.provision`, ...
+    pub action: &'static str,
+    /// The employee ID concerned, if known.
+    pub employee_id: Option<EmployeeId>,
+    /// The username concerned, if known.
+    pub username: Option<Username>,
+    /// The client address, if known.
+    pub client: Option<IpAddr>,
+    /// How it went: `accepted`, `no_match`, `succeeded`, `failed`, ...
+    pub outcome: &'static str,
+    /// Why, in words, when there is more to say.
+    pub reason: Option<String>,
+}
