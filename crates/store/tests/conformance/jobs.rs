@@ -1,0 +1,177 @@
+//! The directory job queue: leases, outcomes, retries, takeovers.
+
+use std::{sync::Arc, time::Duration};
+
+use claimd_core::{
+    EmployeeId, OperationState, Store,
+    store::{ClaimInsert, ClaimState, JobOutcome},
+};
+
+use crate::fixtures::*;
+
+pub async fn a_finished_job_completes_its_operation_and_claim(store: Arc<dyn Store>) {
+    seeded(&*store, &[7]).await;
+    let new = claim(7, T0);
+    let id = new.job.id;
+    store.insert_claim(new).await.unwrap();
+    let job = store
+        .lease_job("w1", Duration::from_secs(60), T0)
+        .await
+        .unwrap()
+        .expect("a due job");
+    assert_eq!(job.job.id, id);
+    assert_eq!(job.attempts, 1);
+    assert_eq!(job.sealed_password, [1, 2, 3]);
+    assert_eq!(job.job.account.username.as_str(), "e7");
+    assert!(
+        store
+            .lease_job("w2", Duration::from_secs(60), T0)
+            .await
+            .unwrap()
+            .is_none(),
+        "leased jobs are not shared"
+    );
+    assert!(
+        store
+            .finish_job(
+                &job,
+                JobOutcome::Succeeded,
+                audit(T0, "directory.provision", "succeeded"),
+                None
+            )
+            .await
+            .unwrap()
+    );
+    let op = store.operation(id).await.unwrap().unwrap();
+    assert_eq!(op.state, OperationState::Succeeded);
+    assert_eq!(
+        store.live_claim(EmployeeId::new(7).unwrap()).await.unwrap(),
+        Some(ClaimState::Active)
+    );
+    assert!(
+        store
+            .lease_job("w1", Duration::from_secs(60), T0 + 10)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store.insert_claim(claim(7, T0)).await.unwrap(),
+        ClaimInsert::Exists(ClaimState::Active)
+    );
+}
+
+pub async fn a_refused_job_frees_the_roster_entry(store: Arc<dyn Store>) {
+    seeded(&*store, &[8]).await;
+    let new = claim(8, T0);
+    let id = new.job.id;
+    store.insert_claim(new).await.unwrap();
+    let job = store
+        .lease_job("w1", Duration::from_secs(60), T0)
+        .await
+        .unwrap()
+        .unwrap();
+    let outcome = JobOutcome::Failed {
+        reason: "the password does not meet the policy".into(),
+    };
+    assert!(
+        store
+            .finish_job(
+                &job,
+                outcome,
+                audit(T0, "directory.provision", "failed"),
+                None
+            )
+            .await
+            .unwrap()
+    );
+    let op = store.operation(id).await.unwrap().unwrap();
+    assert_eq!(op.state, OperationState::Failed);
+    assert_eq!(
+        op.reason.as_deref(),
+        Some("the password does not meet the policy")
+    );
+    assert_eq!(
+        store.live_claim(EmployeeId::new(8).unwrap()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.insert_claim(claim(8, T0)).await.unwrap(),
+        ClaimInsert::Created
+    );
+}
+
+pub async fn an_expired_lease_is_taken_over_and_the_old_holder_fenced(store: Arc<dyn Store>) {
+    seeded(&*store, &[9]).await;
+    store.insert_claim(claim(9, T0)).await.unwrap();
+    let dead = store
+        .lease_job("dead", Duration::from_secs(1), T0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .lease_job("live", Duration::from_secs(60), T0 + 500)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let live = store
+        .lease_job("live", Duration::from_secs(60), T0 + 1000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.attempts, 2);
+    assert!(
+        !store
+            .finish_job(&dead, JobOutcome::Succeeded, audit(T0, "x", "y"), None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .retry_job(&dead, T0 + 5000, "late", T0 + 1001)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .finish_job(&live, JobOutcome::Succeeded, audit(T0, "x", "y"), None)
+            .await
+            .unwrap()
+    );
+}
+
+pub async fn a_retried_job_waits_until_due(store: Arc<dyn Store>) {
+    seeded(&*store, &[10]).await;
+    let new = claim(10, T0);
+    let id = new.job.id;
+    store.insert_claim(new).await.unwrap();
+    let job = store
+        .lease_job("w", Duration::from_secs(60), T0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .retry_job(&job, T0 + 4000, "connection refused", T0)
+            .await
+            .unwrap()
+    );
+    let op = store.operation(id).await.unwrap().unwrap();
+    assert_eq!(op.state, OperationState::Pending);
+    assert!(op.reason.unwrap().contains("retrying"));
+    assert!(
+        store
+            .lease_job("w", Duration::from_secs(60), T0 + 3999)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let again = store
+        .lease_job("w", Duration::from_secs(60), T0 + 4000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.attempts, 2);
+}

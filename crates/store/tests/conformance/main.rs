@@ -1,0 +1,55 @@
+//! The store conformance suite: what every backend must do, run against each by a macro.
+//! (SQLite here; a PostgreSQL backend adds one `conformance!` line.)
+
+mod attempts;
+mod claims;
+mod fixtures;
+mod jobs;
+mod recovery;
+
+use std::sync::Arc;
+
+use claimd_core::Store;
+
+macro_rules! conformance {
+    ($backend:ident, $make:expr) => {
+        mod $backend {
+            use super::*;
+            conformance!(@tests $make;
+                claims::roster_import_counts_and_updates,
+                claims::one_live_claim_per_employee,
+                claims::concurrent_claims_of_one_person_admit_one,
+                jobs::a_finished_job_completes_its_operation_and_claim,
+                jobs::a_refused_job_frees_the_roster_entry,
+                jobs::an_expired_lease_is_taken_over_and_the_old_holder_fenced,
+                jobs::a_retried_job_waits_until_due,
+                attempts::failures_lock_accounts_and_addresses,
+                attempts::old_and_cleared_failures_do_not_count,
+                attempts::endless_failures_lock_until_an_admin_acts,
+                recovery::active_claims_are_found_by_username_and_email,
+                recovery::a_newer_password_job_supersedes_a_waiting_one,
+                recovery::an_account_s_jobs_run_in_order,
+                recovery::answers_are_replaced_with_their_notice,
+                recovery::mail_is_leased_retried_and_sent_once,
+            );
+        }
+    };
+    (@tests $make:expr; $($module:ident :: $test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let (store, _guard) = $make.await;
+                crate::$module::$test(store).await;
+            }
+        )*
+    };
+}
+
+async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("claimd.db").display());
+    let store = claimd_store::SqliteStore::connect(&url).await.unwrap();
+    (Arc::new(store), dir)
+}
+
+conformance!(sqlite, sqlite());

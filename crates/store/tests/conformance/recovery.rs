@@ -1,0 +1,232 @@
+//! What the recovery flows need: lookups, password jobs in order, answers, the mail outbox.
+
+use std::{sync::Arc, time::Duration};
+
+use claimd_core::{
+    Email, EmployeeId, JobKind, Mail, MailKind, MailWriter, OperationState, Store, Username,
+    store::{ClaimState, JobOutcome, StoredAnswer},
+};
+
+use crate::fixtures::*;
+
+pub async fn active_claims_are_found_by_username_and_email(store: Arc<dyn Store>) {
+    let username = Username::parse("e77777").unwrap();
+    seeded(&*store, &[77777]).await;
+    store.insert_claim(claim(77777, T0)).await.unwrap();
+    assert!(
+        store.claimed_account(&username).await.unwrap().is_none(),
+        "a pending claim is not an account yet"
+    );
+    let job = store
+        .lease_job("w", Duration::from_secs(60), T0)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .finish_job(&job, JobOutcome::Succeeded, audit(T0, "x", "y"), None)
+        .await
+        .unwrap();
+    let found = store.claimed_account(&username).await.unwrap().unwrap();
+    assert_eq!(found.account.employee_id.get(), 77777);
+    assert_eq!(
+        found
+            .answers
+            .iter()
+            .map(|a| a.question_id.as_str())
+            .collect::<Vec<_>>(),
+        ["q0", "q1", "q2"]
+    );
+    let email = Email::parse("E77777@District.example").unwrap();
+    let by_email = store.claimed_accounts_by_email(&email).await.unwrap();
+    assert_eq!(by_email.len(), 1);
+    assert_eq!(by_email[0].username, username);
+    assert!(
+        store
+            .claimed_accounts_by_email(&Email::parse("nobody@x.example").unwrap())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn a_newer_password_job_supersedes_a_waiting_one(store: Arc<dyn Store>) {
+    let claim_id = active_claim(&*store).await;
+    let first = password_job(&claim_id, JobKind::ResetPassword, T0 + 1);
+    let first_id = first.job.id;
+    store.insert_password_job(first).await.unwrap();
+    let second = password_job(&claim_id, JobKind::ChangePassword, T0 + 2);
+    let second_id = second.job.id;
+    store.insert_password_job(second).await.unwrap();
+    let op = store.operation(first_id).await.unwrap().unwrap();
+    assert_eq!(op.state, OperationState::Failed);
+    let job = store
+        .lease_job("w", Duration::from_secs(60), T0 + 3)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.job.id, second_id);
+    assert_eq!(job.job.kind, JobKind::ChangePassword);
+    assert_eq!(job.sealed_password, [4, 5, 6]);
+    assert!(
+        store
+            .finish_job(&job, JobOutcome::Succeeded, audit(T0, "x", "y"), None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .live_claim(EmployeeId::new(77777).unwrap())
+            .await
+            .unwrap(),
+        Some(ClaimState::Active)
+    );
+}
+
+pub async fn an_account_s_jobs_run_in_order(store: Arc<dyn Store>) {
+    let claim_id = active_claim(&*store).await;
+    store
+        .insert_password_job(password_job(&claim_id, JobKind::ResetPassword, T0 + 1))
+        .await
+        .unwrap();
+    let held = store
+        .lease_job("w1", Duration::from_secs(60), T0 + 2)
+        .await
+        .unwrap()
+        .unwrap();
+    // A newer job arrives while the older one is being written: it waits for it.
+    let newer = password_job(&claim_id, JobKind::ChangePassword, T0 + 3);
+    let newer_id = newer.job.id;
+    store.insert_password_job(newer).await.unwrap();
+    assert!(
+        store
+            .lease_job("w2", Duration::from_secs(60), T0 + 4)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store
+        .finish_job(&held, JobOutcome::Succeeded, audit(T0, "x", "y"), None)
+        .await
+        .unwrap();
+    let next = store
+        .lease_job("w2", Duration::from_secs(60), T0 + 5)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.job.id, newer_id);
+}
+
+pub async fn answers_are_replaced_with_their_notice(store: Arc<dyn Store>) {
+    let claim_id = active_claim(&*store).await;
+    let answers: Vec<StoredAnswer> = ["a", "b", "c"]
+        .iter()
+        .map(|q| StoredAnswer {
+            question_id: (*q).into(),
+            question_text: format!("{q}?"),
+            hash: "h".into(),
+        })
+        .collect();
+    let account = store
+        .claimed_account(&Username::parse("e77777").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let notice = MailWriter::new("IT").answers_changed(&account.account);
+    store
+        .replace_answers(&claim_id, &answers, audit(T0, "answers", "changed"), notice)
+        .await
+        .unwrap();
+    let account = store
+        .claimed_account(&Username::parse("e77777").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.answers, answers);
+    let email = account.account.email;
+    assert_eq!(
+        store
+            .mails_queued_since(&email, MailKind::AnswersChanged, T0)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .mails_queued_since(&email, MailKind::ClaimConfirmation, T0)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+pub async fn mail_is_leased_retried_and_sent_once(store: Arc<dyn Store>) {
+    let to = Email::parse("jane@district.example").unwrap();
+    let mail = Mail {
+        kind: MailKind::UsernameReminder,
+        to: to.clone(),
+        subject: "s".into(),
+        body: "b".into(),
+    };
+    store
+        .enqueue_mail(&mail, audit(T0, "recover_username", "mailed"))
+        .await
+        .unwrap();
+    let first = store
+        .lease_mail("m1", Duration::from_secs(60), T0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.mail, mail);
+    assert!(
+        store
+            .lease_mail("m2", Duration::from_secs(60), T0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .retry_mail(&first, T0 + 1000, "connection refused", T0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .lease_mail("m2", Duration::from_secs(60), T0 + 999)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let second = store
+        .lease_mail("m2", Duration::from_secs(60), T0 + 1000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.attempts, 2);
+    assert!(
+        !store.finish_mail(&first, None, T0 + 1001).await.unwrap(),
+        "the old lease is fenced"
+    );
+    assert!(store.finish_mail(&second, None, T0 + 1001).await.unwrap());
+    assert!(
+        store
+            .lease_mail("m3", Duration::from_secs(60), T0 + 5000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .mails_queued_since(&to, MailKind::UsernameReminder, T0)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .mails_queued_since(&to, MailKind::UsernameReminder, T0 + 1)
+            .await
+            .unwrap(),
+        0
+    );
+}
