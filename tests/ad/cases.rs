@@ -1,0 +1,279 @@
+//! The AD tests, run one after another by `main` against the shared DC.
+
+use std::fs;
+
+use claimd_api::v1::{ChangePasswordRequest, CompletePasswordResetRequest, OperationState};
+use claimd_testkit::SambaDc;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::harness::*;
+
+pub async fn claim_enables_a_preprovisioned_account(dc: &mut SambaDc) {
+    // HR created the account disabled (514 | DONT_EXPIRE_PASSWORD 0x10000).
+    dc.ldapmodify(&format!(
+        "dn: CN=Pre Hire,{base}\nchangetype: add\nobjectClass: user\nsAMAccountName: e5001\n\
+         userPrincipalName: e5001@{realm}\nemployeeID: 5001\nuserAccountControl: 66050\n",
+        base = SambaDc::USERS_BASE_DN,
+        realm = SambaDc::REALM
+    ));
+    let ad = Ad::new(dc, true, "5001,Hire,Pre,pre.hire@district.example,active\n");
+    let mut client = ad.client().await;
+    let reply = client
+        .claim_account(claim(5001, "Hire", "Pre", GOOD))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.username, "e5001");
+    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    assert_eq!(
+        op.state(),
+        OperationState::Succeeded,
+        "{op:?}\n{}",
+        ad.claimd.logs()
+    );
+    let found = dc.search(
+        "(employeeID=5001)",
+        &["userAccountControl", "sAMAccountName"],
+    );
+    assert_eq!(found.matches("dn: ").count(), 1, "no duplicate: {found}");
+    assert_eq!(
+        attribute(&found, "userAccountControl").as_deref(),
+        Some("66048"),
+        "enabled, other bits kept"
+    );
+    assert!(dc.can_bind(&upn("e5001"), GOOD));
+}
+
+pub async fn claim_creates_a_new_enabled_account(dc: &mut SambaDc) {
+    let ad = Ad::new(
+        dc,
+        true,
+        "5002,Doe,Jane,jane.5002@district.example,active\n",
+    );
+    let mut client = ad.client().await;
+    let reply = client
+        .claim_account(claim(5002, "Doe", "Jane", GOOD))
+        .await
+        .unwrap()
+        .into_inner();
+    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    assert_eq!(
+        op.state(),
+        OperationState::Succeeded,
+        "{op:?}\n{}",
+        ad.claimd.logs()
+    );
+    let entry = dc.search(
+        "(employeeID=5002)",
+        &[
+            "sAMAccountName",
+            "userPrincipalName",
+            "givenName",
+            "sn",
+            "displayName",
+            "mail",
+            "userAccountControl",
+        ],
+    );
+    for (name, value) in [
+        ("sAMAccountName", "e5002"),
+        ("userPrincipalName", "e5002@district.example"),
+        ("givenName", "Jane"),
+        ("sn", "Doe"),
+        ("displayName", "Jane Doe"),
+        ("mail", "jane.5002@district.example"),
+        ("userAccountControl", "512"),
+    ] {
+        assert_eq!(
+            attribute(&entry, name).as_deref(),
+            Some(value),
+            "{name} in\n{entry}"
+        );
+    }
+    assert!(
+        entry.contains(&format!("dn: CN=Jane Doe,{}", SambaDc::USERS_BASE_DN)),
+        "{entry}"
+    );
+    assert!(dc.can_bind(&upn("e5002"), GOOD));
+    report_latency(&ad.claimd.logs());
+}
+
+pub async fn a_password_ad_refuses_fails_readably_and_the_person_can_claim_again(dc: &mut SambaDc) {
+    let ad = Ad::new(dc, false, "5003,Roe,Rick,rick@district.example,active\n");
+    let mut client = ad.client().await;
+    let reply = client
+        .claim_account(claim(5003, "Roe", "Rick", SIMPLE))
+        .await
+        .unwrap()
+        .into_inner();
+    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    assert_eq!(op.state(), OperationState::Failed, "{op:?}");
+    assert!(op.reason.contains("complexity"), "{}", op.reason);
+    assert!(!op.reason.contains(SIMPLE));
+    let reply = client
+        .claim_account(claim(5003, "Roe", "Rick", GOOD))
+        .await
+        .unwrap()
+        .into_inner();
+    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");
+    assert_eq!(
+        dc.search("(employeeID=5003)", &["cn"])
+            .matches("dn: ")
+            .count(),
+        1
+    );
+    assert!(dc.can_bind(&upn("e5003"), GOOD));
+}
+
+pub async fn the_precheck_refuses_a_simple_password_as_a_field_error(dc: &mut SambaDc) {
+    let ad = Ad::new(dc, true, "5004,Poe,Ann,ann@district.example,active\n");
+    let mut client = ad.client().await;
+    let status = client
+        .claim_account(claim(5004, "Poe", "Ann", SIMPLE))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let details = status.get_error_details();
+    let violation = &details.bad_request().unwrap().field_violations[0];
+    assert_eq!(violation.field, "password");
+    assert!(
+        violation.description.contains("complexity"),
+        "{}",
+        violation.description
+    );
+}
+
+pub async fn resets_and_changes_land_in_ad(dc: &mut SambaDc) {
+    let ad = Ad::new(dc, true, "5005,Moe,Kim,kim@district.example,active\n");
+    let mut client = ad.client().await;
+    let reply = client
+        .claim_account(claim(5005, "Moe", "Kim", GOOD))
+        .await
+        .unwrap()
+        .into_inner();
+    settle(&mut client, &reply.operation.unwrap().id).await;
+
+    let reset_to = "Reset-Lantern-Orchid-58";
+    let op = client
+        .complete_password_reset(CompletePasswordResetRequest {
+            username: "e5005".into(),
+            answers: answers(),
+            new_password: reset_to.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .operation
+        .unwrap();
+    assert_eq!(
+        settle(&mut client, &op.id).await.state(),
+        OperationState::Succeeded
+    );
+    assert!(dc.can_bind(&upn("e5005"), reset_to));
+    assert!(!dc.can_bind(&upn("e5005"), GOOD));
+
+    let wrong = ChangePasswordRequest {
+        username: "e5005".into(),
+        current_password: GOOD.into(),
+        new_password: "Changed-Meadow-Falcon-64".into(),
+    };
+    assert_eq!(
+        client.change_password(wrong).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
+    let change = ChangePasswordRequest {
+        username: "e5005".into(),
+        current_password: reset_to.into(),
+        new_password: "Changed-Meadow-Falcon-64".into(),
+    };
+    let op = client
+        .change_password(change)
+        .await
+        .unwrap()
+        .into_inner()
+        .operation
+        .unwrap();
+    assert_eq!(
+        settle(&mut client, &op.id).await.state(),
+        OperationState::Succeeded
+    );
+    assert!(dc.can_bind(&upn("e5005"), "Changed-Meadow-Falcon-64"));
+    assert!(!dc.can_bind(&upn("e5005"), reset_to));
+
+    let logs = ad.claimd.logs();
+    report_latency(&logs);
+    for secret in [
+        GOOD,
+        reset_to,
+        "Changed-Meadow-Falcon-64",
+        SambaDc::SERVICE_PASSWORD,
+        "Rex the Dog",
+        "Jonesboro",
+    ] {
+        assert!(!logs.contains(secret), "{secret:?} appears in the logs");
+    }
+}
+
+pub async fn a_claim_made_while_the_dc_is_down_completes_when_it_is_back(dc: &mut SambaDc) {
+    let ad = Ad::new(dc, true, "5006,Loe,Sam,sam@district.example,active\n");
+    let mut client = ad.client().await;
+    dc.stop();
+    let reply = client
+        .claim_account(claim(5006, "Loe", "Sam", GOOD))
+        .await
+        .unwrap()
+        .into_inner();
+    let id = reply.operation.unwrap().id;
+    dc.resume();
+    assert_eq!(
+        settle(&mut client, &id).await.state(),
+        OperationState::Succeeded
+    );
+    assert!(dc.can_bind(&upn("e5006"), GOOD));
+}
+
+pub async fn starttls_and_failover_reach_the_dc(dc: &mut SambaDc) {
+    // The first server is down: claimd fails over to the DC, over StartTLS on port 389.
+    let dead = claimd_testkit::free_port();
+    let url = format!(
+        "url = [\"ldap://127.0.0.1:{dead}\", \"{}\"]\nstarttls = true",
+        SambaDc::LDAP_URL
+    );
+    let ad = Ad::with_url(dc, true, "5007,Ray,Lee,lee@district.example,active\n", &url);
+    let mut client = ad.client().await;
+    let reply = client
+        .claim_account(claim(5007, "Ray", "Lee", GOOD))
+        .await
+        .unwrap()
+        .into_inner();
+    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    assert_eq!(
+        op.state(),
+        OperationState::Succeeded,
+        "{op:?}\n{}",
+        ad.claimd.logs()
+    );
+    assert!(dc.can_bind(&upn("e5007"), GOOD));
+    assert!(
+        ad.claimd
+            .logs()
+            .contains("failed over to another directory server")
+    );
+}
+
+pub async fn check_config_refuses_plain_ldap(dc: &mut SambaDc) {
+    let ad = Ad::new(dc, true, "");
+    let config = fs::read_to_string(ad.claimd.config_path()).unwrap();
+    ad.claimd
+        .write_config(&config.replace(SambaDc::LDAPS_URL, SambaDc::LDAP_URL));
+    let out = ad.claimd.run(&["check-config"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("directory.url") && stderr.contains("clear text"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(SambaDc::SERVICE_PASSWORD));
+}
