@@ -7,4 +7,5 @@ mod cli;
 mod faults;
 mod harness;
 mod recovery;
+mod refusals;
 mod secrets;
