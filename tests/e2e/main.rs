@@ -6,6 +6,7 @@ mod claim;
 mod cli;
 mod faults;
 mod harness;
+mod metrics;
 mod recovery;
 mod refusals;
 mod secrets;

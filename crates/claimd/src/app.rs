@@ -2,10 +2,13 @@
 //! worker, started in the combinations `run`, `serve` and `sync` need, stopped by SIGTERM or
 //! Ctrl-C after the work in hand is done.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
-use claimd_core::{Accounts, AccountsDeps, AnswerHasher, Directory, Events, MailWriter, Sealer};
+use claimd_core::{
+    Accounts, AccountsDeps, AnswerHasher, Directory, Events, MailWriter, Sealer, Store,
+    store::now_millis,
+};
 use claimd_ldap::LdapDirectory;
 use claimd_mail::SmtpMailer;
 use claimd_store::SqliteStore;
@@ -44,6 +47,9 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
     let directory: Arc<dyn Directory> = Arc::new(LdapDirectory::new(parts.directory.clone())?);
     let mail = Arc::new(MailWriter::new(parts.mail.signature.clone()));
     let shutdown = CancellationToken::new();
+    if let Some(listen) = parts.metrics_listen {
+        serve_metrics(listen, store.clone(), shutdown.clone())?;
+    }
     let mut tasks: Vec<(&str, JoinHandle<anyhow::Result<()>>)> = Vec::new();
 
     if mode != Mode::Sync {
@@ -121,6 +127,46 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
             .with_context(|| format!("{name} failed"))?;
     }
     info!("claimd stopped");
+    Ok(())
+}
+
+/// Serves Prometheus metrics on `listen` and keeps the queue gauges current.
+fn serve_metrics(
+    listen: std::net::SocketAddr,
+    store: Arc<SqliteStore>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let (recorder, exporter) = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(listen)
+        .build()
+        .with_context(|| format!("metrics.listen: cannot serve metrics on {listen}"))?;
+    metrics::set_global_recorder(recorder).context("metrics recorder already installed")?;
+    tokio::spawn(async move {
+        if let Err(e) = exporter.await {
+            warn!(error = ?e, "metrics endpoint stopped");
+        }
+    });
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            match store.queue_stats().await {
+                Ok(stats) => {
+                    let oldest = stats
+                        .oldest_job_queued_at
+                        .map_or(0.0, |at| (now_millis() - at).max(0) as f64 / 1000.0);
+                    metrics::gauge!("claimd_directory_queue_depth").set(stats.jobs_waiting as f64);
+                    metrics::gauge!("claimd_directory_oldest_job_seconds").set(oldest);
+                    metrics::gauge!("claimd_mail_queue_depth").set(stats.mails_waiting as f64);
+                }
+                Err(e) => warn!(error = %e, "queue metrics not updated"),
+            }
+        }
+    });
+    info!(%listen, "metrics endpoint listening on /metrics");
     Ok(())
 }
 

@@ -122,6 +122,12 @@ impl Accounts {
             .await?
         {
             tracing::warn!(key = %lock.key, "locked out after repeated failures");
+            let scope = if lock.key.is_account() {
+                "account"
+            } else {
+                "address"
+            };
+            metrics::counter!("claimd_lockouts_total", "scope" => scope).increment(1);
             self.store
                 .record_audit(AuditEvent {
                     at: now,

@@ -1,6 +1,10 @@
 //! The `AccountService` handlers.
 
-use std::{pin::Pin, sync::Arc, time::Duration};
+use std::{
+    pin::Pin,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use claimd_api::v1::{
     BeginPasswordResetRequest, BeginPasswordResetResponse, ChangePasswordRequest,
@@ -79,10 +83,13 @@ fn record_client(client: Option<std::net::IpAddr>) {
     }
 }
 
-/// Records the call's outcome on its span and logs one line for it.
-fn finish<T>(rpc: &'static str, result: &Result<T, Error>) {
+/// Records the call's outcome on its span and in the metrics, and logs one line for it.
+fn finish<T>(rpc: &'static str, started: Instant, result: &Result<T, Error>) {
     let outcome = outcome(result);
     tracing::Span::current().record("outcome", outcome);
+    metrics::counter!("claimd_rpc_requests_total", "rpc" => rpc, "outcome" => outcome).increment(1);
+    metrics::histogram!("claimd_rpc_duration_seconds", "rpc" => rpc)
+        .record(started.elapsed().as_secs_f64());
     info!(outcome, "{rpc} finished");
 }
 
@@ -101,6 +108,8 @@ impl AccountService for AccountApi {
             .iter()
             .map(convert::question)
             .collect();
+        metrics::counter!("claimd_rpc_requests_total", "rpc" => "ListChallengeQuestions", "outcome" => "ok")
+            .increment(1);
         Ok(Response::new(ListChallengeQuestionsResponse { questions }))
     }
 
@@ -112,13 +121,14 @@ impl AccountService for AccountApi {
         &self,
         request: Request<ClaimAccountRequest>,
     ) -> Result<Response<ClaimAccountResponse>, Status> {
+        let started = Instant::now();
         let client = self.client(&request);
         record_client(client);
         let result = self
             .accounts
             .claim(convert::claim_request(request.into_inner()), client)
             .await;
-        finish("ClaimAccount", &result);
+        finish("ClaimAccount", started, &result);
         let receipt = result.map_err(to_status)?;
         let username = receipt.username.to_string();
         Ok(Response::new(ClaimAccountResponse {
@@ -128,13 +138,16 @@ impl AccountService for AccountApi {
         }))
     }
 
-    #[instrument(skip_all, fields(rpc = "GetOperation", operation = field::Empty))]
+    #[instrument(skip_all, fields(rpc = "GetOperation", operation = field::Empty, outcome = field::Empty))]
     async fn get_operation(
         &self,
         request: Request<GetOperationRequest>,
     ) -> Result<Response<GetOperationResponse>, Status> {
+        let started = Instant::now();
         let id = request.into_inner().id;
-        let op = self.accounts.operation(&id).await.map_err(to_status)?;
+        let result = self.accounts.operation(&id).await;
+        finish("GetOperation", started, &result);
+        let op = result.map_err(to_status)?;
         tracing::Span::current().record("operation", field::display(op.id));
         Ok(Response::new(GetOperationResponse {
             operation: Some(convert::operation(&op)),
@@ -146,13 +159,14 @@ impl AccountService for AccountApi {
         &self,
         request: Request<RecoverUsernameRequest>,
     ) -> Result<Response<RecoverUsernameResponse>, Status> {
+        let started = Instant::now();
         let client = self.client(&request);
         record_client(client);
         let result = self
             .accounts
             .recover_username(&request.into_inner().email, client)
             .await;
-        finish("RecoverUsername", &result);
+        finish("RecoverUsername", started, &result);
         result.map_err(to_status)?;
         Ok(Response::new(RecoverUsernameResponse {}))
     }
@@ -162,11 +176,12 @@ impl AccountService for AccountApi {
         &self,
         request: Request<BeginPasswordResetRequest>,
     ) -> Result<Response<BeginPasswordResetResponse>, Status> {
+        let started = Instant::now();
         let result = self
             .accounts
             .reset_questions(&request.into_inner().username)
             .await;
-        finish("BeginPasswordReset", &result);
+        finish("BeginPasswordReset", started, &result);
         let questions = result
             .map_err(to_status)?
             .iter()
@@ -183,13 +198,14 @@ impl AccountService for AccountApi {
         &self,
         request: Request<CompletePasswordResetRequest>,
     ) -> Result<Response<CompletePasswordResetResponse>, Status> {
+        let started = Instant::now();
         let client = self.client(&request);
         record_client(client);
         let result = self
             .accounts
             .complete_reset(convert::reset_request(request.into_inner()), client)
             .await;
-        finish("CompletePasswordReset", &result);
+        finish("CompletePasswordReset", started, &result);
         let operation = result.map_err(to_status)?;
         Ok(Response::new(CompletePasswordResetResponse {
             operation: Some(convert::operation(&operation)),
@@ -204,13 +220,14 @@ impl AccountService for AccountApi {
         &self,
         request: Request<ChangePasswordRequest>,
     ) -> Result<Response<ChangePasswordResponse>, Status> {
+        let started = Instant::now();
         let client = self.client(&request);
         record_client(client);
         let result = self
             .accounts
             .change_password(convert::change_request(request.into_inner()), client)
             .await;
-        finish("ChangePassword", &result);
+        finish("ChangePassword", started, &result);
         let operation = result.map_err(to_status)?;
         Ok(Response::new(ChangePasswordResponse {
             operation: Some(convert::operation(&operation)),
@@ -225,6 +242,7 @@ impl AccountService for AccountApi {
         &self,
         request: Request<UpdateChallengeAnswersRequest>,
     ) -> Result<Response<UpdateChallengeAnswersResponse>, Status> {
+        let started = Instant::now();
         let client = self.client(&request);
         record_client(client);
         let result = self
@@ -234,7 +252,7 @@ impl AccountService for AccountApi {
                 client,
             )
             .await;
-        finish("UpdateChallengeAnswers", &result);
+        finish("UpdateChallengeAnswers", started, &result);
         result.map_err(to_status)?;
         Ok(Response::new(UpdateChallengeAnswersResponse {}))
     }

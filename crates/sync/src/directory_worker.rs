@@ -94,8 +94,11 @@ impl Worker {
             Ok(password) => {
                 let started = Instant::now();
                 let result = self.directory.apply(&job.job, &password).await;
-                let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                let elapsed = started.elapsed();
+                let latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
                 info!(latency_ms, ok = result.is_ok(), "directory write attempted");
+                metrics::histogram!("claimd_directory_write_seconds", "kind" => job.job.kind.as_str())
+                    .record(elapsed.as_secs_f64());
                 result
             }
             Err(e) => {
@@ -121,6 +124,7 @@ impl Worker {
                     self.config.backoff_max,
                 );
                 warn!(%reason, retry_in_ms = delay.as_millis() as u64, "directory write failed, will retry");
+                count_job(job.job.kind.as_str(), "retrying");
                 let retry_at = now.saturating_add(millis(delay));
                 return Ok(
                     if self.store.retry_job(&job, retry_at, &reason, now).await? {
@@ -155,6 +159,17 @@ impl Worker {
         }
         let waited_ms = now.saturating_sub(job.queued_at);
         info!(outcome = ?step, waited_ms, "directory job ended");
+        count_job(
+            job.job.kind.as_str(),
+            if step == Step::Succeeded {
+                "succeeded"
+            } else {
+                "failed"
+            },
+        );
+        // How long people wait from request to directory, retries included.
+        metrics::histogram!("claimd_directory_job_wait_seconds", "kind" => job.job.kind.as_str())
+            .record(waited_ms as f64 / 1000.0);
         Ok(step)
     }
 
@@ -187,6 +202,11 @@ impl Worker {
         }
         info!("sync worker stopped");
     }
+}
+
+fn count_job(kind: &'static str, outcome: &'static str) {
+    metrics::counter!("claimd_directory_jobs_total", "kind" => kind, "outcome" => outcome)
+        .increment(1);
 }
 
 fn audit_action(kind: JobKind) -> &'static str {

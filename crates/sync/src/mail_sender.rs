@@ -81,6 +81,12 @@ impl MailSender {
                 return Ok(MailStep::LeaseLost);
             }
             info!(outcome = ?step, "mail handled");
+            let outcome = match step {
+                MailStep::Sent => "sent",
+                MailStep::Failed => "failed",
+                _ => "retrying",
+            };
+            metrics::counter!("claimd_mail_total", "kind" => queued.mail.kind.as_str(), "outcome" => outcome).increment(1);
             Ok(step)
         }
         .instrument(span)

@@ -23,6 +23,7 @@ pub struct Parts {
     pub pepper: Option<SecretSlice<u8>>,
     pub sync: SyncConfig,
     pub mail: MailParts,
+    pub metrics_listen: Option<SocketAddr>,
     pub log_json: bool,
 }
 
@@ -254,6 +255,16 @@ impl Settings {
             p.add("mail.timeout_secs", "must be at least 1");
         }
 
+        let metrics_listen = match self.metrics.listen.trim() {
+            "" => None,
+            listen => p.take(
+                "metrics.listen",
+                listen.parse::<SocketAddr>().map_err(|_| {
+                    format!("{listen:?} is not an address and port such as 127.0.0.1:9464")
+                }),
+            ),
+        };
+
         let log_json = match self.log.format.as_str() {
             "pretty" => false,
             "json" => true,
@@ -317,6 +328,7 @@ impl Settings {
                 signature,
                 timeout: Duration::from_secs(m.timeout_secs),
             },
+            metrics_listen,
             log_json,
         })
     }

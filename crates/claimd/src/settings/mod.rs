@@ -24,7 +24,15 @@ pub struct Settings {
     pub security: SecuritySection,
     pub sync: SyncSection,
     pub mail: MailSection,
+    pub metrics: MetricsSection,
     pub log: LogSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSection {
+    /// Where Prometheus scrapes `/metrics`, e.g. `127.0.0.1:9464`; empty: no metrics endpoint.
+    pub listen: String,
 }
 
 #[derive(Debug, Deserialize)]

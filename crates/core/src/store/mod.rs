@@ -12,7 +12,7 @@ use async_trait::async_trait;
 pub use attempts::{AttemptKey, Lockout, LockoutPolicy};
 pub use records::{
     AuditEvent, ClaimInsert, ClaimState, ClaimedAccount, ImportSummary, JobOutcome, LeasedJob,
-    NewClaim, NewPasswordJob, StoredAnswer,
+    NewClaim, NewPasswordJob, QueueStats, StoredAnswer,
 };
 
 use crate::{
@@ -187,4 +187,7 @@ pub trait Store: Send + Sync + fmt::Debug {
         error: &str,
         now: Millis,
     ) -> Result<bool, StoreError>;
+
+    /// How much work waits in the queues (for metrics).
+    async fn queue_stats(&self) -> Result<QueueStats, StoreError>;
 }

@@ -159,3 +159,14 @@ pub struct AuditEvent {
     /// Why, in words, when there is more to say.
     pub reason: Option<String>,
 }
+
+/// How much work waits in the store's queues.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Directory jobs not yet ended.
+    pub jobs_waiting: u64,
+    /// When the oldest of them was queued.
+    pub oldest_job_queued_at: Option<Millis>,
+    /// Mails not yet handed to SMTP.
+    pub mails_waiting: u64,
+}

@@ -16,7 +16,8 @@ use claimd_core::{
     mail::{Mail, MailKind, QueuedMail},
     store::{
         AttemptKey, AuditEvent, ClaimInsert, ClaimState, ClaimedAccount, ImportSummary, JobOutcome,
-        LeasedJob, Lockout, LockoutPolicy, Millis, NewClaim, NewPasswordJob, StoredAnswer,
+        LeasedJob, Lockout, LockoutPolicy, Millis, NewClaim, NewPasswordJob, QueueStats,
+        StoredAnswer,
     },
 };
 use sqlx::{
@@ -261,6 +262,25 @@ impl Store for SqliteStore {
         now: Millis,
     ) -> Result<bool, StoreError> {
         mail::retry(&self.pool, mail, retry_at, error, now).await
+    }
+
+    async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
+        let (jobs, oldest): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MIN(created_at) FROM directory_jobs WHERE state = 'queued'",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(store_error)?;
+        let mails: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE state = 'queued'")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(store_error)?;
+        Ok(QueueStats {
+            jobs_waiting: u64::try_from(jobs).unwrap_or(0),
+            oldest_job_queued_at: oldest,
+            mails_waiting: u64::try_from(mails).unwrap_or(0),
+        })
     }
 }
 
