@@ -1,9 +1,10 @@
 //! `claimd`: the self-service account claim and recovery daemon.
 //!
-//! One binary with subcommands: `run` (the gRPC service and the sync worker in one process,
-//! the embedded default), `serve`, `sync`, `roster import FILE.csv` and `check-config`. This
+//! One binary with subcommands: `run` (the gRPC service and the workers in one process, the
+//! embedded default), `serve`, `sync`, `roster import FILE.csv`, `admin …` and `check-config`. This
 //! crate only wires the others together: configuration in, parts built, tasks started.
 
+mod admin;
 mod app;
 mod roster;
 mod settings;
@@ -41,6 +42,11 @@ enum Command {
     },
     /// Check the configuration and exit; names every key that is wrong.
     CheckConfig,
+    /// Administer accounts: unlock, release a stuck claim, retry now, read the audit log.
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,6 +83,10 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         // Importing needs only the store: a directory not yet set up must not block it.
         return runtime.block_on(roster::import(&settings.store.url, file));
     }
+    if let Command::Admin { command } = cli.command {
+        // Like roster import, this needs only the store.
+        return runtime.block_on(admin::run(&settings.store.url, command));
+    }
     let parts = settings.parts()?;
     match cli.command {
         Command::CheckConfig => {
@@ -89,7 +99,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Roster { .. } => unreachable!("handled above"),
+        Command::Roster { .. } | Command::Admin { .. } => unreachable!("handled above"),
         Command::Run | Command::Serve | Command::Sync => {
             telemetry::init(parts.log_json, &settings.log.level);
             let mode = match cli.command {

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 
 pub use attempts::{AttemptKey, Lockout, LockoutPolicy};
 pub use records::{
-    AuditEvent, ClaimInsert, ClaimState, ClaimedAccount, ImportSummary, JobOutcome, LeasedJob,
-    NewClaim, NewPasswordJob, QueueStats, StoredAnswer,
+    AuditEvent, AuditRow, ClaimInsert, ClaimState, ClaimedAccount, ImportSummary, JobOutcome,
+    LeasedJob, NewClaim, NewPasswordJob, QueueStats, StoredAnswer,
 };
 
 use crate::{
@@ -190,4 +190,31 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// How much work waits in the queues (for metrics).
     async fn queue_stats(&self) -> Result<QueueStats, StoreError>;
+
+    /// Lifts any lock on `key` and forgets its failures. True when there was anything to lift.
+    async fn unlock(&self, key: &AttemptKey, audit: AuditEvent) -> Result<bool, StoreError>;
+
+    /// Gives up a pending claim of `employee_id` (its directory job is failed with `reason`,
+    /// the sealed password erased) so the person can claim again. True when one was pending.
+    async fn release_pending_claim(
+        &self,
+        employee_id: EmployeeId,
+        reason: &str,
+        audit: AuditEvent,
+    ) -> Result<bool, StoreError>;
+
+    /// Makes a job waiting for a retry due now. True when the operation's job was waiting.
+    async fn retry_now(
+        &self,
+        id: OperationId,
+        audit: AuditEvent,
+        now: Millis,
+    ) -> Result<bool, StoreError>;
+
+    /// The latest audit rows, newest first, optionally only those about one employee.
+    async fn audit_rows(
+        &self,
+        employee_id: Option<EmployeeId>,
+        limit: u32,
+    ) -> Result<Vec<AuditRow>, StoreError>;
 }

@@ -170,3 +170,22 @@ pub struct QueueStats {
     /// Mails not yet handed to SMTP.
     pub mails_waiting: u64,
 }
+
+/// An audit row as stored, for administrators to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRow {
+    /// When.
+    pub at: Millis,
+    /// What.
+    pub action: String,
+    /// The employee ID concerned, if known.
+    pub employee_id: Option<u32>,
+    /// The username concerned, if known.
+    pub username: Option<String>,
+    /// The client address, if known.
+    pub client: Option<String>,
+    /// How it went.
+    pub outcome: String,
+    /// Why.
+    pub reason: Option<String>,
+}

@@ -2,6 +2,7 @@
 //! and wires them to the [`Store`] trait.
 
 mod accounts;
+mod admin;
 mod attempts;
 mod claims;
 mod jobs;
@@ -15,9 +16,9 @@ use claimd_core::{
     Account, Email, EmployeeId, Operation, OperationId, RosterEntry, Store, StoreError, Username,
     mail::{Mail, MailKind, QueuedMail},
     store::{
-        AttemptKey, AuditEvent, ClaimInsert, ClaimState, ClaimedAccount, ImportSummary, JobOutcome,
-        LeasedJob, Lockout, LockoutPolicy, Millis, NewClaim, NewPasswordJob, QueueStats,
-        StoredAnswer,
+        AttemptKey, AuditEvent, AuditRow, ClaimInsert, ClaimState, ClaimedAccount, ImportSummary,
+        JobOutcome, LeasedJob, Lockout, LockoutPolicy, Millis, NewClaim, NewPasswordJob,
+        QueueStats, StoredAnswer,
     },
 };
 use sqlx::{
@@ -281,6 +282,48 @@ impl Store for SqliteStore {
             oldest_job_queued_at: oldest,
             mails_waiting: u64::try_from(mails).unwrap_or(0),
         })
+    }
+
+    async fn unlock(&self, key: &AttemptKey, audit: AuditEvent) -> Result<bool, StoreError> {
+        let mut tx = self.write().await?;
+        let lifted = admin::unlock(&mut tx, key).await?;
+        insert_audit(&mut tx, &audit).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(lifted)
+    }
+
+    async fn release_pending_claim(
+        &self,
+        employee_id: EmployeeId,
+        reason: &str,
+        audit: AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write().await?;
+        let released = admin::release_pending_claim(&mut tx, employee_id, reason, audit.at).await?;
+        insert_audit(&mut tx, &audit).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(released)
+    }
+
+    async fn retry_now(
+        &self,
+        id: OperationId,
+        audit: AuditEvent,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write().await?;
+        let due = admin::retry_now(&mut tx, id, now).await?;
+        insert_audit(&mut tx, &audit).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(due)
+    }
+
+    async fn audit_rows(
+        &self,
+        employee_id: Option<EmployeeId>,
+        limit: u32,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        admin::audit_rows(&self.pool, employee_id, limit).await
     }
 }
 

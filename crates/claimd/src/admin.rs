@@ -1,0 +1,170 @@
+//! `claimd admin …`: what IT staff do by hand, each recorded in the audit log.
+
+use std::{net::IpAddr, time::Duration};
+
+use anyhow::{Context, bail};
+use claimd_core::{
+    EmployeeId, OperationId, Store, Username,
+    store::{AttemptKey, AuditEvent, now_millis},
+};
+use claimd_store::SqliteStore;
+use clap::Subcommand;
+
+/// The administrator commands.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Lift a lockout: an employee ID, a username or a client address.
+    Unlock {
+        /// `077777`, `e77777` or `10.1.2.3`.
+        account: String,
+    },
+    /// Give up a claim stuck in pending (e.g. the directory refuses the service account), so
+    /// the person can claim again.
+    Release {
+        /// The employee ID.
+        employee_id: String,
+        /// Why, for the person and the audit log.
+        #[arg(
+            long,
+            default_value = "released by the district's IT staff; please claim again"
+        )]
+        reason: String,
+    },
+    /// Retry a waiting directory job now instead of at its next backoff time.
+    Retry {
+        /// The operation id.
+        operation_id: String,
+    },
+    /// Show the latest audit rows, newest first.
+    Audit {
+        /// Only rows about this employee ID.
+        #[arg(long)]
+        employee: Option<String>,
+        /// How many rows.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+/// Who ran the command, for the audit log.
+fn operator() -> String {
+    let user = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("by {user} on the command line")
+}
+
+fn event(
+    action: &'static str,
+    employee_id: Option<EmployeeId>,
+    username: Option<Username>,
+    outcome: &'static str,
+) -> AuditEvent {
+    AuditEvent {
+        at: now_millis(),
+        action,
+        employee_id,
+        username,
+        client: None,
+        outcome,
+        reason: Some(operator()),
+    }
+}
+
+fn employee_id(value: &str) -> anyhow::Result<EmployeeId> {
+    EmployeeId::parse_roster(value).map_err(|rule| anyhow::anyhow!("employee ID {value:?} {rule}"))
+}
+
+/// Runs one admin command against the store.
+pub async fn run(store_url: &str, command: AdminCommand) -> anyhow::Result<()> {
+    let store = SqliteStore::connect(store_url).await.context("store.url")?;
+    match command {
+        AdminCommand::Unlock { account } => unlock(&store, &account).await,
+        AdminCommand::Release {
+            employee_id: id,
+            reason,
+        } => {
+            let id = employee_id(&id)?;
+            let released = store
+                .release_pending_claim(id, &reason, event("admin.release", Some(id), None, "done"))
+                .await?;
+            if !released {
+                bail!("employee {id} has no pending claim");
+            }
+            println!("released the pending claim of employee {id}; they may claim again");
+            Ok(())
+        }
+        AdminCommand::Retry { operation_id } => {
+            let id = OperationId::parse(&operation_id)
+                .map_err(|rule| anyhow::anyhow!("operation id {rule}"))?;
+            let now = now_millis();
+            if !store
+                .retry_now(id, event("admin.retry", None, None, "done"), now)
+                .await?
+            {
+                bail!(
+                    "operation {id} has no job waiting for a retry (done, failed, unknown, or being applied now)"
+                );
+            }
+            println!("operation {id} will be retried now");
+            Ok(())
+        }
+        AdminCommand::Audit { employee, limit } => {
+            let employee = employee.as_deref().map(employee_id).transpose()?;
+            for row in store.audit_rows(employee, limit).await? {
+                let at = std::time::UNIX_EPOCH
+                    + Duration::from_millis(u64::try_from(row.at).unwrap_or(0));
+                let id = row
+                    .employee_id
+                    .map_or_else(|| "-".into(), |id| format!("{id:06}"));
+                println!(
+                    "{}  {:<26} {id:<7} {:<10} {:<15} {:<16} {}",
+                    humantime::format_rfc3339_seconds(at),
+                    row.action,
+                    row.username.as_deref().unwrap_or("-"),
+                    row.client.as_deref().unwrap_or("-"),
+                    row.outcome,
+                    row.reason.as_deref().unwrap_or(""),
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn unlock(store: &SqliteStore, account: &str) -> anyhow::Result<()> {
+    let mut keys = Vec::new();
+    let (mut employee, mut username) = (None, None);
+    if let Ok(ip) = account.parse::<IpAddr>() {
+        keys.push(AttemptKey::Address(ip));
+    } else if account.bytes().all(|b| b.is_ascii_digit()) {
+        let id = employee_id(account)?;
+        employee = Some(id);
+        keys.push(AttemptKey::Employee(id));
+    } else {
+        let name = Username::parse(account)
+            .map_err(|rule| anyhow::anyhow!("username {account:?} {rule}"))?;
+        // A claimed account's failures count under its employee ID; an unknown name's under itself.
+        if let Some(claimed) = store.claimed_account(&name).await? {
+            employee = Some(claimed.account.employee_id);
+            keys.push(AttemptKey::Employee(claimed.account.employee_id));
+        }
+        keys.push(AttemptKey::Username(name.clone()));
+        username = Some(name);
+    }
+    let mut lifted = false;
+    for key in &keys {
+        lifted |= store
+            .unlock(
+                key,
+                event("admin.unlock", employee, username.clone(), "done"),
+            )
+            .await?;
+    }
+    if lifted {
+        println!("unlocked {account}");
+    } else {
+        println!("{account} was not locked and had no failures on record");
+    }
+    Ok(())
+}

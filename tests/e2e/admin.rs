@@ -1,0 +1,118 @@
+//! `claimd admin …` as IT staff use it: unlock, release, retry now, read the audit log.
+
+use std::time::{Duration, Instant};
+
+use claimd_api::v1::{ClaimAccountRequest, GetOperationRequest, OperationState};
+use tonic::Code;
+
+use crate::harness::{App, PASSWORD, claim_ok, jane, settle};
+
+fn admin(app: &App, args: &[&str]) -> (bool, String) {
+    let mut all = vec!["admin"];
+    all.extend(args);
+    let out = app.claimd(&all);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unlocked_account_can_claim_and_the_audit_log_says_so() {
+    let app = App::start().await;
+    let mut client = app.client().await;
+    for _ in 0..5 {
+        let _ = client
+            .claim_account(ClaimAccountRequest {
+                last_name: "Dough".into(),
+                ..jane()
+            })
+            .await;
+    }
+    assert_eq!(
+        client.claim_account(jane()).await.unwrap_err().code(),
+        Code::ResourceExhausted
+    );
+    let (ok, out) = admin(&app, &["unlock", "077777"]);
+    assert!(ok && out.contains("unlocked 077777"), "{out}");
+    let reply = claim_ok(&mut client, jane()).await;
+    assert_eq!(
+        settle(&mut client, &reply.operation.unwrap().id)
+            .await
+            .state(),
+        OperationState::Succeeded
+    );
+
+    let (ok, audit) = admin(&app, &["audit", "--employee", "077777"]);
+    assert!(ok, "{audit}");
+    for action in ["claim", "lockout", "admin.unlock", "directory.provision"] {
+        assert!(
+            audit
+                .lines()
+                .any(|l| l.split_whitespace().nth(1) == Some(action)),
+            "{action} missing:\n{audit}"
+        );
+    }
+    assert!(!audit.contains(PASSWORD));
+    let (ok, out) = admin(&app, &["unlock", "e77777"]);
+    assert!(ok && out.contains("was not locked"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_claim_is_released_and_the_person_claims_again() {
+    let mut app = App::start().await;
+    app.slapd.stop();
+    let mut client = app.client().await;
+    let stuck = claim_ok(&mut client, jane()).await.operation.unwrap().id;
+    let (ok, out) = admin(&app, &["release", "077777"]);
+    assert!(ok, "{out}");
+    let op = settle(&mut client, &stuck).await;
+    assert_eq!(op.state(), OperationState::Failed);
+    assert!(op.reason.contains("released"), "{}", op.reason);
+    let again = claim_ok(&mut client, jane()).await.operation.unwrap().id;
+    app.slapd.resume();
+    assert_eq!(
+        settle(&mut client, &again).await.state(),
+        OperationState::Succeeded
+    );
+    assert!(app.can_login("e77777", PASSWORD));
+    let (ok, out) = admin(&app, &["release", "077777"]);
+    assert!(!ok && out.contains("no pending claim"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_job_is_retried_at_once_on_request() {
+    // Long backoff: without the admin's retry the job would wait a minute.
+    let mut app = App::start_with(&[
+        ("CLAIMD__SYNC__BACKOFF_INITIAL_MS", "60000"),
+        ("CLAIMD__SYNC__BACKOFF_MAX_SECS", "600"),
+    ])
+    .await;
+    app.slapd.stop();
+    let mut client = app.client().await;
+    let id = claim_ok(&mut client, jane()).await.operation.unwrap().id;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let op = client
+            .get_operation(GetOperationRequest { id: id.clone() })
+            .await
+            .unwrap()
+            .into_inner();
+        if op.operation.unwrap().reason.contains("retrying") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the first attempt never failed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.slapd.resume();
+    let (ok, out) = admin(&app, &["retry", &id]);
+    assert!(ok, "{out}");
+    let op = tokio::time::timeout(Duration::from_secs(15), settle(&mut client, &id))
+        .await
+        .expect("retried at once");
+    assert_eq!(op.state(), OperationState::Succeeded);
+    let (ok, out) = admin(&app, &["retry", "not-an-id"]);
+    assert!(!ok && out.contains("operation id"), "{out}");
+}
