@@ -11,3 +11,4 @@ mod metrics;
 mod recovery;
 mod refusals;
 mod secrets;
+mod tls;

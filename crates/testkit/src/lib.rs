@@ -13,10 +13,12 @@ mod claimd;
 mod samba;
 mod slapd;
 mod smtp;
+mod tls;
 mod wait;
 
 pub use claimd::ClaimdProcess;
 pub use samba::SambaDc;
 pub use slapd::Slapd;
 pub use smtp::{ReceivedMail, Smtp};
+pub use tls::{Issued, TestCa};
 pub use wait::{free_port, wait_until};

@@ -282,26 +282,13 @@ fn run(program: &str, args: &[String]) -> Output {
 /// Also `old password allowed period = 0`: like AD, Samba accepts a replaced password for 60
 /// minutes by default, and the tests check that the old one stops working at once.
 fn write_tls(dir: &Path, smb_conf: &Path) {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
-    let ca_key = KeyPair::generate().expect("CA key");
-    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, "claimd test CA");
-    let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
-    let issuer = Issuer::new(ca, ca_key);
-    let key = KeyPair::generate().expect("DC key");
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("DC params");
-    params.subject_alt_names = vec![SanType::IpAddress("127.0.0.1".parse().expect("IP"))];
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "127.0.0.1");
-    let cert = params.signed_by(&key, &issuer).expect("DC certificate");
+    let ca = crate::TestCa::new("claimd test CA");
+    let server = ca.server_127();
     let (ca_path, cert_path, key_path) =
         (dir.join("ca.pem"), dir.join("dc.pem"), dir.join("dc.key"));
-    fs::write(&ca_path, ca_cert.pem()).expect("ca.pem");
-    fs::write(&cert_path, cert.pem()).expect("dc.pem");
-    fs::write(&key_path, key.serialize_pem()).expect("dc.key");
+    fs::write(&ca_path, ca.pem()).expect("ca.pem");
+    fs::write(&cert_path, &server.cert_pem).expect("dc.pem");
+    fs::write(&key_path, &server.key_pem).expect("dc.key");
     // Samba refuses a key file others can read.
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&key_path, fs::Permissions::from_mode(0o600)).expect("key mode");
