@@ -77,10 +77,13 @@ impl SambaDc {
             "--server-role=dc".into(),
             "--dns-backend=NONE".into(),
             "--use-rfc2307".into(),
+            // Not the machine's hostname, which may be longer than NetBIOS allows.
+            "--host-name=claimddc".into(),
             format!("--adminpass={}", Self::ADMIN_PASSWORD),
         ];
         for o in [
             "interfaces=lo".to_owned(),
+            "netbios name=CLAIMDDC".into(),
             "bind interfaces only=yes".into(),
             "server services=ldap".into(),
             "ldb:nosync=true".into(),
