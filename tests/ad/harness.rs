@@ -5,10 +5,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use claimd_api::v1::{
-    ChallengeAnswer, ClaimAccountRequest, Operation, WatchOperationRequest,
-    account_service_client::AccountServiceClient,
-};
+use claimd_api::v1::{ClaimAccountRequest, account_service_client::AccountServiceClient};
 use claimd_testkit::{ClaimdProcess, SambaDc, Smtp};
 use tonic::transport::Channel;
 
@@ -91,20 +88,6 @@ lease_secs = 15
     }
 }
 
-pub fn answers() -> Vec<ChallengeAnswer> {
-    [
-        ("first-pet", "Rex the Dog"),
-        ("birth-city", "Jonesboro"),
-        ("first-car", "Ford Focus"),
-    ]
-    .iter()
-    .map(|(q, a)| ChallengeAnswer {
-        question_id: (*q).into(),
-        answer: (*a).into(),
-    })
-    .collect()
-}
-
 pub fn claim(id: u32, last: &str, first: &str, password: &str) -> ClaimAccountRequest {
     ClaimAccountRequest {
         last_name: last.into(),
@@ -113,24 +96,6 @@ pub fn claim(id: u32, last: &str, first: &str, password: &str) -> ClaimAccountRe
         password: password.into(),
         answers: answers(),
     }
-}
-
-pub async fn settle(client: &mut AccountServiceClient<Channel>, id: &str) -> Operation {
-    let watch = async {
-        let mut stream = client
-            .watch_operation(WatchOperationRequest { id: id.into() })
-            .await
-            .unwrap()
-            .into_inner();
-        let mut last = None;
-        while let Some(m) = stream.message().await.unwrap() {
-            last = m.operation;
-        }
-        last.unwrap()
-    };
-    tokio::time::timeout(Duration::from_secs(60), watch)
-        .await
-        .expect("operation settles in time")
 }
 
 pub fn upn(username: &str) -> String {
@@ -151,3 +116,5 @@ pub fn report_latency(logs: &str) {
         .collect();
     println!("    directory write latency against Samba (ms, as logged): {latencies:?}");
 }
+
+pub use crate::client::{answers, settle};

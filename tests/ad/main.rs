@@ -4,6 +4,8 @@
 //! the DC is stopped at the end whatever happens.
 
 mod cases;
+#[path = "../common/client.rs"]
+mod client;
 mod harness;
 
 use std::{

@@ -8,8 +8,7 @@ use std::{
 };
 
 use claimd_api::v1::{
-    ChallengeAnswer, ClaimAccountRequest, ClaimAccountResponse, Operation, OperationState,
-    WatchOperationRequest, account_service_client::AccountServiceClient,
+    ClaimAccountRequest, ClaimAccountResponse, account_service_client::AccountServiceClient,
 };
 use claimd_testkit::{ClaimdProcess, Slapd, Smtp};
 use nix::sys::signal::Signal;
@@ -171,20 +170,6 @@ pub async fn wait_healthy(endpoint: &str, logs: &str) {
     }
 }
 
-pub fn answers() -> Vec<ChallengeAnswer> {
-    [
-        ("first-pet", "Rex the Dog"),
-        ("birth-city", "Jonesboro"),
-        ("first-car", "Ford Focus"),
-    ]
-    .iter()
-    .map(|(q, a)| ChallengeAnswer {
-        question_id: (*q).into(),
-        answer: (*a).into(),
-    })
-    .collect()
-}
-
 pub fn jane() -> ClaimAccountRequest {
     ClaimAccountRequest {
         last_name: "Doe".into(),
@@ -193,31 +178,6 @@ pub fn jane() -> ClaimAccountRequest {
         password: PASSWORD.into(),
         answers: answers(),
     }
-}
-
-/// Watches the operation until it reaches a final state (with a deadline).
-pub async fn settle(client: &mut AccountServiceClient<Channel>, id: &str) -> Operation {
-    let watch = async {
-        let mut stream = client
-            .watch_operation(WatchOperationRequest { id: id.into() })
-            .await
-            .expect("watch starts")
-            .into_inner();
-        let mut last = None;
-        while let Some(message) = stream.message().await.expect("watch streams") {
-            last = message.operation;
-        }
-        last.expect("at least one operation")
-    };
-    let op = tokio::time::timeout(Duration::from_secs(30), watch)
-        .await
-        .expect("operation settles in time");
-    assert_ne!(
-        op.state(),
-        OperationState::Pending,
-        "the stream ended before a final state"
-    );
-    op
 }
 
 pub async fn claim_ok(
@@ -236,3 +196,5 @@ pub fn file_contains(path: &Path, needle: &str) -> bool {
     let bytes = fs::read(path).unwrap_or_default();
     bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
+
+pub use crate::client::{answers, settle};

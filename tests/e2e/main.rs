@@ -5,6 +5,8 @@
 mod admin;
 mod claim;
 mod cli;
+#[path = "../common/client.rs"]
+mod client;
 mod faults;
 mod harness;
 mod metrics;
