@@ -81,3 +81,31 @@ async fn sigterm_drains_and_exits_cleanly() {
         OperationState::Succeeded
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_and_sync_run_as_separate_processes() {
+    let mut app = App::start().await;
+    // Replace `run` with `serve` here and `sync` in a second process on the same database.
+    app.stop_with(Signal::SIGTERM);
+    app.claimd.launch_command("serve");
+    let mut worker = app.claimd.sibling();
+    worker.launch_command("sync");
+    let mut client = app.client().await;
+    let reply = claim_ok(&mut client, jane()).await;
+    assert_eq!(
+        settle(&mut client, &reply.operation.unwrap().id)
+            .await
+            .state(),
+        OperationState::Succeeded
+    );
+    assert!(app.can_login("e77777", PASSWORD));
+    assert!(
+        worker.logs().contains("directory job ended"),
+        "the sync process did the work"
+    );
+    assert!(
+        !app.logs().contains("directory job ended"),
+        "the serve process did not"
+    );
+    assert!(worker.stop_with(Signal::SIGTERM).success());
+}

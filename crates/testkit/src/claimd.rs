@@ -101,6 +101,12 @@ impl ClaimdProcess {
 
     /// Starts `claimd run` and waits until its port accepts connections.
     pub fn launch(&mut self) {
+        self.launch_command("run");
+    }
+
+    /// Starts `claimd COMMAND` (`run`, `serve` or `sync`) and waits until it is up: its port
+    /// accepts connections, or (for `sync`, which listens nowhere) it logs that it started.
+    pub fn launch_command(&mut self, command: &str) {
         assert!(self.child.is_none(), "claimd already running");
         let log = fs::OpenOptions::new()
             .create(true)
@@ -110,7 +116,7 @@ impl ClaimdProcess {
         let child = Command::new(&self.binary)
             .arg("--config")
             .arg(self.config_path())
-            .arg("run")
+            .arg(command)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
@@ -127,8 +133,30 @@ impl ClaimdProcess {
                     fs::read_to_string(&log_path).unwrap_or_default()
                 );
             }
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
+            if command == "sync" {
+                fs::read_to_string(&log_path).is_ok_and(|log| log.contains("claimd started"))
+            } else {
+                TcpStream::connect(("127.0.0.1", port)).is_ok()
+            }
         });
+    }
+
+    /// A second claimd process with the same configuration (so the same database, seal key and
+    /// port): the other half of a split deployment, `serve` here and `sync` there. It has its
+    /// own temp dir for its log.
+    pub fn sibling(&self) -> Self {
+        let sibling = Self {
+            binary: self.binary.clone(),
+            dir: tempfile::Builder::new()
+                .prefix("claimd-sibling-")
+                .tempdir()
+                .expect("temp dir"),
+            port: self.port,
+            env: self.env.clone(),
+            child: None,
+        };
+        fs::copy(self.config_path(), sibling.config_path()).expect("config copied");
+        sibling
     }
 
     /// True while the process runs.
