@@ -57,7 +57,7 @@ from = "District IT <ithelp@district.example>"
 poll_interval_ms = 100
 backoff_initial_ms = 200
 backoff_max_secs = 1
-lease_secs = 15
+lease_secs = 25
 "#,
             port = claimd.port(),
             ca = dc.ca_file().display(),

@@ -85,7 +85,7 @@ from = "District IT <ithelp@district.example>"
 poll_interval_ms = 100
 backoff_initial_ms = 100
 backoff_max_secs = 1
-lease_secs = 6
+lease_secs = 10
 "#,
             port = self.claimd.port(),
             url = self.slapd.url(),

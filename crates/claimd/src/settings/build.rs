@@ -219,13 +219,14 @@ impl Settings {
         if !(1..=64).contains(&y.concurrency) {
             p.add("sync.concurrency", "must be from 1 to 64");
         }
-        if y.lease_secs < 3 * d.timeout_secs.max(1) {
+        // A job makes up to four directory calls (AD: search, add, password, enable), each
+        // bounded by the timeout; the lease must outlast them all, or another worker takes over
+        // a job still being written.
+        let min_lease = 5 * d.timeout_secs.max(1);
+        if y.lease_secs < min_lease {
             p.add(
                 "sync.lease_secs",
-                format!(
-                    "must be at least three directory timeouts ({}s)",
-                    3 * d.timeout_secs.max(1)
-                ),
+                format!("must be at least five directory timeouts ({min_lease}s)"),
             );
         }
         if y.poll_interval_ms < 10 {
