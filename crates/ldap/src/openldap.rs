@@ -78,7 +78,9 @@ pub(crate) async fn provision(
         }
         _ => return Err(classify(Step::Entry, ldap3::LdapError::from(added))),
     }
-    modify_password(ldap, settings, &dn, password).await
+    modify_password(ldap, settings, &dn, password)
+        .await
+        .map_err(|e| classify(Step::Password, e))
 }
 
 /// Sets the password of an existing entry (reset, change).
@@ -89,18 +91,8 @@ pub(crate) async fn set_password(
     password: &SecretString,
 ) -> Result<(), DirectoryError> {
     let dn = user_dn(settings, account.username.as_str());
-    let exop = PasswordModify {
-        user_id: Some(&dn),
-        old_pass: None,
-        new_pass: Some(password.expose_secret()),
-    };
-    match ldap
-        .with_timeout(settings.timeout)
-        .extended(exop)
-        .await
-        .and_then(|r| r.success())
-    {
-        Ok(_) => Ok(()),
+    match modify_password(ldap, settings, &dn, password).await {
+        Ok(()) => Ok(()),
         Err(ldap3::LdapError::LdapResult { result }) if result.rc == NO_SUCH_OBJECT => {
             Err(DirectoryError::Permanent {
                 reason: "the account is not in the directory; ask the district's IT staff".into(),
@@ -110,13 +102,13 @@ pub(crate) async fn set_password(
     }
 }
 
-/// Password Modify (RFC 3062) as the service account.
+/// Password Modify (RFC 3062) as the service account; callers classify the failure.
 async fn modify_password(
     ldap: &mut Ldap,
     settings: &DirectorySettings,
     dn: &str,
     password: &SecretString,
-) -> Result<(), DirectoryError> {
+) -> Result<(), ldap3::LdapError> {
     let exop = PasswordModify {
         user_id: Some(dn),
         old_pass: None,
@@ -127,7 +119,6 @@ async fn modify_password(
         .await
         .and_then(|r| r.success())
         .map(|_| ())
-        .map_err(|e| classify(Step::Password, e))
 }
 
 /// Refuses to take over an existing entry that belongs to another employee.
