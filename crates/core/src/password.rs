@@ -46,11 +46,6 @@ impl PasswordPolicy {
         }
     }
 
-    /// The configured minimum length.
-    pub fn min_chars(&self) -> usize {
-        self.min_chars
-    }
-
     /// Checks a new password; the error says why it was refused and never repeats it.
     /// `personal` holds the person's names, employee ID and username ([`personal_words`]).
     pub fn check(&self, password: &SecretString, personal: &[String]) -> Result<(), String> {

@@ -159,13 +159,6 @@ impl ClaimdProcess {
         sibling
     }
 
-    /// True while the process runs.
-    pub fn is_running(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
-    }
-
     /// Everything claimd has logged so far.
     pub fn logs(&self) -> String {
         fs::read_to_string(self.log_path()).unwrap_or_default()
