@@ -150,9 +150,8 @@ impl Settings {
             flavor: flavor.unwrap_or(Flavor::OpenLdap),
             urls: d.url.list(),
             bind_dn: d.bind_dn.clone(),
-            bind_password: bind_password
-                .clone()
-                .unwrap_or_else(|| SecretString::from("")),
+            // A missing password is already a reported problem; the empty one never connects.
+            bind_password: bind_password.unwrap_or_else(|| SecretString::from("")),
             users_base_dn: d.users_base_dn.clone(),
             ca_file: d.ca_file.clone(),
             starttls: d.starttls,
