@@ -148,13 +148,23 @@ impl Slapd {
             .stderr(Stdio::null())
             .spawn()
             .expect("slapd starts");
-        self.child = Some(child);
         let port = self.port;
+        let child = self.child.insert(child);
         wait_until(
             "slapd to accept connections",
             Duration::from_secs(10),
-            || TcpStream::connect(("127.0.0.1", port)).is_ok(),
+            || {
+                // A slapd that could not listen exits; never mistake another server for ours.
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("slapd exited at start ({status}); port {port} taken?");
+                }
+                TcpStream::connect(("127.0.0.1", port)).is_ok()
+            },
         );
+        // Listening is not serving yet: ready once a bind is answered.
+        wait_until("slapd to answer a bind", Duration::from_secs(10), || {
+            self.can_bind(Self::ROOT_DN, Self::ROOT_PASSWORD)
+        });
     }
 }
 
