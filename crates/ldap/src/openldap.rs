@@ -134,22 +134,30 @@ async fn check_owner(
         .await
         .and_then(|r| r.success())
         .map_err(|e| classify(Step::Entry, e))?;
-    let owner = entries
-        .into_iter()
-        .next()
-        .map(SearchEntry::construct)
-        .and_then(|e| {
-            e.attrs
-                .get("employeeNumber")
-                .and_then(|v| v.first().cloned())
+    let Some(entry) = entries.into_iter().next().map(SearchEntry::construct) else {
+        // Deleted between our add and this read: the next try adds it afresh.
+        return Err(DirectoryError::Transient {
+            reason: "the directory entry changed while it was being written".into(),
         });
+    };
+    let owner = entry
+        .attrs
+        .get("employeeNumber")
+        .and_then(|v| v.first().cloned());
+    // Only an entry that carries this person's number is theirs to update; anything else was
+    // made by someone else (IT by hand, another tool) and is never taken over.
     match owner {
-        Some(other) if other != employee_number => Err(DirectoryError::Permanent {
+        Some(owner) if owner == employee_number => Ok(()),
+        Some(_) => Err(DirectoryError::Permanent {
             reason:
                 "the directory already has an account with this username for another employee; \
                      ask the district's IT staff"
                     .into(),
         }),
-        _ => Ok(()),
+        None => Err(DirectoryError::Permanent {
+            reason: "the directory already has an account with this username and no employee \
+                     number, so it is not known to be this person's; ask the district's IT staff"
+                .into(),
+        }),
     }
 }

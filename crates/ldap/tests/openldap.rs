@@ -39,6 +39,24 @@ fn job(id: u32, last: &str, first: &str) -> DirectoryJob {
     }
 }
 
+/// The entry holds one password, stored with a hashing scheme (`{SSHA}…`), never as typed.
+fn assert_server_hashed(slapd: &Slapd, dn: &str, password: &str) {
+    let values = slapd.attribute_values(dn, "userPassword");
+    assert_eq!(values.len(), 1, "one userPassword on {dn}");
+    let stored = String::from_utf8_lossy(&values[0]);
+    let scheme = stored
+        .strip_prefix('{')
+        .and_then(|rest| rest.split_once('}'))
+        .map(|(scheme, _)| scheme);
+    assert!(
+        matches!(scheme, Some("SSHA" | "SSHA512" | "ARGON2" | "CRYPT"))
+            || scheme.is_some_and(|s| s.starts_with("PBKDF2")),
+        "userPassword is not a server-side hash: {:?}",
+        scheme
+    );
+    assert!(!stored.contains(password));
+}
+
 fn user_dn(id: u32) -> String {
     format!("uid=e{id},{}", Slapd::USERS_BASE_DN)
 }
@@ -67,11 +85,7 @@ async fn provision_creates_the_entry_and_the_user_binds_and_twice_is_once() {
             "missing {line:?} in\n{ldif}"
         );
     }
-    let hashed = slapd.search(Slapd::USERS_BASE_DN, "(uid=e77777)", &["userPassword"]);
-    assert!(
-        !hashed.contains("Correct-Horse"),
-        "the server hashed the password: {hashed}"
-    );
+    assert_server_hashed(&slapd, &user_dn(77777), "Correct-Horse-Battery-9");
     assert!(slapd.can_bind(&user_dn(77777), "Correct-Horse-Battery-9"));
 
     dir.apply(&job, &SecretString::from("Correct-Horse-Battery-9"))
@@ -199,6 +213,36 @@ async fn an_entry_of_another_employee_is_never_taken_over() {
         .unwrap_err();
     assert!(matches!(err, DirectoryError::Permanent { .. }), "{err:?}");
     assert!(slapd.can_bind(&user_dn(8), "Correct-Horse-Battery-8"));
+}
+
+#[tokio::test]
+async fn an_entry_without_an_employee_number_is_never_taken_over() {
+    let slapd = Slapd::start();
+    // An account IT made by hand with claimd's username but no employeeNumber.
+    slapd.add(&format!(
+        "dn: {dn}\nobjectClass: inetOrgPerson\nuid: e11\ncn: Hand Made\nsn: Made\n\
+         userPassword: Hand-Made-Password-11\n",
+        dn = user_dn(11)
+    ));
+    let dir = LdapDirectory::new(settings(&slapd)).unwrap();
+    let err = dir
+        .apply(
+            &job(11, "Doe", "Jane"),
+            &SecretString::from("Correct-Horse-Battery-1"),
+        )
+        .await
+        .unwrap_err();
+    let DirectoryError::Permanent { reason } = err else {
+        panic!("{err:?}")
+    };
+    assert!(reason.contains("no employee number"), "{reason}");
+    assert!(slapd.can_bind(&user_dn(11), "Hand-Made-Password-11"));
+    assert!(!slapd.can_bind(&user_dn(11), "Correct-Horse-Battery-1"));
+    let entry = slapd.search(&user_dn(11), "(objectClass=*)", &["sn", "employeeNumber"]);
+    assert!(
+        entry.contains("sn: Made") && !entry.contains("employeeNumber"),
+        "{entry}"
+    );
 }
 
 #[tokio::test]

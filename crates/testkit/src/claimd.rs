@@ -166,12 +166,23 @@ impl ClaimdProcess {
 
     /// Sends `signal` and waits for the process to exit.
     pub fn stop_with(&mut self, signal: Signal) -> ExitStatus {
-        let mut child = self.child.take().expect("claimd running");
+        self.signal(signal);
+        self.wait()
+    }
+
+    /// Sends `signal` to the running process and returns at once.
+    pub fn signal(&self, signal: Signal) {
+        let child = self.child.as_ref().expect("claimd running");
         kill(
             Pid::from_raw(i32::try_from(child.id()).expect("pid fits")),
             signal,
         )
         .expect("signal sent");
+    }
+
+    /// Waits for the running process to exit (after [`ClaimdProcess::signal`]).
+    pub fn wait(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("claimd running");
         child.wait().expect("claimd exits")
     }
 }

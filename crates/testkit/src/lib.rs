@@ -10,6 +10,7 @@
 //! domain controller (root only; one per machine).
 
 mod claimd;
+mod feed;
 mod samba;
 mod slapd;
 mod smtp;

@@ -17,7 +17,7 @@ use nix::{
     unistd::{Pid, Uid},
 };
 
-use crate::wait::wait_until;
+use crate::{feed::feed, wait::wait_until};
 
 /// A running Samba AD DC, stopped on drop.
 #[derive(Debug)]
@@ -158,28 +158,12 @@ impl SambaDc {
 
     /// Applies an LDIF change (`changetype: add/modify/...`) as the administrator.
     pub fn ldapmodify(&self, ldif: &str) {
-        use std::io::Write;
-        let mut child = self
-            .tool(
+        feed(
+            self.tool(
                 "ldapmodify",
                 &["-D", Self::ADMIN_UPN, "-w", Self::ADMIN_PASSWORD],
-            )
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("ldapmodify runs");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(ldif.as_bytes())
-            .expect("LDIF written");
-        let out = child.wait_with_output().expect("ldapmodify ends");
-        assert!(
-            out.status.success(),
-            "ldapmodify failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+            ),
+            ldif,
         );
     }
 

@@ -14,7 +14,10 @@ use nix::{
     unistd::Pid,
 };
 
-use crate::wait::{free_port, wait_until};
+use crate::{
+    feed::feed,
+    wait::{free_port, wait_until},
+};
 
 const SUFFIX: &str = "dc=example,dc=org";
 
@@ -111,6 +114,21 @@ impl Slapd {
             .success()
     }
 
+    /// Adds the entries of `ldif` as the root, as IT staff would with `ldapadd`.
+    pub fn add(&self, ldif: &str) {
+        let mut command = Command::new("ldapadd");
+        command.args([
+            "-x",
+            "-H",
+            &self.url(),
+            "-D",
+            Self::ROOT_DN,
+            "-w",
+            Self::ROOT_PASSWORD,
+        ]);
+        feed(command, ldif);
+    }
+
     /// The LDIF `ldapsearch -LLL` prints for `filter` under `base` as the root.
     pub fn search(&self, base: &str, filter: &str, attrs: &[&str]) -> String {
         let mut args = vec!["-x", "-LLL", "-o", "ldif-wrap=no", "-H"];
@@ -138,14 +156,77 @@ impl Slapd {
         String::from_utf8(out.stdout).expect("UTF-8 LDIF")
     }
 
+    /// Pauses the server (SIGSTOP): connections stay open and requests wait unanswered, as
+    /// with a hung directory. [`Slapd::unpause`] lets it go on.
+    pub fn pause(&self) {
+        self.signal(Signal::SIGSTOP);
+    }
+
+    /// Lets a paused server go on (SIGCONT); the requests that waited are answered.
+    pub fn unpause(&self) {
+        self.signal(Signal::SIGCONT);
+    }
+
+    fn signal(&self, signal: Signal) {
+        let child = self.child.as_ref().expect("slapd is running");
+        let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid fits"));
+        kill(pid, signal).expect("signal slapd");
+    }
+
+    /// How many `verb` operations (`ADD`, `MOD`, `DEL`, `PASSMOD`, `BIND`…) slapd has logged
+    /// on `dn` since it was created, whatever their result.
+    pub fn operations(&self, verb: &str, dn: &str) -> usize {
+        let log = fs::read_to_string(self.log_path()).unwrap_or_default();
+        // PASSMOD names the entry as `id=`, every other operation as `dn=`.
+        let needles = [
+            format!(" {verb} dn=\"{dn}\""),
+            format!(" {verb} id=\"{dn}\""),
+        ];
+        log.lines()
+            .filter(|line| needles.iter().any(|n| line.contains(n.as_str())))
+            .count()
+    }
+
+    /// The raw values of `attr` on the entry `dn`, read as the root (`ldapsearch` prints
+    /// binary and some octet-string values, `userPassword` among them, in base64).
+    pub fn attribute_values(&self, dn: &str, attr: &str) -> Vec<Vec<u8>> {
+        use base64::Engine;
+        let ldif = self.search(dn, "(objectClass=*)", &[attr]);
+        let plain = format!("{attr}: ");
+        let encoded = format!("{attr}:: ");
+        ldif.lines()
+            .filter_map(|line| {
+                if let Some(value) = line.strip_prefix(&encoded) {
+                    Some(
+                        base64::engine::general_purpose::STANDARD
+                            .decode(value)
+                            .expect("ldapsearch prints valid base64"),
+                    )
+                } else {
+                    line.strip_prefix(&plain).map(|v| v.as_bytes().to_vec())
+                }
+            })
+            .collect()
+    }
+
+    fn log_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("slapd.log")
+    }
+
     fn launch(&mut self) {
         let config = self.dir.path().join("config");
         let url = format!("{}/", self.url());
+        // Debug level 256 ("stats") logs one line per operation, so tests can count writes.
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("slapd log file");
         let child = Command::new("/usr/sbin/slapd")
-            .args(["-d", "0", "-F", path(&config), "-h", &url])
+            .args(["-d", "256", "-F", path(&config), "-h", &url])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("slapd starts");
         let port = self.port;
