@@ -226,6 +226,7 @@ pub async fn a_claim_made_while_the_dc_is_down_completes_when_it_is_back(dc: &mu
         .unwrap()
         .into_inner();
     let id = reply.operation.unwrap().id;
+    wait_retrying(&mut client, &id).await;
     dc.resume();
     assert_eq!(
         settle(&mut client, &id).await.state(),

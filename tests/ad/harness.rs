@@ -117,4 +117,4 @@ pub fn report_latency(logs: &str) {
     println!("    directory write latency against Samba (ms, as logged): {latencies:?}");
 }
 
-pub use crate::client::{answers, settle};
+pub use crate::client::{answers, settle, wait_retrying};

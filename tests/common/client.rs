@@ -1,10 +1,10 @@
 //! What every end-to-end suite does as a gRPC client: answer the questions, follow an
 //! operation to its end. Included by path into each test binary.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use claimd_api::v1::{
-    ChallengeAnswer, Operation, OperationState, WatchOperationRequest,
+    ChallengeAnswer, GetOperationRequest, Operation, OperationState, WatchOperationRequest,
     account_service_client::AccountServiceClient,
 };
 use tonic::transport::Channel;
@@ -47,4 +47,28 @@ pub async fn settle(client: &mut AccountServiceClient<Channel>, id: &str) -> Ope
         "the stream ended before a final state"
     );
     op
+}
+
+/// Polls the operation (with a deadline) until the directory write behind it has failed at
+/// least once and the worker is retrying: the evidence that an outage was really met.
+pub async fn wait_retrying(client: &mut AccountServiceClient<Channel>, id: &str) -> Operation {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let op = client
+            .get_operation(GetOperationRequest { id: id.into() })
+            .await
+            .expect("operation readable")
+            .into_inner()
+            .operation
+            .expect("operation");
+        if op.state() == OperationState::Pending && op.reason.contains("retrying") {
+            return op;
+        }
+        assert_eq!(op.state(), OperationState::Pending, "{op:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the directory write never failed: {op:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -1,11 +1,11 @@
 //! `claimd admin …` as IT staff use it: unlock, release, retry now, read the audit log.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use claimd_api::v1::{ClaimAccountRequest, GetOperationRequest, OperationState};
+use claimd_api::v1::{ClaimAccountRequest, OperationState};
 use tonic::Code;
 
-use crate::harness::{App, PASSWORD, claim_ok, jane, settle};
+use crate::harness::{App, PASSWORD, claim_ok, jane, settle, wait_retrying};
 
 fn admin(app: &App, args: &[&str]) -> (bool, String) {
     let mut all = vec!["admin"];
@@ -66,18 +66,29 @@ async fn a_stuck_claim_is_released_and_the_person_claims_again() {
     app.slapd.stop();
     let mut client = app.client().await;
     let stuck = claim_ok(&mut client, jane()).await.operation.unwrap().id;
+    wait_retrying(&mut client, &stuck).await;
     let (ok, out) = admin(&app, &["release", "077777"]);
     assert!(ok, "{out}");
     let op = settle(&mut client, &stuck).await;
     assert_eq!(op.state(), OperationState::Failed);
     assert!(op.reason.contains("released"), "{}", op.reason);
-    let again = claim_ok(&mut client, jane()).await.operation.unwrap().id;
+    // The second claim chooses another password: if the released job still landed, the
+    // directory would see two password writes and the first password might work.
+    let again = ClaimAccountRequest {
+        password: "Second-Choice-Lantern-4".into(),
+        ..jane()
+    };
+    let again = claim_ok(&mut client, again).await.operation.unwrap().id;
     app.slapd.resume();
     assert_eq!(
         settle(&mut client, &again).await.state(),
         OperationState::Succeeded
     );
-    assert!(app.can_login("e77777", PASSWORD));
+    assert!(app.can_login("e77777", "Second-Choice-Lantern-4"));
+    assert!(!app.can_login("e77777", PASSWORD));
+    let dn = format!("uid=e77777,{}", claimd_testkit::Slapd::USERS_BASE_DN);
+    assert_eq!(app.slapd.operations("ADD", &dn), 1);
+    assert_eq!(app.slapd.operations("PASSMOD", &dn), 1);
     let (ok, out) = admin(&app, &["release", "077777"]);
     assert!(!ok && out.contains("no pending claim"), "{out}");
 }
@@ -93,19 +104,7 @@ async fn a_waiting_job_is_retried_at_once_on_request() {
     app.slapd.stop();
     let mut client = app.client().await;
     let id = claim_ok(&mut client, jane()).await.operation.unwrap().id;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let op = client
-            .get_operation(GetOperationRequest { id: id.clone() })
-            .await
-            .unwrap()
-            .into_inner();
-        if op.operation.unwrap().reason.contains("retrying") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the first attempt never failed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_retrying(&mut client, &id).await;
     app.slapd.resume();
     let (ok, out) = admin(&app, &["retry", &id]);
     assert!(ok, "{out}");

@@ -197,4 +197,4 @@ pub fn file_contains(path: &Path, needle: &str) -> bool {
     bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
-pub use crate::client::{answers, settle};
+pub use crate::client::{answers, settle, wait_retrying};

@@ -138,6 +138,15 @@ async fn mail_queued_while_smtp_is_down_is_sent_when_it_returns() {
         })
         .await
         .unwrap();
+    // Resume only once a delivery has really failed.
+    claimd_testkit::wait_until("a failed mail delivery", MAIL_WAIT, || {
+        app.logs().contains("mail not sent, will retry")
+    });
+    assert_eq!(
+        app.smtp.messages().len(),
+        1,
+        "nothing delivered while SMTP was down"
+    );
     app.smtp.resume();
     let mails = app.smtp.wait_for(2, MAIL_WAIT);
     assert!(mails[1].body.contains("Username: e77777"));

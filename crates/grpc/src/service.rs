@@ -29,6 +29,10 @@ use crate::{client::ClientAddressPolicy, convert, status::to_status};
 /// another process).
 const WATCH_POLL: Duration = Duration::from_millis(250);
 
+/// How long open watches go on after a shutdown signal: within the server's 10 s grace, long
+/// enough for the worker to finish the job in hand.
+const WATCH_DRAIN: Duration = Duration::from_secs(8);
+
 /// The service over the account flows.
 #[derive(Debug)]
 pub struct AccountApi {
@@ -38,7 +42,7 @@ pub struct AccountApi {
 }
 
 impl AccountApi {
-    /// Handlers over `accounts`; watch streams end when `shutdown` is cancelled.
+    /// Handlers over `accounts`; watch streams end a while after `shutdown` is cancelled.
     pub fn new(
         accounts: Arc<Accounts>,
         clients: ClientAddressPolicy,
@@ -51,13 +55,20 @@ impl AccountApi {
         }
     }
 
-    fn client<T>(&self, request: &Request<T>) -> Option<std::net::IpAddr> {
+    /// The client's address; a trusted proxy that does not say who its client is gets
+    /// INVALID_ARGUMENT naming the header.
+    fn client<T>(&self, request: &Request<T>) -> Result<Option<std::net::IpAddr>, Status> {
         let forwarded = request
             .metadata()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|v| v.to_str().ok());
         self.clients
             .client(request.remote_addr().map(|a| a.ip()), forwarded)
+            .map_err(|e| {
+                warn!(error = %e, "request from a trusted proxy refused");
+                Status::invalid_argument(e.to_string())
+            })
     }
 }
 
@@ -122,7 +133,7 @@ impl AccountService for AccountApi {
         request: Request<ClaimAccountRequest>,
     ) -> Result<Response<ClaimAccountResponse>, Status> {
         let started = Instant::now();
-        let client = self.client(&request);
+        let client = self.client(&request)?;
         record_client(client);
         let result = self
             .accounts
@@ -160,7 +171,7 @@ impl AccountService for AccountApi {
         request: Request<RecoverUsernameRequest>,
     ) -> Result<Response<RecoverUsernameResponse>, Status> {
         let started = Instant::now();
-        let client = self.client(&request);
+        let client = self.client(&request)?;
         record_client(client);
         let result = self
             .accounts
@@ -199,7 +210,7 @@ impl AccountService for AccountApi {
         request: Request<CompletePasswordResetRequest>,
     ) -> Result<Response<CompletePasswordResetResponse>, Status> {
         let started = Instant::now();
-        let client = self.client(&request);
+        let client = self.client(&request)?;
         record_client(client);
         let result = self
             .accounts
@@ -221,7 +232,7 @@ impl AccountService for AccountApi {
         request: Request<ChangePasswordRequest>,
     ) -> Result<Response<ChangePasswordResponse>, Status> {
         let started = Instant::now();
-        let client = self.client(&request);
+        let client = self.client(&request)?;
         record_client(client);
         let result = self
             .accounts
@@ -243,7 +254,7 @@ impl AccountService for AccountApi {
         request: Request<UpdateChallengeAnswersRequest>,
     ) -> Result<Response<UpdateChallengeAnswersResponse>, Status> {
         let started = Instant::now();
-        let client = self.client(&request);
+        let client = self.client(&request)?;
         record_client(client);
         let result = self
             .accounts
@@ -274,6 +285,13 @@ impl AccountService for AccountApi {
         let mut finished = accounts.events().finished();
         tokio::spawn(
             async move {
+                // At shutdown the job in hand is still finished, so a watcher keeps watching
+                // a while and sees its end; only then is it told to watch again elsewhere.
+                let drained = async {
+                    shutdown.cancelled().await;
+                    tokio::time::sleep(WATCH_DRAIN).await;
+                };
+                tokio::pin!(drained);
                 let mut current = first;
                 loop {
                     let response = WatchOperationResponse { operation: Some(convert::operation(&current)) };
@@ -282,7 +300,7 @@ impl AccountService for AccountApi {
                     }
                     loop {
                         tokio::select! {
-                            () = shutdown.cancelled() => {
+                            () = &mut drained => {
                                 let _ = tx.send(Err(Status::unavailable("the server is shutting down; watch again"))).await;
                                 return;
                             }

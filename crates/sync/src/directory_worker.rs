@@ -8,7 +8,7 @@ use claimd_core::{
     store::{AuditEvent, JobOutcome, LeasedJob, now_millis},
 };
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, error, info, info_span, warn};
+use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use crate::{SyncConfig, millis, owner, pacing::run_loop, retry_delay};
 
@@ -92,6 +92,7 @@ impl Worker {
             .open(&job.sealed_password, job.job.id.to_string().as_bytes())
         {
             Ok(password) => {
+                debug!("directory write started");
                 let started = Instant::now();
                 let result = self.directory.apply(&job.job, &password).await;
                 let elapsed = started.elapsed();
