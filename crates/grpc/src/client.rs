@@ -1,7 +1,7 @@
-//! Who the client is: the peer's address, or the address a trusted proxy (the portal)
-//! forwards in `x-forwarded-for`. Attempt limits and the audit trail use it.
+//! Who the client is: the peer's address, or the address a trusted proxy (the portal, a load
+//! balancer) forwards in `x-forwarded-for`. Attempt limits and the audit trail use it.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// Which peers may speak for their clients.
 #[derive(Clone, Debug, Default)]
@@ -10,23 +10,68 @@ pub struct ClientAddressPolicy {
     pub trusted_proxies: Vec<IpAddr>,
 }
 
+/// A trusted proxy's request that does not say who the client is. Counting it as the proxy
+/// would make every person behind it share one attempt counter, so it is refused instead.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ClientAddressError {
+    /// The proxy forwarded no address outside the trusted proxies.
+    #[error("x-forwarded-for: the trusted proxy did not forward the client's address")]
+    Missing,
+    /// An entry is not an IP address.
+    #[error("x-forwarded-for: an entry is not an IP address")]
+    Malformed,
+}
+
 impl ClientAddressPolicy {
-    /// The client's address for a request from `peer` carrying `forwarded_for`.
-    pub fn client(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> Option<IpAddr> {
-        let peer = peer.map(canonical)?;
-        if !self.trusted_proxies.iter().any(|p| canonical(*p) == peer) {
-            return Some(peer);
+    /// The client's address for a request from `peer` carrying the `x-forwarded-for` header
+    /// lines `forwarded_for`, in the order received (`None` for a line that is not text).
+    ///
+    /// Each proxy appends the address it saw, so the list is read from the right: the first
+    /// address that is not a trusted proxy is the client; anything left of it is the client's
+    /// own claim and is never believed.
+    pub fn client<'a>(
+        &self,
+        peer: Option<IpAddr>,
+        forwarded_for: impl IntoIterator<Item = Option<&'a str>>,
+    ) -> Result<Option<IpAddr>, ClientAddressError> {
+        let Some(peer) = peer.map(canonical) else {
+            return Ok(None);
+        };
+        if !self.is_trusted(peer) {
+            return Ok(Some(peer));
         }
-        // The proxy appends the address it saw last; anything before it is the client's claim.
-        forwarded_for
-            .and_then(|list| list.rsplit(',').next())
-            .and_then(|last| last.trim().parse::<IpAddr>().ok())
-            .map(canonical)
-            .or(Some(peer))
+        let lines: Vec<Option<&str>> = forwarded_for.into_iter().collect();
+        for line in lines.into_iter().rev() {
+            let line = line.ok_or(ClientAddressError::Malformed)?;
+            for entry in line.rsplit(',') {
+                let entry = entry.trim();
+                if entry.is_empty() {
+                    continue;
+                }
+                let address = parse(entry).ok_or(ClientAddressError::Malformed)?;
+                if !self.is_trusted(address) {
+                    return Ok(Some(address));
+                }
+            }
+        }
+        Err(ClientAddressError::Missing)
+    }
+
+    fn is_trusted(&self, ip: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|p| canonical(*p) == ip)
     }
 }
 
-/// IPv4-mapped IPv6 peers (`::ffff:10.0.0.1`) count as their IPv4 address.
+/// `203.0.113.9`, `2001:db8::1`, or either with a port (`203.0.113.9:5050`, `[2001:db8::1]:443`).
+fn parse(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .or_else(|_| entry.parse::<SocketAddr>().map(|s| s.ip()))
+        .ok()
+        .map(canonical)
+}
+
+/// IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`) count as their IPv4 address.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
@@ -42,31 +87,94 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn policy() -> ClientAddressPolicy {
+        ClientAddressPolicy {
+            trusted_proxies: vec![ip("10.0.0.2"), ip("10.0.0.7")],
+        }
+    }
+
+    fn client(peer: &str, lines: &[&str]) -> Result<Option<IpAddr>, ClientAddressError> {
+        policy().client(Some(ip(peer)), lines.iter().map(|l| Some(*l)))
+    }
+
     #[test]
-    fn only_trusted_proxies_may_forward() {
-        let policy = ClientAddressPolicy {
-            trusted_proxies: vec![ip("10.0.0.2")],
-        };
+    fn an_untrusted_peer_is_the_client_whatever_it_forwards() {
         assert_eq!(
-            policy.client(Some(ip("10.0.0.2")), Some("203.0.113.9")),
-            Some(ip("203.0.113.9"))
+            client("10.0.0.3", &["203.0.113.9"]),
+            Ok(Some(ip("10.0.0.3")))
+        );
+        assert_eq!(client("10.0.0.3", &["garbage"]), Ok(Some(ip("10.0.0.3"))));
+        assert_eq!(client("10.0.0.3", &[]), Ok(Some(ip("10.0.0.3"))));
+        assert_eq!(policy().client(None, [Some("203.0.113.9")]), Ok(None));
+    }
+
+    #[test]
+    fn a_trusted_proxy_speaks_for_its_client() {
+        assert_eq!(
+            client("10.0.0.2", &["203.0.113.9"]),
+            Ok(Some(ip("203.0.113.9")))
         );
         assert_eq!(
-            policy.client(Some(ip("10.0.0.2")), Some("1.1.1.1, 203.0.113.9")),
-            Some(ip("203.0.113.9"))
+            client("::ffff:10.0.0.2", &["203.0.113.9"]),
+            Ok(Some(ip("203.0.113.9")))
         );
         assert_eq!(
-            policy.client(Some(ip("10.0.0.3")), Some("203.0.113.9")),
-            Some(ip("10.0.0.3"))
+            client("10.0.0.2", &["203.0.113.9:51000"]),
+            Ok(Some(ip("203.0.113.9")))
         );
         assert_eq!(
-            policy.client(Some(ip("10.0.0.2")), Some("garbage")),
-            Some(ip("10.0.0.2"))
+            client("10.0.0.2", &["[2001:db8::5]:443"]),
+            Ok(Some(ip("2001:db8::5")))
+        );
+    }
+
+    #[test]
+    fn the_right_most_address_that_is_not_a_trusted_proxy_is_the_client() {
+        // The client's own claim (1.1.1.1) is left of what the first proxy saw.
+        assert_eq!(
+            client("10.0.0.2", &["1.1.1.1, 203.0.113.9"]),
+            Ok(Some(ip("203.0.113.9")))
+        );
+        // Two hops: a load balancer (10.0.0.7) in front of the portal (10.0.0.2).
+        assert_eq!(
+            client("10.0.0.2", &["1.1.1.1, 203.0.113.9, 10.0.0.7"]),
+            Ok(Some(ip("203.0.113.9")))
+        );
+        // The same hops as separate header lines: every line is read, the last one last.
+        assert_eq!(
+            client("10.0.0.2", &["1.1.1.1", "203.0.113.9", "10.0.0.7"]),
+            Ok(Some(ip("203.0.113.9")))
         );
         assert_eq!(
-            policy.client(Some(ip("::ffff:10.0.0.2")), Some("203.0.113.9")),
-            Some(ip("203.0.113.9"))
+            client("10.0.0.2", &["203.0.113.9", "198.51.100.4"]),
+            Ok(Some(ip("198.51.100.4")))
         );
-        assert_eq!(policy.client(None, Some("203.0.113.9")), None);
+        // Garbage left of the client is never read.
+        assert_eq!(
+            client("10.0.0.2", &["not-an-ip, 203.0.113.9"]),
+            Ok(Some(ip("203.0.113.9")))
+        );
+    }
+
+    #[test]
+    fn a_trusted_proxy_that_forwards_no_client_is_an_error() {
+        assert_eq!(client("10.0.0.2", &[]), Err(ClientAddressError::Missing));
+        assert_eq!(client("10.0.0.2", &[""]), Err(ClientAddressError::Missing));
+        assert_eq!(
+            client("10.0.0.2", &["10.0.0.7"]),
+            Err(ClientAddressError::Missing)
+        );
+        assert_eq!(
+            client("10.0.0.2", &["garbage"]),
+            Err(ClientAddressError::Malformed)
+        );
+        assert_eq!(
+            client("10.0.0.2", &["203.0.113.9, garbage"]),
+            Err(ClientAddressError::Malformed)
+        );
+        assert_eq!(
+            policy().client(Some(ip("10.0.0.2")), [Some("203.0.113.9"), None]),
+            Err(ClientAddressError::Malformed)
+        );
     }
 }

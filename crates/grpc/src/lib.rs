@@ -12,6 +12,6 @@ mod server;
 mod service;
 pub mod status;
 
-pub use client::ClientAddressPolicy;
+pub use client::{ClientAddressError, ClientAddressPolicy};
 pub use server::{GrpcSettings, ServeError, TlsFiles, serve, tls_config};
 pub use service::AccountApi;

@@ -1,6 +1,10 @@
 //! Failed attempts, what they are counted against, and the locks they place.
 
-use std::{fmt, net::IpAddr, time::Duration};
+use std::{
+    fmt,
+    net::{IpAddr, Ipv6Addr},
+    time::Duration,
+};
 
 use crate::{EmployeeId, Username};
 
@@ -23,12 +27,18 @@ impl AttemptKey {
         !matches!(self, Self::Address(_))
     }
 
-    /// The key as stored: `employee:77777`, `username:e77777`, `address:10.0.0.1`.
+    /// The key as stored: `employee:77777`, `username:e77777`, `address:10.0.0.1`, and for
+    /// IPv6 the client's /64, `address:2001:db8:1:2::/64`: one home or school network gets a
+    /// whole /64, so counting single IPv6 addresses would let one attacker pick new ones.
     pub fn stored(&self) -> String {
         match self {
             Self::Employee(id) => format!("employee:{}", id.get()),
             Self::Username(name) => format!("username:{name}"),
-            Self::Address(ip) => format!("address:{ip}"),
+            Self::Address(IpAddr::V4(ip)) => format!("address:{ip}"),
+            Self::Address(IpAddr::V6(ip)) => {
+                let network = Ipv6Addr::from_bits(ip.to_bits() & (u128::MAX << 64));
+                format!("address:{network}/64")
+            }
         }
     }
 }
@@ -74,4 +84,25 @@ pub struct Lockout {
     pub key: AttemptKey,
     /// Until when; `Millis::MAX` for a lock only an administrator lifts.
     pub until: Millis,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(s: &str) -> String {
+        AttemptKey::Address(s.parse().unwrap()).stored()
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64() {
+        assert_eq!(address("2001:db8:1:2:aaaa::1"), "address:2001:db8:1:2::/64");
+        assert_eq!(
+            address("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            "address:2001:db8:1:2::/64"
+        );
+        assert_ne!(address("2001:db8:1:3::1"), address("2001:db8:1:2::1"));
+        assert_eq!(address("10.1.2.3"), "address:10.1.2.3");
+        assert_ne!(address("10.1.2.3"), address("10.1.2.4"));
+    }
 }
