@@ -1,101 +1,144 @@
-//! What only the SQLite backend promises: the sealed password is gone from the row once a
-//! job ends, and a second process (a restart) sees every committed claim.
+//! What only the SQLite backend promises: the sealed password is gone from the row however a
+//! job ends (done, refused, superseded, released), and a second process (a restart) sees
+//! every committed claim.
+
+#[path = "conformance/fixtures.rs"]
+#[allow(dead_code)]
+mod fixtures;
 
 use std::time::Duration;
 
 use claimd_core::{
-    Account, DirectoryJob, Email, EmployeeId, JobKind, OperationId, PersonName, RosterEntry,
-    RosterStatus, Store, Username,
-    store::{AuditEvent, ClaimInsert, JobOutcome, NewClaim},
+    EmployeeId, JobKind, OperationId, OperationState, Store,
+    store::{ClaimInsert, JobOutcome},
 };
 use claimd_store::SqliteStore;
+use fixtures::*;
 
-fn new_claim() -> (RosterEntry, NewClaim) {
-    let entry = RosterEntry {
-        employee_id: EmployeeId::new(77777).unwrap(),
-        last_name: PersonName::parse("Doe").unwrap(),
-        first_name: PersonName::parse("Jane").unwrap(),
-        email: Email::parse("jane@district.example").unwrap(),
-        status: RosterStatus::Active,
-    };
-    let claim = NewClaim {
-        job: DirectoryJob {
-            id: OperationId::new(),
-            kind: JobKind::Provision,
-            account: Account {
-                username: Username::parse("e77777").unwrap(),
-                employee_id: entry.employee_id,
-                first_name: entry.first_name.clone(),
-                last_name: entry.last_name.clone(),
-                email: entry.email.clone(),
-            },
-        },
-        answers: vec![],
-        sealed_password: b"sealed-bytes".to_vec(),
-        audit: AuditEvent {
-            at: 1,
-            action: "claim",
-            employee_id: None,
-            username: None,
-            client: None,
-            outcome: "accepted",
-            reason: None,
-        },
-        now: 1,
-    };
-    (entry, claim)
+async fn open() -> (SqliteStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("claimd.db").display());
+    (SqliteStore::connect(&url).await.unwrap(), dir)
+}
+
+/// The job's sealed password as stored in its row.
+async fn sealed(store: &SqliteStore, id: OperationId) -> Option<Vec<u8>> {
+    sqlx::query_scalar("SELECT sealed_password FROM directory_jobs WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+}
+
+async fn state(store: &SqliteStore, id: OperationId) -> OperationState {
+    store.operation(id).await.unwrap().unwrap().state
 }
 
 #[tokio::test]
-async fn sealed_password_is_erased_when_the_job_ends_and_claims_survive_reopen() {
+async fn a_claim_survives_reopen_and_its_password_is_erased_when_the_job_succeeds() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("claimd.db").display());
-    let (entry, claim) = new_claim();
-    let id = claim.job.id;
+    let new = claim(77777, T0);
+    let id = new.job.id;
     {
         let store = SqliteStore::connect(&url).await.unwrap();
-        store.import_roster(&[entry], 1).await.unwrap();
-        assert_eq!(
-            store.insert_claim(claim).await.unwrap(),
-            ClaimInsert::Created
-        );
+        seeded(&store, &[77777]).await;
+        assert_eq!(store.insert_claim(new).await.unwrap(), ClaimInsert::Created);
         store.pool().close().await;
     }
     let store = SqliteStore::connect(&url).await.unwrap();
     let job = store
-        .lease_job("w", Duration::from_secs(60), 2)
+        .lease_job("w", Duration::from_secs(60), T0)
         .await
         .unwrap()
         .expect("the claim's job survived");
     assert_eq!(job.job.id, id);
-    let sealed: Option<Vec<u8>> = sqlx::query_scalar("SELECT sealed_password FROM directory_jobs")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
-    assert_eq!(sealed.as_deref(), Some(&b"sealed-bytes"[..]));
-    let audit = AuditEvent {
-        at: 3,
-        action: "directory.provision",
-        employee_id: None,
-        username: None,
-        client: None,
-        outcome: "succeeded",
-        reason: None,
-    };
+    assert_eq!(sealed(&store, id).await.as_deref(), Some(&[1, 2, 3][..]));
+    let done = audit(T0, "directory.provision", "succeeded");
     assert!(
         store
-            .finish_job(&job, JobOutcome::Succeeded, audit, None)
+            .finish_job(&job, JobOutcome::Succeeded, done, None)
             .await
             .unwrap()
     );
-    let sealed: Option<Vec<u8>> = sqlx::query_scalar("SELECT sealed_password FROM directory_jobs")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
-    assert_eq!(sealed, None);
+    assert_eq!(sealed(&store, id).await, None);
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(store.pool())
         .await
         .unwrap();
     assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn a_refused_job_loses_its_password() {
+    let (store, _dir) = open().await;
+    seeded(&store, &[77777]).await;
+    store.insert_claim(claim(77777, T0)).await.unwrap();
+    let job = store
+        .lease_job("w", Duration::from_secs(60), T0)
+        .await
+        .unwrap()
+        .unwrap();
+    let refused = JobOutcome::Failed {
+        reason: "the directory refused the password".into(),
+    };
+    let row = audit(T0, "directory.provision", "failed");
+    assert!(store.finish_job(&job, refused, row, None).await.unwrap());
+    assert_eq!(state(&store, job.job.id).await, OperationState::Failed);
+    assert_eq!(sealed(&store, job.job.id).await, None);
+}
+
+#[tokio::test]
+async fn a_superseded_password_job_loses_its_password_and_the_newer_keeps_its_own() {
+    let (store, _dir) = open().await;
+    let claim_id = active_claim(&store).await;
+    let older = password_job(&claim_id, JobKind::ResetPassword, T0 + 1);
+    let older_id = older.job.id;
+    store.insert_password_job(older).await.unwrap();
+    let newer = password_job(&claim_id, JobKind::ChangePassword, T0 + 2);
+    let newer_id = newer.job.id;
+    store.insert_password_job(newer).await.unwrap();
+    assert_eq!(state(&store, older_id).await, OperationState::Failed);
+    assert_eq!(sealed(&store, older_id).await, None);
+    assert_eq!(
+        sealed(&store, newer_id).await.as_deref(),
+        Some(&[4, 5, 6][..])
+    );
+}
+
+#[tokio::test]
+async fn a_released_claim_loses_its_password_even_while_a_worker_holds_it() {
+    let (store, _dir) = open().await;
+    seeded(&store, &[77777, 77778]).await;
+    // One claim leased by a worker that is still writing, one waiting in the queue.
+    store.insert_claim(claim(77778, T0)).await.unwrap();
+    let leased = store
+        .lease_job("w", Duration::from_secs(60), T0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(leased.job.account.employee_id.get(), 77778);
+    let waiting = claim(77777, T0 + 1);
+    let waiting_id = waiting.job.id;
+    store.insert_claim(waiting).await.unwrap();
+    for (employee, job) in [(77777, waiting_id), (77778, leased.job.id)] {
+        let id = EmployeeId::new(employee).unwrap();
+        let row = audit(T0 + 1, "admin.release", "released");
+        assert!(
+            store
+                .release_pending_claim(id, "released by an administrator", row)
+                .await
+                .unwrap()
+        );
+        assert_eq!(state(&store, job).await, OperationState::Failed);
+        assert_eq!(sealed(&store, job).await, None, "job of {employee}");
+    }
+    // The worker that held the released job can no longer record an outcome.
+    let row = audit(T0 + 2, "directory.provision", "succeeded");
+    assert!(
+        !store
+            .finish_job(&leased, JobOutcome::Succeeded, row, None)
+            .await
+            .unwrap()
+    );
 }
