@@ -45,6 +45,36 @@ async fn every_field_error_names_its_field() {
             "last_name",
         ),
         (
+            // A right-to-left override makes "Doe" display differently from what it is.
+            ClaimAccountRequest {
+                last_name: "D\u{202e}oe".into(),
+                ..jane()
+            },
+            "last_name",
+        ),
+        (
+            ClaimAccountRequest {
+                first_name: "Ja\u{200b}ne".into(),
+                ..jane()
+            },
+            "first_name",
+        ),
+        (
+            ClaimAccountRequest {
+                password: "Correct-Horse\u{2028}Battery-9".into(),
+                ..jane()
+            },
+            "password",
+        ),
+        (
+            with_answers(vec![
+                ("first-pet", "Rex\u{feff}"),
+                ("birth-city", "Atlanta"),
+                ("first-car", "Ford"),
+            ]),
+            "answers[0].answer",
+        ),
+        (
             ClaimAccountRequest {
                 first_name: "  ".into(),
                 ..jane()

@@ -5,7 +5,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use zxcvbn::matching::patterns::MatchPattern;
 
-use crate::text::{has_control, name_key};
+use crate::text::{INVISIBLE_RULE, has_invisible, name_key};
 
 /// The fewest characters any configuration may allow.
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -50,8 +50,8 @@ impl PasswordPolicy {
     /// `personal` holds the person's names, employee ID and username ([`personal_words`]).
     pub fn check(&self, password: &SecretString, personal: &[String]) -> Result<(), String> {
         let password = password.expose_secret();
-        if has_control(password) {
-            return Err("must not contain control characters such as line breaks or tabs".into());
+        if has_invisible(password) {
+            return Err(INVISIBLE_RULE.into());
         }
         let chars = password.chars().count();
         if chars < self.min_chars {
@@ -170,6 +170,8 @@ mod tests {
     #[test]
     fn length_is_counted_in_characters_and_never_truncated() {
         assert!(check("kT9#mQ2").unwrap_err().contains("at least 8"));
+        // Seven characters in twenty bytes: still too short.
+        assert!(check("ü日本€😀ßÆ").unwrap_err().contains("at least 8"));
         let too_long = format!("{}x", "kT9#mQ2zLp".repeat(13)); // 131 characters
         assert!(check(&too_long).unwrap_err().contains("at most 128"));
         let policy = PasswordPolicy::new(12).unwrap();
@@ -252,9 +254,16 @@ mod tests {
     }
 
     #[test]
-    fn control_characters_are_refused() {
-        for bad in ["Qz81#kk\nLp2x", "Qz81#kk\0Lp2x", "Qz81#kk\u{1b}Lp2x"] {
-            assert!(check(bad).unwrap_err().contains("control"), "{bad:?}");
+    fn control_and_invisible_characters_are_refused() {
+        for bad in [
+            "Qz81#kk\nLp2x",
+            "Qz81#kk\0Lp2x",
+            "Qz81#kk\u{1b}Lp2x",
+            "Qz81#kk\u{200b}Lp2x",
+            "Qz81#kk\u{202e}Lp2x",
+            "Qz81#kk\u{2028}Lp2x",
+        ] {
+            assert!(check(bad).unwrap_err().contains("invisible"), "{bad:?}");
         }
     }
 
@@ -272,12 +281,25 @@ mod tests {
         }
 
         #[test]
-        fn length_rules_hold_for_any_text(password in "\\PC{0,140}") {
+        fn length_rules_hold_for_any_text(password in crate::text::tests::ANY_TEXT) {
+            let invisible = crate::text::has_invisible(&password);
             let chars = password.chars().count();
             let result = PasswordPolicy::default().check(&SecretString::from(password), &[]);
-            if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+            if invisible || !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
                 proptest::prop_assert!(result.is_err());
             }
+        }
+
+        /// Multi-byte text: the bounds are characters, never bytes.
+        #[test]
+        fn length_is_counted_in_characters(password in "[ü日本€😀ßÆøЖ漢字 ]{0,140}") {
+            let chars = password.chars().count();
+            let error = PasswordPolicy::default()
+                .check(&SecretString::from(password), &[])
+                .err()
+                .unwrap_or_default();
+            proptest::prop_assert_eq!(chars < MIN_PASSWORD_CHARS, error.contains("at least 8"));
+            proptest::prop_assert_eq!(chars > MAX_PASSWORD_CHARS, error.contains("at most 128"));
         }
     }
 

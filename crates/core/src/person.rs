@@ -1,6 +1,6 @@
 //! Names as people type them at the portal and as HR records them.
 
-use crate::text::{has_control, name_key};
+use crate::text::{INVISIBLE_RULE, has_invisible, name_key};
 
 /// The longest name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -14,8 +14,8 @@ pub struct PersonName(String);
 impl PersonName {
     /// Validates a name; the error says what is wrong with it.
     pub fn parse(value: &str) -> Result<Self, &'static str> {
-        if has_control(value) {
-            return Err("must not contain control characters such as line breaks or tabs");
+        if has_invisible(value) {
+            return Err(INVISIBLE_RULE);
         }
         let trimmed = value.trim();
         if trimmed.is_empty() {

@@ -4,7 +4,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::error::Violations;
-use crate::text::{answer_key, has_control};
+use crate::text::{INVISIBLE_RULE, answer_key, has_invisible};
 
 /// How many questions a person answers.
 pub const ANSWERS_REQUIRED: usize = 3;
@@ -80,7 +80,7 @@ impl QuestionPool {
                     i + 1
                 ));
             }
-            if q.text.trim().is_empty() || has_control(&q.text) {
+            if q.text.trim().is_empty() || has_invisible(&q.text) {
                 return Err(format!(
                     "question {}: text must be a non-empty single line",
                     i + 1
@@ -174,8 +174,8 @@ pub fn validate_answers(
         }
         let raw = typed.answer.expose_secret();
         let key = answer_key(raw);
-        let problem = if has_control(raw) {
-            Some("must not contain control characters such as line breaks or tabs".to_owned())
+        let problem = if has_invisible(raw) {
+            Some(INVISIBLE_RULE.to_owned())
         } else if raw.chars().count() > MAX_ANSWER_CHARS {
             Some(format!("must be at most {MAX_ANSWER_CHARS} characters"))
         } else if key.chars().count() < MIN_ANSWER_CHARS {

@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, fmt, io};
 
-use crate::{EmployeeId, PersonName, text::has_control};
+use crate::{EmployeeId, PersonName, text::has_invisible};
 
 /// Whether a roster entry may claim an account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,7 +51,7 @@ impl Email {
             || domain.is_empty()
             || domain.contains('@')
             || value.chars().any(|c| c.is_whitespace())
-            || has_control(&value);
+            || has_invisible(&value);
         if bad { Err(RULE) } else { Ok(Self(value)) }
     }
 

@@ -1,11 +1,27 @@
-//! Text rules shared by names, answers and passwords: control characters, and the two folds
+//! Text rules shared by names, answers and passwords: invisible characters, and the two folds
 //! used for matching (names) and for hashing (answers).
 
 use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
-/// True when `s` holds a control character: NUL, tab, line breaks, escapes, DEL or C1 controls.
-pub fn has_control(s: &str) -> bool {
-    s.chars().any(char::is_control)
+/// What a field error says when [`has_invisible`] finds something.
+pub const INVISIBLE_RULE: &str = "must not contain control or invisible characters such as \
+     line breaks, tabs, zero-width spaces or direction marks";
+
+/// True when `s` holds a character that is not seen as typed: a control (NUL, tab, line
+/// breaks, escapes, DEL, C1), a format character (zero-width spaces and joiners, bidi
+/// overrides such as U+202E, the BOM) or a line or paragraph separator (U+2028, U+2029).
+/// Such characters make one text look like another, or break the lines it is written in.
+pub fn has_invisible(s: &str) -> bool {
+    s.chars().any(|c| {
+        matches!(
+            c.general_category(),
+            GeneralCategory::Control
+                | GeneralCategory::Format
+                | GeneralCategory::LineSeparator
+                | GeneralCategory::ParagraphSeparator
+        )
+    })
 }
 
 /// The key two names are compared by: accents dropped, case folded, surrounding and repeated
@@ -28,7 +44,7 @@ fn collapse_spaces(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
@@ -55,18 +71,49 @@ mod tests {
     }
 
     #[test]
-    fn control_characters_are_found() {
+    fn invisible_characters_are_found() {
         for bad in [
-            "a\0b", "a\nb", "a\rb", "a\tb", "a\u{1b}b", "a\u{7f}b", "a\u{85}b",
+            "a\0b",
+            "a\nb",
+            "a\rb",
+            "a\tb",
+            "a\u{1b}b",
+            "a\u{7f}b",
+            "a\u{85}b",
+            "a\u{200b}b", // zero-width space
+            "a\u{200d}b", // zero-width joiner
+            "a\u{202e}b", // right-to-left override
+            "a\u{2066}b", // left-to-right isolate
+            "a\u{feff}b", // byte order mark
+            "a\u{2028}b", // line separator
+            "a\u{2029}b", // paragraph separator
+            "\u{e0041}",  // tag character
         ] {
-            assert!(has_control(bad), "{bad:?}");
+            assert!(has_invisible(bad), "{bad:?}");
         }
-        assert!(!has_control("Zoë O'Brien, Jr. 😀"));
+        // Letters of any script, accents, punctuation, emoji and spaces are what people type.
+        assert!(!has_invisible("Zoë O'Brien, Jr. 😀 日本 Ж"));
+        assert!(!has_invisible("no\u{a0}break"));
     }
+
+    /// Any text, with the invisible characters people paste by accident or attackers on
+    /// purpose mixed in often.
+    pub(crate) const ANY_TEXT: &str =
+        "((?s:.)|[\\x{0}\\x{9}\\x{200B}\\x{200D}\\x{202E}\\x{2028}\\x{2029}\\x{FEFF}]){0,40}";
 
     proptest! {
         #[test]
-        fn name_key_is_idempotent(s in "\\PC{0,40}") {
+        fn an_invisible_character_anywhere_is_found(
+            before in "\\PC{0,20}",
+            after in "\\PC{0,20}",
+            c in "[\\x{0}-\\x{1F}\\x{7F}-\\x{9F}\\x{AD}\\x{200B}-\\x{200F}\\x{2028}-\\x{202E}\\x{2060}-\\x{2064}\\x{2066}-\\x{206F}\\x{FEFF}]",
+        ) {
+            let text = format!("{before}{c}{after}");
+            prop_assert!(has_invisible(&text), "{:?}", text);
+        }
+
+        #[test]
+        fn name_key_is_idempotent(s in ANY_TEXT) {
             let once = name_key(&s);
             prop_assert_eq!(name_key(&once), once.clone());
         }
@@ -78,7 +125,7 @@ mod tests {
         }
 
         #[test]
-        fn answer_key_is_idempotent_and_trimmed(s in "\\PC{0,40}") {
+        fn answer_key_is_idempotent_and_trimmed(s in ANY_TEXT) {
             let once = answer_key(&s);
             prop_assert_eq!(answer_key(&once), once.clone());
             prop_assert_eq!(once.trim(), once.as_str());

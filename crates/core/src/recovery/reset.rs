@@ -10,7 +10,7 @@ use super::{ResetRequest, at_least_floor};
 use crate::{
     Accounts, Error, JobKind, Operation, Question, Username, Violations,
     questions::{ANSWERS_REQUIRED, MAX_ANSWER_CHARS, TypedAnswer},
-    text::{answer_key, has_control},
+    text::{INVISIBLE_RULE, answer_key, has_invisible},
 };
 
 impl Accounts {
@@ -138,11 +138,8 @@ fn check_reset_answers(v: &mut Violations, answers: &[TypedAnswer]) {
         let raw = answer.answer.expose_secret();
         if raw.trim().is_empty() {
             v.add(format!("answers[{i}].answer"), "is required");
-        } else if has_control(raw) {
-            v.add(
-                format!("answers[{i}].answer"),
-                "must not contain control characters such as line breaks or tabs",
-            );
+        } else if has_invisible(raw) {
+            v.add(format!("answers[{i}].answer"), INVISIBLE_RULE);
         } else if raw.chars().count() > MAX_ANSWER_CHARS {
             v.add(
                 format!("answers[{i}].answer"),
