@@ -17,11 +17,70 @@ use std::{
 use cases::*;
 use claimd_testkit::SambaDc;
 
+/// Every case, in the order they run.
+macro_rules! cases {
+    ($($test:ident),* $(,)?) => {
+        const NAMES: &[&str] = &[$(stringify!($test)),*];
+
+        fn run_case(name: &str, dc: &mut SambaDc, runtime: &tokio::runtime::Runtime) {
+            match name {
+                $(stringify!($test) => runtime.block_on($test(dc)),)*
+                _ => unreachable!("{name} is in NAMES"),
+            }
+        }
+    };
+}
+
+cases!(
+    claim_enables_a_preprovisioned_account,
+    claim_creates_a_new_enabled_account,
+    a_password_ad_refuses_fails_readably_and_the_person_can_claim_again,
+    the_precheck_refuses_a_simple_password_as_a_field_error,
+    resets_and_changes_land_in_ad,
+    a_claim_made_while_the_dc_is_down_completes_when_it_is_back,
+    starttls_and_failover_reach_the_dc,
+    check_config_refuses_plain_ldap,
+);
+
+/// The filters and `--skip` patterns of a libtest-style command line; other flags are ignored.
+fn parse_args(args: impl IntoIterator<Item = String>) -> (Vec<String>, Vec<String>) {
+    let (mut filters, mut skips) = (Vec::new(), Vec::new());
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        if arg == "--skip" {
+            skips.extend(args.next());
+        } else if !arg.starts_with('-') {
+            filters.push(arg);
+        }
+    }
+    (filters, skips)
+}
+
+/// The cases selected as libtest selects: names containing a filter (all without one), less
+/// those containing a `--skip` pattern.
+fn selected(filters: &[String], skips: &[String]) -> Vec<&'static str> {
+    NAMES
+        .iter()
+        .copied()
+        .filter(|name| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
+        .filter(|name| !skips.iter().any(|s| name.contains(s.as_str())))
+        .collect()
+}
+
 fn main() -> ExitCode {
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    let (filters, skips) = parse_args(std::env::args().skip(1));
+    let selected = selected(&filters, &skips);
+    if selected.is_empty() {
+        println!(
+            "no AD test selected by {filters:?} --skip {skips:?}\n\nAD suite: 0 passed, 0 failed"
+        );
+        // A typo in a filter must not look like a passing suite; skipping everything may.
+        return if filters.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -31,33 +90,24 @@ fn main() -> ExitCode {
     let mut dc = SambaDc::start();
     println!("DC up in {:.1} s", started.elapsed().as_secs_f64());
     let mut failed = Vec::new();
-    let mut ran = 0;
-    macro_rules! run {
-        ($($test:ident),* $(,)?) => {$(
-            let name = stringify!($test);
-            if filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())) {
-                ran += 1;
-                let started = Instant::now();
-                let outcome = catch_unwind(AssertUnwindSafe(|| runtime.block_on($test(&mut dc))));
-                let verdict = if outcome.is_ok() { "ok" } else { failed.push(name); "FAILED" };
-                println!("test ad::{name} ... {verdict} ({:.1} s)", started.elapsed().as_secs_f64());
-            }
-        )*};
+    for name in &selected {
+        let started = Instant::now();
+        let outcome = catch_unwind(AssertUnwindSafe(|| run_case(name, &mut dc, &runtime)));
+        let verdict = if outcome.is_ok() {
+            "ok"
+        } else {
+            failed.push(*name);
+            "FAILED"
+        };
+        println!(
+            "test ad::{name} ... {verdict} ({:.1} s)",
+            started.elapsed().as_secs_f64()
+        );
     }
-    run!(
-        claim_enables_a_preprovisioned_account,
-        claim_creates_a_new_enabled_account,
-        a_password_ad_refuses_fails_readably_and_the_person_can_claim_again,
-        the_precheck_refuses_a_simple_password_as_a_field_error,
-        resets_and_changes_land_in_ad,
-        a_claim_made_while_the_dc_is_down_completes_when_it_is_back,
-        starttls_and_failover_reach_the_dc,
-        check_config_refuses_plain_ldap,
-    );
     drop(dc);
     println!(
         "\nAD suite: {} passed, {} failed",
-        ran - failed.len(),
+        selected.len() - failed.len(),
         failed.len()
     );
     if failed.is_empty() {
