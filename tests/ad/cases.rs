@@ -216,6 +216,59 @@ pub async fn resets_and_changes_land_in_ad(dc: &mut SambaDc) {
     }
 }
 
+/// Names that are DN syntax (a comma, a plus, a leading `#`) are escaped in the CN: the
+/// account is created under exactly that name, found again by employeeID and reset.
+pub async fn names_with_dn_syntax_are_created_found_and_reset(dc: &mut SambaDc) {
+    let people = [
+        (5010, "O'Brien, Jr.", "Pat"),
+        (5011, "Smith+Jones", "Al"),
+        (5012, "Lee", "#Hash"),
+    ];
+    let roster: String = people
+        .iter()
+        .map(|(id, last, first)| format!("{id},\"{last}\",{first},p{id}@district.example,active\n"))
+        .collect();
+    let ad = Ad::new(dc, true, &roster);
+    let mut client = ad.client().await;
+    for (id, last, first) in people {
+        let reply = client
+            .claim_account(claim(id, last, first, GOOD))
+            .await
+            .unwrap()
+            .into_inner();
+        let op = settle(&mut client, &reply.operation.unwrap().id).await;
+        assert_eq!(op.state(), OperationState::Succeeded, "{last}: {op:?}");
+        let entry = dc.search(&format!("(employeeID={id})"), &["cn", "sn", "givenName"]);
+        assert_eq!(entry.matches("dn: ").count(), 1, "{entry}");
+        assert_eq!(
+            attribute(&entry, "cn"),
+            Some(format!("{first} {last}")),
+            "{entry}"
+        );
+        assert_eq!(attribute(&entry, "sn").as_deref(), Some(last), "{entry}");
+        assert_eq!(attribute(&entry, "givenName").as_deref(), Some(first));
+        let username = format!("e{id}");
+        assert!(dc.can_bind(&upn(&username), GOOD), "{username}");
+
+        let reset_to = "Reset-Lantern-Orchid-58";
+        let op = client
+            .complete_password_reset(CompletePasswordResetRequest {
+                username: username.clone(),
+                answers: answers(),
+                new_password: reset_to.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .operation
+            .unwrap();
+        let op = settle(&mut client, &op.id).await;
+        assert_eq!(op.state(), OperationState::Succeeded, "{last}: {op:?}");
+        assert!(dc.can_bind(&upn(&username), reset_to), "{username}");
+        assert!(!dc.can_bind(&upn(&username), GOOD), "{username}");
+    }
+}
+
 pub async fn a_claim_made_while_the_dc_is_down_completes_when_it_is_back(dc: &mut SambaDc) {
     let ad = Ad::new(dc, true, "5006,Loe,Sam,sam@district.example,active\n");
     let mut client = ad.client().await;

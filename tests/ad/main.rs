@@ -37,6 +37,7 @@ cases!(
     a_password_ad_refuses_fails_readably_and_the_person_can_claim_again,
     the_precheck_refuses_a_simple_password_as_a_field_error,
     resets_and_changes_land_in_ad,
+    names_with_dn_syntax_are_created_found_and_reset,
     a_claim_made_while_the_dc_is_down_completes_when_it_is_back,
     starttls_and_failover_reach_the_dc,
     check_config_refuses_plain_ldap,
