@@ -84,7 +84,7 @@ async fn names_are_matched_ignoring_case_accents_and_spacing_only() {
     );
 }
 
-/// Each request breaks one rule; the reply names that field.
+/// Twenty people claim their own accounts at the same moment; each is written and logs in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_people_claim_at_once() {
     let app = App::start().await;

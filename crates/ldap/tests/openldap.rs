@@ -6,7 +6,7 @@ use claimd_core::{
     Account, Directory, DirectoryError, DirectoryJob, Email, EmployeeId, JobKind, OperationId,
     PersonName, Username,
 };
-use claimd_ldap::{DirectorySettings, Flavor, LdapDirectory, escape::equality_filter};
+use claimd_ldap::{DirectorySettings, Flavor, LdapDirectory};
 use claimd_testkit::Slapd;
 use secrecy::SecretString;
 
@@ -125,16 +125,13 @@ async fn names_with_ldap_syntax_are_written_and_found_exactly() {
     .unwrap();
     let found = slapd.search(
         Slapd::USERS_BASE_DN,
-        &equality_filter("sn", "Smith)(uid=*"),
+        // Written by hand (RFC 4515), not by the escaper under test.
+        r"(sn=Smith\29\28uid=\2a)",
         &["uid"],
     );
     assert_eq!(found.matches("dn: ").count(), 1, "{found}");
     assert!(found.contains("uid: e1"));
-    let found = slapd.search(
-        Slapd::USERS_BASE_DN,
-        &equality_filter("sn", "O'Brien, Jr."),
-        &["cn"],
-    );
+    let found = slapd.search(Slapd::USERS_BASE_DN, "(sn=O'Brien, Jr.)", &["cn"]);
     assert!(found.contains("cn: Pat O'Brien, Jr."), "{found}");
 }
 
@@ -263,6 +260,39 @@ async fn a_wrong_service_password_is_retried_not_blamed_on_the_person() {
     };
     assert!(reason.contains("service account bind failed"), "{reason}");
     assert!(!reason.contains("not-the-password"));
+}
+
+/// Several URLs: the first that answers is used, in the order given; when it stops, the
+/// next one takes the writes.
+#[tokio::test]
+async fn writes_go_to_the_first_server_that_answers_in_order() {
+    let mut first = Slapd::start();
+    let second = Slapd::start();
+    let dead = format!("ldap://127.0.0.1:{}", claimd_testkit::free_port());
+    let dir = LdapDirectory::new(DirectorySettings {
+        urls: vec![dead, first.url(), second.url()],
+        ..settings(&first)
+    })
+    .unwrap();
+    dir.apply(
+        &job(13, "Doe", "Jane"),
+        &SecretString::from("Correct-Horse-Battery-3"),
+    )
+    .await
+    .unwrap();
+    assert!(first.can_bind(&user_dn(13), "Correct-Horse-Battery-3"));
+    assert!(!second.can_bind(&user_dn(13), "Correct-Horse-Battery-3"));
+
+    first.stop();
+    // The connection to the stopped server breaks; one write may be lost to it (transient),
+    // and the next goes to the second server.
+    let job14 = job(14, "Roe", "Rick");
+    let password = SecretString::from("Correct-Horse-Battery-4");
+    if let Err(e) = dir.apply(&job14, &password).await {
+        assert!(matches!(e, DirectoryError::Transient { .. }), "{e:?}");
+        dir.apply(&job14, &password).await.unwrap();
+    }
+    assert!(second.can_bind(&user_dn(14), "Correct-Horse-Battery-4"));
 }
 
 #[test]

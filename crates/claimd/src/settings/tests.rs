@@ -123,7 +123,7 @@ fn the_example_config_in_deploy_is_valid() {
 }
 
 #[test]
-fn several_directory_urls_fail_over_in_order() {
+fn several_directory_urls_are_read_from_a_list_or_a_comma_separated_value() {
     let f = file("[directory]\nurl = [\"ldaps://dc1\", \"ldaps://dc2\"]\nbind_password = \"x\"\n");
     let s = Settings::load(Some(f.path()), env(&[])).unwrap();
     assert_eq!(s.directory.url.list(), ["ldaps://dc1", "ldaps://dc2"]);

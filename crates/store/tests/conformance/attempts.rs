@@ -123,4 +123,24 @@ pub async fn endless_failures_lock_until_an_admin_acts(store: Arc<dyn Store>) {
     }
     assert_eq!(last.len(), 1);
     assert_eq!(last[0].until, i64::MAX);
+    // A year later the account is still locked: time alone never lifts it.
+    let year = 365 * 24 * hour;
+    let keys = std::slice::from_ref(&key);
+    assert_eq!(
+        store.locked_until(keys, T0 + year).await.unwrap(),
+        Some(i64::MAX)
+    );
+    // An administrator's unlock does, and the count starts again from zero.
+    assert!(
+        store
+            .unlock(&key, audit(T0 + year, "admin.unlock", "unlocked"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.locked_until(keys, T0 + year).await.unwrap(), None);
+    let again = store
+        .record_failure(keys, &policy, T0 + year + 1)
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "{again:?}");
 }
