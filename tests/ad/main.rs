@@ -51,7 +51,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> (Vec<String>, Vec<Strin
         if arg == "--skip" {
             skips.extend(args.next());
         } else if !arg.starts_with('-') {
-            filters.push(arg);
+            // The suite prints its tests as `ad::name`; a filter may say it the same way.
+            filters.push(arg.strip_prefix("ad::").unwrap_or(&arg).to_owned());
         }
     }
     (filters, skips)

@@ -51,6 +51,11 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
         serve_metrics(listen, store.clone(), shutdown.clone())?;
     }
     let mut tasks: Vec<(&str, JoinHandle<anyhow::Result<()>>)> = Vec::new();
+    // Cancelled when no job in hand can still finish here, so open watches end then.
+    let work_done = CancellationToken::new();
+    if mode == Mode::Serve {
+        work_done.cancel();
+    }
 
     if mode != Mode::Sync {
         let accounts = Arc::new(Accounts::new(AccountsDeps {
@@ -65,7 +70,11 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
         let listener = TcpListener::bind(parts.listen)
             .await
             .with_context(|| format!("grpc.listen: cannot listen on {}", parts.listen))?;
-        let server = claimd_grpc::serve(listener, accounts, parts.grpc.clone(), shutdown.clone());
+        let drain = claimd_grpc::Drain {
+            shutdown: shutdown.clone(),
+            work_done: work_done.clone(),
+        };
+        let server = claimd_grpc::serve(listener, accounts, parts.grpc.clone(), drain);
         tasks.push((
             "gRPC server",
             tokio::spawn(async move { Ok(server.await?) }),
@@ -85,6 +94,7 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
             "sync worker",
             tokio::spawn(async move {
                 worker.run(token).await;
+                work_done.cancel();
                 Ok(())
             }),
         ));

@@ -101,6 +101,10 @@ pub(crate) mod tests {
     pub(crate) const ANY_TEXT: &str =
         "((?s:.)|[\\x{0}\\x{9}\\x{200B}\\x{200D}\\x{202E}\\x{2028}\\x{2029}\\x{FEFF}]){0,40}";
 
+    /// [`ANY_TEXT`] long enough to cross the password bounds (8 and 128 characters).
+    pub(crate) const ANY_LONG_TEXT: &str =
+        "((?s:.)|[\\x{0}\\x{9}\\x{200B}\\x{200D}\\x{202E}\\x{2028}\\x{2029}\\x{FEFF}]){0,140}";
+
     proptest! {
         #[test]
         fn an_invisible_character_anywhere_is_found(

@@ -14,4 +14,4 @@ pub mod status;
 
 pub use client::{ClientAddressError, ClientAddressPolicy};
 pub use server::{GrpcSettings, ServeError, TlsFiles, serve, tls_config};
-pub use service::AccountApi;
+pub use service::{AccountApi, Drain};

@@ -6,11 +6,13 @@ use claimd_api::v1::account_service_server::AccountServiceServer;
 use claimd_core::Accounts;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
-use tokio_util::sync::CancellationToken;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tracing::{info, warn};
 
-use crate::{client::ClientAddressPolicy, service::AccountApi};
+use crate::{
+    client::ClientAddressPolicy,
+    service::{AccountApi, Drain},
+};
 
 /// The largest request accepted, in bytes; larger ones are refused before decoding.
 const MAX_REQUEST_BYTES: usize = 64 * 1024;
@@ -80,14 +82,15 @@ pub fn tls_config(files: &TlsFiles) -> Result<ServerTlsConfig, ServeError> {
     Ok(config)
 }
 
-/// Serves `AccountService`, health and reflection on `listener` until `shutdown` is
-/// cancelled, then lets in-flight calls finish.
+/// Serves `AccountService`, health and reflection on `listener` until `drain.shutdown` is
+/// cancelled, then lets in-flight calls finish (open watches as `drain` says).
 pub async fn serve(
     listener: TcpListener,
     accounts: Arc<Accounts>,
     settings: GrpcSettings,
-    shutdown: CancellationToken,
+    drain: Drain,
 ) -> Result<(), ServeError> {
+    let shutdown = drain.shutdown.clone();
     let local = listener.local_addr().ok();
     let (health, health_service) = tonic_health::server::health_reporter();
     health
@@ -98,7 +101,7 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| ServeError::Reflection(e.to_string()))?;
-    let api = AccountApi::new(accounts, settings.clients, shutdown.clone());
+    let api = AccountApi::new(accounts, settings.clients, drain);
     let mut builder = Server::builder();
     if let Some(files) = &settings.tls {
         builder = builder.tls_config(tls_config(files)?)?;

@@ -29,29 +29,35 @@ use crate::{client::ClientAddressPolicy, convert, status::to_status};
 /// another process).
 const WATCH_POLL: Duration = Duration::from_millis(250);
 
-/// How long open watches go on after a shutdown signal: within the server's 10 s grace, long
-/// enough for the worker to finish the job in hand.
+/// The longest open watches go on after a shutdown signal, waiting for the job in hand to
+/// end: within the server's 10 s grace.
 const WATCH_DRAIN: Duration = Duration::from_secs(8);
+
+/// When open watches end at shutdown.
+#[derive(Clone, Debug, Default)]
+pub struct Drain {
+    /// Cancelled when the process is asked to stop.
+    pub shutdown: CancellationToken,
+    /// Cancelled once no job in hand can still finish in this process (the in-process
+    /// worker has stopped; at once when there is none).
+    pub work_done: CancellationToken,
+}
 
 /// The service over the account flows.
 #[derive(Debug)]
 pub struct AccountApi {
     accounts: Arc<Accounts>,
     clients: ClientAddressPolicy,
-    shutdown: CancellationToken,
+    drain: Drain,
 }
 
 impl AccountApi {
-    /// Handlers over `accounts`; watch streams end a while after `shutdown` is cancelled.
-    pub fn new(
-        accounts: Arc<Accounts>,
-        clients: ClientAddressPolicy,
-        shutdown: CancellationToken,
-    ) -> Self {
+    /// Handlers over `accounts`; open watches end as `drain` says.
+    pub fn new(accounts: Arc<Accounts>, clients: ClientAddressPolicy, drain: Drain) -> Self {
         Self {
             accounts,
             clients,
-            shutdown,
+            drain,
         }
     }
 
@@ -281,15 +287,21 @@ impl AccountService for AccountApi {
         tracing::Span::current().record("operation", field::display(first.id));
         let (tx, rx) = mpsc::channel(4);
         let accounts = self.accounts.clone();
-        let shutdown = self.shutdown.clone();
+        let Drain {
+            shutdown,
+            work_done,
+        } = self.drain.clone();
         let mut finished = accounts.events().finished();
         tokio::spawn(
             async move {
                 // At shutdown the job in hand is still finished, so a watcher keeps watching
-                // a while and sees its end; only then is it told to watch again elsewhere.
+                // until it is (or a while) and sees its end; then it is told to watch again.
                 let drained = async {
                     shutdown.cancelled().await;
-                    tokio::time::sleep(WATCH_DRAIN).await;
+                    tokio::select! {
+                        () = work_done.cancelled() => {}
+                        () = tokio::time::sleep(WATCH_DRAIN) => {}
+                    }
                 };
                 tokio::pin!(drained);
                 let mut current = first;
@@ -301,6 +313,13 @@ impl AccountService for AccountApi {
                     loop {
                         tokio::select! {
                             () = &mut drained => {
+                                if let Ok(op) = accounts.operation(&id).await
+                                    && op.state.is_final()
+                                {
+                                    let response = WatchOperationResponse { operation: Some(convert::operation(&op)) };
+                                    let _ = tx.send(Ok(response)).await;
+                                    return;
+                                }
                                 let _ = tx.send(Err(Status::unavailable("the server is shutting down; watch again"))).await;
                                 return;
                             }

@@ -93,6 +93,8 @@ impl Slapd {
         if let Some(mut child) = self.child.take() {
             let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid fits"));
             let _ = kill(pid, Signal::SIGTERM);
+            // A paused server (see `pause`) handles SIGTERM only once it runs again.
+            let _ = kill(pid, Signal::SIGCONT);
             let _ = child.wait();
         }
     }
