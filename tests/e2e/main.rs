@@ -2,6 +2,7 @@
 //! gRPC by a client that knows only the contract (proto/claimd/v1/account.proto).
 //! Each test starts its own servers on free loopback ports in a temp dir.
 
+mod abuse;
 mod admin;
 mod claim;
 mod cli;

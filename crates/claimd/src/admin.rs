@@ -4,7 +4,7 @@ use std::{net::IpAddr, time::Duration};
 
 use anyhow::{Context, bail};
 use claimd_core::{
-    EmployeeId, OperationId, Store, Username,
+    EmployeeId, OperationId, Store, Username, UsernameTemplate, account_keys,
     store::{AttemptKey, AuditEvent, now_millis},
 };
 use claimd_store::SqliteStore;
@@ -76,10 +76,14 @@ fn employee_id(value: &str) -> anyhow::Result<EmployeeId> {
 }
 
 /// Runs one admin command against the store.
-pub async fn run(store_url: &str, command: AdminCommand) -> anyhow::Result<()> {
+pub async fn run(
+    store_url: &str,
+    usernames: &UsernameTemplate,
+    command: AdminCommand,
+) -> anyhow::Result<()> {
     let store = SqliteStore::connect(store_url).await.context("store.url")?;
     match command {
-        AdminCommand::Unlock { account } => unlock(&store, &account).await,
+        AdminCommand::Unlock { account } => unlock(&store, usernames, &account).await,
         AdminCommand::Release {
             employee_id: id,
             reason,
@@ -132,26 +136,32 @@ pub async fn run(store_url: &str, command: AdminCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn unlock(store: &SqliteStore, account: &str) -> anyhow::Result<()> {
-    let mut keys = Vec::new();
+async fn unlock(
+    store: &SqliteStore,
+    usernames: &UsernameTemplate,
+    account: &str,
+) -> anyhow::Result<()> {
     let (mut employee, mut username) = (None, None);
-    if let Ok(ip) = account.parse::<IpAddr>() {
-        keys.push(AttemptKey::Address(ip));
-    } else if account.bytes().all(|b| b.is_ascii_digit()) {
-        let id = employee_id(account)?;
-        employee = Some(id);
-        keys.push(AttemptKey::Employee(id));
+    let keys = if let Ok(ip) = account.parse::<IpAddr>() {
+        vec![AttemptKey::Address(ip), AttemptKey::UsernameMail(ip)]
     } else {
-        let name = Username::parse(account)
-            .map_err(|rule| anyhow::anyhow!("username {account:?} {rule}"))?;
-        // A claimed account's failures count under its employee ID; an unknown name's under itself.
-        if let Some(claimed) = store.claimed_account(&name).await? {
-            employee = Some(claimed.account.employee_id);
-            keys.push(AttemptKey::Employee(claimed.account.employee_id));
+        // An account is locked under its employee ID (claims) or its username (recovery),
+        // whichever was typed at the portal: unlocking one form unlocks both.
+        if account.bytes().all(|b| b.is_ascii_digit()) {
+            let id = employee_id(account)?;
+            employee = Some(id);
+            username = Some(usernames.render(id));
+        } else {
+            let name = Username::parse(account)
+                .map_err(|rule| anyhow::anyhow!("username {account:?} {rule}"))?;
+            employee = store
+                .claimed_account(&name)
+                .await?
+                .map(|c| c.account.employee_id);
+            username = Some(name);
         }
-        keys.push(AttemptKey::Username(name.clone()));
-        username = Some(name);
-    }
+        account_keys(employee, username.as_ref())
+    };
     let mut lifted = false;
     for key in &keys {
         lifted |= store

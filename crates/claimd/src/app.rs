@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 use anyhow::Context;
 use claimd_core::{
     Accounts, AccountsDeps, AnswerHasher, Directory, Events, MailWriter, Sealer, Store,
-    store::now_millis,
+    admission::CpuPool, store::now_millis,
 };
 use claimd_ldap::LdapDirectory;
 use claimd_mail::SmtpMailer;
@@ -66,6 +66,7 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
             events: events.clone(),
             directory: directory.clone(),
             mail: mail.clone(),
+            cpu: Arc::new(CpuPool::new(&parts.admission)),
         })?);
         let listener = TcpListener::bind(parts.listen)
             .await

@@ -85,7 +85,9 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
     }
     if let Command::Admin { command } = cli.command {
         // Like roster import, this needs only the store.
-        return runtime.block_on(admin::run(&settings.store.url, command));
+        let usernames = claimd_core::UsernameTemplate::parse(&settings.accounts.username_template)
+            .map_err(|rule| anyhow::anyhow!("accounts.username_template: {rule}"))?;
+        return runtime.block_on(admin::run(&settings.store.url, &usernames, command));
     }
     let parts = settings.parts()?;
     match cli.command {

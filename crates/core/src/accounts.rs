@@ -1,14 +1,22 @@
 //! The account flows' shared parts: everything the claim and recovery flows need, and the
 //! calls that only read (questions, operations).
 
-use std::{fmt, net::IpAddr, sync::Arc, time::Duration};
+use std::{
+    fmt,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use zeroize::Zeroizing;
 
+use secrecy::SecretString;
+
 use crate::{
-    AccountPolicy, AnswerHasher, Directory, EmployeeId, Error, Events, MailWriter, Operation,
-    OperationId, Question, Sealer, Store, Username,
-    store::{AttemptKey, AuditEvent, Millis},
+    AccountPolicy, AnswerHasher, Directory, Error, Events, MailWriter, Operation, OperationId,
+    Question, Sealer, Store, admission::CpuPool,
 };
 
 /// What the account flows are built from.
@@ -28,6 +36,8 @@ pub struct AccountsDeps {
     pub directory: Arc<dyn Directory>,
     /// Writes the notices.
     pub mail: Arc<MailWriter>,
+    /// Where CPU-heavy steps (argon2, password strength) run, bounded.
+    pub cpu: Arc<CpuPool>,
 }
 
 /// The account flows: claim, recover, reset, change; and following operations.
@@ -39,10 +49,13 @@ pub struct Accounts {
     pub(crate) events: Arc<Events>,
     pub(crate) directory: Arc<dyn Directory>,
     pub(crate) mail: Arc<MailWriter>,
+    pub(crate) cpu: Arc<CpuPool>,
     /// Keys the decoy questions shown for unknown usernames.
     pub(crate) decoy_key: Zeroizing<[u8; 32]>,
     /// Verified against when an account is unknown, so the work matches a known one.
     pub(crate) dummy_hash: String,
+    /// How long the directory's password checks take, for names it is not asked about.
+    pub(crate) bind_time: BindTime,
 }
 
 impl fmt::Debug for Accounts {
@@ -67,13 +80,29 @@ impl Accounts {
             events: deps.events,
             directory: deps.directory,
             mail: deps.mail,
+            cpu: deps.cpu,
             dummy_hash,
+            bind_time: BindTime::new(),
         })
     }
 
     /// The challenge questions offered.
     pub fn questions(&self) -> &[Question] {
         self.policy.questions.questions()
+    }
+
+    /// Checks a new password against the policy (length, characters, common and personal
+    /// words) on the admission pool: strength estimation is CPU-heavy for long passwords.
+    pub(crate) async fn password_rule(
+        &self,
+        password: &SecretString,
+        personal: Vec<String>,
+    ) -> Result<Result<(), String>, Error> {
+        let policy = self.policy.clone();
+        let password = password.clone();
+        self.cpu
+            .run(move || policy.passwords.check(&password, &personal))
+            .await
     }
 
     /// The in-process signals this service sends.
@@ -91,55 +120,34 @@ impl Accounts {
     }
 }
 
-impl Accounts {
-    /// `Err(LockedOut)` when any of `keys` is locked at `now`.
-    pub(crate) async fn check_lock(&self, keys: &[AttemptKey], now: Millis) -> Result<(), Error> {
-        match self.store.locked_until(keys, now).await? {
-            Some(until) => {
-                let wait = u64::try_from(until.saturating_sub(now))
-                    .unwrap_or(0)
-                    .max(1000);
-                Err(Error::LockedOut {
-                    retry_after: Duration::from_millis(wait),
-                })
-            }
-            None => Ok(()),
+/// A running average of how long the directory takes to check a password, so a name it is
+/// not asked about can be answered after the same pause.
+#[derive(Debug)]
+pub(crate) struct BindTime {
+    micros: AtomicU64,
+}
+
+impl BindTime {
+    /// Before any bind, a loopback-to-LAN guess; the average takes over after a few binds.
+    const START: Duration = Duration::from_millis(3);
+
+    pub(crate) fn new() -> Self {
+        Self {
+            micros: AtomicU64::new(u64::try_from(Self::START.as_micros()).unwrap_or(u64::MAX)),
         }
     }
 
-    /// Counts a failed attempt against `keys` and audits any lock it places.
-    pub(crate) async fn count_failure(
-        &self,
-        keys: &[AttemptKey],
-        employee_id: Option<EmployeeId>,
-        username: Option<&Username>,
-        client: Option<IpAddr>,
-        now: Millis,
-    ) -> Result<(), Error> {
-        for lock in self
-            .store
-            .record_failure(keys, &self.policy.lockout, now)
-            .await?
-        {
-            tracing::warn!(key = %lock.key, "locked out after repeated failures");
-            let scope = if lock.key.is_account() {
-                "account"
-            } else {
-                "address"
-            };
-            metrics::counter!("claimd_lockouts_total", "scope" => scope).increment(1);
-            self.store
-                .record_audit(AuditEvent {
-                    at: now,
-                    action: "lockout",
-                    employee_id,
-                    username: username.cloned(),
-                    client,
-                    outcome: "locked",
-                    reason: Some(format!("too many failed attempts on {}", lock.key)),
-                })
-                .await?;
-        }
-        Ok(())
+    pub(crate) fn typical(&self) -> Duration {
+        Duration::from_micros(self.micros.load(Ordering::Relaxed))
+    }
+
+    /// Folds one bind's time in (weight 1/8: a slow bind moves it a little).
+    pub(crate) fn record(&self, took: Duration) {
+        let sample = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let _ = self
+            .micros
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+                Some(old - old / 8 + sample / 8)
+            });
     }
 }

@@ -8,12 +8,14 @@ use secrecy::SecretString;
 use tracing::{info, warn};
 
 use crate::{
-    Accounts, EmployeeId, Error, OperationId, PersonName, RosterStatus, Username, Violations,
+    AccountPolicy, Accounts, EmployeeId, Error, OperationId, PersonName, RosterStatus, Username,
+    Violations,
+    attempts::{AuditContext, Subject},
     directory::{Account, DirectoryJob, JobKind},
     operation::{Operation, OperationState},
     password::personal_words,
     questions::{TypedAnswer, validate_answers},
-    store::{AttemptKey, AuditEvent, ClaimInsert, ClaimState, NewClaim, StoredAnswer, now_millis},
+    store::{AuditEvent, ClaimInsert, ClaimState, NewClaim, StoredAnswer, now_millis},
 };
 
 /// A claim as it arrives from the portal.
@@ -56,19 +58,30 @@ impl Accounts {
         request: ClaimRequest,
         client: Option<IpAddr>,
     ) -> Result<ClaimReceipt, Error> {
-        let claim = self.validate(&request)?;
+        // Validation estimates the password's strength: CPU work, on the bounded pool.
+        let policy = self.policy.clone();
+        let (request, claim) = self
+            .cpu
+            .run(move || {
+                let claim = validate(&policy, &request);
+                (request, claim)
+            })
+            .await?;
+        let claim = claim?;
         let span = tracing::Span::current();
         span.record("employee_id", tracing::field::display(claim.employee_id));
         span.record("username", claim.username.as_str());
 
         let now = now_millis();
-        let account_key = AttemptKey::Employee(claim.employee_id);
-        let mut keys = vec![account_key.clone()];
-        keys.extend(client.map(AttemptKey::Address));
-        if let Err(locked) = self.check_lock(&keys, now).await {
-            self.audit(&claim, client, "locked_out", None).await?;
-            return Err(locked);
-        }
+        let audit = AuditContext {
+            action: "claim",
+            employee_id: Some(claim.employee_id),
+            username: Some(claim.username.clone()),
+            client,
+        };
+        let attempt = self
+            .reserve(&Subject::Claim(claim.employee_id), &audit)
+            .await?;
 
         let entry = self.store.roster_entry(claim.employee_id).await?;
         let mismatch = match &entry {
@@ -86,20 +99,28 @@ impl Accounts {
         };
         if let Some(reason) = mismatch {
             warn!(reason, "claim refused: no roster match");
+            attempt.failed();
             self.audit(&claim, client, "no_match", Some(reason)).await?;
-            self.count_failure(&keys, Some(claim.employee_id), None, client, now)
-                .await?;
             return Err(Error::NoRosterMatch);
         }
         let entry = entry.expect("matched above");
-        self.store.clear_failures(&account_key).await?;
 
+        // Names that match are not a proven secret (they are half-public): a live claim gives
+        // the attempt back but clears nothing.
         if let Some(state) = self.store.live_claim(claim.employee_id).await? {
+            attempt.not_judged().await?;
             return self.refuse_live(&claim, client, state).await;
         }
 
-        let keys = claim.answers.iter().map(|a| a.key.clone()).collect();
-        let hashes = self.hasher.hash_all(keys).await?;
+        let keys: Vec<_> = claim.answers.iter().map(|a| a.key.clone()).collect();
+        let hasher = self.hasher.clone();
+        let hashes = match self.cpu.run(move || hasher.hash_each(&keys)).await {
+            Ok(hashes) => hashes?,
+            Err(busy) => {
+                attempt.not_judged().await?;
+                return Err(busy);
+            }
+        };
         let answers = claim
             .answers
             .iter()
@@ -135,9 +156,12 @@ impl Accounts {
             })
             .await?;
         match insert {
-            ClaimInsert::Created => {}
+            ClaimInsert::Created => attempt.proven().await?,
             // Another claim of the same person won the race since the check above.
-            ClaimInsert::Exists(state) => return self.refuse_live(&claim, client, state).await,
+            ClaimInsert::Exists(state) => {
+                attempt.not_judged().await?;
+                return self.refuse_live(&claim, client, state).await;
+            }
         }
         self.events.job_queued();
         info!(operation = %id, "claim accepted");
@@ -149,48 +173,6 @@ impl Accounts {
                 reason: None,
             },
         })
-    }
-
-    fn validate(&self, request: &ClaimRequest) -> Result<ValidClaim, Error> {
-        let mut v = Violations::default();
-        let last_name = v.check("last_name", PersonName::parse(&request.last_name));
-        let first_name = v.check("first_name", PersonName::parse(&request.first_name));
-        let employee_id = v.check("employee_id", EmployeeId::parse_typed(&request.employee_id));
-        let username = employee_id.map(|id| self.policy.usernames.render(id));
-        let personal = personal_words(
-            &request.last_name,
-            &request.first_name,
-            &employee_id.map_or(String::new(), |id| id.to_string()),
-            username.as_ref().map_or("", Username::as_str),
-        );
-        v.check(
-            "password",
-            self.policy.passwords.check(&request.password, &personal),
-        );
-        let answers = validate_answers(
-            &self.policy.questions,
-            "answers",
-            &request.answers,
-            Some(&request.password),
-            &mut v,
-        );
-        v.into_result()?;
-        match (last_name, first_name, employee_id, username, answers) {
-            (
-                Some(last_name),
-                Some(first_name),
-                Some(employee_id),
-                Some(username),
-                Some(answers),
-            ) => Ok(ValidClaim {
-                last_name,
-                first_name,
-                employee_id,
-                username,
-                answers,
-            }),
-            _ => Err(Error::Internal),
-        }
     }
 
     async fn refuse_live(
@@ -237,5 +219,44 @@ impl Accounts {
             .store
             .record_audit(self.event(claim, client, outcome, reason))
             .await?)
+    }
+}
+
+/// Checks every field of a claim; the errors name each bad field.
+fn validate(policy: &AccountPolicy, request: &ClaimRequest) -> Result<ValidClaim, Error> {
+    let mut v = Violations::default();
+    let last_name = v.check("last_name", PersonName::parse(&request.last_name));
+    let first_name = v.check("first_name", PersonName::parse(&request.first_name));
+    let employee_id = v.check("employee_id", EmployeeId::parse_typed(&request.employee_id));
+    let username = employee_id.map(|id| policy.usernames.render(id));
+    let personal = personal_words(
+        &request.last_name,
+        &request.first_name,
+        &employee_id.map_or(String::new(), |id| id.to_string()),
+        username.as_ref().map_or("", Username::as_str),
+    );
+    v.check(
+        "password",
+        policy.passwords.check(&request.password, &personal),
+    );
+    let answers = validate_answers(
+        &policy.questions,
+        "answers",
+        &request.answers,
+        Some(&request.password),
+        &mut v,
+    );
+    v.into_result()?;
+    match (last_name, first_name, employee_id, username, answers) {
+        (Some(last_name), Some(first_name), Some(employee_id), Some(username), Some(answers)) => {
+            Ok(ValidClaim {
+                last_name,
+                first_name,
+                employee_id,
+                username,
+                answers,
+            })
+        }
+        _ => Err(Error::Internal),
     }
 }

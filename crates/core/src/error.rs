@@ -58,6 +58,13 @@ pub enum Error {
         /// When another attempt is allowed.
         retry_after: Duration,
     },
+    /// Too many requests are waiting for CPU-heavy work to take this one before its deadline;
+    /// nothing was done.
+    #[error("the service is busy; try again in a moment")]
+    Busy {
+        /// When a retry has a fair chance.
+        retry_after: Duration,
+    },
     /// The store cannot be reached; the request was not carried out and may be retried.
     #[error("the service is temporarily unavailable; try again")]
     Unavailable,
@@ -66,7 +73,47 @@ pub enum Error {
     Internal,
 }
 
+/// The standard status a caller gets for an [`Error`] (gRPC's codes, named here so the domain
+/// needs no gRPC crate).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// A field is malformed.
+    InvalidArgument,
+    /// Nothing matches.
+    NotFound,
+    /// Already claimed.
+    AlreadyExists,
+    /// Wrong secret or unknown username.
+    Unauthenticated,
+    /// A claim is still pending.
+    FailedPrecondition,
+    /// Locked out or too busy: retry later (with RetryInfo).
+    ResourceExhausted,
+    /// The store or directory cannot be reached.
+    Unavailable,
+    /// A fault on our side.
+    Internal,
+}
+
 impl Error {
+    /// The status code for this error, and the outcome label its call is counted under in
+    /// logs and metrics: the one match that decides both.
+    pub fn code(&self) -> (ErrorCode, &'static str) {
+        match self {
+            Self::InvalidArgument { .. } => (ErrorCode::InvalidArgument, "invalid_argument"),
+            Self::NoRosterMatch => (ErrorCode::NotFound, "no_roster_match"),
+            Self::OperationNotFound => (ErrorCode::NotFound, "not_found"),
+            Self::AlreadyClaimed => (ErrorCode::AlreadyExists, "already_claimed"),
+            Self::Unauthenticated => (ErrorCode::Unauthenticated, "unauthenticated"),
+            Self::DirectoryUnavailable => (ErrorCode::Unavailable, "directory_unavailable"),
+            Self::ClaimPending => (ErrorCode::FailedPrecondition, "claim_pending"),
+            Self::LockedOut { .. } => (ErrorCode::ResourceExhausted, "locked_out"),
+            Self::Busy { .. } => (ErrorCode::ResourceExhausted, "busy"),
+            Self::Unavailable => (ErrorCode::Unavailable, "unavailable"),
+            Self::Internal => (ErrorCode::Internal, "internal"),
+        }
+    }
+
     /// An `InvalidArgument` with one violation.
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
         Self::InvalidArgument {

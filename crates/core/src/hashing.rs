@@ -1,12 +1,11 @@
 //! Challenge answers are hashed one by one with argon2id at the OWASP parameters (m=19456 KiB,
 //! t=2, p=1), a random salt each, and an optional server-side pepper. The work is CPU-heavy
-//! (~15 ms a hash), so it runs on tokio's blocking threads, never on the async ones.
+//! (~15 ms a hash), so callers run it on the bounded admission pool, never on async threads.
 
 use std::{fmt, sync::Arc};
 
 use argon2::{Algorithm, Argon2, Params, Version, password_hash::PasswordHasher};
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
-use tracing::Instrument;
 
 use crate::Error;
 
@@ -49,48 +48,19 @@ impl AnswerHasher {
         }
     }
 
-    /// Hashes each key to a PHC string. The hashes run side by side on blocking threads.
-    pub async fn hash_all(&self, keys: Vec<SecretString>) -> Result<Vec<String>, Error> {
-        let tasks: Vec<_> = keys
-            .into_iter()
-            .map(|key| {
-                let hasher = self.clone();
-                let span = tracing::Span::current();
-                tokio::task::spawn_blocking(move || span.in_scope(|| hasher.hash_one(&key)))
-            })
-            .collect();
-        let mut hashes = Vec::with_capacity(tasks.len());
-        for task in tasks {
-            let hash = task.in_current_span().await.map_err(|e| {
-                tracing::error!(error = %e, "answer hashing task failed");
-                Error::Internal
-            })??;
-            hashes.push(hash);
-        }
-        Ok(hashes)
+    /// Hashes each key to a PHC string, one after another. CPU-heavy: callers run it on the
+    /// admission pool ([`crate::admission::CpuPool`]), never on an async thread.
+    pub fn hash_each(&self, keys: &[SecretString]) -> Result<Vec<String>, Error> {
+        keys.iter().map(|key| self.hash_one(key)).collect()
     }
 
-    /// Checks each key against its PHC hash, side by side on blocking threads. Every pair
-    /// costs one full argon2 run, whatever the outcome, so timing tells nothing.
-    pub async fn verify_all(&self, pairs: Vec<(SecretString, String)>) -> Result<Vec<bool>, Error> {
-        let tasks: Vec<_> = pairs
-            .into_iter()
-            .map(|(key, hash)| {
-                let hasher = self.clone();
-                let span = tracing::Span::current();
-                tokio::task::spawn_blocking(move || {
-                    span.in_scope(|| hasher.verify_one(&key, &hash))
-                })
-            })
-            .collect();
-        let mut results = Vec::with_capacity(tasks.len());
-        for task in tasks {
-            results.push(task.in_current_span().await.map_err(|e| {
-                tracing::error!(error = %e, "answer verification task failed");
-                Error::Internal
-            })?);
-        }
-        Ok(results)
+    /// Checks each key against its PHC hash. Every pair costs one full argon2 run, whatever
+    /// the outcome, so timing tells nothing. CPU-heavy, like [`AnswerHasher::hash_each`].
+    pub fn verify_each(&self, pairs: &[(SecretString, String)]) -> Vec<bool> {
+        pairs
+            .iter()
+            .map(|(key, hash)| self.verify_one(key, hash))
+            .collect()
     }
 
     fn verify_one(&self, key: &SecretString, hash: &str) -> bool {
@@ -134,12 +104,11 @@ mod tests {
     use super::*;
     use argon2::password_hash::PasswordVerifier;
 
-    #[tokio::test]
-    async fn hashes_are_salted_argon2id_at_owasp_parameters() {
+    #[test]
+    fn hashes_are_salted_argon2id_at_owasp_parameters() {
         let hasher = AnswerHasher::new(None);
         let hashes = hasher
-            .hash_all(vec![SecretString::from("rex"), SecretString::from("rex")])
-            .await
+            .hash_each(&[SecretString::from("rex"), SecretString::from("rex")])
             .unwrap();
         assert!(
             hashes[0].starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
@@ -151,14 +120,11 @@ mod tests {
         let argon2 = hasher.argon2().unwrap();
         assert!(argon2.verify_password(b"rex", hashes[0].as_str()).is_ok());
         assert!(argon2.verify_password(b"rexx", hashes[0].as_str()).is_err());
-        let checks = hasher
-            .verify_all(vec![
-                (SecretString::from("rex"), hashes[0].clone()),
-                (SecretString::from("rexx"), hashes[1].clone()),
-                (SecretString::from("rex"), "not a hash".into()),
-            ])
-            .await
-            .unwrap();
+        let checks = hasher.verify_each(&[
+            (SecretString::from("rex"), hashes[0].clone()),
+            (SecretString::from("rexx"), hashes[1].clone()),
+            (SecretString::from("rex"), "not a hash".into()),
+        ]);
         assert_eq!(checks, [true, false, false]);
         assert!(
             hasher
@@ -168,12 +134,11 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_peppered_hash_needs_the_pepper() {
+    #[test]
+    fn a_peppered_hash_needs_the_pepper() {
         let peppered = AnswerHasher::new(Some(SecretSlice::from(b"pepper".to_vec())));
         let hash = peppered
-            .hash_all(vec![SecretString::from("rex")])
-            .await
+            .hash_each(&[SecretString::from("rex")])
             .unwrap()
             .remove(0);
         let plain = AnswerHasher::new(None);

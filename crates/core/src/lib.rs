@@ -7,6 +7,8 @@
 //! gRPC, SQL or LDAP crate; those depend on it.
 
 mod accounts;
+pub mod admission;
+mod attempts;
 mod claim;
 mod directory;
 mod employee_id;
@@ -27,10 +29,11 @@ mod text;
 mod username;
 
 pub use accounts::{Accounts, AccountsDeps};
+pub use attempts::account_keys;
 pub use claim::{ClaimReceipt, ClaimRequest};
 pub use directory::{Account, Directory, DirectoryError, DirectoryJob, JobKind};
 pub use employee_id::EmployeeId;
-pub use error::{Error, FieldViolation, Violations};
+pub use error::{Error, ErrorCode, FieldViolation, Violations};
 pub use events::Events;
 pub use hashing::AnswerHasher;
 pub use mail::{Mail, MailError, MailKind, MailWriter, Mailer, QueuedMail};

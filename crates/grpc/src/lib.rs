@@ -8,6 +8,7 @@
 
 mod client;
 mod convert;
+mod deadline;
 mod server;
 mod service;
 pub mod status;

@@ -17,6 +17,9 @@ use crate::{
 /// The largest request accepted, in bytes; larger ones are refused before decoding.
 const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
+/// HTTP/2 streams (calls and watches) open on one connection at most.
+const MAX_STREAMS_PER_CONNECTION: u32 = 128;
+
 /// How long in-flight calls may run on after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -31,13 +34,31 @@ pub struct TlsFiles {
     pub client_ca_file: Option<PathBuf>,
 }
 
-/// The `[grpc]` settings the server needs once the listener is bound.
-#[derive(Clone, Debug, Default)]
+/// The `[grpc]` and `[limits]` settings the server needs once the listener is bound.
+#[derive(Clone, Debug)]
 pub struct GrpcSettings {
     /// Serve TLS with these files; plain HTTP/2 when `None`.
     pub tls: Option<TlsFiles>,
     /// Whose forwarded client addresses are believed.
     pub clients: ClientAddressPolicy,
+    /// Open `WatchOperation` streams at most; more are refused with RESOURCE_EXHAUSTED.
+    pub max_watches: usize,
+    /// Calls in flight on one connection at most; more wait.
+    pub max_calls_per_connection: usize,
+    /// A call still running after this is ended with DEADLINE_EXCEEDED (watches excepted).
+    pub request_timeout: Duration,
+}
+
+impl Default for GrpcSettings {
+    fn default() -> Self {
+        Self {
+            tls: None,
+            clients: ClientAddressPolicy::default(),
+            max_watches: 1000,
+            max_calls_per_connection: 32,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 /// Why the server could not start or stopped with an error.
@@ -101,8 +122,17 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| ServeError::Reflection(e.to_string()))?;
-    let api = AccountApi::new(accounts, settings.clients, drain);
-    let mut builder = Server::builder();
+    let api = AccountApi::new(accounts, settings.clients, drain, settings.max_watches);
+    // Bounded per connection (calls in flight, HTTP/2 streams, pending resets) and in time;
+    // keepalives find dead peers so their streams are freed.
+    let mut builder = Server::builder()
+        .concurrency_limit_per_connection(settings.max_calls_per_connection)
+        .timeout(settings.request_timeout)
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+        .http2_max_pending_accept_reset_streams(Some(MAX_STREAMS_PER_CONNECTION as usize))
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .tcp_keepalive(Some(Duration::from_secs(60)));
     if let Some(files) = &settings.tls {
         builder = builder.tls_config(tls_config(files)?)?;
     }

@@ -15,15 +15,15 @@ use claimd_api::v1::{
     UpdateChallengeAnswersResponse, WatchOperationRequest, WatchOperationResponse,
     account_service_server::AccountService,
 };
-use claimd_core::{Accounts, Error};
+use claimd_core::{Accounts, Error, admission::with_deadline};
 use futures::Stream;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use tracing::{Instrument, field, info, instrument, warn};
 
-use crate::{client::ClientAddressPolicy, convert, status::to_status};
+use crate::{client::ClientAddressPolicy, convert, deadline::deadline, status::to_status};
 
 /// How often a watcher re-reads an operation when no in-process signal arrives (a worker in
 /// another process).
@@ -49,15 +49,24 @@ pub struct AccountApi {
     accounts: Arc<Accounts>,
     clients: ClientAddressPolicy,
     drain: Drain,
+    /// One permit per open watch.
+    watches: Arc<Semaphore>,
 }
 
 impl AccountApi {
-    /// Handlers over `accounts`; open watches end as `drain` says.
-    pub fn new(accounts: Arc<Accounts>, clients: ClientAddressPolicy, drain: Drain) -> Self {
+    /// Handlers over `accounts`; at most `max_watches` watches are open at once, and they
+    /// end as `drain` says.
+    pub fn new(
+        accounts: Arc<Accounts>,
+        clients: ClientAddressPolicy,
+        drain: Drain,
+        max_watches: usize,
+    ) -> Self {
         Self {
             accounts,
             clients,
             drain,
+            watches: Arc::new(Semaphore::new(max_watches)),
         }
     }
 
@@ -79,19 +88,7 @@ impl AccountApi {
 }
 
 fn outcome<T>(result: &Result<T, Error>) -> &'static str {
-    match result {
-        Ok(_) => "ok",
-        Err(Error::InvalidArgument { .. }) => "invalid_argument",
-        Err(Error::NoRosterMatch) => "no_roster_match",
-        Err(Error::OperationNotFound) => "not_found",
-        Err(Error::AlreadyClaimed) => "already_claimed",
-        Err(Error::Unauthenticated) => "unauthenticated",
-        Err(Error::DirectoryUnavailable) => "directory_unavailable",
-        Err(Error::ClaimPending) => "claim_pending",
-        Err(Error::LockedOut { .. }) => "locked_out",
-        Err(Error::Unavailable) => "unavailable",
-        Err(Error::Internal) => "internal",
-    }
+    result.as_ref().map_or_else(|e| e.code().1, |_| "ok")
 }
 
 fn record_client(client: Option<std::net::IpAddr>) {
@@ -141,10 +138,13 @@ impl AccountService for AccountApi {
         let started = Instant::now();
         let client = self.client(&request)?;
         record_client(client);
-        let result = self
-            .accounts
-            .claim(convert::claim_request(request.into_inner()), client)
-            .await;
+        let deadline = deadline(&request);
+        let result = with_deadline(
+            deadline,
+            self.accounts
+                .claim(convert::claim_request(request.into_inner()), client),
+        )
+        .await;
         finish("ClaimAccount", started, &result);
         let receipt = result.map_err(to_status)?;
         let username = receipt.username.to_string();
@@ -218,10 +218,13 @@ impl AccountService for AccountApi {
         let started = Instant::now();
         let client = self.client(&request)?;
         record_client(client);
-        let result = self
-            .accounts
-            .complete_reset(convert::reset_request(request.into_inner()), client)
-            .await;
+        let deadline = deadline(&request);
+        let result = with_deadline(
+            deadline,
+            self.accounts
+                .complete_reset(convert::reset_request(request.into_inner()), client),
+        )
+        .await;
         finish("CompletePasswordReset", started, &result);
         let operation = result.map_err(to_status)?;
         Ok(Response::new(CompletePasswordResetResponse {
@@ -240,10 +243,13 @@ impl AccountService for AccountApi {
         let started = Instant::now();
         let client = self.client(&request)?;
         record_client(client);
-        let result = self
-            .accounts
-            .change_password(convert::change_request(request.into_inner()), client)
-            .await;
+        let deadline = deadline(&request);
+        let result = with_deadline(
+            deadline,
+            self.accounts
+                .change_password(convert::change_request(request.into_inner()), client),
+        )
+        .await;
         finish("ChangePassword", started, &result);
         let operation = result.map_err(to_status)?;
         Ok(Response::new(ChangePasswordResponse {
@@ -262,13 +268,15 @@ impl AccountService for AccountApi {
         let started = Instant::now();
         let client = self.client(&request)?;
         record_client(client);
-        let result = self
-            .accounts
-            .update_answers(
+        let deadline = deadline(&request);
+        let result = with_deadline(
+            deadline,
+            self.accounts.update_answers(
                 convert::update_answers_request(request.into_inner()),
                 client,
-            )
-            .await;
+            ),
+        )
+        .await;
         finish("UpdateChallengeAnswers", started, &result);
         result.map_err(to_status)?;
         Ok(Response::new(UpdateChallengeAnswersResponse {}))
@@ -282,6 +290,14 @@ impl AccountService for AccountApi {
         request: Request<WatchOperationRequest>,
     ) -> Result<Response<Self::WatchOperationStream>, Status> {
         let id = request.into_inner().id;
+        // Each watch holds a task and a channel: bounded, and refused cheaply past the bound.
+        let Ok(permit) = self.watches.clone().try_acquire_owned() else {
+            metrics::counter!("claimd_rpc_requests_total", "rpc" => "WatchOperation", "outcome" => "busy")
+                .increment(1);
+            return Err(to_status(Error::Busy {
+                retry_after: WATCH_POLL * 4,
+            }));
+        };
         // Unknown or malformed ids fail the call itself, before any stream starts.
         let first = self.accounts.operation(&id).await.map_err(to_status)?;
         tracing::Span::current().record("operation", field::display(first.id));
@@ -294,6 +310,7 @@ impl AccountService for AccountApi {
         let mut finished = accounts.events().finished();
         tokio::spawn(
             async move {
+                let _permit = permit;
                 // At shutdown the job in hand is still finished, so a watcher keeps watching
                 // until it is (or a while) and sees its end; then it is told to watch again.
                 let drained = async {

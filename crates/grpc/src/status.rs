@@ -1,6 +1,6 @@
 //! Domain errors to gRPC statuses: the one place that decides codes (DESIGN.md, "API contract").
 
-use claimd_core::Error;
+use claimd_core::{Error, ErrorCode};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
@@ -8,6 +8,16 @@ use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 /// fields, the rules broken); no cause, server name or secret is ever included.
 pub fn to_status(error: Error) -> Status {
     let message = error.to_string();
+    let code = match error.code().0 {
+        ErrorCode::InvalidArgument => Code::InvalidArgument,
+        ErrorCode::NotFound => Code::NotFound,
+        ErrorCode::AlreadyExists => Code::AlreadyExists,
+        ErrorCode::Unauthenticated => Code::Unauthenticated,
+        ErrorCode::FailedPrecondition => Code::FailedPrecondition,
+        ErrorCode::ResourceExhausted => Code::ResourceExhausted,
+        ErrorCode::Unavailable => Code::Unavailable,
+        ErrorCode::Internal => Code::Internal,
+    };
     match error {
         Error::InvalidArgument { violations } => {
             let summary: Vec<String> = violations
@@ -20,23 +30,16 @@ pub fn to_status(error: Error) -> Status {
                     .map(|v| FieldViolation::new(v.field, v.description))
                     .collect::<Vec<_>>(),
             );
+            Status::with_error_details(code, format!("{message}: {}", summary.join("; ")), details)
+        }
+        Error::LockedOut { retry_after } | Error::Busy { retry_after } => {
             Status::with_error_details(
-                Code::InvalidArgument,
-                format!("{message}: {}", summary.join("; ")),
-                details,
+                code,
+                message,
+                ErrorDetails::with_retry_info(Some(retry_after)),
             )
         }
-        Error::NoRosterMatch | Error::OperationNotFound => Status::not_found(message),
-        Error::Unauthenticated => Status::unauthenticated(message),
-        Error::AlreadyClaimed => Status::already_exists(message),
-        Error::ClaimPending => Status::failed_precondition(message),
-        Error::LockedOut { retry_after } => Status::with_error_details(
-            Code::ResourceExhausted,
-            message,
-            ErrorDetails::with_retry_info(Some(retry_after)),
-        ),
-        Error::Unavailable | Error::DirectoryUnavailable => Status::unavailable(message),
-        Error::Internal => Status::internal(message),
+        _ => Status::new(code, message),
     }
 }
 
@@ -84,6 +87,12 @@ mod tests {
             (Error::ClaimPending, Code::FailedPrecondition),
             (Error::Unavailable, Code::Unavailable),
             (Error::Internal, Code::Internal),
+            (
+                Error::Busy {
+                    retry_after: Duration::from_secs(2),
+                },
+                Code::ResourceExhausted,
+            ),
         ];
         for (error, code) in cases {
             assert_eq!(to_status(error).code(), code);

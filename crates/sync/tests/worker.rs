@@ -65,6 +65,7 @@ async fn rig() -> Rig {
         events: events.clone(),
         directory: directory.clone(),
         mail: mail.clone(),
+        cpu: Arc::new(claimd_core::admission::CpuPool::new(&Default::default())),
     })
     .unwrap();
     let config = SyncConfig {

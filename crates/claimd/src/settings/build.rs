@@ -3,7 +3,10 @@
 
 use std::{fs, net::SocketAddr, path::PathBuf, time::Duration};
 
-use claimd_core::{AccountPolicy, LockoutPolicy, PasswordPolicy, QuestionPool, UsernameTemplate};
+use claimd_core::{
+    AccountPolicy, LockoutPolicy, PasswordPolicy, QuestionPool, UsernameTemplate,
+    admission::AdmissionPolicy,
+};
 use claimd_grpc::{ClientAddressPolicy, GrpcSettings, TlsFiles};
 use claimd_ldap::{DirectorySettings, Flavor};
 use claimd_sync::SyncConfig;
@@ -25,6 +28,7 @@ pub struct Parts {
     pub mail: MailParts,
     pub metrics_listen: Option<SocketAddr>,
     pub log_json: bool,
+    pub admission: AdmissionPolicy,
 }
 
 /// `[mail]`, checked.
@@ -200,6 +204,10 @@ impl Settings {
                 "security.account_consecutive_limit",
                 u64::from(s.account_consecutive_limit),
             ),
+            (
+                "security.username_mails_per_address",
+                u64::from(s.username_mails_per_address),
+            ),
         ] {
             if value == 0 {
                 p.add(key, "must be at least 1");
@@ -283,6 +291,22 @@ impl Settings {
             );
         }
 
+        let l = &self.limits;
+        for (key, value) in [
+            ("limits.cpu_queue", l.cpu_queue as u64),
+            ("limits.cpu_max_wait_ms", l.cpu_max_wait_ms),
+            ("limits.max_watches", l.max_watches as u64),
+            (
+                "limits.max_calls_per_connection",
+                l.max_calls_per_connection as u64,
+            ),
+            ("limits.request_timeout_secs", l.request_timeout_secs),
+        ] {
+            if value == 0 {
+                p.add(key, "must be at least 1");
+            }
+        }
+
         if !p.0.is_empty() {
             anyhow::bail!("invalid configuration:\n  {}", p.0.join("\n  "));
         }
@@ -298,6 +322,9 @@ impl Settings {
                 clients: ClientAddressPolicy {
                     trusted_proxies: g.trusted_proxies.clone(),
                 },
+                max_watches: l.max_watches,
+                max_calls_per_connection: l.max_calls_per_connection,
+                request_timeout: Duration::from_secs(l.request_timeout_secs),
             },
             store_url: self.store.url.clone(),
             seal_key_file: self.store.seal_key_file.clone(),
@@ -312,6 +339,7 @@ impl Settings {
                     window: Duration::from_secs(s.failure_window_secs),
                     lock_for: Duration::from_secs(s.lockout_secs),
                     account_consecutive_limit: s.account_consecutive_limit,
+                    username_mails_per_address: s.username_mails_per_address,
                 },
             },
             pepper,
@@ -329,6 +357,11 @@ impl Settings {
                 timeout: Duration::from_secs(m.timeout_secs),
             },
             metrics_listen,
+            admission: AdmissionPolicy {
+                workers: l.cpu_workers,
+                queue: l.cpu_queue,
+                max_wait: Duration::from_millis(l.cpu_max_wait_ms),
+            },
             log_json,
         })
     }

@@ -26,6 +26,39 @@ pub struct Settings {
     pub mail: MailSection,
     pub metrics: MetricsSection,
     pub log: LogSection,
+    pub limits: LimitsSection,
+}
+
+/// Bounds that hold whatever the number of simultaneous requests.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    /// CPU-heavy jobs (argon2, password strength) run side by side; 0: one per CPU.
+    pub cpu_workers: usize,
+    /// CPU jobs that may wait for a worker; more are refused at once (RESOURCE_EXHAUSTED).
+    pub cpu_queue: usize,
+    /// The longest a request waits for a CPU worker when its caller set no deadline.
+    pub cpu_max_wait_ms: u64,
+    /// Open `WatchOperation` streams; more are refused.
+    pub max_watches: usize,
+    /// Calls in flight on one connection.
+    pub max_calls_per_connection: usize,
+    /// A unary call taking longer is ended (DEADLINE_EXCEEDED).
+    pub request_timeout_secs: u64,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        let d = claimd_core::admission::AdmissionPolicy::default();
+        Self {
+            cpu_workers: d.workers,
+            cpu_queue: d.queue,
+            cpu_max_wait_ms: u64::try_from(d.max_wait.as_millis()).unwrap_or(u64::MAX),
+            max_watches: 1000,
+            max_calls_per_connection: 32,
+            request_timeout_secs: 30,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -186,6 +219,7 @@ pub struct SecuritySection {
     pub failure_window_secs: u64,
     pub lockout_secs: u64,
     pub account_consecutive_limit: u32,
+    pub username_mails_per_address: u32,
 }
 
 impl Default for SecuritySection {
@@ -198,6 +232,7 @@ impl Default for SecuritySection {
             failure_window_secs: d.window.as_secs(),
             lockout_secs: d.lock_for.as_secs(),
             account_consecutive_limit: d.account_consecutive_limit,
+            username_mails_per_address: d.username_mails_per_address,
         }
     }
 }

@@ -30,18 +30,19 @@ impl Accounts {
             "new_password",
             &request.new_password,
             username.as_ref(),
-        );
+        )
+        .await?;
         if request.new_password.expose_secret() == request.current_password.expose_secret() {
             v.add("new_password", "must differ from the current password");
         }
         v.into_result()?;
-        let target = self.target(username.expect("validated"), client).await?;
-        let right = self
-            .directory_says(&target.username, &request.current_password)
+        let target = self
+            .target(username.expect("validated"), "change_password", client)
             .await?;
-        let claimed = self
-            .verified(target, right, "change_password", client)
+        let (target, right) = self
+            .password_is_right(target, &request.current_password)
             .await?;
+        let claimed = self.verified(target, right).await?;
         self.accept_password(
             claimed,
             JobKind::ChangePassword,
@@ -71,18 +72,15 @@ impl Accounts {
         );
         v.into_result()?;
         let answers = answers.ok_or(Error::Internal)?;
-        let target = self.target(username.expect("validated"), client).await?;
-        let right = self
-            .directory_says(&target.username, &request.password)
+        let target = self
+            .target(username.expect("validated"), "update_answers", client)
             .await?;
-        let claimed = self
-            .verified(target, right, "update_answers", client)
-            .await?;
+        let (target, right) = self.password_is_right(target, &request.password).await?;
+        let claimed = self.verified(target, right).await?;
 
-        let hashes = self
-            .hasher
-            .hash_all(answers.iter().map(|a| a.key.clone()).collect())
-            .await?;
+        let hasher = self.hasher.clone();
+        let keys: Vec<_> = answers.iter().map(|a| a.key.clone()).collect();
+        let hashes = self.cpu.run(move || hasher.hash_each(&keys)).await??;
         let stored: Vec<StoredAnswer> = answers
             .iter()
             .zip(hashes)

@@ -3,8 +3,8 @@
 //! None of these tells a caller whether an account exists: username recovery replies the
 //! same for every address; an unknown username gets three decoy questions that stay the same
 //! for it (keyed by the server's secret) and costs the same argon2 work when answered; wrong
-//! answers, a wrong password and an unknown username give one `Unauthenticated`. Failures
-//! count toward the same account and address locks as the claim flow.
+//! answers, a wrong password and an unknown username give one `Unauthenticated`. Attempts
+//! are reserved and judged by the rule in `attempts`, against the username as typed.
 
 mod change;
 mod reset;
@@ -17,10 +17,11 @@ use tracing::{info, warn};
 
 use crate::{
     Accounts, Error, JobKind, Operation, OperationId, OperationState, Username, Violations,
+    attempts::{Attempt, AuditContext, Subject},
     directory::DirectoryJob,
     password::personal_words,
     questions::TypedAnswer,
-    store::{AttemptKey, AuditEvent, ClaimedAccount, Millis, NewPasswordJob, now_millis},
+    store::{AuditEvent, ClaimedAccount, Millis, NewPasswordJob, now_millis},
 };
 
 /// Replies that read but do not hash (username recovery, reset questions) take at least this
@@ -69,102 +70,112 @@ pub struct UpdateAnswersRequest {
     pub answers: Vec<TypedAnswer>,
 }
 
-/// The account a verified request is for, and the attempt keys it counts against.
-pub(super) struct Target {
+/// The account a request names (if claimd manages one by that name) and its reserved attempt.
+pub(super) struct Target<'a> {
     username: Username,
     claimed: Option<ClaimedAccount>,
-    keys: Vec<AttemptKey>,
+    attempt: Attempt<'a>,
+    audit: AuditContext,
 }
 
 impl Accounts {
     /// Length, characters, common passwords and the username; the names are checked once the
     /// person is verified (see `accept_password`), so the reply cannot tell an unknown account.
-    pub(super) fn check_new_password(
+    pub(super) async fn check_new_password(
         &self,
         v: &mut Violations,
         field: &str,
         password: &SecretString,
         username: Option<&Username>,
-    ) {
+    ) -> Result<(), Error> {
         let words = personal_words("", "", "", username.map_or("", Username::as_str));
-        v.check(field, self.policy.passwords.check(password, &words));
+        v.check(field, self.password_rule(password, words).await?);
+        Ok(())
     }
 
-    /// Looks the account up and refuses early when it or the client is locked.
+    /// Reserves an attempt on the typed username (refused when it or the client is locked),
+    /// then looks the account up.
     pub(super) async fn target(
         &self,
         username: Username,
+        action: &'static str,
         client: Option<IpAddr>,
-    ) -> Result<Target, Error> {
+    ) -> Result<Target<'_>, Error> {
         let span = tracing::Span::current();
         span.record("username", username.as_str());
-        let claimed = self.store.claimed_account(&username).await?;
-        let account_key = match &claimed {
-            Some(c) => AttemptKey::Employee(c.account.employee_id),
-            None => AttemptKey::Username(username.clone()),
+        let mut audit = AuditContext {
+            action,
+            employee_id: None,
+            username: Some(username.clone()),
+            client,
         };
-        let mut keys = vec![account_key];
-        keys.extend(client.map(AttemptKey::Address));
-        self.check_lock(&keys, now_millis()).await?;
+        let attempt = self
+            .reserve(&Subject::Recovery(username.clone()), &audit)
+            .await?;
+        let claimed = self.store.claimed_account(&username).await?;
+        audit.employee_id = claimed.as_ref().map(|c| c.account.employee_id);
         Ok(Target {
             username,
             claimed,
-            keys,
+            attempt,
+            audit,
         })
     }
 
-    pub(super) async fn directory_says(
+    /// Whether `password` is the target's current password. Only the directory knows, and it
+    /// is asked only about accounts claimd manages: any other name (a service account, a
+    /// person who never claimed, a leaver) is wrong without a bind, after a pause as long as
+    /// a bind usually takes, so an anonymous caller can never drive the directory's
+    /// bad-password counters and the reply takes the same time.
+    pub(super) async fn password_is_right<'a>(
         &self,
-        username: &Username,
+        target: Target<'a>,
         password: &SecretString,
-    ) -> Result<bool, Error> {
-        self.directory
-            .verify_password(username, password)
+    ) -> Result<(Target<'a>, bool), Error> {
+        if target.claimed.is_none() {
+            tokio::time::sleep(self.bind_time.typical()).await;
+            return Ok((target, false));
+        }
+        let started = std::time::Instant::now();
+        match self
+            .directory
+            .verify_password(&target.username, password)
             .await
-            .map_err(|e| {
+        {
+            Ok(right) => {
+                self.bind_time.record(started.elapsed());
+                Ok((target, right))
+            }
+            Err(e) => {
                 warn!(error = %e, "the directory could not check a password");
-                Error::DirectoryUnavailable
-            })
+                target.attempt.not_judged().await?;
+                Err(Error::DirectoryUnavailable)
+            }
+        }
     }
 
-    /// The claimed account when the check passed; otherwise counts the failure.
+    /// The claimed account when the check passed (the attempt given back, the counter
+    /// cleared); otherwise the failure stays counted and the caller gets `Unauthenticated`.
     pub(super) async fn verified(
         &self,
-        target: Target,
+        target: Target<'_>,
         passed: bool,
-        action: &'static str,
-        client: Option<IpAddr>,
     ) -> Result<ClaimedAccount, Error> {
-        let now = now_millis();
         match target.claimed {
-            Some(claimed) if passed => Ok(claimed),
+            Some(claimed) if passed => {
+                target.attempt.proven().await?;
+                Ok(claimed)
+            }
             claimed => {
-                let employee_id = claimed.as_ref().map(|c| c.account.employee_id);
+                target.attempt.failed();
                 let reason = if claimed.is_some() {
                     "wrong answers or password"
                 } else {
                     "no claimed account"
                 };
-                warn!(reason, "{action} refused");
-                self.store
-                    .record_audit(AuditEvent {
-                        at: now,
-                        action,
-                        employee_id,
-                        username: Some(target.username.clone()),
-                        client,
-                        outcome: "unauthenticated",
-                        reason: Some(reason.into()),
-                    })
-                    .await?;
-                self.count_failure(
-                    &target.keys,
-                    employee_id,
-                    Some(&target.username),
-                    client,
-                    now,
-                )
-                .await?;
+                warn!(reason, "{} refused", target.audit.action);
+                let event = target.audit.event("unauthenticated", Some(reason.into()));
+                self.store.record_audit(event).await?;
                 Err(Error::Unauthenticated)
             }
         }
@@ -185,13 +196,9 @@ impl Accounts {
             &account.employee_id.to_string(),
             account.username.as_str(),
         );
-        self.policy
-            .passwords
-            .check(password, &words)
+        self.password_rule(password, words)
+            .await?
             .map_err(|rule| Error::invalid("new_password", rule))?;
-        self.store
-            .clear_failures(&AttemptKey::Employee(account.employee_id))
-            .await?;
         let now = now_millis();
         let id = OperationId::new();
         let action = if kind == JobKind::ResetPassword {

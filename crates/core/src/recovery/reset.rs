@@ -70,10 +70,13 @@ impl Accounts {
             "new_password",
             &request.new_password,
             username.as_ref(),
-        );
+        )
+        .await?;
         check_reset_answers(&mut v, &request.answers);
         v.into_result()?;
-        let target = self.target(username.expect("validated"), client).await?;
+        let target = self
+            .target(username.expect("validated"), "reset_password", client)
+            .await?;
 
         // Three argon2 checks whether or not the account exists.
         let pairs: Vec<(SecretString, String)> = match &target.claimed {
@@ -101,10 +104,16 @@ impl Accounts {
                 })
                 .collect(),
         };
-        let all_right = self.hasher.verify_all(pairs).await?.iter().all(|ok| *ok);
-        let claimed = self
-            .verified(target, all_right, "reset_password", client)
-            .await?;
+        let hasher = self.hasher.clone();
+        let checked = self.cpu.run(move || hasher.verify_each(&pairs)).await;
+        let all_right = match checked {
+            Ok(results) => results.iter().all(|ok| *ok),
+            Err(busy) => {
+                target.attempt.not_judged().await?;
+                return Err(busy);
+            }
+        };
+        let claimed = self.verified(target, all_right).await?;
         self.accept_password(
             claimed,
             JobKind::ResetPassword,

@@ -8,8 +8,9 @@ use tracing::{info, warn};
 use super::at_least_floor;
 use crate::{
     Accounts, Email, Error, Username,
+    attempts::{AuditContext, Subject},
     mail::MailKind,
-    store::{AttemptKey, AuditEvent, Millis, now_millis},
+    store::{AuditEvent, Millis, now_millis},
 };
 /// At most this many username mails go to one address per hour, however often it is asked.
 const USERNAME_MAILS_PER_HOUR: u32 = 3;
@@ -25,11 +26,16 @@ impl Accounts {
 
     async fn mail_usernames(&self, email: Email, client: Option<IpAddr>) -> Result<(), Error> {
         let now = now_millis();
-        let keys: Vec<AttemptKey> = client.map(AttemptKey::Address).into_iter().collect();
-        self.check_lock(&keys, now).await?;
-        // Every request counts toward the address's limit: a rate limit that says nothing
-        // about which addresses are on file.
-        self.count_failure(&keys, None, None, client, now).await?;
+        // Every request counts toward the address's own username-mail rate, whatever the
+        // email: a limit that says nothing about which addresses are on file, and that never
+        // locks the claim or reset flows for everyone behind a school's address.
+        let audit = AuditContext {
+            action: "recover_username",
+            employee_id: None,
+            username: None,
+            client,
+        };
+        self.reserve(&Subject::UsernameMail, &audit).await?.failed();
         let accounts = self.store.claimed_accounts_by_email(&email).await?;
         // Asked for every address, on file or not, so both paths cost the same.
         let recent = self

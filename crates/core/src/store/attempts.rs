@@ -19,12 +19,24 @@ pub enum AttemptKey {
     Username(Username),
     /// A client address.
     Address(IpAddr),
+    /// Forgot My Username requests from a client address: a rate of its own, so a school's
+    /// busy morning of forgotten usernames never locks the other flows for its address.
+    UsernameMail(IpAddr),
 }
 
 impl AttemptKey {
     /// True for the keys that name an account rather than a client.
     pub fn is_account(&self) -> bool {
-        !matches!(self, Self::Address(_))
+        matches!(self, Self::Employee(_) | Self::Username(_))
+    }
+
+    /// How many counted attempts within the window lock this key.
+    pub fn limit(&self, policy: &LockoutPolicy) -> u32 {
+        match self {
+            Self::Employee(_) | Self::Username(_) => policy.account_failures,
+            Self::Address(_) => policy.address_failures,
+            Self::UsernameMail(_) => policy.username_mails_per_address,
+        }
     }
 
     /// The key as stored: `employee:77777`, `username:e77777`, `address:10.0.0.1`, and for
@@ -34,11 +46,19 @@ impl AttemptKey {
         match self {
             Self::Employee(id) => format!("employee:{}", id.get()),
             Self::Username(name) => format!("username:{name}"),
-            Self::Address(IpAddr::V4(ip)) => format!("address:{ip}"),
-            Self::Address(IpAddr::V6(ip)) => {
-                let network = Ipv6Addr::from_bits(ip.to_bits() & (u128::MAX << 64));
-                format!("address:{network}/64")
-            }
+            Self::Address(ip) => format!("address:{}", client_network(*ip)),
+            Self::UsernameMail(ip) => format!("username-mail:{}", client_network(*ip)),
+        }
+    }
+}
+
+/// An IPv4 address as it is, an IPv6 address as its /64.
+fn client_network(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => {
+            let network = Ipv6Addr::from_bits(ip.to_bits() & (u128::MAX << 64));
+            format!("{network}/64")
         }
     }
 }
@@ -63,6 +83,8 @@ pub struct LockoutPolicy {
     /// Consecutive failures on an account (however spread out) after which it stays locked
     /// until an administrator unlocks it.
     pub account_consecutive_limit: u32,
+    /// Forgot My Username requests from one client address within `window`.
+    pub username_mails_per_address: u32,
 }
 
 impl Default for LockoutPolicy {
@@ -73,17 +95,43 @@ impl Default for LockoutPolicy {
             window: Duration::from_secs(15 * 60),
             lock_for: Duration::from_secs(15 * 60),
             account_consecutive_limit: 100,
+            username_mails_per_address: 30,
         }
     }
 }
 
-/// A lock placed by [`Store::record_failure`].
+/// What [`Store::reserve_attempt`] decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reservation {
+    /// The attempt may be judged; it is already counted as a failure.
+    Granted(AttemptTicket),
+    /// A key is locked until then; nothing was counted.
+    Locked {
+        /// The latest lock among the keys.
+        until: Millis,
+    },
+}
+
+/// A reserved attempt: what was counted and locked for it, so a right secret can give it back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttemptTicket {
+    /// The failure rows counted, one per key (store-specific ids).
+    pub counted: Vec<(AttemptKey, i64)>,
+    /// The locks this attempt's count placed.
+    pub locks: Vec<Lockout>,
+    /// For each of `locks`, the (expired) lock it replaced, restored if it is given back.
+    pub replaced: Vec<Option<Lockout>>,
+}
+
+/// A lock placed by [`Store::reserve_attempt`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lockout {
     /// What is locked.
     pub key: AttemptKey,
     /// Until when; `Millis::MAX` for a lock only an administrator lifts.
     pub until: Millis,
+    /// When it was placed: the failures counted until then are spent on it.
+    pub placed_at: Millis,
 }
 
 #[cfg(test)]
@@ -104,5 +152,7 @@ mod tests {
         assert_ne!(address("2001:db8:1:3::1"), address("2001:db8:1:2::1"));
         assert_eq!(address("10.1.2.3"), "address:10.1.2.3");
         assert_ne!(address("10.1.2.3"), address("10.1.2.4"));
+        let mail = AttemptKey::UsernameMail("2001:db8:1:2::9".parse().unwrap()).stored();
+        assert_eq!(mail, "username-mail:2001:db8:1:2::/64");
     }
 }

@@ -9,7 +9,7 @@ use std::{fmt, time::Duration};
 
 use async_trait::async_trait;
 
-pub use attempts::{AttemptKey, Lockout, LockoutPolicy};
+pub use attempts::{AttemptKey, AttemptTicket, Lockout, LockoutPolicy, Reservation};
 pub use records::{
     AuditEvent, AuditRow, ClaimInsert, ClaimState, ClaimedAccount, ImportSummary, JobOutcome,
     LeasedJob, NewClaim, NewPasswordJob, QueueStats, StoredAnswer,
@@ -117,15 +117,23 @@ pub trait Store: Send + Sync + fmt::Debug {
         now: Millis,
     ) -> Result<Option<Millis>, StoreError>;
 
-    /// Counts a failure against each key and returns the locks this failure placed.
-    async fn record_failure(
+    /// Reserves one attempt on `keys`, in one transaction and before any verification work:
+    /// when any key is locked at `now` nothing is counted and the lock is returned; otherwise
+    /// a failure is counted against every key (and the locks that count reaches are placed),
+    /// so N simultaneous attempts are judged exactly like N in a row.
+    async fn reserve_attempt(
         &self,
         keys: &[AttemptKey],
         policy: &LockoutPolicy,
         now: Millis,
-    ) -> Result<Vec<Lockout>, StoreError>;
+    ) -> Result<Reservation, StoreError>;
 
-    /// Forgets the failures counted against `key` (after a success); a lock stays in force.
+    /// Gives a reserved attempt back (its secret proved right, or it was never judged): its
+    /// failure rows, its share of the consecutive count and the locks it placed go.
+    async fn give_back(&self, ticket: &AttemptTicket) -> Result<(), StoreError>;
+
+    /// Forgets the failures counted against `key` (after a proven secret); a lock placed by
+    /// other attempts stays in force.
     async fn clear_failures(&self, key: &AttemptKey) -> Result<(), StoreError>;
 
     /// Records an audit row on its own.

@@ -17,7 +17,7 @@ type AccountRow = (String, String, i64, String, String, String);
 const ACCOUNT_SELECT: &str =
     "SELECT c.id, c.username, r.employee_id, r.last_name, r.first_name, r.email
      FROM claims c JOIN roster r ON r.employee_id = c.employee_id
-     WHERE c.state = 'active'";
+     WHERE c.state = 'active' AND r.status = 'active'";
 
 fn account((_, username, id, last, first, email): &AccountRow) -> Result<Account, StoreError> {
     Ok(Account {
@@ -55,7 +55,7 @@ pub(super) async fn by_username(
          FROM claims c
          JOIN roster r ON r.employee_id = c.employee_id
          LEFT JOIN challenge_answers a ON a.claim_id = c.id
-         WHERE c.state = 'active' AND c.username = ?
+         WHERE c.state = 'active' AND r.status = 'active' AND c.username = ?
          ORDER BY a.position",
     )
     .bind(username.as_str())

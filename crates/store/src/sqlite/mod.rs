@@ -16,9 +16,9 @@ use claimd_core::{
     Account, Email, EmployeeId, Operation, OperationId, RosterEntry, Store, StoreError, Username,
     mail::{Mail, MailKind, QueuedMail},
     store::{
-        AttemptKey, AuditEvent, AuditRow, ClaimInsert, ClaimState, ClaimedAccount, ImportSummary,
-        JobOutcome, LeasedJob, Lockout, LockoutPolicy, Millis, NewClaim, NewPasswordJob,
-        QueueStats, StoredAnswer,
+        AttemptKey, AttemptTicket, AuditEvent, AuditRow, ClaimInsert, ClaimState, ClaimedAccount,
+        ImportSummary, JobOutcome, LeasedJob, LockoutPolicy, Millis, NewClaim, NewPasswordJob,
+        QueueStats, Reservation, StoredAnswer,
     },
 };
 use sqlx::{
@@ -166,16 +166,22 @@ impl Store for SqliteStore {
         attempts::locked_until(&self.pool, keys, now).await
     }
 
-    async fn record_failure(
+    async fn reserve_attempt(
         &self,
         keys: &[AttemptKey],
         policy: &LockoutPolicy,
         now: Millis,
-    ) -> Result<Vec<Lockout>, StoreError> {
+    ) -> Result<Reservation, StoreError> {
         let mut tx = self.write().await?;
-        let locks = attempts::record_failure(&mut tx, keys, policy, now).await?;
+        let reservation = attempts::reserve(&mut tx, keys, policy, now).await?;
         tx.commit().await.map_err(store_error)?;
-        Ok(locks)
+        Ok(reservation)
+    }
+
+    async fn give_back(&self, ticket: &AttemptTicket) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        attempts::give_back(&mut tx, ticket).await?;
+        tx.commit().await.map_err(store_error)
     }
 
     async fn clear_failures(&self, key: &AttemptKey) -> Result<(), StoreError> {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use claimd_core::{
     EmployeeId, Store,
-    store::{AttemptKey, LockoutPolicy},
+    store::{AttemptKey, LockoutPolicy, Reservation},
 };
 
 use crate::fixtures::*;
@@ -18,10 +18,13 @@ pub async fn failures_lock_accounts_and_addresses(store: Arc<dyn Store>) {
     let other = AttemptKey::Employee(EmployeeId::new(2).unwrap());
     let address = AttemptKey::Address("192.0.2.1".parse().unwrap());
     for i in 0..4 {
-        let locks = store
-            .record_failure(&[account.clone(), address.clone()], &policy, T0 + i)
-            .await
-            .unwrap();
+        let locks = fail(
+            &*store,
+            &[account.clone(), address.clone()],
+            &policy,
+            T0 + i,
+        )
+        .await;
         assert!(locks.is_empty());
     }
     assert_eq!(
@@ -31,10 +34,13 @@ pub async fn failures_lock_accounts_and_addresses(store: Arc<dyn Store>) {
             .unwrap(),
         None
     );
-    let locks = store
-        .record_failure(&[account.clone(), address.clone()], &policy, T0 + 4)
-        .await
-        .unwrap();
+    let locks = fail(
+        &*store,
+        &[account.clone(), address.clone()],
+        &policy,
+        T0 + 4,
+    )
+    .await;
     assert_eq!(locks.len(), 1);
     assert_eq!(locks[0].key, account);
     let until = T0 + 4 + 15 * 60 * 1000;
@@ -54,14 +60,8 @@ pub async fn failures_lock_accounts_and_addresses(store: Arc<dyn Store>) {
         "locks end"
     );
     // Two more failures from the same address on another account lock the address (7).
-    store
-        .record_failure(&[other.clone(), address.clone()], &policy, T0 + 6)
-        .await
-        .unwrap();
-    let locks = store
-        .record_failure(&[other.clone(), address.clone()], &policy, T0 + 7)
-        .await
-        .unwrap();
+    fail(&*store, &[other.clone(), address.clone()], &policy, T0 + 6).await;
+    let locks = fail(&*store, &[other.clone(), address.clone()], &policy, T0 + 7).await;
     assert_eq!(locks.iter().map(|l| &l.key).collect::<Vec<_>>(), [&address]);
     assert!(
         store
@@ -77,32 +77,38 @@ pub async fn old_and_cleared_failures_do_not_count(store: Arc<dyn Store>) {
     let key = AttemptKey::Employee(EmployeeId::new(1).unwrap());
     let window = 15 * 60 * 1000;
     for i in 0..4 {
-        store
-            .record_failure(std::slice::from_ref(&key), &policy, T0 + i)
-            .await
-            .unwrap();
+        fail(&*store, std::slice::from_ref(&key), &policy, T0 + i).await;
     }
     // Past the window, the first four have expired.
     assert!(
-        store
-            .record_failure(std::slice::from_ref(&key), &policy, T0 + window + 10)
-            .await
-            .unwrap()
-            .is_empty()
+        fail(
+            &*store,
+            std::slice::from_ref(&key),
+            &policy,
+            T0 + window + 10
+        )
+        .await
+        .is_empty()
     );
     for i in 0..3 {
-        store
-            .record_failure(std::slice::from_ref(&key), &policy, T0 + window + 11 + i)
-            .await
-            .unwrap();
+        fail(
+            &*store,
+            std::slice::from_ref(&key),
+            &policy,
+            T0 + window + 11 + i,
+        )
+        .await;
     }
     store.clear_failures(&key).await.unwrap();
     assert!(
-        store
-            .record_failure(std::slice::from_ref(&key), &policy, T0 + window + 20)
-            .await
-            .unwrap()
-            .is_empty()
+        fail(
+            &*store,
+            std::slice::from_ref(&key),
+            &policy,
+            T0 + window + 20
+        )
+        .await
+        .is_empty()
     );
 }
 
@@ -116,10 +122,7 @@ pub async fn endless_failures_lock_until_an_admin_acts(store: Arc<dyn Store>) {
     let mut last = Vec::new();
     for i in 0..12 {
         // Spread out so the windowed count never reaches five.
-        last = store
-            .record_failure(std::slice::from_ref(&key), &policy, T0 + i * hour)
-            .await
-            .unwrap();
+        last = fail(&*store, std::slice::from_ref(&key), &policy, T0 + i * hour).await;
     }
     assert_eq!(last.len(), 1);
     assert_eq!(last[0].until, i64::MAX);
@@ -138,9 +141,82 @@ pub async fn endless_failures_lock_until_an_admin_acts(store: Arc<dyn Store>) {
             .unwrap()
     );
     assert_eq!(store.locked_until(keys, T0 + year).await.unwrap(), None);
-    let again = store
-        .record_failure(keys, &policy, T0 + year + 1)
-        .await
-        .unwrap();
+    let again = fail(&*store, keys, &policy, T0 + year + 1).await;
     assert!(again.is_empty(), "{again:?}");
+}
+
+/// Thirty simultaneous reservations on one account: five are judged, the rest refused, as if
+/// they had come one after another.
+pub async fn a_burst_of_reservations_is_judged_like_a_row(store: Arc<dyn Store>) {
+    let policy = LockoutPolicy::default();
+    let key = AttemptKey::Username(claimd_core::Username::parse("e77777").unwrap());
+    let burst = (0..30).map(|_| {
+        let store = store.clone();
+        let keys = [key.clone()];
+        let policy = policy.clone();
+        tokio::spawn(async move { store.reserve_attempt(&keys, &policy, T0).await.unwrap() })
+    });
+    let results: Vec<Reservation> = futures::future::join_all(burst)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let granted = results
+        .iter()
+        .filter(|r| matches!(r, Reservation::Granted(_)))
+        .count();
+    assert_eq!(granted, 5, "{results:?}");
+    let locks: usize = results
+        .iter()
+        .map(|r| match r {
+            Reservation::Granted(t) => t.locks.len(),
+            Reservation::Locked { .. } => 0,
+        })
+        .sum();
+    assert_eq!(locks, 1, "the fifth placed the lock");
+}
+
+/// A reservation given back (a right secret) leaves no count, no step of the consecutive
+/// count and no lock behind; a refused one counts nothing.
+pub async fn a_given_back_attempt_leaves_nothing(store: Arc<dyn Store>) {
+    let policy = LockoutPolicy {
+        account_consecutive_limit: 6,
+        ..LockoutPolicy::default()
+    };
+    let key = AttemptKey::Employee(EmployeeId::new(1).unwrap());
+    let keys = std::slice::from_ref(&key);
+    for i in 0..4 {
+        fail(&*store, keys, &policy, T0 + i).await;
+    }
+    // The fifth would lock; it proves right and is given back.
+    let Reservation::Granted(fifth) = store.reserve_attempt(keys, &policy, T0 + 4).await.unwrap()
+    else {
+        panic!("the fifth attempt is judged")
+    };
+    assert_eq!(fifth.locks.len(), 1);
+    store.give_back(&fifth).await.unwrap();
+    assert_eq!(store.locked_until(keys, T0 + 5).await.unwrap(), None);
+    // Still four counted in the window: the next failure locks.
+    let locks = fail(&*store, keys, &policy, T0 + 6).await;
+    assert_eq!(locks.len(), 1);
+    // While locked, reservations are refused and count nothing: after the lock the
+    // consecutive count is 5 (not 6 plus the refused ones), so one failure does not lock
+    // for good.
+    for i in 0..10 {
+        assert!(matches!(
+            store
+                .reserve_attempt(keys, &policy, T0 + 7 + i)
+                .await
+                .unwrap(),
+            Reservation::Locked { .. }
+        ));
+    }
+    let after = T0 + 6 + 15 * 60 * 1000;
+    assert_eq!(store.locked_until(keys, after).await.unwrap(), None);
+    let locks = fail(&*store, keys, &policy, after).await;
+    assert_eq!(
+        locks.iter().map(|l| l.until).collect::<Vec<_>>(),
+        [i64::MAX],
+        "the sixth consecutive failure locks until an admin acts"
+    );
 }

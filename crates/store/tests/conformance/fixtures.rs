@@ -5,7 +5,10 @@ use std::time::Duration;
 use claimd_core::{
     Account, DirectoryJob, Email, EmployeeId, JobKind, MailWriter, OperationId, PersonName,
     RosterEntry, RosterStatus, Store, Username,
-    store::{AuditEvent, JobOutcome, NewClaim, NewPasswordJob, StoredAnswer},
+    store::{
+        AttemptKey, AuditEvent, JobOutcome, Lockout, LockoutPolicy, NewClaim, NewPasswordJob,
+        Reservation, StoredAnswer,
+    },
 };
 
 pub const T0: i64 = 1_800_000_000_000;
@@ -104,5 +107,18 @@ pub fn password_job(claim_id: &str, kind: JobKind, now: i64) -> NewPasswordJob {
         sealed_password: vec![4, 5, 6],
         audit: audit(now, "reset", "accepted"),
         now,
+    }
+}
+
+/// Reserves an attempt that is then judged wrong; returns the locks it placed.
+pub async fn fail(
+    store: &dyn Store,
+    keys: &[AttemptKey],
+    policy: &LockoutPolicy,
+    now: i64,
+) -> Vec<Lockout> {
+    match store.reserve_attempt(keys, policy, now).await.unwrap() {
+        Reservation::Granted(ticket) => ticket.locks,
+        Reservation::Locked { until } => panic!("locked until {until}"),
     }
 }

@@ -26,6 +26,8 @@ macro_rules! conformance {
                 attempts::failures_lock_accounts_and_addresses,
                 attempts::old_and_cleared_failures_do_not_count,
                 attempts::endless_failures_lock_until_an_admin_acts,
+                attempts::a_burst_of_reservations_is_judged_like_a_row,
+                attempts::a_given_back_attempt_leaves_nothing,
                 recovery::active_claims_are_found_by_username_and_email,
                 recovery::a_newer_password_job_supersedes_a_waiting_one,
                 recovery::an_account_s_jobs_run_in_order,

@@ -1,0 +1,165 @@
+//! The attempt rule, in one place. Every flow that checks a secret reserves an attempt
+//! before any verification work and resolves it after:
+//!
+//! - Keys are what the caller typed, never what was found: a claim counts against the typed
+//!   employee ID, a recovery flow against the typed username, and both against the client
+//!   address. So a locked key answers the same whether or not it exists, is claimed or is in
+//!   the roster; and wrong names typed for a colleague's ID (half-public) never lock the
+//!   colleague's Forgot My Password (the answers are the secret).
+//! - Reserving checks the locks and counts the attempt as a failure in one store transaction,
+//!   so a burst of N simultaneous guesses is judged exactly like N guesses in a row.
+//! - Only a proven secret (right answers, a right current password, an accepted claim) gives
+//!   the attempt back and clears the account's counter. An attempt never judged (already
+//!   claimed, the directory unreachable) is given back without clearing anything.
+
+use std::{net::IpAddr, time::Duration};
+
+use crate::{
+    Accounts, EmployeeId, Error, Username,
+    store::{AttemptKey, AttemptTicket, AuditEvent, Lockout, Reservation, now_millis},
+};
+
+/// What an attempt is about, as typed.
+#[derive(Clone, Debug)]
+pub(crate) enum Subject {
+    /// Claim My Account, by the employee ID typed.
+    Claim(EmployeeId),
+    /// Forgot My Password, change password, new answers: by the username typed.
+    Recovery(Username),
+    /// Forgot My Username: only the client address's own rate.
+    UsernameMail,
+}
+
+/// The attempt keys of `subject` from `client`. The one statement of the key rule.
+pub(crate) fn keys(subject: &Subject, client: Option<IpAddr>) -> Vec<AttemptKey> {
+    match subject {
+        Subject::Claim(id) => [AttemptKey::Employee(*id)]
+            .into_iter()
+            .chain(client.map(AttemptKey::Address))
+            .collect(),
+        Subject::Recovery(name) => [AttemptKey::Username(name.clone())]
+            .into_iter()
+            .chain(client.map(AttemptKey::Address))
+            .collect(),
+        Subject::UsernameMail => client.map(AttemptKey::UsernameMail).into_iter().collect(),
+    }
+}
+
+/// Every key an administrator's unlock of one account lifts: its claim key and its
+/// recovery key, whichever form (employee ID or username) was typed.
+pub fn account_keys(employee: Option<EmployeeId>, username: Option<&Username>) -> Vec<AttemptKey> {
+    employee
+        .map(AttemptKey::Employee)
+        .into_iter()
+        .chain(username.cloned().map(AttemptKey::Username))
+        .collect()
+}
+
+/// A reserved attempt. Dropped unresolved, it stays counted as a failure (fail closed).
+#[must_use = "resolve the attempt: proven, not_judged, or failed"]
+#[derive(Debug)]
+pub(crate) struct Attempt<'a> {
+    accounts: &'a Accounts,
+    ticket: AttemptTicket,
+}
+
+/// Who an attempt is for, in its audit rows.
+#[derive(Clone, Debug)]
+pub(crate) struct AuditContext {
+    pub action: &'static str,
+    pub employee_id: Option<EmployeeId>,
+    pub username: Option<Username>,
+    pub client: Option<IpAddr>,
+}
+
+impl AuditContext {
+    pub fn event(&self, outcome: &'static str, reason: Option<String>) -> AuditEvent {
+        AuditEvent {
+            at: now_millis(),
+            action: self.action,
+            employee_id: self.employee_id,
+            username: self.username.clone(),
+            client: self.client,
+            outcome,
+            reason,
+        }
+    }
+}
+
+impl Accounts {
+    /// Reserves an attempt on `subject`'s keys, or refuses with `LockedOut` (audited) when one
+    /// is locked. Locks this attempt's count places are audited and counted in the metrics.
+    pub(crate) async fn reserve(
+        &self,
+        subject: &Subject,
+        audit: &AuditContext,
+    ) -> Result<Attempt<'_>, Error> {
+        let now = now_millis();
+        let keys = keys(subject, audit.client);
+        match self
+            .store
+            .reserve_attempt(&keys, &self.policy.lockout, now)
+            .await?
+        {
+            Reservation::Locked { until } => {
+                tracing::info!("{} refused: locked", audit.action);
+                self.store
+                    .record_audit(audit.event("locked_out", None))
+                    .await?;
+                let wait = u64::try_from(until.saturating_sub(now))
+                    .unwrap_or(u64::MAX)
+                    .max(1000);
+                Err(Error::LockedOut {
+                    retry_after: Duration::from_millis(wait),
+                })
+            }
+            Reservation::Granted(ticket) => {
+                for lock in &ticket.locks {
+                    self.audit_lock(lock, audit).await?;
+                }
+                Ok(Attempt {
+                    accounts: self,
+                    ticket,
+                })
+            }
+        }
+    }
+
+    async fn audit_lock(&self, lock: &Lockout, audit: &AuditContext) -> Result<(), Error> {
+        tracing::warn!(key = %lock.key, "locked out after repeated failures");
+        let scope = match lock.key {
+            AttemptKey::Employee(_) | AttemptKey::Username(_) => "account",
+            AttemptKey::Address(_) => "address",
+            AttemptKey::UsernameMail(_) => "username_mail",
+        };
+        metrics::counter!("claimd_lockouts_total", "scope" => scope).increment(1);
+        let mut event = audit.event(
+            "locked",
+            Some(format!("too many failed attempts on {}", lock.key)),
+        );
+        event.action = "lockout";
+        Ok(self.store.record_audit(event).await?)
+    }
+}
+
+impl Attempt<'_> {
+    /// The secret proved right: the attempt is given back and the account's counter cleared
+    /// (the client address's count of other people's failures stays).
+    pub(crate) async fn proven(self) -> Result<(), Error> {
+        self.accounts.store.give_back(&self.ticket).await?;
+        for (key, _) in &self.ticket.counted {
+            if key.is_account() {
+                self.accounts.store.clear_failures(key).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Nothing was judged (already claimed, the directory could not be asked): given back.
+    pub(crate) async fn not_judged(self) -> Result<(), Error> {
+        Ok(self.accounts.store.give_back(&self.ticket).await?)
+    }
+
+    /// The secret was wrong: the attempt stays counted.
+    pub(crate) fn failed(self) {}
+}
