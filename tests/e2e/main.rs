@@ -4,6 +4,7 @@
 
 mod abuse;
 mod admin;
+mod admission;
 mod claim;
 mod cli;
 #[path = "../common/client.rs"]

@@ -6,11 +6,14 @@
 //!   address. So a locked key answers the same whether or not it exists, is claimed or is in
 //!   the roster; and wrong names typed for a colleague's ID (half-public) never lock the
 //!   colleague's Forgot My Password (the answers are the secret).
-//! - Reserving checks the locks and counts the attempt as a failure in one store transaction,
-//!   so a burst of N simultaneous guesses is judged exactly like N guesses in a row.
-//! - Only a proven secret (right answers, a right current password, an accepted claim) gives
-//!   the attempt back and clears the account's counter. An attempt never judged (already
-//!   claimed, the directory unreachable) is given back without clearing anything.
+//! - Reserving checks the locks and counts the attempt as pending in one store transaction,
+//!   before any verification work; attempts in flight take up the limit like failures, so a
+//!   burst of N simultaneous guesses is judged exactly like N guesses in a row (past the
+//!   limit: RESOURCE_EXHAUSTED, retry in a moment).
+//! - A wrong secret turns the pending attempt into a failure, and only failures lock. A
+//!   proven secret (right answers, a right current password, an accepted claim) gives it back
+//!   and clears the account's counter; an attempt never judged (already claimed, the
+//!   directory unreachable, the server too busy) is given back without clearing anything.
 
 use std::{net::IpAddr, time::Duration};
 
@@ -55,12 +58,14 @@ pub fn account_keys(employee: Option<EmployeeId>, username: Option<&Username>) -
         .collect()
 }
 
-/// A reserved attempt. Dropped unresolved, it stays counted as a failure (fail closed).
+/// A reserved attempt. Dropped unresolved (a fault), it keeps taking up the limit until the
+/// window ends, but never locks.
 #[must_use = "resolve the attempt: proven, not_judged, or failed"]
 #[derive(Debug)]
 pub(crate) struct Attempt<'a> {
     accounts: &'a Accounts,
     ticket: AttemptTicket,
+    audit: AuditContext,
 }
 
 /// Who an attempt is for, in its audit rows.
@@ -113,15 +118,20 @@ impl Accounts {
                     retry_after: Duration::from_millis(wait),
                 })
             }
-            Reservation::Granted(ticket) => {
-                for lock in &ticket.locks {
-                    self.audit_lock(lock, audit).await?;
-                }
-                Ok(Attempt {
-                    accounts: self,
-                    ticket,
+            Reservation::Crowded => {
+                tracing::info!(
+                    "{} refused: limit taken by attempts in flight",
+                    audit.action
+                );
+                Err(Error::Busy {
+                    retry_after: Duration::from_secs(1),
                 })
             }
+            Reservation::Granted(ticket) => Ok(Attempt {
+                accounts: self,
+                ticket,
+                audit: audit.clone(),
+            }),
         }
     }
 
@@ -146,20 +156,25 @@ impl Attempt<'_> {
     /// The secret proved right: the attempt is given back and the account's counter cleared
     /// (the client address's count of other people's failures stays).
     pub(crate) async fn proven(self) -> Result<(), Error> {
-        self.accounts.store.give_back(&self.ticket).await?;
-        for (key, _) in &self.ticket.counted {
-            if key.is_account() {
-                self.accounts.store.clear_failures(key).await?;
-            }
-        }
-        Ok(())
+        Ok(self.accounts.store.give_back(&self.ticket, true).await?)
     }
 
     /// Nothing was judged (already claimed, the directory could not be asked): given back.
     pub(crate) async fn not_judged(self) -> Result<(), Error> {
-        Ok(self.accounts.store.give_back(&self.ticket).await?)
+        Ok(self.accounts.store.give_back(&self.ticket, false).await?)
     }
 
-    /// The secret was wrong: the attempt stays counted.
-    pub(crate) fn failed(self) {}
+    /// The secret was wrong: the attempt counts as a failure; the locks it completes are
+    /// placed and audited.
+    pub(crate) async fn failed(self) -> Result<(), Error> {
+        let accounts = self.accounts;
+        let locks = accounts
+            .store
+            .fail_attempt(&self.ticket, &accounts.policy.lockout, now_millis())
+            .await?;
+        for lock in &locks {
+            accounts.audit_lock(lock, &self.audit).await?;
+        }
+        Ok(())
+    }
 }

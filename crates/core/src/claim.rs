@@ -99,7 +99,7 @@ impl Accounts {
         };
         if let Some(reason) = mismatch {
             warn!(reason, "claim refused: no roster match");
-            attempt.failed();
+            attempt.failed().await?;
             self.audit(&claim, client, "no_match", Some(reason)).await?;
             return Err(Error::NoRosterMatch);
         }

@@ -113,6 +113,11 @@ impl Stack {
         }
     }
 
+    /// The running claimd's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.server.as_ref().map(Child::id)
+    }
+
     /// Stops claimd with SIGTERM and reports how it exited.
     pub fn stop(&mut self) -> Result<String, BoxError> {
         let Some(mut server) = self.server.take() else {

@@ -167,7 +167,7 @@ impl Accounts {
                 Ok(claimed)
             }
             claimed => {
-                target.attempt.failed();
+                target.attempt.failed().await?;
                 let reason = if claimed.is_some() {
                     "wrong answers or password"
                 } else {

@@ -35,7 +35,10 @@ impl Accounts {
             username: None,
             client,
         };
-        self.reserve(&Subject::UsernameMail, &audit).await?.failed();
+        self.reserve(&Subject::UsernameMail, &audit)
+            .await?
+            .failed()
+            .await?;
         let accounts = self.store.claimed_accounts_by_email(&email).await?;
         // Asked for every address, on file or not, so both paths cost the same.
         let recent = self

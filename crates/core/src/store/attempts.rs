@@ -103,35 +103,32 @@ impl Default for LockoutPolicy {
 /// What [`Store::reserve_attempt`] decided.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reservation {
-    /// The attempt may be judged; it is already counted as a failure.
+    /// The attempt may be judged; it counts toward every key's limit until it is resolved.
     Granted(AttemptTicket),
     /// A key is locked until then; nothing was counted.
     Locked {
         /// The latest lock among the keys.
         until: Millis,
     },
+    /// A key's limit is taken up by attempts still being judged; nothing was counted. Retry
+    /// in a moment: if they fail the key locks, if they prove right there is room again.
+    Crowded,
 }
 
-/// A reserved attempt: what was counted and locked for it, so a right secret can give it back.
+/// A reserved attempt, resolved by [`Store::fail_attempt`] or [`Store::give_back`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttemptTicket {
-    /// The failure rows counted, one per key (store-specific ids).
-    pub counted: Vec<(AttemptKey, i64)>,
-    /// The locks this attempt's count placed.
-    pub locks: Vec<Lockout>,
-    /// For each of `locks`, the (expired) lock it replaced, restored if it is given back.
-    pub replaced: Vec<Option<Lockout>>,
+    /// The pending rows, one per key (store-specific ids).
+    pub rows: Vec<(AttemptKey, i64)>,
 }
 
-/// A lock placed by [`Store::reserve_attempt`].
+/// A lock placed by [`Store::fail_attempt`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lockout {
     /// What is locked.
     pub key: AttemptKey,
     /// Until when; `Millis::MAX` for a lock only an administrator lifts.
     pub until: Millis,
-    /// When it was placed: the failures counted until then are spent on it.
-    pub placed_at: Millis,
 }
 
 #[cfg(test)]

@@ -118,9 +118,9 @@ pub trait Store: Send + Sync + fmt::Debug {
     ) -> Result<Option<Millis>, StoreError>;
 
     /// Reserves one attempt on `keys`, in one transaction and before any verification work:
-    /// when any key is locked at `now` nothing is counted and the lock is returned; otherwise
-    /// a failure is counted against every key (and the locks that count reaches are placed),
-    /// so N simultaneous attempts are judged exactly like N in a row.
+    /// refused when a key is locked at `now`, or when its limit is already taken by failures
+    /// and attempts still being judged; otherwise a pending attempt is counted against every
+    /// key. So N simultaneous attempts are judged exactly like N in a row.
     async fn reserve_attempt(
         &self,
         keys: &[AttemptKey],
@@ -128,12 +128,25 @@ pub trait Store: Send + Sync + fmt::Debug {
         now: Millis,
     ) -> Result<Reservation, StoreError>;
 
-    /// Gives a reserved attempt back (its secret proved right, or it was never judged): its
-    /// failure rows, its share of the consecutive count and the locks it placed go.
-    async fn give_back(&self, ticket: &AttemptTicket) -> Result<(), StoreError>;
+    /// The reserved attempt was wrong: it becomes a failure, and the locks the failures now
+    /// reach are placed and returned.
+    async fn fail_attempt(
+        &self,
+        ticket: &AttemptTicket,
+        policy: &LockoutPolicy,
+        now: Millis,
+    ) -> Result<Vec<Lockout>, StoreError>;
 
-    /// Forgets the failures counted against `key` (after a proven secret); a lock placed by
-    /// other attempts stays in force.
+    /// The reserved attempt is given back (its secret proved right, or it was never judged).
+    /// With `clear_accounts` (a proven secret) the failures counted against its account keys
+    /// are forgotten too; the client address's are not.
+    async fn give_back(
+        &self,
+        ticket: &AttemptTicket,
+        clear_accounts: bool,
+    ) -> Result<(), StoreError>;
+
+    /// Forgets the failures counted against `key`; a lock stays in force.
     async fn clear_failures(&self, key: &AttemptKey) -> Result<(), StoreError>;
 
     /// Records an audit row on its own.

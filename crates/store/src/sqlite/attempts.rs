@@ -31,9 +31,8 @@ pub(super) async fn locked_until(
     Ok(latest)
 }
 
-/// Refuses when a key is locked, else counts one failure against every key (see
-/// [`claimd_core::Store::reserve_attempt`]). Runs inside the caller's write transaction, so
-/// simultaneous reservations are judged one after another.
+/// See [`claimd_core::Store::reserve_attempt`]. Runs inside the caller's write transaction,
+/// so simultaneous reservations are decided one after another.
 pub(super) async fn reserve(
     conn: &mut SqliteConnection,
     keys: &[AttemptKey],
@@ -54,162 +53,127 @@ pub(super) async fn reserve(
     if let Some(until) = locked {
         return Ok(Reservation::Locked { until });
     }
-    let mut ticket = AttemptTicket {
-        counted: Vec::new(),
-        locks: Vec::new(),
-        replaced: Vec::new(),
-    };
+    let window_start = now.saturating_sub(millis(policy.window));
     for key in keys {
-        let (row, lock) = count(conn, key, policy, now).await?;
-        ticket.counted.push((key.clone(), row));
-        if let Some((lock, replaced)) = lock {
-            ticket.locks.push(lock);
-            ticket.replaced.push(replaced);
-        }
-    }
-    Ok(Reservation::Granted(ticket))
-}
-
-/// The lock row of `key`, in force or not.
-async fn lock_row(
-    conn: &mut SqliteConnection,
-    key: &AttemptKey,
-) -> Result<Option<Lockout>, StoreError> {
-    let row: Option<(Millis, Millis)> =
-        sqlx::query_as("SELECT until, placed_at FROM lockouts WHERE key = ?")
+        sqlx::query("DELETE FROM attempt_failures WHERE key = ? AND at <= ?")
             .bind(key.stored())
-            .fetch_optional(&mut *conn)
+            .bind(window_start)
+            .execute(&mut *conn)
             .await
             .map_err(store_error)?;
-    Ok(row.map(|(until, placed_at)| Lockout {
-        key: key.clone(),
-        until,
-        placed_at,
-    }))
-}
-
-/// A lock placed by one count, with the lock row it replaced.
-type Placed = (Lockout, Option<Lockout>);
-
-/// Counts one failure against `key`; returns its row and the lock it placed, if any.
-async fn count(
-    conn: &mut SqliteConnection,
-    key: &AttemptKey,
-    policy: &LockoutPolicy,
-    now: Millis,
-) -> Result<(i64, Option<Placed>), StoreError> {
-    let stored = key.stored();
-    let window_start = now.saturating_sub(millis(policy.window));
-    sqlx::query("DELETE FROM attempt_failures WHERE key = ? AND at <= ?")
-        .bind(&stored)
-        .bind(window_start)
-        .execute(&mut *conn)
-        .await
-        .map_err(store_error)?;
-    let row: i64 =
-        sqlx::query_scalar("INSERT INTO attempt_failures (key, at) VALUES (?, ?) RETURNING rowid")
-            .bind(&stored)
-            .bind(now)
+        // Failures and attempts in flight both take up the limit.
+        let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attempt_failures WHERE key = ?")
+            .bind(key.stored())
             .fetch_one(&mut *conn)
             .await
             .map_err(store_error)?;
-    // Failures spent on an earlier lock count no more: after a lock, counting starts afresh.
-    let previous = lock_row(conn, key).await?;
-    let spent_until = previous.as_ref().map_or(Millis::MIN, |l| l.placed_at);
-    let in_window: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM attempt_failures WHERE key = ? AND (at > ? OR rowid = ?)",
-    )
-    .bind(&stored)
-    .bind(spent_until)
-    .bind(row)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(store_error)?;
-    let mut until = (in_window >= i64::from(key.limit(policy)))
-        .then(|| now.saturating_add(millis(policy.lock_for)));
-    if key.is_account() {
-        let streak: i64 = sqlx::query_scalar(
-            "INSERT INTO attempt_streaks (key, failures) VALUES (?, 1)
-             ON CONFLICT (key) DO UPDATE SET failures = failures + 1
-             RETURNING failures",
+        if taken >= i64::from(key.limit(policy)) {
+            return Ok(Reservation::Crowded);
+        }
+    }
+    let mut rows = Vec::with_capacity(keys.len());
+    for key in keys {
+        let row: i64 = sqlx::query_scalar(
+            "INSERT INTO attempt_failures (key, at, pending) VALUES (?, ?, 1) RETURNING rowid",
+        )
+        .bind(key.stored())
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        rows.push((key.clone(), row));
+    }
+    Ok(Reservation::Granted(AttemptTicket { rows }))
+}
+
+/// See [`claimd_core::Store::fail_attempt`].
+pub(super) async fn fail(
+    conn: &mut SqliteConnection,
+    ticket: &AttemptTicket,
+    policy: &LockoutPolicy,
+    now: Millis,
+) -> Result<Vec<Lockout>, StoreError> {
+    let mut locks = Vec::new();
+    for (key, row) in &ticket.rows {
+        let stored = key.stored();
+        sqlx::query("UPDATE attempt_failures SET pending = 0, at = ? WHERE rowid = ? AND key = ?")
+            .bind(now)
+            .bind(row)
+            .bind(&stored)
+            .execute(&mut *conn)
+            .await
+            .map_err(store_error)?;
+        let failures: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM attempt_failures WHERE key = ? AND pending = 0",
         )
         .bind(&stored)
         .fetch_one(&mut *conn)
         .await
         .map_err(store_error)?;
-        if streak >= i64::from(policy.account_consecutive_limit) {
-            until = Some(Millis::MAX);
+        let mut until = (failures >= i64::from(key.limit(policy)))
+            .then(|| now.saturating_add(millis(policy.lock_for)));
+        if key.is_account() {
+            let streak: i64 = sqlx::query_scalar(
+                "INSERT INTO attempt_streaks (key, failures) VALUES (?, 1)
+                 ON CONFLICT (key) DO UPDATE SET failures = failures + 1
+                 RETURNING failures",
+            )
+            .bind(&stored)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(store_error)?;
+            if streak >= i64::from(policy.account_consecutive_limit) {
+                until = Some(Millis::MAX);
+            }
         }
+        let Some(until) = until else { continue };
+        sqlx::query(
+            "INSERT INTO lockouts (key, until) VALUES (?, ?)
+             ON CONFLICT (key) DO UPDATE SET until = MAX(until, excluded.until)",
+        )
+        .bind(&stored)
+        .bind(until)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        // The lock replaces the count: once it ends, counting starts afresh. Attempts still
+        // in flight stay; if they fail too, they count after it.
+        sqlx::query("DELETE FROM attempt_failures WHERE key = ? AND pending = 0")
+            .bind(&stored)
+            .execute(&mut *conn)
+            .await
+            .map_err(store_error)?;
+        locks.push(Lockout {
+            key: key.clone(),
+            until,
+        });
     }
-    let Some(until) = until else {
-        return Ok((row, None));
-    };
-    sqlx::query(
-        "INSERT INTO lockouts (key, until, placed_at) VALUES (?, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET until = excluded.until, placed_at = excluded.placed_at",
-    )
-    .bind(&stored)
-    .bind(until)
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map_err(store_error)?;
-    let lock = Lockout {
-        key: key.clone(),
-        until,
-        placed_at: now,
-    };
-    Ok((row, Some((lock, previous))))
+    Ok(locks)
 }
 
-/// Undoes a reservation: its failure rows, its step of the consecutive count, its locks.
+/// See [`claimd_core::Store::give_back`].
 pub(super) async fn give_back(
     conn: &mut SqliteConnection,
     ticket: &AttemptTicket,
+    clear_accounts: bool,
 ) -> Result<(), StoreError> {
-    for (key, row) in &ticket.counted {
+    for (key, row) in &ticket.rows {
         sqlx::query("DELETE FROM attempt_failures WHERE rowid = ? AND key = ?")
             .bind(row)
             .bind(key.stored())
             .execute(&mut *conn)
             .await
             .map_err(store_error)?;
-        if key.is_account() {
-            sqlx::query(
-                "UPDATE attempt_streaks SET failures = failures - 1 WHERE key = ? AND failures > 0",
-            )
-            .bind(key.stored())
-            .execute(&mut *conn)
-            .await
-            .map_err(store_error)?;
+        if clear_accounts && key.is_account() {
+            clear(conn, key).await?;
         }
-    }
-    for (lock, replaced) in ticket.locks.iter().zip(&ticket.replaced) {
-        // Only the lock as this attempt left it: one placed since is someone else's. The row
-        // it replaced comes back, so the failures spent on that earlier lock stay spent.
-        let stored = lock.key.stored();
-        let query = match replaced {
-            Some(old) => sqlx::query(
-                "UPDATE lockouts SET until = ?, placed_at = ? WHERE key = ? AND until = ? AND placed_at = ?",
-            )
-            .bind(old.until)
-            .bind(old.placed_at),
-            None => sqlx::query("DELETE FROM lockouts WHERE key = ? AND until = ? AND placed_at = ?"),
-        };
-        query
-            .bind(&stored)
-            .bind(lock.until)
-            .bind(lock.placed_at)
-            .execute(&mut *conn)
-            .await
-            .map_err(store_error)?;
     }
     Ok(())
 }
 
 pub(super) async fn clear(conn: &mut SqliteConnection, key: &AttemptKey) -> Result<(), StoreError> {
     let stored = key.stored();
-    sqlx::query("DELETE FROM attempt_failures WHERE key = ?")
+    sqlx::query("DELETE FROM attempt_failures WHERE key = ? AND pending = 0")
         .bind(&stored)
         .execute(&mut *conn)
         .await

@@ -17,8 +17,8 @@ use claimd_core::{
     mail::{Mail, MailKind, QueuedMail},
     store::{
         AttemptKey, AttemptTicket, AuditEvent, AuditRow, ClaimInsert, ClaimState, ClaimedAccount,
-        ImportSummary, JobOutcome, LeasedJob, LockoutPolicy, Millis, NewClaim, NewPasswordJob,
-        QueueStats, Reservation, StoredAnswer,
+        ImportSummary, JobOutcome, LeasedJob, Lockout, LockoutPolicy, Millis, NewClaim,
+        NewPasswordJob, QueueStats, Reservation, StoredAnswer,
     },
 };
 use sqlx::{
@@ -178,9 +178,25 @@ impl Store for SqliteStore {
         Ok(reservation)
     }
 
-    async fn give_back(&self, ticket: &AttemptTicket) -> Result<(), StoreError> {
+    async fn fail_attempt(
+        &self,
+        ticket: &AttemptTicket,
+        policy: &LockoutPolicy,
+        now: Millis,
+    ) -> Result<Vec<Lockout>, StoreError> {
         let mut tx = self.write().await?;
-        attempts::give_back(&mut tx, ticket).await?;
+        let locks = attempts::fail(&mut tx, ticket, policy, now).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(locks)
+    }
+
+    async fn give_back(
+        &self,
+        ticket: &AttemptTicket,
+        clear_accounts: bool,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        attempts::give_back(&mut tx, ticket, clear_accounts).await?;
         tx.commit().await.map_err(store_error)
     }
 

@@ -146,38 +146,42 @@ pub async fn endless_failures_lock_until_an_admin_acts(store: Arc<dyn Store>) {
 }
 
 /// Thirty simultaneous reservations on one account: five are judged, the rest refused, as if
-/// they had come one after another.
+/// they had come one after another; the five failures lock it once.
 pub async fn a_burst_of_reservations_is_judged_like_a_row(store: Arc<dyn Store>) {
     let policy = LockoutPolicy::default();
     let key = AttemptKey::Username(claimd_core::Username::parse("e77777").unwrap());
-    let burst = (0..30).map(|_| {
-        let store = store.clone();
-        let keys = [key.clone()];
-        let policy = policy.clone();
-        tokio::spawn(async move { store.reserve_attempt(&keys, &policy, T0).await.unwrap() })
-    });
-    let results: Vec<Reservation> = futures::future::join_all(burst)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
-    let granted = results
-        .iter()
-        .filter(|r| matches!(r, Reservation::Granted(_)))
-        .count();
-    assert_eq!(granted, 5, "{results:?}");
-    let locks: usize = results
-        .iter()
-        .map(|r| match r {
-            Reservation::Granted(t) => t.locks.len(),
-            Reservation::Locked { .. } => 0,
+    let burst: Vec<_> = (0..30)
+        .map(|_| {
+            let store = store.clone();
+            let keys = [key.clone()];
+            let policy = policy.clone();
+            tokio::spawn(async move { store.reserve_attempt(&keys, &policy, T0).await.unwrap() })
         })
-        .sum();
-    assert_eq!(locks, 1, "the fifth placed the lock");
+        .collect();
+    let mut granted = Vec::new();
+    for task in burst {
+        match task.await.unwrap() {
+            Reservation::Granted(ticket) => granted.push(ticket),
+            Reservation::Crowded => {}
+            locked => panic!("{locked:?}"),
+        }
+    }
+    assert_eq!(granted.len(), 5);
+    let mut locks = Vec::new();
+    for ticket in &granted {
+        locks.extend(store.fail_attempt(ticket, &policy, T0 + 1).await.unwrap());
+    }
+    assert_eq!(locks.len(), 1, "the fifth failure locks: {locks:?}");
+    assert!(matches!(
+        store
+            .reserve_attempt(&[key], &policy, T0 + 2)
+            .await
+            .unwrap(),
+        Reservation::Locked { .. }
+    ));
 }
 
-/// A reservation given back (a right secret) leaves no count, no step of the consecutive
-/// count and no lock behind; a refused one counts nothing.
+/// An attempt given back (a right secret) counts for nothing; refused attempts count nothing.
 pub async fn a_given_back_attempt_leaves_nothing(store: Arc<dyn Store>) {
     let policy = LockoutPolicy {
         account_consecutive_limit: 6,
@@ -186,22 +190,19 @@ pub async fn a_given_back_attempt_leaves_nothing(store: Arc<dyn Store>) {
     let key = AttemptKey::Employee(EmployeeId::new(1).unwrap());
     let keys = std::slice::from_ref(&key);
     for i in 0..4 {
-        fail(&*store, keys, &policy, T0 + i).await;
+        assert!(fail(&*store, keys, &policy, T0 + i).await.is_empty());
     }
-    // The fifth would lock; it proves right and is given back.
+    // The fifth is not judged (say, the directory was down): given back, nothing counted.
     let Reservation::Granted(fifth) = store.reserve_attempt(keys, &policy, T0 + 4).await.unwrap()
     else {
         panic!("the fifth attempt is judged")
     };
-    assert_eq!(fifth.locks.len(), 1);
-    store.give_back(&fifth).await.unwrap();
+    store.give_back(&fifth, false).await.unwrap();
     assert_eq!(store.locked_until(keys, T0 + 5).await.unwrap(), None);
-    // Still four counted in the window: the next failure locks.
-    let locks = fail(&*store, keys, &policy, T0 + 6).await;
-    assert_eq!(locks.len(), 1);
+    // Still four failures in the window: the next one locks.
+    assert_eq!(fail(&*store, keys, &policy, T0 + 6).await.len(), 1);
     // While locked, reservations are refused and count nothing: after the lock the
-    // consecutive count is 5 (not 6 plus the refused ones), so one failure does not lock
-    // for good.
+    // consecutive count is 5, so one more failure (the sixth) locks for good.
     for i in 0..10 {
         assert!(matches!(
             store
@@ -219,4 +220,33 @@ pub async fn a_given_back_attempt_leaves_nothing(store: Arc<dyn Store>) {
         [i64::MAX],
         "the sixth consecutive failure locks until an admin acts"
     );
+}
+
+/// A proven secret gives its attempt back and clears the account's failures, not the
+/// client address's.
+pub async fn a_proven_secret_clears_the_account_not_the_address(store: Arc<dyn Store>) {
+    let policy = LockoutPolicy {
+        address_failures: 6,
+        ..LockoutPolicy::default()
+    };
+    let account = AttemptKey::Employee(EmployeeId::new(1).unwrap());
+    let address = AttemptKey::Address("192.0.2.1".parse().unwrap());
+    let keys = [account.clone(), address.clone()];
+    for i in 0..4 {
+        fail(&*store, &keys, &policy, T0 + i).await;
+    }
+    let Reservation::Granted(right) = store.reserve_attempt(&keys, &policy, T0 + 4).await.unwrap()
+    else {
+        panic!("judged")
+    };
+    store.give_back(&right, true).await.unwrap();
+    // The account starts again from zero: four more failures do not lock it...
+    for i in 0..4 {
+        let locks = fail(&*store, std::slice::from_ref(&account), &policy, T0 + 5 + i).await;
+        assert!(locks.is_empty(), "{locks:?}");
+    }
+    // ...but the address still holds its four: two more lock it (six).
+    fail(&*store, std::slice::from_ref(&address), &policy, T0 + 10).await;
+    let locks = fail(&*store, std::slice::from_ref(&address), &policy, T0 + 11).await;
+    assert_eq!(locks.iter().map(|l| &l.key).collect::<Vec<_>>(), [&address]);
 }

@@ -118,7 +118,7 @@ pub async fn fail(
     now: i64,
 ) -> Vec<Lockout> {
     match store.reserve_attempt(keys, policy, now).await.unwrap() {
-        Reservation::Granted(ticket) => ticket.locks,
-        Reservation::Locked { until } => panic!("locked until {until}"),
+        Reservation::Granted(ticket) => store.fail_attempt(&ticket, policy, now).await.unwrap(),
+        refused => panic!("not granted: {refused:?}"),
     }
 }
