@@ -18,13 +18,13 @@ use std::{
 };
 
 use claimd_api::v1::{
-    BeginPasswordResetRequest, ChallengeAnswer, ClaimAccountRequest, CompletePasswordResetRequest,
-    RecoverUsernameRequest, WatchOperationRequest,
+    BeginPasswordResetRequest, ChallengeAnswer, ChangePasswordRequest, ClaimAccountRequest,
+    CompletePasswordResetRequest, RecoverUsernameRequest, WatchOperationRequest,
 };
 use common::{BoxError, Stack};
 
 const LIMITS: &str = "[security]\naccount_max_failures = 1000000\naddress_max_failures = 1000000\n\
-                      account_consecutive_limit = 1000000\n";
+                      account_consecutive_limit = 1000000\nusername_mails_per_address = 1000000\n";
 
 struct Stats {
     median: f64,
@@ -115,6 +115,7 @@ async fn main() -> Result<(), BoxError> {
     let mut begin = (Vec::new(), Vec::new());
     let mut complete = (Vec::new(), Vec::new());
     let mut recover = (Vec::new(), Vec::new());
+    let mut change = (Vec::new(), Vec::new());
     for i in 0..n + 10 {
         for (known, username, email) in [
             (true, "e77777", "jane.doe@district.example"),
@@ -146,11 +147,26 @@ async fn main() -> Result<(), BoxError> {
                 .await?;
             let recover_time = started.elapsed();
 
+            // A wrong current password: the directory checks it for Jane; for the unknown
+            // name claimd binds nothing and waits as long as a bind usually takes.
+            let started = Instant::now();
+            let status = client
+                .change_password(ChangePasswordRequest {
+                    username: username.into(),
+                    current_password: "Not-The-Password-7".into(),
+                    new_password: "Violet-Harbor-Compass-31".into(),
+                })
+                .await
+                .unwrap_err();
+            let change_time = started.elapsed();
+            assert_eq!(status.code(), tonic::Code::Unauthenticated);
+
             if i >= 10 {
                 // The first ten rounds warm up.
                 side(&mut begin, known).push(begin_time);
                 side(&mut complete, known).push(complete_time);
                 side(&mut recover, known).push(recover_time);
+                side(&mut change, known).push(change_time);
             }
         }
     }
@@ -165,6 +181,11 @@ async fn main() -> Result<(), BoxError> {
         "RecoverUsername (known address mails at most 3 an hour)",
         &recover.0,
         &recover.1,
+    );
+    report(
+        "ChangePassword, wrong current password (UNAUTHENTICATED; a bind only for e77777)",
+        &change.0,
+        &change.1,
     );
     stack.stop()?;
     Ok(())

@@ -124,28 +124,26 @@ impl Accounts {
 
     /// Whether `password` is the target's current password. Only the directory knows, and it
     /// is asked only about accounts claimd manages: any other name (a service account, a
-    /// person who never claimed, a leaver) is wrong without a bind, after a pause as long as
-    /// a bind usually takes, so an anonymous caller can never drive the directory's
-    /// bad-password counters and the reply takes the same time.
+    /// person who never claimed, a leaver) is wrong without a bind, so an anonymous caller can
+    /// never drive the directory's bad-password counters. Both paths end on the same timer
+    /// tick, at least twice a typical bind (and the response floor) after they began, so the
+    /// reply time does not tell whether a bind happened.
     pub(super) async fn password_is_right<'a>(
         &self,
         target: Target<'a>,
         password: &SecretString,
     ) -> Result<(Target<'a>, bool), Error> {
+        let ends = tokio::time::Instant::now() + (self.bind_time.typical() * 2).max(RESPONSE_FLOOR);
         if target.claimed.is_none() {
-            tokio::time::sleep(self.bind_time.typical()).await;
+            tokio::time::sleep_until(ends).await;
             return Ok((target, false));
         }
         let started = std::time::Instant::now();
-        match self
-            .directory
-            .verify_password(&target.username, password)
-            .await
-        {
-            Ok(right) => {
-                self.bind_time.record(started.elapsed());
-                Ok((target, right))
-            }
+        let checked = self.directory.verify_password(&target.username, password).await;
+        self.bind_time.record(started.elapsed());
+        tokio::time::sleep_until(ends).await;
+        match checked {
+            Ok(right) => Ok((target, right)),
             Err(e) => {
                 warn!(error = %e, "the directory could not check a password");
                 target.attempt.not_judged().await?;
