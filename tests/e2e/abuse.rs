@@ -108,8 +108,10 @@ async fn a_claim_with_the_right_names_never_resets_the_reset_counter() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_thirty_wrong_resets_judges_five_and_the_right_answers_work_after_the_lock() {
     let (app, _client) = claimed(&[
-        ("CLAIMD__SECURITY__LOCKOUT_SECS", "3"),
-        ("CLAIMD__SECURITY__FAILURE_WINDOW_SECS", "3"),
+        // Long enough that the whole burst is judged before the lock ends, even on a slow
+        // machine; short enough for the test to see it end.
+        ("CLAIMD__SECURITY__LOCKOUT_SECS", "8"),
+        ("CLAIMD__SECURITY__FAILURE_WINDOW_SECS", "8"),
     ])
     .await;
     let burst = (0..30).map(|_| {
@@ -295,4 +297,83 @@ async fn forgot_username_has_its_own_rate_that_never_locks_the_other_flows() {
         reset_jane(&mut client, "not locked by the username-mail rate").await,
         OperationState::Succeeded
     );
+}
+
+/// Callers that hang up in the middle of a reset (RST_STREAM) never leave attempts in flight
+/// that would crowd the account out: each flow runs to its end in its own task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_that_hang_up_leave_no_attempt_in_flight() {
+    let (app, mut client) = claimed(&[]).await;
+    for _ in 0..12 {
+        let mut impatient = app.client().await;
+        // The three argon2 checks take longer than this: the call is abandoned mid-way.
+        let call = impatient.complete_password_reset(reset("e77777", answers()));
+        let _ = tokio::time::timeout(Duration::from_millis(20), call).await;
+    }
+    // Once the abandoned flows have ended, Jane's own reset is judged (a busy reply while
+    // they still run says to retry in a moment).
+    // (Its operation may still be superseded by an abandoned flow that queues its password
+    // later; being judged is what counts here.)
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match client
+            .complete_password_reset(reset("e77777", answers()))
+            .await
+        {
+            Ok(reply) => {
+                assert!(reply.into_inner().operation.is_some());
+                break;
+            }
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                assert!(Instant::now() < deadline, "crowded out: {status:?}");
+                let details = status.get_error_details();
+                let retry = details.retry_info().and_then(|r| r.retry_delay);
+                tokio::time::sleep(retry.unwrap_or_default()).await;
+            }
+        }
+    }
+}
+
+/// While the directory is down, a name claimd manages and one it does not get the same
+/// UNAVAILABLE: the outage does not tell them apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_answers_managed_and_unmanaged_names_alike() {
+    let (mut app, mut client) = claimed(&[]).await;
+    app.slapd.stop();
+    let mut replies = Vec::new();
+    for username in ["e77777", "e4242", "e999999"] {
+        let status = client
+            .change_password(ChangePasswordRequest {
+                username: username.into(),
+                current_password: "Wrong-Password-Try-1".into(),
+                new_password: NEW_PASSWORD.into(),
+            })
+            .await
+            .unwrap_err();
+        replies.push(shape(&status));
+    }
+    assert_eq!(replies[0].0, Code::Unavailable, "{replies:?}");
+    assert_eq!(replies[1], replies[0]);
+    assert_eq!(replies[2], replies[0]);
+    // Nothing was judged: once the directory is back, Jane's right password works.
+    app.slapd.resume();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let reply = client
+            .change_password(ChangePasswordRequest {
+                username: "e77777".into(),
+                current_password: crate::harness::PASSWORD.into(),
+                new_password: NEW_PASSWORD.into(),
+            })
+            .await;
+        match reply {
+            Ok(_) => break,
+            Err(status) => {
+                assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+                assert!(Instant::now() < deadline, "the directory never came back");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
 }

@@ -36,7 +36,7 @@ async fn an_unlocked_account_can_claim_and_the_audit_log_says_so() {
         Code::ResourceExhausted
     );
     let (ok, out) = admin(&app, &["unlock", "077777"]);
-    assert!(ok && out.contains("unlocked 077777"), "{out}");
+    assert!(ok && out.contains("unlocked employee:77777"), "{out}");
     let reply = claim_ok(&mut client, jane()).await;
     assert_eq!(
         settle(&mut client, &reply.operation.unwrap().id)

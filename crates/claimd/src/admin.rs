@@ -154,26 +154,32 @@ async fn unlock(
         } else {
             let name = Username::parse(account)
                 .map_err(|rule| anyhow::anyhow!("username {account:?} {rule}"))?;
-            employee = store
-                .claimed_account(&name)
-                .await?
-                .map(|c| c.account.employee_id);
+            // The template leads back to the ID whether or not the person ever claimed.
+            employee = match usernames.employee_id(&name) {
+                Some(id) => Some(id),
+                None => store
+                    .claimed_account(&name)
+                    .await?
+                    .map(|c| c.account.employee_id),
+            };
             username = Some(name);
         }
         account_keys(employee, username.as_ref())
     };
     let mut lifted = false;
     for key in &keys {
-        lifted |= store
+        let done = store
             .unlock(
                 key,
                 event("admin.unlock", employee, username.clone(), "done"),
             )
             .await?;
+        if done {
+            println!("unlocked {key}");
+        }
+        lifted |= done;
     }
-    if lifted {
-        println!("unlocked {account}");
-    } else {
+    if !lifted {
         println!("{account} was not locked and had no failures on record");
     }
     Ok(())

@@ -5,7 +5,7 @@ use std::{
     fmt,
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicI64, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -16,7 +16,9 @@ use secrecy::SecretString;
 
 use crate::{
     AccountPolicy, AnswerHasher, Directory, Error, Events, MailWriter, Operation, OperationId,
-    Question, Sealer, Store, admission::CpuPool,
+    Question, Sealer, Store,
+    admission::CpuPool,
+    store::{Millis, now_millis},
 };
 
 /// What the account flows are built from.
@@ -120,20 +122,26 @@ impl Accounts {
     }
 }
 
-/// A running average of how long the directory takes to check a password, so a name it is
-/// not asked about can be answered after the same pause.
+/// What claimd knows of the directory's password checks: how long one takes (a running
+/// average) and whether the last one failed to reach it, so a name the directory is not asked
+/// about gets the same time and the same reply as a managed one.
 #[derive(Debug)]
 pub(crate) struct BindTime {
     micros: AtomicU64,
+    /// Until when (Unix ms) the directory counts as unreachable after a failed check.
+    down_until: AtomicI64,
 }
 
 impl BindTime {
     /// Before any bind, a loopback-to-LAN guess; the average takes over after a few binds.
     const START: Duration = Duration::from_millis(3);
+    /// How long one failed check marks the directory unreachable for everyone.
+    const DOWN_FOR: Millis = 30_000;
 
     pub(crate) fn new() -> Self {
         Self {
             micros: AtomicU64::new(u64::try_from(Self::START.as_micros()).unwrap_or(u64::MAX)),
+            down_until: AtomicI64::new(0),
         }
     }
 
@@ -141,13 +149,25 @@ impl BindTime {
         Duration::from_micros(self.micros.load(Ordering::Relaxed))
     }
 
-    /// Folds one bind's time in (weight 1/8: a slow bind moves it a little).
-    pub(crate) fn record(&self, took: Duration) {
+    /// Folds one bind's time in (weight 1/8: a slow bind moves it a little) and notes
+    /// whether the directory answered.
+    pub(crate) fn record(&self, took: Duration, answered: bool) {
         let sample = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         let _ = self
             .micros
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
                 Some(old - old / 8 + sample / 8)
             });
+        let until = if answered {
+            0
+        } else {
+            now_millis().saturating_add(Self::DOWN_FOR)
+        };
+        self.down_until.store(until, Ordering::Relaxed);
+    }
+
+    /// True while the last check could not reach the directory (for a while after it).
+    pub(crate) fn directory_down(&self) -> bool {
+        now_millis() < self.down_until.load(Ordering::Relaxed)
     }
 }

@@ -58,13 +58,15 @@ pub fn account_keys(employee: Option<EmployeeId>, username: Option<&Username>) -
         .collect()
 }
 
-/// A reserved attempt. Dropped unresolved (a fault), it keeps taking up the limit until the
-/// window ends, but never locks.
+/// A reserved attempt. Dropped unresolved (a fault on our side: the flows run to the end even
+/// when the caller hangs up), it is given back, so faults can never pile up pending attempts
+/// that crowd an account out.
 #[must_use = "resolve the attempt: proven, not_judged, or failed"]
 #[derive(Debug)]
 pub(crate) struct Attempt<'a> {
     accounts: &'a Accounts,
-    ticket: AttemptTicket,
+    /// Taken when the attempt is resolved.
+    ticket: Option<AttemptTicket>,
     audit: AuditContext,
 }
 
@@ -107,10 +109,9 @@ impl Accounts {
             .await?
         {
             Reservation::Locked { until } => {
+                // Not audited one by one (the lock was, when placed): a locked-out script
+                // calling in a loop must not fill the audit log.
                 tracing::info!("{} refused: locked", audit.action);
-                self.store
-                    .record_audit(audit.event("locked_out", None))
-                    .await?;
                 let wait = u64::try_from(until.saturating_sub(now))
                     .unwrap_or(u64::MAX)
                     .max(1000);
@@ -129,7 +130,7 @@ impl Accounts {
             }
             Reservation::Granted(ticket) => Ok(Attempt {
                 accounts: self,
-                ticket,
+                ticket: Some(ticket),
                 audit: audit.clone(),
             }),
         }
@@ -153,28 +154,55 @@ impl Accounts {
 }
 
 impl Attempt<'_> {
+    fn take(&mut self) -> AttemptTicket {
+        self.ticket.take().expect("an attempt is resolved once")
+    }
+
     /// The secret proved right: the attempt is given back and the account's counter cleared
     /// (the client address's count of other people's failures stays).
-    pub(crate) async fn proven(self) -> Result<(), Error> {
-        Ok(self.accounts.store.give_back(&self.ticket, true).await?)
+    pub(crate) async fn proven(mut self) -> Result<(), Error> {
+        let ticket = self.take();
+        Ok(self.accounts.store.give_back(&ticket, true).await?)
     }
 
     /// Nothing was judged (already claimed, the directory could not be asked): given back.
-    pub(crate) async fn not_judged(self) -> Result<(), Error> {
-        Ok(self.accounts.store.give_back(&self.ticket, false).await?)
+    pub(crate) async fn not_judged(mut self) -> Result<(), Error> {
+        let ticket = self.take();
+        Ok(self.accounts.store.give_back(&ticket, false).await?)
     }
 
     /// The secret was wrong: the attempt counts as a failure; the locks it completes are
     /// placed and audited.
-    pub(crate) async fn failed(self) -> Result<(), Error> {
+    pub(crate) async fn failed(mut self) -> Result<(), Error> {
+        let ticket = self.take();
         let accounts = self.accounts;
         let locks = accounts
             .store
-            .fail_attempt(&self.ticket, &accounts.policy.lockout, now_millis())
+            .fail_attempt(&ticket, &accounts.policy.lockout, now_millis())
             .await?;
         for lock in &locks {
             accounts.audit_lock(lock, &self.audit).await?;
         }
         Ok(())
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        let Some(ticket) = self.ticket.take() else {
+            return;
+        };
+        tracing::warn!(
+            action = self.audit.action,
+            "attempt ended without a judgement; giving it back"
+        );
+        let store = self.accounts.store.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = store.give_back(&ticket, false).await {
+                    tracing::error!(error = %e, "an unjudged attempt could not be given back");
+                }
+            });
+        }
     }
 }

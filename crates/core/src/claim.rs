@@ -156,7 +156,13 @@ impl Accounts {
             })
             .await?;
         match insert {
-            ClaimInsert::Created => attempt.proven().await?,
+            // The claim is stored: a failure to give the attempt back must not turn an
+            // accepted claim into an error (the pending row expires on its own).
+            ClaimInsert::Created => {
+                if let Err(e) = attempt.proven().await {
+                    warn!(error = %e, "accepted claim's attempt not given back");
+                }
+            }
             // Another claim of the same person won the race since the check above.
             ClaimInsert::Exists(state) => {
                 attempt.not_judged().await?;

@@ -97,6 +97,25 @@ impl UsernameTemplate {
         Username(self.render_raw(id))
     }
 
+    /// The employee ID whose username this is, when the template made it (`e77777` gives
+    /// 77777): how a username typed at the portal leads back to its claim key.
+    pub fn employee_id(&self, username: &Username) -> Option<EmployeeId> {
+        let digits = username
+            .as_str()
+            .strip_prefix(self.prefix.as_str())?
+            .strip_suffix(self.suffix.as_str())?;
+        let canonical = if self.padded {
+            digits.len() == 6
+        } else {
+            !digits.starts_with('0')
+        };
+        if !canonical || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let id = EmployeeId::new(digits.parse().ok()?)?;
+        (self.render(id) == *username).then_some(id)
+    }
+
     fn render_raw(&self, id: EmployeeId) -> String {
         if self.padded {
             format!("{}{}{}", self.prefix, id, self.suffix)
@@ -118,6 +137,22 @@ mod tests {
 
     fn id(n: u32) -> EmployeeId {
         EmployeeId::new(n).unwrap()
+    }
+
+    #[test]
+    fn a_rendered_username_leads_back_to_its_id() {
+        let plain = UsernameTemplate::default();
+        let name = |s: &str| Username::parse(s).unwrap();
+        assert_eq!(plain.employee_id(&name("e77777")), Some(id(77777)));
+        for other in ["e077777", "x77777", "e", "e1x", "e1000000", "e0"] {
+            assert_eq!(plain.employee_id(&name(other)), None, "{other}");
+        }
+        let padded = UsernameTemplate::parse("staff{id6}.k12").unwrap();
+        assert_eq!(
+            padded.employee_id(&name("staff077777.k12")),
+            Some(id(77777))
+        );
+        assert_eq!(padded.employee_id(&name("staff77777.k12")), None);
     }
 
     #[test]

@@ -107,6 +107,21 @@ fn finish<T>(rpc: &'static str, started: Instant, result: &Result<T, Error>) {
     info!(outcome, "{rpc} finished");
 }
 
+/// Runs a flow that checks a secret in a task of its own: a caller that hangs up or runs out
+/// of time must never cut it between reserving an attempt and judging it (the attempt would
+/// be left in flight, taking up the account's limit). The caller's deadline still bounds how
+/// long it may wait for CPU work.
+async fn detached<T: Send + 'static>(
+    deadline: Option<tokio::time::Instant>,
+    flow: impl Future<Output = Result<T, Error>> + Send + 'static,
+) -> Result<T, Error> {
+    let task = tokio::spawn(with_deadline(deadline, flow).in_current_span());
+    task.await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "request task failed");
+        Err(Error::Internal)
+    })
+}
+
 type WatchStream = Pin<Box<dyn Stream<Item = Result<WatchOperationResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -138,13 +153,9 @@ impl AccountService for AccountApi {
         let started = Instant::now();
         let client = self.client(&request)?;
         record_client(client);
-        let deadline = deadline(&request);
-        let result = with_deadline(
-            deadline,
-            self.accounts
-                .claim(convert::claim_request(request.into_inner()), client),
-        )
-        .await;
+        let (accounts, deadline) = (self.accounts.clone(), deadline(&request));
+        let claim = convert::claim_request(request.into_inner());
+        let result = detached(deadline, async move { accounts.claim(claim, client).await }).await;
         finish("ClaimAccount", started, &result);
         let receipt = result.map_err(to_status)?;
         let username = receipt.username.to_string();
@@ -179,10 +190,12 @@ impl AccountService for AccountApi {
         let started = Instant::now();
         let client = self.client(&request)?;
         record_client(client);
-        let result = self
-            .accounts
-            .recover_username(&request.into_inner().email, client)
-            .await;
+        let accounts = self.accounts.clone();
+        let email = request.into_inner().email;
+        let result = detached(None, async move {
+            accounts.recover_username(&email, client).await
+        })
+        .await;
         finish("RecoverUsername", started, &result);
         result.map_err(to_status)?;
         Ok(Response::new(RecoverUsernameResponse {}))
@@ -218,12 +231,11 @@ impl AccountService for AccountApi {
         let started = Instant::now();
         let client = self.client(&request)?;
         record_client(client);
-        let deadline = deadline(&request);
-        let result = with_deadline(
-            deadline,
-            self.accounts
-                .complete_reset(convert::reset_request(request.into_inner()), client),
-        )
+        let (accounts, deadline) = (self.accounts.clone(), deadline(&request));
+        let reset = convert::reset_request(request.into_inner());
+        let result = detached(deadline, async move {
+            accounts.complete_reset(reset, client).await
+        })
         .await;
         finish("CompletePasswordReset", started, &result);
         let operation = result.map_err(to_status)?;
@@ -243,12 +255,11 @@ impl AccountService for AccountApi {
         let started = Instant::now();
         let client = self.client(&request)?;
         record_client(client);
-        let deadline = deadline(&request);
-        let result = with_deadline(
-            deadline,
-            self.accounts
-                .change_password(convert::change_request(request.into_inner()), client),
-        )
+        let (accounts, deadline) = (self.accounts.clone(), deadline(&request));
+        let change = convert::change_request(request.into_inner());
+        let result = detached(deadline, async move {
+            accounts.change_password(change, client).await
+        })
         .await;
         finish("ChangePassword", started, &result);
         let operation = result.map_err(to_status)?;
@@ -268,14 +279,11 @@ impl AccountService for AccountApi {
         let started = Instant::now();
         let client = self.client(&request)?;
         record_client(client);
-        let deadline = deadline(&request);
-        let result = with_deadline(
-            deadline,
-            self.accounts.update_answers(
-                convert::update_answers_request(request.into_inner()),
-                client,
-            ),
-        )
+        let (accounts, deadline) = (self.accounts.clone(), deadline(&request));
+        let update = convert::update_answers_request(request.into_inner());
+        let result = detached(deadline, async move {
+            accounts.update_answers(update, client).await
+        })
         .await;
         finish("UpdateChallengeAnswers", started, &result);
         result.map_err(to_status)?;

@@ -340,6 +340,7 @@ impl Settings {
                     lock_for: Duration::from_secs(s.lockout_secs),
                     account_consecutive_limit: s.account_consecutive_limit,
                     username_mails_per_address: s.username_mails_per_address,
+                    ..LockoutPolicy::default()
                 },
             },
             pepper,

@@ -126,21 +126,32 @@ impl Accounts {
     /// is asked only about accounts claimd manages: any other name (a service account, a
     /// person who never claimed, a leaver) is wrong without a bind, so an anonymous caller can
     /// never drive the directory's bad-password counters. Both paths end on the same timer
-    /// tick, at least twice a typical bind (and the response floor) after they began, so the
-    /// reply time does not tell whether a bind happened.
+    /// tick, at least twice a typical bind (and the response floor) after they began, and give
+    /// the same reply while the directory is down, so neither time nor code tells whether a
+    /// bind happened.
     pub(super) async fn password_is_right<'a>(
         &self,
         target: Target<'a>,
         password: &SecretString,
     ) -> Result<(Target<'a>, bool), Error> {
         let ends = tokio::time::Instant::now() + (self.bind_time.typical() * 2).max(RESPONSE_FLOOR);
-        if target.claimed.is_none() {
-            tokio::time::sleep_until(ends).await;
-            return Ok((target, false));
-        }
-        let started = std::time::Instant::now();
-        let checked = self.directory.verify_password(&target.username, password).await;
-        self.bind_time.record(started.elapsed());
+        let checked = if target.claimed.is_some() {
+            let started = std::time::Instant::now();
+            let checked = self
+                .directory
+                .verify_password(&target.username, password)
+                .await;
+            self.bind_time.record(started.elapsed(), checked.is_ok());
+            checked
+        } else if self.bind_time.directory_down() {
+            // While the directory is unreachable, a managed name gets UNAVAILABLE: so does
+            // every other name, or the outage would tell which names claimd manages.
+            Err(crate::DirectoryError::Transient {
+                reason: "the directory was unreachable at the last check".into(),
+            })
+        } else {
+            Ok(false)
+        };
         tokio::time::sleep_until(ends).await;
         match checked {
             Ok(right) => Ok((target, right)),

@@ -85,6 +85,9 @@ pub struct LockoutPolicy {
     pub account_consecutive_limit: u32,
     /// Forgot My Username requests from one client address within `window`.
     pub username_mails_per_address: u32,
+    /// An attempt still pending after this is taken to be lost (its process died) and stops
+    /// counting: far longer than any request may take.
+    pub pending_for: Duration,
 }
 
 impl Default for LockoutPolicy {
@@ -96,6 +99,7 @@ impl Default for LockoutPolicy {
             lock_for: Duration::from_secs(15 * 60),
             account_consecutive_limit: 100,
             username_mails_per_address: 30,
+            pending_for: Duration::from_secs(5 * 60),
         }
     }
 }

@@ -54,13 +54,17 @@ pub(super) async fn reserve(
         return Ok(Reservation::Locked { until });
     }
     let window_start = now.saturating_sub(millis(policy.window));
+    let lost_before = now.saturating_sub(millis(policy.pending_for));
     for key in keys {
-        sqlx::query("DELETE FROM attempt_failures WHERE key = ? AND at <= ?")
-            .bind(key.stored())
-            .bind(window_start)
-            .execute(&mut *conn)
-            .await
-            .map_err(store_error)?;
+        sqlx::query(
+            "DELETE FROM attempt_failures WHERE key = ? AND (at <= ? OR (pending = 1 AND at <= ?))",
+        )
+        .bind(key.stored())
+        .bind(window_start)
+        .bind(lost_before)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
         // Failures and attempts in flight both take up the limit.
         let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attempt_failures WHERE key = ?")
             .bind(key.stored())

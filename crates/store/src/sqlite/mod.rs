@@ -172,6 +172,11 @@ impl Store for SqliteStore {
         policy: &LockoutPolicy,
         now: Millis,
     ) -> Result<Reservation, StoreError> {
+        // A locked key is refused on a read, without the write lock: a locked-out script
+        // calling in a loop must not queue every other writer behind it.
+        if let Some(until) = attempts::locked_until(&self.pool, keys, now).await? {
+            return Ok(Reservation::Locked { until });
+        }
         let mut tx = self.write().await?;
         let reservation = attempts::reserve(&mut tx, keys, policy, now).await?;
         tx.commit().await.map_err(store_error)?;
