@@ -11,6 +11,7 @@ mod cli;
 mod client;
 mod faults;
 mod harness;
+mod lifecycle;
 mod metrics;
 mod recovery;
 mod refusals;

@@ -61,6 +61,15 @@ enum RosterCommand {
     Import {
         /// The CSV file.
         file: PathBuf,
+        /// The file is the whole staff: active people missing from it have left.
+        #[arg(long)]
+        full: bool,
+        /// Print the planned directory changes and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Let a full import disable more than roster.max_disable_percent of the accounts.
+        #[arg(long)]
+        allow_mass_disable: bool,
     },
 }
 
@@ -83,11 +92,23 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     if let Command::Roster {
-        command: RosterCommand::Import { file },
+        command:
+            RosterCommand::Import {
+                file,
+                full,
+                dry_run,
+                allow_mass_disable,
+            },
     } = &cli.command
     {
+        let options = claimd_core::store::ImportOptions {
+            full: *full,
+            dry_run: *dry_run,
+            max_disable_share: (!allow_mass_disable)
+                .then(|| f64::from(settings.roster.max_disable_percent) / 100.0),
+        };
         // Importing needs only the store: a directory not yet set up must not block it.
-        return runtime.block_on(roster::import(&settings.store.url, file));
+        return runtime.block_on(roster::import(&settings.store.url, file, &options));
     }
     if let Command::Admin { command } = cli.command {
         // Like roster import, this needs only the store.

@@ -1,13 +1,17 @@
-//! `claimd roster import FILE.csv`: all rows or none.
+//! `claimd roster import FILE.csv [--full] [--dry-run] [--allow-mass-disable]`: all rows or
+//! none, and the directory changes they mean for claimed accounts.
 
 use std::{fs::File, path::Path};
 
 use anyhow::Context;
-use claimd_core::{Store, parse_roster_csv, store::now_millis};
+use claimd_core::{
+    JobKind, Store, parse_roster_csv,
+    store::{ImportOptions, ImportSummary, now_millis},
+};
 use claimd_store::SqliteStore;
 
 /// Imports a roster file; on any bad row nothing changes and every problem is printed.
-pub async fn import(store_url: &str, path: &Path) -> anyhow::Result<()> {
+pub async fn import(store_url: &str, path: &Path, options: &ImportOptions) -> anyhow::Result<()> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let entries = match parse_roster_csv(file) {
         Ok(entries) => entries,
@@ -25,14 +29,54 @@ pub async fn import(store_url: &str, path: &Path) -> anyhow::Result<()> {
         }
     };
     let store = SqliteStore::connect(store_url).await.context("store.url")?;
-    let summary = store.import_roster(&entries, now_millis()).await?;
-    println!(
-        "imported {} roster entries from {}: {} added, {} updated, {} unchanged",
-        entries.len(),
-        path.display(),
+    let summary = store
+        .import_roster_with(&entries, options, now_millis())
+        .await?;
+    if options.dry_run {
+        print_plan(&summary);
+    }
+    let counts = format!(
+        "{} added, {} updated, {} unchanged, {} terminated; accounts: {} to update, {} to disable",
         summary.added,
         summary.updated,
-        summary.unchanged
+        summary.unchanged,
+        summary.terminated,
+        summary.accounts_to_update(),
+        summary.accounts_to_disable()
+    );
+    if summary.refused_mass_disable {
+        anyhow::bail!(
+            "{} would disable {} of {} claimed accounts, more than roster.max_disable_percent \
+             allows; nothing was imported. Check the file is the whole staff, or rerun with \
+             --allow-mass-disable ({counts})",
+            path.display(),
+            summary.accounts_to_disable(),
+            summary.claimed
+        );
+    }
+    let verb = if options.dry_run {
+        "dry run, nothing changed"
+    } else {
+        "imported"
+    };
+    println!(
+        "{verb}: {} roster entries from {}: {counts}",
+        entries.len(),
+        path.display()
     );
     Ok(())
+}
+
+/// One line per planned directory change (names and mail are not secrets; no password is).
+fn print_plan(summary: &ImportSummary) {
+    for change in &summary.plan {
+        let what = match change.kind {
+            JobKind::DisableAccount => "disable",
+            _ => "update",
+        };
+        println!(
+            "{what} {} (employee {}): {}",
+            change.username, change.employee_id, change.detail
+        );
+    }
 }

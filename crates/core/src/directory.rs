@@ -15,6 +15,10 @@ pub enum JobKind {
     ResetPassword,
     /// Set a new password after the current one was checked.
     ChangePassword,
+    /// Bring the entry's names and mail in line with the roster (the login never changes).
+    UpdateAccount,
+    /// The employee left: the login must stop working at once.
+    DisableAccount,
 }
 
 impl JobKind {
@@ -24,7 +28,17 @@ impl JobKind {
             Self::Provision => "provision",
             Self::ResetPassword => "reset_password",
             Self::ChangePassword => "change_password",
+            Self::UpdateAccount => "update_account",
+            Self::DisableAccount => "disable_account",
         }
+    }
+
+    /// True for the kinds that set a password (and so carry a sealed one).
+    pub fn carries_password(self) -> bool {
+        matches!(
+            self,
+            Self::Provision | Self::ResetPassword | Self::ChangePassword
+        )
     }
 
     /// Parses a stored kind.
@@ -33,6 +47,8 @@ impl JobKind {
             "provision" => Some(Self::Provision),
             "reset_password" => Some(Self::ResetPassword),
             "change_password" => Some(Self::ChangePassword),
+            "update_account" => Some(Self::UpdateAccount),
+            "disable_account" => Some(Self::DisableAccount),
             _ => None,
         }
     }
@@ -85,11 +101,11 @@ pub enum DirectoryError {
 /// A directory that accounts are written into.
 #[async_trait]
 pub trait Directory: Send + Sync + std::fmt::Debug {
-    /// Applies a job with its password. Must be idempotent.
+    /// Applies a job, with its password for the kinds that carry one. Must be idempotent.
     async fn apply(
         &self,
         job: &DirectoryJob,
-        password: &SecretString,
+        password: Option<&SecretString>,
     ) -> Result<(), DirectoryError>;
 
     /// True when `username` can log in with `password` (a bind as the user). claimd keeps no

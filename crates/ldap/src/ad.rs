@@ -94,6 +94,67 @@ pub(crate) async fn set_password(
     replace_password(ldap, settings, &user.dn, password).await
 }
 
+/// Brings the account's names and mail in line with the roster (the logon name and the CN
+/// stay: renaming is IT's call).
+pub(crate) async fn update(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    account: &Account,
+) -> Result<(), DirectoryError> {
+    let Some(user) = find(ldap, settings, account).await? else {
+        return Err(DirectoryError::Permanent {
+            reason: "the account is not in the directory; ask the district's IT staff".into(),
+        });
+    };
+    let display = format!(
+        "{} {}",
+        account.first_name.as_str(),
+        account.last_name.as_str()
+    );
+    let mods = [
+        ("givenName", account.first_name.as_str()),
+        ("sn", account.last_name.as_str()),
+        ("displayName", display.as_str()),
+        ("mail", account.email.as_str()),
+    ]
+    .into_iter()
+    .map(|(attr, value)| Mod::Replace(attr.to_owned(), HashSet::from([value.to_owned()])))
+    .collect();
+    ldap.with_timeout(settings.timeout)
+        .modify(&user.dn, mods)
+        .await
+        .and_then(|r| r.success())
+        .map_err(|e| classify(Step::Entry, e))?;
+    tracing::info!(dn = %user.dn, "account updated from the roster");
+    Ok(())
+}
+
+/// Disables a leaver's account (ACCOUNTDISABLE, every other bit kept). An account that is
+/// gone or already disabled needs nothing.
+pub(crate) async fn disable(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    account: &Account,
+) -> Result<(), DirectoryError> {
+    let Some(user) = find(ldap, settings, account).await? else {
+        return Ok(());
+    };
+    let disabled = user.account_control | ACCOUNTDISABLE;
+    if disabled != user.account_control {
+        let mods = vec![Mod::Replace(
+            "userAccountControl".to_owned(),
+            HashSet::from([disabled.to_string()]),
+        )];
+        ldap.with_timeout(settings.timeout)
+            .modify(&user.dn, mods)
+            .await
+            .and_then(|r| r.success())
+            .map_err(|e| classify(Step::Entry, e))?;
+    }
+    tracing::info!(dn = %user.dn, "account disabled");
+    Ok(())
+}
+
 async fn find(
     ldap: &mut Ldap,
     settings: &DirectorySettings,

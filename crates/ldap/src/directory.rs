@@ -43,23 +43,45 @@ impl Directory for LdapDirectory {
     async fn apply(
         &self,
         job: &DirectoryJob,
-        password: &SecretString,
+        password: Option<&SecretString>,
     ) -> Result<(), DirectoryError> {
         let mut ldap = self.conn.get().await?;
         let s = self.conn.settings();
         let account = &job.account;
-        let result = match (s.flavor, job.kind) {
-            (Flavor::OpenLdap, JobKind::Provision) => {
+        let result = match (s.flavor, job.kind, password) {
+            (Flavor::OpenLdap, JobKind::Provision, Some(password)) => {
                 openldap::provision(&mut ldap, s, account, password).await
             }
-            (Flavor::OpenLdap, JobKind::ResetPassword | JobKind::ChangePassword) => {
-                openldap::set_password(&mut ldap, s, account, password).await
+            (
+                Flavor::OpenLdap,
+                JobKind::ResetPassword | JobKind::ChangePassword,
+                Some(password),
+            ) => openldap::set_password(&mut ldap, s, account, password).await,
+            (Flavor::OpenLdap, JobKind::UpdateAccount, _) => {
+                openldap::update(&mut ldap, s, account).await
             }
-            (Flavor::ActiveDirectory, JobKind::Provision) => {
+            (Flavor::OpenLdap, JobKind::DisableAccount, _) => {
+                openldap::disable(&mut ldap, s, account).await
+            }
+            (Flavor::ActiveDirectory, JobKind::Provision, Some(password)) => {
                 ad::provision(&mut ldap, s, account, password).await
             }
-            (Flavor::ActiveDirectory, JobKind::ResetPassword | JobKind::ChangePassword) => {
-                ad::set_password(&mut ldap, s, account, password).await
+            (
+                Flavor::ActiveDirectory,
+                JobKind::ResetPassword | JobKind::ChangePassword,
+                Some(password),
+            ) => ad::set_password(&mut ldap, s, account, password).await,
+            (Flavor::ActiveDirectory, JobKind::UpdateAccount, _) => {
+                ad::update(&mut ldap, s, account).await
+            }
+            (Flavor::ActiveDirectory, JobKind::DisableAccount, _) => {
+                ad::disable(&mut ldap, s, account).await
+            }
+            (_, JobKind::Provision | JobKind::ResetPassword | JobKind::ChangePassword, None) => {
+                Err(DirectoryError::Permanent {
+                    reason: "the queued password is missing; please submit the request again"
+                        .into(),
+                })
             }
         };
         if let Err(DirectoryError::Transient { .. }) = &result {

@@ -102,6 +102,83 @@ pub(crate) async fn set_password(
     }
 }
 
+/// Brings the entry's names and mail in line with the roster (the uid never changes).
+pub(crate) async fn update(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    account: &Account,
+) -> Result<(), DirectoryError> {
+    let dn = user_dn(settings, account.username.as_str());
+    check_owner(ldap, settings, &dn, &account.employee_id.get().to_string()).await?;
+    let full_name = format!(
+        "{} {}",
+        account.first_name.as_str(),
+        account.last_name.as_str()
+    );
+    let mods = [
+        ("cn", full_name.as_str()),
+        ("sn", account.last_name.as_str()),
+        ("givenName", account.first_name.as_str()),
+        ("mail", account.email.as_str()),
+    ]
+    .into_iter()
+    .map(|(attr, value)| Mod::Replace(attr, HashSet::from([value])))
+    .collect();
+    ldap.with_timeout(settings.timeout)
+        .modify(&dn, mods)
+        .await
+        .and_then(|r| r.success())
+        .map_err(|e| classify(Step::Entry, e))?;
+    tracing::info!(%dn, "directory entry updated from the roster");
+    Ok(())
+}
+
+/// Ends the login of a leaver: the password becomes a random one nobody is told, so the
+/// old one stops working on any slapd (with or without the ppolicy overlay). An entry that
+/// is already gone is already disabled.
+pub(crate) async fn disable(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    account: &Account,
+) -> Result<(), DirectoryError> {
+    let dn = user_dn(settings, account.username.as_str());
+    match check_owner(ldap, settings, &dn, &account.employee_id.get().to_string()).await {
+        Err(DirectoryError::Transient { .. }) if !entry_exists(ldap, settings, &dn).await? => {
+            return Ok(());
+        }
+        other => other?,
+    }
+    let random: [u8; 32] = rand::random();
+    let unknown = SecretString::from(
+        random
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>(),
+    );
+    modify_password(ldap, settings, &dn, &unknown)
+        .await
+        .map_err(|e| classify(Step::Password, e))?;
+    tracing::info!(%dn, "directory login disabled");
+    Ok(())
+}
+
+async fn entry_exists(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    dn: &str,
+) -> Result<bool, DirectoryError> {
+    match ldap
+        .with_timeout(settings.timeout)
+        .search(dn, Scope::Base, "(objectClass=*)", vec!["1.1"])
+        .await
+        .and_then(|r| r.success())
+    {
+        Ok((entries, _)) => Ok(!entries.is_empty()),
+        Err(ldap3::LdapError::LdapResult { result }) if result.rc == NO_SUCH_OBJECT => Ok(false),
+        Err(e) => Err(classify(Step::Entry, e)),
+    }
+}
+
 /// Password Modify (RFC 3062) as the service account; callers classify the failure.
 async fn modify_password(
     ldap: &mut Ldap,

@@ -66,7 +66,7 @@ async fn provision_creates_the_entry_and_the_user_binds_and_twice_is_once() {
     let slapd = Slapd::start();
     let dir = LdapDirectory::new(settings(&slapd)).unwrap();
     let job = job(77777, "Doe", "Jane");
-    dir.apply(&job, &SecretString::from("Correct-Horse-Battery-9"))
+    dir.apply(&job, Some(&SecretString::from("Correct-Horse-Battery-9")))
         .await
         .unwrap();
     let ldif = slapd.search(Slapd::USERS_BASE_DN, "(uid=e77777)", &["*"]);
@@ -88,7 +88,7 @@ async fn provision_creates_the_entry_and_the_user_binds_and_twice_is_once() {
     assert_server_hashed(&slapd, &user_dn(77777), "Correct-Horse-Battery-9");
     assert!(slapd.can_bind(&user_dn(77777), "Correct-Horse-Battery-9"));
 
-    dir.apply(&job, &SecretString::from("Correct-Horse-Battery-9"))
+    dir.apply(&job, Some(&SecretString::from("Correct-Horse-Battery-9")))
         .await
         .unwrap();
     assert_eq!(
@@ -107,19 +107,19 @@ async fn names_with_ldap_syntax_are_written_and_found_exactly() {
     let dir = LdapDirectory::new(settings(&slapd)).unwrap();
     dir.apply(
         &job(1, "Smith)(uid=*", "Al"),
-        &SecretString::from("Correct-Horse-Battery-1"),
+        Some(&SecretString::from("Correct-Horse-Battery-1")),
     )
     .await
     .unwrap();
     dir.apply(
         &job(2, "O'Brien, Jr.", "Pat"),
-        &SecretString::from("Correct-Horse-Battery-2"),
+        Some(&SecretString::from("Correct-Horse-Battery-2")),
     )
     .await
     .unwrap();
     dir.apply(
         &job(3, "Smith", "Bo"),
-        &SecretString::from("Correct-Horse-Battery-3"),
+        Some(&SecretString::from("Correct-Horse-Battery-3")),
     )
     .await
     .unwrap();
@@ -142,7 +142,7 @@ async fn a_password_the_server_refuses_is_a_permanent_readable_failure() {
     let short = "Zq8#mv2Lp"; // passes claimd's policy, shorter than the server's.
     assert!(short.len() < Slapd::POLICY_MIN_LENGTH);
     let err = dir
-        .apply(&job(5, "Doe", "Jane"), &SecretString::from(short))
+        .apply(&job(5, "Doe", "Jane"), Some(&SecretString::from(short)))
         .await
         .unwrap_err();
     let DirectoryError::Permanent { reason } = err else {
@@ -156,7 +156,7 @@ async fn a_password_the_server_refuses_is_a_permanent_readable_failure() {
     // A later try with a good password completes the same entry.
     dir.apply(
         &job(5, "Doe", "Jane"),
-        &SecretString::from("Correct-Horse-Battery-5"),
+        Some(&SecretString::from("Correct-Horse-Battery-5")),
     )
     .await
     .unwrap();
@@ -169,7 +169,7 @@ async fn a_stopped_directory_is_transient_and_the_connection_recovers() {
     let dir = LdapDirectory::new(settings(&slapd)).unwrap();
     dir.apply(
         &job(6, "Doe", "Jane"),
-        &SecretString::from("Correct-Horse-Battery-6"),
+        Some(&SecretString::from("Correct-Horse-Battery-6")),
     )
     .await
     .unwrap();
@@ -177,7 +177,7 @@ async fn a_stopped_directory_is_transient_and_the_connection_recovers() {
     let err = dir
         .apply(
             &job(7, "Roe", "Rick"),
-            &SecretString::from("Correct-Horse-Battery-7"),
+            Some(&SecretString::from("Correct-Horse-Battery-7")),
         )
         .await
         .unwrap_err();
@@ -185,7 +185,7 @@ async fn a_stopped_directory_is_transient_and_the_connection_recovers() {
     slapd.resume();
     dir.apply(
         &job(7, "Roe", "Rick"),
-        &SecretString::from("Correct-Horse-Battery-7"),
+        Some(&SecretString::from("Correct-Horse-Battery-7")),
     )
     .await
     .unwrap();
@@ -198,14 +198,14 @@ async fn an_entry_of_another_employee_is_never_taken_over() {
     let dir = LdapDirectory::new(settings(&slapd)).unwrap();
     dir.apply(
         &job(8, "Doe", "Jane"),
-        &SecretString::from("Correct-Horse-Battery-8"),
+        Some(&SecretString::from("Correct-Horse-Battery-8")),
     )
     .await
     .unwrap();
     let mut other = job(9, "Roe", "Rick");
     other.account.username = Username::parse("e8").unwrap();
     let err = dir
-        .apply(&other, &SecretString::from("Correct-Horse-Battery-9"))
+        .apply(&other, Some(&SecretString::from("Correct-Horse-Battery-9")))
         .await
         .unwrap_err();
     assert!(matches!(err, DirectoryError::Permanent { .. }), "{err:?}");
@@ -225,7 +225,7 @@ async fn an_entry_without_an_employee_number_is_never_taken_over() {
     let err = dir
         .apply(
             &job(11, "Doe", "Jane"),
-            &SecretString::from("Correct-Horse-Battery-1"),
+            Some(&SecretString::from("Correct-Horse-Battery-1")),
         )
         .await
         .unwrap_err();
@@ -251,7 +251,7 @@ async fn a_wrong_service_password_is_retried_not_blamed_on_the_person() {
     let err = dir
         .apply(
             &job(10, "Doe", "Jane"),
-            &SecretString::from("Correct-Horse-Battery-0"),
+            Some(&SecretString::from("Correct-Horse-Battery-0")),
         )
         .await
         .unwrap_err();
@@ -277,7 +277,7 @@ async fn writes_go_to_the_first_server_that_answers_in_order() {
     .unwrap();
     dir.apply(
         &job(13, "Doe", "Jane"),
-        &SecretString::from("Correct-Horse-Battery-3"),
+        Some(&SecretString::from("Correct-Horse-Battery-3")),
     )
     .await
     .unwrap();
@@ -289,9 +289,9 @@ async fn writes_go_to_the_first_server_that_answers_in_order() {
     // and the next goes to the second server.
     let job14 = job(14, "Roe", "Rick");
     let password = SecretString::from("Correct-Horse-Battery-4");
-    if let Err(e) = dir.apply(&job14, &password).await {
+    if let Err(e) = dir.apply(&job14, Some(&password)).await {
         assert!(matches!(e, DirectoryError::Transient { .. }), "{e:?}");
-        dir.apply(&job14, &password).await.unwrap();
+        dir.apply(&job14, Some(&password)).await.unwrap();
     }
     assert!(second.can_bind(&user_dn(14), "Correct-Horse-Battery-4"));
 }

@@ -87,14 +87,18 @@ impl Worker {
     }
 
     async fn apply(&self, job: LeasedJob) -> Result<Step, StoreError> {
-        let result = match self
-            .sealer
-            .open(&job.sealed_password, job.job.id.to_string().as_bytes())
-        {
+        let opened = if job.job.kind.carries_password() {
+            self.sealer
+                .open(&job.sealed_password, job.job.id.to_string().as_bytes())
+                .map(Some)
+        } else {
+            Ok(None)
+        };
+        let result = match opened {
             Ok(password) => {
                 debug!("directory write started");
                 let started = Instant::now();
-                let result = self.directory.apply(&job.job, &password).await;
+                let result = self.directory.apply(&job.job, password.as_ref()).await;
                 let elapsed = started.elapsed();
                 let latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
                 info!(latency_ms, ok = result.is_ok(), "directory write attempted");
@@ -153,7 +157,11 @@ impl Worker {
                 JobOutcome::Succeeded => None,
             },
         };
-        let notice = (step == Step::Succeeded).then(|| self.notice(&job.job));
+        let notice = if step == Step::Succeeded {
+            self.notice(&job.job)
+        } else {
+            None
+        };
         if !self.store.finish_job(&job, outcome, audit, notice).await? {
             warn!("lease lost before the outcome was recorded; the job's new holder records it");
             return Ok(Step::LeaseLost);
@@ -174,12 +182,13 @@ impl Worker {
         Ok(step)
     }
 
-    /// The mail telling the person the change is done.
-    fn notice(&self, job: &DirectoryJob) -> claimd_core::Mail {
+    /// The mail telling the person the change is done (roster-driven changes send none).
+    fn notice(&self, job: &DirectoryJob) -> Option<claimd_core::Mail> {
         match job.kind {
-            JobKind::Provision => self.mail.claim_confirmation(&job.account),
-            JobKind::ResetPassword => self.mail.password_reset(&job.account),
-            JobKind::ChangePassword => self.mail.password_changed(&job.account),
+            JobKind::Provision => Some(self.mail.claim_confirmation(&job.account)),
+            JobKind::ResetPassword => Some(self.mail.password_reset(&job.account)),
+            JobKind::ChangePassword => Some(self.mail.password_changed(&job.account)),
+            JobKind::UpdateAccount | JobKind::DisableAccount => None,
         }
     }
 
@@ -215,5 +224,7 @@ fn audit_action(kind: JobKind) -> &'static str {
         JobKind::Provision => "directory.provision",
         JobKind::ResetPassword => "directory.reset_password",
         JobKind::ChangePassword => "directory.change_password",
+        JobKind::UpdateAccount => "directory.update_account",
+        JobKind::DisableAccount => "directory.disable_account",
     }
 }

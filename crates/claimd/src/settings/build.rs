@@ -291,6 +291,9 @@ impl Settings {
             );
         }
 
+        if self.roster.max_disable_percent > 100 {
+            p.add("roster.max_disable_percent", "must be from 0 to 100");
+        }
         let l = &self.limits;
         for (key, value) in [
             ("limits.cpu_queue", l.cpu_queue as u64),

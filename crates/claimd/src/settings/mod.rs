@@ -27,6 +27,24 @@ pub struct Settings {
     pub metrics: MetricsSection,
     pub log: LogSection,
     pub limits: LimitsSection,
+    pub roster: RosterSection,
+}
+
+/// How roster imports treat the directory.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RosterSection {
+    /// A full import that would disable more than this percentage of the claimed accounts
+    /// refuses without `--allow-mass-disable`: a truncated export must not lock out a district.
+    pub max_disable_percent: u8,
+}
+
+impl Default for RosterSection {
+    fn default() -> Self {
+        Self {
+            max_disable_percent: 10,
+        }
+    }
 }
 
 /// Bounds that hold whatever the number of simultaneous requests.

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 
 pub use attempts::{AttemptKey, AttemptTicket, Lockout, LockoutPolicy, Reservation};
 pub use records::{
-    AuditEvent, AuditRow, ClaimInsert, ClaimState, ClaimedAccount, ImportSummary, JobOutcome,
-    LeasedJob, NewClaim, NewPasswordJob, QueueStats, StoredAnswer,
+    AuditEvent, AuditRow, ClaimInsert, ClaimState, ClaimedAccount, ImportOptions, ImportSummary,
+    JobOutcome, LeasedJob, NewClaim, NewPasswordJob, PlannedChange, QueueStats, StoredAnswer,
 };
 
 use crate::{
@@ -61,10 +61,24 @@ impl From<StoreError> for crate::Error {
 /// The persistent state of claimd.
 #[async_trait]
 pub trait Store: Send + Sync + fmt::Debug {
-    /// Adds or updates every entry, all or nothing.
+    /// Adds or updates every entry, all or nothing (an incremental import).
     async fn import_roster(
         &self,
         entries: &[RosterEntry],
+        now: Millis,
+    ) -> Result<ImportSummary, StoreError> {
+        self.import_roster_with(entries, &ImportOptions::default(), now)
+            .await
+    }
+
+    /// Imports a roster as `options` say, all or nothing, and queues the directory jobs that
+    /// bring claimed accounts in line: names and mail updated, leavers (terminated, or missing
+    /// from a full import) disabled with their queued password jobs cancelled and their claim
+    /// released (a rehire claims again).
+    async fn import_roster_with(
+        &self,
+        entries: &[RosterEntry],
+        options: &ImportOptions,
         now: Millis,
     ) -> Result<ImportSummary, StoreError>;
 

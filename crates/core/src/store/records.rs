@@ -6,8 +6,33 @@ use crate::{Account, DirectoryJob, EmployeeId, Username};
 
 use super::Millis;
 
-/// What a roster import changed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// How a roster file is taken.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ImportOptions {
+    /// The file is the whole staff: active entries missing from it have left.
+    pub full: bool,
+    /// Plan only: report what would change and change nothing.
+    pub dry_run: bool,
+    /// Refuse a full import (and change nothing) when more than this share of the claimed
+    /// accounts would be disabled; `None` lets any number through (`--allow-mass-disable`).
+    pub max_disable_share: Option<f64>,
+}
+
+/// One directory change a roster import queues (or, in a dry run, would queue).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedChange {
+    /// The account's username.
+    pub username: Username,
+    /// The employee.
+    pub employee_id: EmployeeId,
+    /// `UpdateAccount` or `DisableAccount`.
+    pub kind: crate::JobKind,
+    /// What changes, for people: `sn: "Doe" -> "Smith"`, or why the account is disabled.
+    pub detail: String,
+}
+
+/// What a roster import changed (or, in a dry run or when refused, would change).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ImportSummary {
     /// Entries that were not in the store.
     pub added: usize,
@@ -15,6 +40,34 @@ pub struct ImportSummary {
     pub updated: usize,
     /// Entries already exactly as in the file.
     pub unchanged: usize,
+    /// Entries that became terminated (in the file, or missing from a full import).
+    pub terminated: usize,
+    /// Accounts (claimed, live) at the start.
+    pub claimed: usize,
+    /// The directory changes, one per account.
+    pub plan: Vec<PlannedChange>,
+    /// True when the changes were committed (not a dry run, not refused).
+    pub applied: bool,
+    /// True when the mass-disable guard refused the import.
+    pub refused_mass_disable: bool,
+}
+
+impl ImportSummary {
+    /// Accounts whose names or mail are updated.
+    pub fn accounts_to_update(&self) -> usize {
+        self.plan
+            .iter()
+            .filter(|c| c.kind == crate::JobKind::UpdateAccount)
+            .count()
+    }
+
+    /// Accounts disabled.
+    pub fn accounts_to_disable(&self) -> usize {
+        self.plan
+            .iter()
+            .filter(|c| c.kind == crate::JobKind::DisableAccount)
+            .count()
+    }
 }
 
 /// A claim's state.

@@ -56,10 +56,12 @@ pub(super) async fn lease(
              SELECT j.id FROM directory_jobs j
              WHERE j.state = 'queued' AND j.next_attempt_at <= ?3
                AND (j.lease_until IS NULL OR j.lease_until <= ?3)
-               -- One account's jobs go in order: never pass an older one still queued.
+               -- One employee's jobs go in order, across claims (a leaver's disable before a
+               -- rehire's provision): never pass an older one still queued.
                AND NOT EXISTS (
-                   SELECT 1 FROM directory_jobs o
-                   WHERE o.claim_id = j.claim_id AND o.state = 'queued' AND o.created_at < j.created_at)
+                   SELECT 1 FROM directory_jobs o JOIN claims oc ON oc.id = o.claim_id
+                   WHERE oc.employee_id = (SELECT c.employee_id FROM claims c WHERE c.id = j.claim_id)
+                     AND o.state = 'queued' AND o.created_at < j.created_at)
              ORDER BY j.next_attempt_at, j.created_at
              LIMIT 1)
          RETURNING id, kind, account, sealed_password, attempts, created_at",
@@ -125,7 +127,10 @@ pub(super) async fn finish(
         .await
         .map_err(store_error)?;
     match job.job.kind {
-        JobKind::ResetPassword | JobKind::ChangePassword => {}
+        JobKind::ResetPassword
+        | JobKind::ChangePassword
+        | JobKind::UpdateAccount
+        | JobKind::DisableAccount => {}
         JobKind::Provision => {
             sqlx::query(
                 "UPDATE claims SET state = ?, reason = ?, updated_at = ?

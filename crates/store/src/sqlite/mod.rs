@@ -6,6 +6,7 @@ mod admin;
 mod attempts;
 mod claims;
 mod jobs;
+mod lifecycle;
 mod mail;
 mod roster;
 
@@ -17,8 +18,8 @@ use claimd_core::{
     mail::{Mail, MailKind, QueuedMail},
     store::{
         AttemptKey, AttemptTicket, AuditEvent, AuditRow, ClaimInsert, ClaimState, ClaimedAccount,
-        ImportSummary, JobOutcome, LeasedJob, Lockout, LockoutPolicy, Millis, NewClaim,
-        NewPasswordJob, QueueStats, Reservation, StoredAnswer,
+        ImportOptions, ImportSummary, JobOutcome, LeasedJob, Lockout, LockoutPolicy, Millis,
+        NewClaim, NewPasswordJob, QueueStats, Reservation, StoredAnswer,
     },
 };
 use sqlx::{
@@ -90,14 +91,19 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn import_roster(
+    async fn import_roster_with(
         &self,
         entries: &[RosterEntry],
+        options: &ImportOptions,
         now: Millis,
     ) -> Result<ImportSummary, StoreError> {
         let mut tx = self.write().await?;
-        let summary = roster::import(&mut tx, entries, now).await?;
-        tx.commit().await.map_err(store_error)?;
+        let summary = lifecycle::import(&mut tx, entries, options, now).await?;
+        if summary.applied {
+            tx.commit().await.map_err(store_error)?;
+        } else {
+            tx.rollback().await.map_err(store_error)?;
+        }
         Ok(summary)
     }
 

@@ -1,0 +1,276 @@
+//! A roster import and what it means for claimed accounts: names and mail that changed are
+//! updated in the directory, leavers are disabled. All inside the caller's transaction, so an
+//! import (with its jobs) lands whole or not at all.
+
+use std::collections::HashSet;
+
+use claimd_core::{
+    Account, DirectoryJob, EmployeeId, JobKind, OperationId, RosterEntry, RosterStatus, StoreError,
+    Username,
+    store::{AuditEvent, ImportOptions, ImportSummary, Millis, PlannedChange},
+};
+use sqlx::SqliteConnection;
+
+use crate::error::{corrupt, store_error};
+
+/// Why a password job queued for a leaver ends.
+const LEFT: &str = "cancelled: the employee has left";
+
+/// `last_name, first_name, email, status` of a roster row.
+type RosterRow = (String, String, String, String);
+
+/// The live claim of an employee: `id, state, username`.
+type ClaimRow = (String, String, String);
+
+/// Applies the file to the roster and plans (queues) the directory changes.
+pub(super) async fn import(
+    conn: &mut SqliteConnection,
+    entries: &[RosterEntry],
+    options: &ImportOptions,
+    now: Millis,
+) -> Result<ImportSummary, StoreError> {
+    let mut summary = ImportSummary {
+        claimed: sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM claims WHERE state IN ('pending', 'active')",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(store_error)?
+        .try_into()
+        .unwrap_or(0),
+        ..ImportSummary::default()
+    };
+    let mut in_file = HashSet::with_capacity(entries.len());
+    for entry in entries {
+        in_file.insert(entry.employee_id.get());
+        let id = i64::from(entry.employee_id.get());
+        let old: Option<RosterRow> = sqlx::query_as(
+            "SELECT last_name, first_name, email, status FROM roster WHERE employee_id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        let new = (
+            entry.last_name.as_str(),
+            entry.first_name.as_str(),
+            entry.email.as_str(),
+            entry.status.as_str(),
+        );
+        match &old {
+            Some((l, f, e, s)) if (l.as_str(), f.as_str(), e.as_str(), s.as_str()) == new => {
+                summary.unchanged += 1;
+                continue;
+            }
+            Some(_) => summary.updated += 1,
+            None => summary.added += 1,
+        }
+        upsert(conn, entry, now).await?;
+        let was_active = old.as_ref().is_none_or(|(_, _, _, s)| s == "active");
+        if entry.status == RosterStatus::Terminated && was_active {
+            summary.terminated += 1;
+            leave(conn, entry, "terminated in the roster", &mut summary, now).await?;
+        } else if entry.status == RosterStatus::Active
+            && let Some((l, f, e, _)) = &old
+            && let Some(claim) = live_claim(conn, entry.employee_id).await?
+        {
+            let changes = changed(entry, l, f, e);
+            if !changes.is_empty() {
+                let job = job(JobKind::UpdateAccount, entry, &claim.2)?;
+                plan(conn, &mut summary, &claim.0, job, changes.join("; "), now).await?;
+            }
+        }
+    }
+    if options.full {
+        // Everyone active on file before and missing from the whole-staff file has left.
+        let active: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT employee_id, last_name, first_name, email FROM roster WHERE status = 'active'",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        for (id, last, first, email) in active {
+            let number = u32::try_from(id).map_err(|_| corrupt("roster.employee_id"))?;
+            if in_file.contains(&number) {
+                continue;
+            }
+            let entry =
+                super::roster::entry_from_row(number, (last, first, email, "terminated".into()))?;
+            upsert(conn, &entry, now).await?;
+            summary.updated += 1;
+            summary.terminated += 1;
+            leave(
+                conn,
+                &entry,
+                "missing from a full import",
+                &mut summary,
+                now,
+            )
+            .await?;
+        }
+    }
+    // Only a full import guesses leavers from what is missing, so only it is guarded: a
+    // truncated export must not lock out the district. Rows marked terminated are HR's word.
+    let disabling = summary.accounts_to_disable();
+    let too_many = options.full
+        && options.max_disable_share.is_some_and(|share| {
+            summary.claimed > 0 && disabling as f64 > share * summary.claimed as f64
+        });
+    summary.refused_mass_disable = too_many;
+    summary.applied = !too_many && !options.dry_run;
+    Ok(summary)
+}
+
+/// The roster row as in the file.
+async fn upsert(
+    conn: &mut SqliteConnection,
+    entry: &RosterEntry,
+    now: Millis,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO roster (employee_id, last_name, first_name, email, status, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (employee_id) DO UPDATE SET
+             last_name = excluded.last_name, first_name = excluded.first_name,
+             email = excluded.email, status = excluded.status, updated_at = excluded.updated_at",
+    )
+    .bind(i64::from(entry.employee_id.get()))
+    .bind(entry.last_name.as_str())
+    .bind(entry.first_name.as_str())
+    .bind(entry.email.as_str())
+    .bind(entry.status.as_str())
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    Ok(())
+}
+
+async fn live_claim(
+    conn: &mut SqliteConnection,
+    id: EmployeeId,
+) -> Result<Option<ClaimRow>, StoreError> {
+    sqlx::query_as(
+        "SELECT id, state, username FROM claims WHERE employee_id = ? AND state <> 'rejected'",
+    )
+    .bind(i64::from(id.get()))
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(store_error)
+}
+
+/// What differs between the roster row before and the entry now, for the plan.
+fn changed(entry: &RosterEntry, last: &str, first: &str, email: &str) -> Vec<String> {
+    [
+        ("sn", last, entry.last_name.as_str()),
+        ("givenName", first, entry.first_name.as_str()),
+        ("mail", email, entry.email.as_str()),
+    ]
+    .into_iter()
+    .filter(|(_, before, after)| before != after)
+    .map(|(attr, before, after)| format!("{attr}: {before:?} -> {after:?}"))
+    .collect()
+}
+
+fn job(kind: JobKind, entry: &RosterEntry, username: &str) -> Result<DirectoryJob, StoreError> {
+    Ok(DirectoryJob {
+        id: OperationId::new(),
+        kind,
+        account: Account {
+            username: Username::parse(username).map_err(|_| corrupt("claims.username"))?,
+            employee_id: entry.employee_id,
+            first_name: entry.first_name.clone(),
+            last_name: entry.last_name.clone(),
+            email: entry.email.clone(),
+        },
+    })
+}
+
+/// Queues `job` for the claim and records it in the plan and the audit log.
+async fn plan(
+    conn: &mut SqliteConnection,
+    summary: &mut ImportSummary,
+    claim_id: &str,
+    job: DirectoryJob,
+    detail: String,
+    now: Millis,
+) -> Result<(), StoreError> {
+    super::jobs::queue(conn, &job, claim_id, &[], now).await?;
+    let action = match job.kind {
+        JobKind::DisableAccount => "roster.disable",
+        _ => "roster.update",
+    };
+    super::insert_audit(
+        conn,
+        &AuditEvent {
+            at: now,
+            action,
+            employee_id: Some(job.account.employee_id),
+            username: Some(job.account.username.clone()),
+            client: None,
+            outcome: "queued",
+            reason: Some(detail.clone()),
+        },
+    )
+    .await?;
+    summary.plan.push(PlannedChange {
+        username: job.account.username,
+        employee_id: job.account.employee_id,
+        kind: job.kind,
+        detail,
+    });
+    Ok(())
+}
+
+/// A leaver with a live claim: password jobs nobody holds are cancelled (one a worker holds
+/// finishes first: the disable is queued after it), the claim is released so a rehire can
+/// claim again, and the account is disabled.
+async fn leave(
+    conn: &mut SqliteConnection,
+    entry: &RosterEntry,
+    why: &str,
+    summary: &mut ImportSummary,
+    now: Millis,
+) -> Result<(), StoreError> {
+    let Some((claim_id, _state, username)) = live_claim(conn, entry.employee_id).await? else {
+        return Ok(());
+    };
+    let cancelled: Vec<String> = sqlx::query_scalar(
+        "UPDATE directory_jobs
+         SET state = 'failed', sealed_password = NULL, last_error = ?1, updated_at = ?2
+         WHERE claim_id = ?3 AND state = 'queued'
+           AND (lease_until IS NULL OR lease_until <= ?2)
+         RETURNING id",
+    )
+    .bind(LEFT)
+    .bind(now)
+    .bind(&claim_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    for id in cancelled {
+        sqlx::query(
+            "UPDATE operations SET state = 'failed', reason = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(LEFT)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    }
+    sqlx::query("UPDATE claims SET state = 'rejected', reason = ?, updated_at = ? WHERE id = ?")
+        .bind(why)
+        .bind(now)
+        .bind(&claim_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    sqlx::query("DELETE FROM challenge_answers WHERE claim_id = ?")
+        .bind(&claim_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    let job = job(JobKind::DisableAccount, entry, &username)?;
+    plan(conn, summary, &claim_id, job, why.to_owned(), now).await
+}
