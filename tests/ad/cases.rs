@@ -1,6 +1,6 @@
 //! The AD tests, run one after another by `main` against the shared DC.
 
-use std::fs;
+use std::{fs, time::Duration};
 
 use claimd_api::v1::{ChangePasswordRequest, CompletePasswordResetRequest, OperationState};
 use claimd_testkit::SambaDc;
@@ -267,6 +267,80 @@ pub async fn names_with_dn_syntax_are_created_found_and_reset(dc: &mut SambaDc) 
         assert!(dc.can_bind(&upn(&username), reset_to), "{username}");
         assert!(!dc.can_bind(&upn(&username), GOOD), "{username}");
     }
+}
+
+/// The roster after a claim, in AD: a mover's names and mail are updated, a leaver's account
+/// is disabled (ACCOUNTDISABLE, other bits kept) and the login refused, a rehire claims again
+/// and the account is enabled with the new password.
+pub async fn roster_changes_reach_ad_movers_leavers_and_rehires(dc: &mut SambaDc) {
+    let ad = Ad::new(
+        dc,
+        true,
+        "5020,Mover,Mia,mia@district.example,active
+",
+    );
+    let mut client = ad.client().await;
+    let reply = client
+        .claim_account(claim(5020, "Mover", "Mia", GOOD))
+        .await
+        .unwrap()
+        .into_inner();
+    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");
+    let header = "employee_id,last_name,first_name,email,status\n";
+    let attrs = [
+        "givenName",
+        "sn",
+        "displayName",
+        "mail",
+        "userAccountControl",
+    ];
+    let entry = || dc.search("(employeeID=5020)", &attrs);
+
+    ad.claimd.import_roster(&format!(
+        "{header}5020,Mover-Lee,Mia,mia.lee@district.example,active\n"
+    ));
+    claimd_testkit::wait_until("the mover's update", Duration::from_secs(60), || {
+        attribute(&entry(), "sn").as_deref() == Some("Mover-Lee")
+    });
+    let updated = entry();
+    assert_eq!(
+        attribute(&updated, "displayName").as_deref(),
+        Some("Mia Mover-Lee")
+    );
+    assert_eq!(
+        attribute(&updated, "mail").as_deref(),
+        Some("mia.lee@district.example")
+    );
+    assert!(dc.can_bind(&upn("e5020"), GOOD));
+
+    ad.claimd.import_roster(&format!(
+        "{header}5020,Mover-Lee,Mia,mia.lee@district.example,terminated\n"
+    ));
+    claimd_testkit::wait_until(
+        "the leaver's account disabled",
+        Duration::from_secs(60),
+        || attribute(&entry(), "userAccountControl").as_deref() == Some("514"),
+    );
+    assert!(!dc.can_bind(&upn("e5020"), GOOD));
+
+    ad.claimd.import_roster(&format!(
+        "{header}5020,Mover-Lee,Mia,mia.lee@district.example,active\n"
+    ));
+    let again = "Second-Term-Lantern-8";
+    let reply = client
+        .claim_account(claim(5020, "Mover-Lee", "Mia", again))
+        .await
+        .unwrap()
+        .into_inner();
+    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");
+    assert_eq!(
+        attribute(&entry(), "userAccountControl").as_deref(),
+        Some("512")
+    );
+    assert!(dc.can_bind(&upn("e5020"), again));
+    assert!(!dc.can_bind(&upn("e5020"), GOOD));
 }
 
 pub async fn a_claim_made_while_the_dc_is_down_completes_when_it_is_back(dc: &mut SambaDc) {
