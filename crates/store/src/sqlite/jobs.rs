@@ -59,7 +59,7 @@ pub(super) async fn lease(
                -- One employee's jobs go in order, across claims (a leaver's disable before a
                -- rehire's provision): never pass an older one still queued.
                AND NOT EXISTS (
-                   SELECT 1 FROM directory_jobs o JOIN claims oc ON oc.id = o.claim_id
+                   SELECT 1 FROM claims oc JOIN directory_jobs o ON o.claim_id = oc.id
                    WHERE oc.employee_id = (SELECT c.employee_id FROM claims c WHERE c.id = j.claim_id)
                      AND o.state = 'queued' AND o.created_at < j.created_at)
              ORDER BY j.next_attempt_at, j.created_at
