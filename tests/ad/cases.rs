@@ -343,6 +343,65 @@ pub async fn roster_changes_reach_ad_movers_leavers_and_rehires(dc: &mut SambaDc
     assert!(!dc.can_bind(&upn("e5020"), GOOD));
 }
 
+/// A pre-provisioned account someone has already used (a password set and a logon) is not
+/// taken over by a claim, and the refusal names no account; a district that allows it sets
+/// `accounts.adopt_used_accounts`.
+pub async fn a_used_preprovisioned_account_is_claimed_only_when_the_district_allows(
+    dc: &mut SambaDc,
+) {
+    let dn = format!("CN=Used Before,{}", SambaDc::USERS_BASE_DN);
+    dc.ldapmodify(&format!(
+        "dn: {dn}\nchangetype: add\nobjectClass: user\nsAMAccountName: e5030\n\
+         userPrincipalName: e5030@{realm}\nemployeeID: 5030\n",
+        realm = SambaDc::REALM
+    ));
+    // Someone sets a password on it and logs on.
+    let quoted: Vec<u8> = "\"Someone-Else-Pass-77\""
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &quoted);
+    dc.ldapmodify(&format!(
+        "dn: {dn}\nchangetype: modify\nreplace: unicodePwd\nunicodePwd:: {encoded}\n-\n\
+         replace: userAccountControl\nuserAccountControl: 512\n"
+    ));
+    assert!(dc.can_bind(&upn("e5030"), "Someone-Else-Pass-77"));
+
+    let mut ad = Ad::new(dc, true, "5030,Before,Used,used@district.example,active\n");
+    let mut client = ad.client().await;
+    let reply = client
+        .claim_account(claim(5030, "Before", "Used", GOOD))
+        .await
+        .unwrap()
+        .into_inner();
+    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    assert_eq!(op.state(), OperationState::Failed, "{op:?}");
+    assert!(op.reason.contains("used already"), "{}", op.reason);
+    assert!(
+        !op.reason.contains("Used Before") && !op.reason.contains("CN="),
+        "{}",
+        op.reason
+    );
+    assert!(
+        dc.can_bind(&upn("e5030"), "Someone-Else-Pass-77"),
+        "untouched"
+    );
+
+    ad.claimd.stop_with(nix::sys::signal::Signal::SIGTERM);
+    ad.claimd
+        .set_env("CLAIMD__ACCOUNTS__ADOPT_USED_ACCOUNTS", "true");
+    ad.claimd.launch();
+    let mut client = ad.client().await;
+    let reply = client
+        .claim_account(claim(5030, "Before", "Used", GOOD))
+        .await
+        .unwrap()
+        .into_inner();
+    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");
+    assert!(dc.can_bind(&upn("e5030"), GOOD));
+}
+
 pub async fn a_claim_made_while_the_dc_is_down_completes_when_it_is_back(dc: &mut SambaDc) {
     let ad = Ad::new(dc, true, "5006,Loe,Sam,sam@district.example,active\n");
     let mut client = ad.client().await;

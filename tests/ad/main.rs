@@ -39,6 +39,7 @@ cases!(
     resets_and_changes_land_in_ad,
     names_with_dn_syntax_are_created_found_and_reset,
     roster_changes_reach_ad_movers_leavers_and_rehires,
+    a_used_preprovisioned_account_is_claimed_only_when_the_district_allows,
     a_claim_made_while_the_dc_is_down_completes_when_it_is_back,
     starttls_and_failover_reach_the_dc,
     check_config_refuses_plain_ldap,

@@ -142,6 +142,7 @@ impl Accounts {
                 last_name: entry.last_name,
                 email: entry.email,
             },
+            rehire: false,
         };
         let insert = self
             .store

@@ -79,6 +79,10 @@ pub struct DirectoryJob {
     pub kind: JobKind,
     /// The account to write.
     pub account: Account,
+    /// A provision for a rehire: the account was this person's under an earlier claim that
+    /// claimd disabled when they left, so it is taken back whatever its past use. Set by the
+    /// store when it queues the claim.
+    pub rehire: bool,
 }
 
 /// Why a directory write did not happen. The reason is readable and holds no secret.

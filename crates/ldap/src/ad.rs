@@ -30,6 +30,8 @@ struct AdUser {
     dn: String,
     account_control: u32,
     sam_account_name: Option<String>,
+    /// Someone set its password and logged on with it (pwdLastSet and lastLogonTimestamp).
+    used: bool,
 }
 
 /// `username@upn_suffix`, what AD users bind and log in with.
@@ -37,14 +39,26 @@ pub(crate) fn user_principal_name(settings: &DirectorySettings, username: &Usern
     format!("{}@{}", username.as_str(), settings.upn_suffix())
 }
 
-/// Finds or creates the user, sets the password, enables the account.
+/// Finds or creates the user, sets the password, enables the account. A pre-provisioned
+/// account that has been used is taken over only when `adopt` says so (a rehire, or the
+/// district's `accounts.adopt_used_accounts`).
 pub(crate) async fn provision(
     ldap: &mut Ldap,
     settings: &DirectorySettings,
     account: &Account,
     password: &SecretString,
+    adopt: bool,
 ) -> Result<(), DirectoryError> {
     let user = match find(ldap, settings, account).await? {
+        Some(user) if user.used && !adopt => {
+            // Someone else may be using it: never name it to the claimant.
+            tracing::warn!(dn = %user.dn, "pre-provisioned account already used; not taken over");
+            return Err(DirectoryError::Permanent {
+                reason: "the directory's account for this employee has been used already, so \
+                         it cannot be claimed; ask the district's IT staff"
+                    .into(),
+            });
+        }
         Some(user) => {
             if let Some(sam) = &user.sam_account_name
                 && !sam.eq_ignore_ascii_case(account.username.as_str())
@@ -171,7 +185,12 @@ async fn find(
             &settings.users_base_dn,
             Scope::Subtree,
             &filter,
-            vec!["userAccountControl", "sAMAccountName"],
+            vec![
+                "userAccountControl",
+                "sAMAccountName",
+                "pwdLastSet",
+                "lastLogonTimestamp",
+            ],
         )
         .await
         .and_then(|r| r.success())
@@ -187,11 +206,15 @@ async fn find(
     }
     Ok(users.pop().map(|entry| {
         let first = |attr: &str| entry.attrs.get(attr).and_then(|v| v.first().cloned());
+        let set = |attr: &str| first(attr).is_some_and(|v| v != "0");
         AdUser {
             account_control: first("userAccountControl")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(CREATED_DISABLED),
             sam_account_name: first("sAMAccountName"),
+            // Never used: no password yet, or nobody ever logged on (a retried claim of ours
+            // has set the password, but nobody has used it).
+            used: set("pwdLastSet") && set("lastLogonTimestamp"),
             dn: entry.dn,
         }
     }))
@@ -240,6 +263,7 @@ async fn create(
                     dn,
                     account_control: CREATED_DISABLED,
                     sam_account_name: None,
+                    used: false,
                 });
             }
             ENTRY_ALREADY_EXISTS => continue,

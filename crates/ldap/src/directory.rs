@@ -64,7 +64,8 @@ impl Directory for LdapDirectory {
                 openldap::disable(&mut ldap, s, account).await
             }
             (Flavor::ActiveDirectory, JobKind::Provision, Some(password)) => {
-                ad::provision(&mut ldap, s, account, password).await
+                let adopt = job.rehire || s.adopt_used_accounts;
+                ad::provision(&mut ldap, s, account, password, adopt).await
             }
             (
                 Flavor::ActiveDirectory,

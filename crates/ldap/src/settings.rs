@@ -41,6 +41,9 @@ pub struct DirectorySettings {
     /// AD: the suffix of userPrincipalName (`e77777@{suffix}`); by default the DNS name of
     /// the domain in `users_base_dn` (`DC=district,DC=example` gives `district.example`).
     pub upn_suffix: Option<String>,
+    /// AD: take over a pre-provisioned account matched by employeeID even when it has been
+    /// used (a password set, a logon); by default only never-used accounts are claimed.
+    pub adopt_used_accounts: bool,
 }
 
 impl fmt::Debug for DirectorySettings {
@@ -212,6 +215,7 @@ mod tests {
             allow_insecure_directory: false,
             timeout: Duration::from_secs(10),
             upn_suffix: None,
+            adopt_used_accounts: false,
         }
     }
 

@@ -22,6 +22,7 @@ fn settings(slapd: &Slapd) -> DirectorySettings {
         allow_insecure_directory: true,
         timeout: Duration::from_secs(5),
         upn_suffix: None,
+        adopt_used_accounts: false,
     }
 }
 
@@ -36,6 +37,7 @@ fn job(id: u32, last: &str, first: &str) -> DirectoryJob {
             last_name: PersonName::parse(last).unwrap(),
             email: Email::parse(&format!("e{id}@district.example")).unwrap(),
         },
+        rehire: false,
     }
 }
 

@@ -53,6 +53,7 @@ async fn rig() -> Rig {
         allow_insecure_directory: true,
         timeout: Duration::from_secs(5),
         upn_suffix: None,
+        adopt_used_accounts: false,
     })
     .unwrap();
     let directory = Arc::new(directory);

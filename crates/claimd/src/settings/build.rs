@@ -162,6 +162,7 @@ impl Settings {
             allow_insecure_directory: d.allow_insecure_directory,
             timeout: Duration::from_secs(d.timeout_secs),
             upn_suffix: d.upn_suffix.clone(),
+            adopt_used_accounts: self.accounts.adopt_used_accounts,
         };
         if let Err(e) = directory.validate() {
             p.add_named(e);

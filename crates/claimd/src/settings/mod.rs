@@ -210,6 +210,8 @@ impl Default for DirectorySection {
 pub struct AccountsSection {
     pub username_template: String,
     pub password_min_length: usize,
+    /// AD: claim a pre-provisioned account even when it has been used before.
+    pub adopt_used_accounts: bool,
 }
 
 impl Default for AccountsSection {
@@ -217,6 +219,7 @@ impl Default for AccountsSection {
         Self {
             username_template: "e{id}".into(),
             password_min_length: claimd_core::MIN_PASSWORD_CHARS,
+            adopt_used_accounts: false,
         }
     }
 }

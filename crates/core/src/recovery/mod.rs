@@ -222,6 +222,7 @@ impl Accounts {
                 id,
                 kind,
                 account: account.clone(),
+                rehire: false,
             },
             claim_id: claimed.claim_id,
             now,

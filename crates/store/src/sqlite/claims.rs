@@ -1,7 +1,7 @@
 //! Claims and their answers.
 
 use claimd_core::{
-    EmployeeId, StoreError,
+    DirectoryJob, EmployeeId, StoreError,
     store::{ClaimInsert, ClaimState, NewClaim, StoredAnswer},
 };
 use sqlx::{SqliteConnection, SqlitePool};
@@ -61,7 +61,20 @@ pub(super) async fn insert(
     .await
     .map_err(store_error)?;
     insert_answers(conn, &id, &claim.answers).await?;
-    super::jobs::queue(conn, &claim.job, &id, &claim.sealed_password, now).await?;
+    // A rehire: claimd disabled this person's account when they left, so it is theirs.
+    let rehire: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM directory_jobs d JOIN claims c ON c.id = d.claim_id
+                        WHERE c.employee_id = ? AND d.kind = 'disable_account')",
+    )
+    .bind(employee_id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    let job = DirectoryJob {
+        rehire,
+        ..claim.job.clone()
+    };
+    super::jobs::queue(conn, &job, &id, &claim.sealed_password, now).await?;
     super::insert_audit(conn, &claim.audit).await?;
     Ok(ClaimInsert::Created)
 }

@@ -37,8 +37,8 @@ pub(super) async fn operation(
     .transpose()
 }
 
-/// `id, kind, account, sealed_password, attempts, created_at` of a leased job.
-type LeasedRow = (String, String, String, Option<Vec<u8>>, i64, i64);
+/// `id, kind, account, sealed_password, attempts, created_at, rehire` of a leased job.
+type LeasedRow = (String, String, String, Option<Vec<u8>>, i64, i64, bool);
 
 /// Takes the oldest due job whose lease is free or has expired, in one statement, so two
 /// workers can never hold the same job.
@@ -64,7 +64,7 @@ pub(super) async fn lease(
                      AND o.state = 'queued' AND o.created_at < j.created_at)
              ORDER BY j.next_attempt_at, j.created_at
              LIMIT 1)
-         RETURNING id, kind, account, sealed_password, attempts, created_at",
+         RETURNING id, kind, account, sealed_password, attempts, created_at, rehire",
     )
     .bind(owner)
     .bind(lease_until)
@@ -72,7 +72,7 @@ pub(super) async fn lease(
     .fetch_optional(pool)
     .await
     .map_err(store_error)?;
-    let Some((id, kind, account, sealed, attempts, queued_at)) = row else {
+    let Some((id, kind, account, sealed, attempts, queued_at, rehire)) = row else {
         return Ok(None);
     };
     Ok(Some(LeasedJob {
@@ -80,6 +80,7 @@ pub(super) async fn lease(
             id: OperationId::parse(&id).map_err(|_| corrupt("directory_jobs.id"))?,
             kind: JobKind::parse(&kind).ok_or_else(|| corrupt("directory_jobs.kind"))?,
             account: account_json::from_json(&account)?,
+            rehire,
         },
         sealed_password: sealed.unwrap_or_default(),
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
@@ -175,8 +176,8 @@ pub(super) async fn queue(
         .map_err(store_error)?;
     sqlx::query(
         "INSERT INTO directory_jobs
-             (id, kind, claim_id, account, sealed_password, state, next_attempt_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+             (id, kind, claim_id, account, sealed_password, state, next_attempt_at, created_at, updated_at, rehire)
+         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
     )
     .bind(&id)
     .bind(job.kind.as_str())
@@ -186,6 +187,7 @@ pub(super) async fn queue(
     .bind(now)
     .bind(now)
     .bind(now)
+    .bind(job.rehire)
     .execute(&mut *conn)
     .await
     .map_err(store_error)?;

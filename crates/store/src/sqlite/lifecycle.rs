@@ -183,6 +183,7 @@ fn job(kind: JobKind, entry: &RosterEntry, username: &str) -> Result<DirectoryJo
             last_name: entry.last_name.clone(),
             email: entry.email.clone(),
         },
+        rehire: false,
     })
 }
 

@@ -37,6 +37,7 @@ pub fn claim(id: u32, now: i64) -> NewClaim {
                 last_name: e.last_name,
                 email: e.email,
             },
+            rehire: false,
         },
         answers: (0..3)
             .map(|i| StoredAnswer {
