@@ -225,6 +225,10 @@ async fn a_full_import_disables_the_missing_and_refuses_a_truncated_file() {
         "{out}"
     );
     assert!(out.contains("dry run, nothing changed"), "{out}");
+    // Neither the refused import nor the dry run queued anything: no disable in the audit.
+    let audit = app.claimd(&["admin", "audit", "--employee", "077777"]);
+    let audit = String::from_utf8_lossy(&audit.stdout).into_owned();
+    assert!(!audit.contains("roster.disable"), "{audit}");
     assert!(app.can_login("e77777", PASSWORD));
     // Jane missing: 1 of 2, within 60 %: disabled; Roy stays.
     let (ok, out) = import(&app, &format!("{HEADER}{ROY}"), &["--full"]);

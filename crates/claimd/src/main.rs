@@ -104,8 +104,8 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         let options = claimd_core::store::ImportOptions {
             full: *full,
             dry_run: *dry_run,
-            max_disable_share: (!allow_mass_disable)
-                .then(|| f64::from(settings.roster.max_disable_percent) / 100.0),
+            max_disable_percent: (!allow_mass_disable)
+                .then_some(settings.roster.max_disable_percent),
         };
         // Importing needs only the store: a directory not yet set up must not block it.
         return runtime.block_on(roster::import(&settings.store.url, file, &options));

@@ -169,6 +169,18 @@ impl Accounts {
                 attempt.not_judged().await?;
                 return self.refuse_live(&claim, client, state).await;
             }
+            // Terminated since the names matched: as any mismatch.
+            ClaimInsert::NotClaimable => {
+                attempt.failed().await?;
+                self.audit(
+                    &claim,
+                    client,
+                    "no_match",
+                    Some("the roster entry is terminated"),
+                )
+                .await?;
+                return Err(Error::NoRosterMatch);
+            }
         }
         self.events.job_queued();
         info!(operation = %id, "claim accepted");

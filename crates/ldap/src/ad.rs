@@ -39,18 +39,34 @@ pub(crate) fn user_principal_name(settings: &DirectorySettings, username: &Usern
     format!("{}@{}", username.as_str(), settings.upn_suffix())
 }
 
+/// Which used pre-provisioned accounts a claim may take over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Adopt {
+    /// Only accounts nobody has used (the default).
+    NeverUsed,
+    /// A rehire: their own old account, as long as it is still disabled (re-enabled by IT
+    /// meanwhile, someone may be using it).
+    Disabled,
+    /// Any (`accounts.adopt_used_accounts`).
+    Used,
+}
+
 /// Finds or creates the user, sets the password, enables the account. A pre-provisioned
-/// account that has been used is taken over only when `adopt` says so (a rehire, or the
-/// district's `accounts.adopt_used_accounts`).
+/// account that has been used is taken over only as `adopt` allows.
 pub(crate) async fn provision(
     ldap: &mut Ldap,
     settings: &DirectorySettings,
     account: &Account,
     password: &SecretString,
-    adopt: bool,
+    adopt: Adopt,
 ) -> Result<(), DirectoryError> {
+    let allowed = |user: &AdUser| match adopt {
+        Adopt::NeverUsed => !user.used,
+        Adopt::Disabled => !user.used || user.account_control & ACCOUNTDISABLE != 0,
+        Adopt::Used => true,
+    };
     let user = match find(ldap, settings, account).await? {
-        Some(user) if user.used && !adopt => {
+        Some(user) if !allowed(&user) => {
             // Someone else may be using it: never name it to the claimant.
             tracing::warn!(dn = %user.dn, "pre-provisioned account already used; not taken over");
             return Err(DirectoryError::Permanent {
@@ -63,9 +79,11 @@ pub(crate) async fn provision(
             if let Some(sam) = &user.sam_account_name
                 && !sam.eq_ignore_ascii_case(account.username.as_str())
             {
+                // The reason reaches the claimant: it never names the other account.
+                tracing::warn!(dn = %user.dn, sam, "pre-provisioned account has another username");
                 return Err(DirectoryError::Permanent {
                     reason: format!(
-                        "the directory's account for this employee has the username {sam}, not {}; \
+                        "the directory's account for this employee has another username, not {}; \
                          ask the district's IT staff",
                         account.username
                     ),

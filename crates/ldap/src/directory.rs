@@ -64,7 +64,13 @@ impl Directory for LdapDirectory {
                 openldap::disable(&mut ldap, s, account).await
             }
             (Flavor::ActiveDirectory, JobKind::Provision, Some(password)) => {
-                let adopt = job.rehire || s.adopt_used_accounts;
+                let adopt = if s.adopt_used_accounts {
+                    ad::Adopt::Used
+                } else if job.rehire {
+                    ad::Adopt::Disabled
+                } else {
+                    ad::Adopt::NeverUsed
+                };
                 ad::provision(&mut ldap, s, account, password, adopt).await
             }
             (

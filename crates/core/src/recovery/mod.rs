@@ -227,7 +227,11 @@ impl Accounts {
             claim_id: claimed.claim_id,
             now,
         };
-        self.store.insert_password_job(job).await?;
+        if !self.store.insert_password_job(job).await? {
+            // The person left while the request was checked: answered as for a stranger.
+            warn!("password refused: the account is no longer managed");
+            return Err(Error::Unauthenticated);
+        }
         self.events.job_queued();
         info!(operation = %id, "{action} accepted");
         Ok(Operation {

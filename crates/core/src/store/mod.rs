@@ -175,8 +175,9 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Every active claim whose roster entry has this email address.
     async fn claimed_accounts_by_email(&self, email: &Email) -> Result<Vec<Account>, StoreError>;
 
-    /// Queues a password job (see [`NewPasswordJob`]).
-    async fn insert_password_job(&self, job: NewPasswordJob) -> Result<(), StoreError>;
+    /// Queues a password job (see [`NewPasswordJob`]); false (nothing written) when the
+    /// account is no longer managed: its claim released or the person terminated meanwhile.
+    async fn insert_password_job(&self, job: NewPasswordJob) -> Result<bool, StoreError>;
 
     /// Replaces an active claim's answers, records `audit` and queues `mail`, in one transaction.
     async fn replace_answers(

@@ -13,9 +13,10 @@ pub struct ImportOptions {
     pub full: bool,
     /// Plan only: report what would change and change nothing.
     pub dry_run: bool,
-    /// Refuse a full import (and change nothing) when more than this share of the claimed
-    /// accounts would be disabled; `None` lets any number through (`--allow-mass-disable`).
-    pub max_disable_share: Option<f64>,
+    /// Refuse a full import (and change nothing) when more than this percentage of the
+    /// claimed accounts would be disabled; `None` lets any number through
+    /// (`--allow-mass-disable`).
+    pub max_disable_percent: Option<u8>,
 }
 
 /// One directory change a roster import queues (or, in a dry run, would queue).
@@ -137,6 +138,8 @@ pub enum ClaimInsert {
     Created,
     /// Nothing was written: a live claim exists, in this state.
     Exists(ClaimState),
+    /// Nothing was written: the roster entry is no longer active (terminated meanwhile).
+    NotClaimable,
 }
 
 /// An active claim: the account as written to the directory, and the challenge answers.

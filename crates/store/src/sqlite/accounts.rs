@@ -102,18 +102,32 @@ pub(super) async fn by_email(pool: &SqlitePool, email: &Email) -> Result<Vec<Acc
     rows.iter().map(account).collect()
 }
 
-/// Queues a password job inside the caller's transaction. Older password jobs of the claim
+/// Queues a password job inside the caller's transaction, unless the account is no longer
+/// managed (the claim released, the person terminated): false then. Older password jobs of the claim
 /// that no worker holds are failed as superseded, so an older password can never land after
 /// a newer one; one a worker holds finishes first (jobs of a claim are leased in order).
 pub(super) async fn insert_password_job(
     conn: &mut SqliteConnection,
     new: &NewPasswordJob,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let now = new.now;
+    // The person may have left since the flow looked the account up: a leaver's account takes
+    // no new password (and their disable must stay queued).
+    let managed: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM claims c JOIN roster r ON r.employee_id = c.employee_id
+                        WHERE c.id = ? AND c.state = 'active' AND r.status = 'active')",
+    )
+    .bind(&new.claim_id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    if !managed {
+        return Ok(false);
+    }
     let superseded: Vec<String> = sqlx::query_scalar(
         "UPDATE directory_jobs
          SET state = 'failed', sealed_password = NULL, last_error = ?, updated_at = ?
-         WHERE claim_id = ? AND kind <> 'provision' AND state = 'queued'
+         WHERE claim_id = ? AND kind IN ('reset_password', 'change_password') AND state = 'queued'
            AND (lease_until IS NULL OR lease_until <= ?)
          RETURNING id",
     )
@@ -135,7 +149,8 @@ pub(super) async fn insert_password_job(
         .await
         .map_err(store_error)?;
     }
-    super::jobs::queue(conn, &new.job, &new.claim_id, &new.sealed_password, now).await
+    super::jobs::queue(conn, &new.job, &new.claim_id, &new.sealed_password, now).await?;
+    Ok(true)
 }
 
 pub(super) async fn replace_answers(

@@ -45,6 +45,17 @@ pub(super) async fn insert(
         let state = ClaimState::parse(&state).ok_or_else(|| corrupt("claims.state"))?;
         return Ok(ClaimInsert::Exists(state));
     }
+    // A roster import may have terminated the person since the flow matched the names.
+    let active: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM roster WHERE employee_id = ? AND status = 'active')",
+    )
+    .bind(employee_id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    if !active {
+        return Ok(ClaimInsert::NotClaimable);
+    }
 
     let id = claim.job.id.to_string();
     let now = claim.now;
@@ -64,9 +75,11 @@ pub(super) async fn insert(
     // A rehire: claimd disabled this person's account when they left, so it is theirs.
     let rehire: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM directory_jobs d JOIN claims c ON c.id = d.claim_id
-                        WHERE c.employee_id = ? AND d.kind = 'disable_account')",
+                        WHERE c.employee_id = ? AND c.username = ?
+                          AND d.kind = 'disable_account' AND d.state = 'done')",
     )
     .bind(employee_id)
+    .bind(username)
     .fetch_one(&mut *conn)
     .await
     .map_err(store_error)?;

@@ -127,6 +127,8 @@ pub(super) async fn finish(
         .execute(&mut *conn)
         .await
         .map_err(store_error)?;
+    // A provision settles a pending claim only: one released meanwhile (the person left)
+    // stays released.
     match job.job.kind {
         JobKind::ResetPassword
         | JobKind::ChangePassword
@@ -135,7 +137,7 @@ pub(super) async fn finish(
         JobKind::Provision => {
             sqlx::query(
                 "UPDATE claims SET state = ?, reason = ?, updated_at = ?
-                 WHERE id = (SELECT claim_id FROM directory_jobs WHERE id = ?)",
+                 WHERE id = (SELECT claim_id FROM directory_jobs WHERE id = ?) AND state = 'pending'",
             )
             .bind(claim_state)
             .bind(reason)

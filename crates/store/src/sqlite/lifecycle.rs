@@ -67,8 +67,9 @@ pub(super) async fn import(
         }
         upsert(conn, entry, now).await?;
         let was_active = old.as_ref().is_none_or(|(_, _, _, s)| s == "active");
-        if entry.status == RosterStatus::Terminated && was_active {
-            summary.terminated += 1;
+        if entry.status == RosterStatus::Terminated {
+            summary.terminated += usize::from(was_active);
+            // Also when already terminated: a claim that slipped in meanwhile is ended too.
             leave(conn, entry, "terminated in the roster", &mut summary, now).await?;
         } else if entry.status == RosterStatus::Active
             && let Some((l, f, e, _)) = &old
@@ -113,9 +114,9 @@ pub(super) async fn import(
     // truncated export must not lock out the district. Rows marked terminated are HR's word.
     let disabling = summary.accounts_to_disable();
     let too_many = options.full
-        && options.max_disable_share.is_some_and(|share| {
-            summary.claimed > 0 && disabling as f64 > share * summary.claimed as f64
-        });
+        && options
+            .max_disable_percent
+            .is_some_and(|percent| disabling * 100 > usize::from(percent) * summary.claimed);
     summary.refused_mass_disable = too_many;
     summary.applied = !too_many && !options.dry_run;
     Ok(summary)

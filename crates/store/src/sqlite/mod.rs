@@ -233,11 +233,14 @@ impl Store for SqliteStore {
         accounts::by_email(&self.pool, email).await
     }
 
-    async fn insert_password_job(&self, job: NewPasswordJob) -> Result<(), StoreError> {
+    async fn insert_password_job(&self, job: NewPasswordJob) -> Result<bool, StoreError> {
         let mut tx = self.write().await?;
-        accounts::insert_password_job(&mut tx, &job).await?;
+        if !accounts::insert_password_job(&mut tx, &job).await? {
+            return Ok(false);
+        }
         insert_audit(&mut tx, &job.audit).await?;
-        tx.commit().await.map_err(store_error)
+        tx.commit().await.map_err(store_error)?;
+        Ok(true)
     }
 
     async fn replace_answers(

@@ -34,6 +34,7 @@ macro_rules! conformance {
                 recovery::an_account_s_jobs_run_in_order,
                 recovery::answers_are_replaced_with_their_notice,
                 recovery::mail_is_leased_retried_and_sent_once,
+                recovery::a_leaver_takes_no_new_password_claim_or_revived_claim,
             );
         }
     };

@@ -230,3 +230,50 @@ pub async fn mail_is_leased_retried_and_sent_once(store: Arc<dyn Store>) {
         0
     );
 }
+
+/// A roster import that terminates someone wins over flows that checked the account before
+/// it: no new password is queued, no new claim stored, and a provision in flight does not
+/// bring the released claim back.
+pub async fn a_leaver_takes_no_new_password_claim_or_revived_claim(store: Arc<dyn Store>) {
+    use claimd_core::{RosterStatus, store::ClaimInsert};
+    let claim_id = active_claim(&*store).await;
+    store
+        .import_roster(&[entry(77778, "Doe", RosterStatus::Active)], T0)
+        .await
+        .unwrap();
+    store.insert_claim(claim(77778, T0 + 1)).await.unwrap();
+    let in_flight = store
+        .lease_job("w", Duration::from_secs(60), T0 + 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(in_flight.job.account.employee_id.get(), 77778);
+
+    let left = [
+        entry(77777, "Doe", RosterStatus::Terminated),
+        entry(77778, "Doe", RosterStatus::Terminated),
+    ];
+    let summary = store.import_roster(&left, T0 + 2).await.unwrap();
+    assert_eq!(summary.accounts_to_disable(), 2, "{summary:?}");
+
+    let reset = password_job(&claim_id, JobKind::ResetPassword, T0 + 3);
+    assert!(!store.insert_password_job(reset).await.unwrap());
+    assert_eq!(
+        store.insert_claim(claim(77777, T0 + 3)).await.unwrap(),
+        ClaimInsert::NotClaimable
+    );
+    // The provision in flight lands and is recorded, but the claim stays released.
+    assert!(
+        store
+            .finish_job(
+                &in_flight,
+                JobOutcome::Succeeded,
+                audit(T0 + 4, "x", "y"),
+                None
+            )
+            .await
+            .unwrap()
+    );
+    let id = EmployeeId::new(77778).unwrap();
+    assert_eq!(store.live_claim(id).await.unwrap(), None);
+}
