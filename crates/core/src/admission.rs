@@ -213,8 +213,8 @@ mod tests {
     async fn a_full_queue_refuses_at_once_with_a_time_to_retry() {
         let pool = pool(1, 1);
         let (first, release_first) = held(&pool);
-        // Wait until the first job holds the only worker.
-        while pool.permits.available_permits() > 0 {
+        // Wait until the first job holds the only worker and has stopped waiting.
+        while pool.permits.available_permits() > 0 || pool.waiting.load(Ordering::Acquire) > 0 {
             tokio::task::yield_now().await;
         }
         let (second, release_second) = held(&pool);
@@ -236,7 +236,7 @@ mod tests {
     async fn a_job_that_cannot_start_before_its_deadline_is_refused() {
         let pool = pool(1, 10);
         let (first, release) = held(&pool);
-        while pool.permits.available_permits() > 0 {
+        while pool.permits.available_permits() > 0 || pool.waiting.load(Ordering::Acquire) > 0 {
             tokio::task::yield_now().await;
         }
         let deadline = Instant::now() + Duration::from_millis(200);
