@@ -53,6 +53,8 @@ timeout_secs = 5
 [mail]
 url = "{smtp}"
 from = "District IT <ithelp@district.example>"
+[portal]
+listen = ""
 [sync]
 poll_interval_ms = 100
 backoff_initial_ms = 200

@@ -21,6 +21,8 @@ pub struct App {
     pub slapd: Slapd,
     pub smtp: Smtp,
     pub claimd: ClaimdProcess,
+    /// Where the portal listens (`127.0.0.1:PORT`), or empty for none.
+    pub portal_listen: String,
 }
 
 impl App {
@@ -32,11 +34,24 @@ impl App {
 
     /// Like [`App::start`] with extra `CLAIMD__…` (or `RUST_LOG`) environment.
     pub async fn start_with(env: &[(&str, &str)]) -> Self {
+        Self::launch_new(env, false).await
+    }
+
+    /// Like [`App::start`], with the portal's pages on a free port ([`App::portal_listen`]).
+    pub async fn with_portal() -> Self {
+        Self::launch_new(&[], true).await
+    }
+
+    async fn launch_new(env: &[(&str, &str)], portal: bool) -> Self {
         let mut app = Self {
             slapd: Slapd::start(),
             smtp: Smtp::start(),
             claimd: ClaimdProcess::new(env!("CARGO_BIN_EXE_claimd")),
+            portal_listen: String::new(),
         };
+        if portal {
+            app.portal_listen = format!("127.0.0.1:{}", claimd_testkit::free_port());
+        }
         for (key, value) in env {
             app.claimd.set_env(key, value);
         }
@@ -81,6 +96,9 @@ timeout_secs = 2
 url = "{smtp}"
 from = "District IT <ithelp@district.example>"
 
+[portal]
+listen = "{portal}"
+
 [sync]
 poll_interval_ms = 100
 backoff_initial_ms = 100
@@ -92,6 +110,7 @@ lease_secs = 10
             bind_dn = Slapd::SERVICE_DN,
             base = Slapd::USERS_BASE_DN,
             smtp = self.smtp.url(),
+            portal = self.portal_listen,
         ));
     }
 

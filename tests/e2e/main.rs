@@ -13,6 +13,7 @@ mod faults;
 mod harness;
 mod lifecycle;
 mod metrics;
+mod portal;
 mod recovery;
 mod refusals;
 mod secrets;

@@ -52,6 +52,8 @@ bind_dn = "{bind}"
 bind_password = "{pw}"
 users_base_dn = "{base}"
 allow_insecure_directory = true
+[portal]
+listen = ""
 "#,
         port = claimd.port(),
         d = d.display(),

@@ -47,6 +47,14 @@ async fn main() -> Result<(), BoxError> {
 
     println!("\n== 3. Start claimd run (gRPC service + directory sync worker, SQLite store)");
     let result = claim(&mut stack).await;
+    if result.is_ok() && std::env::args().any(|a| a == "--keep") {
+        println!(
+            "\n== The portal stays up for you: http://127.0.0.1:{}/claim (the sample roster's \
+             other people can claim there; Ctrl-C ends the demo)",
+            stack.portal_port
+        );
+        tokio::signal::ctrl_c().await?;
+    }
     println!(
         "\n== 7. claimd stopped on SIGTERM ({}); its log was {}",
         stack.stop()?,
@@ -62,7 +70,10 @@ async fn main() -> Result<(), BoxError> {
 
 async fn claim(stack: &mut Stack) -> Result<(), BoxError> {
     let mut client = stack.run().await?;
-    println!("   gRPC on 127.0.0.1:{}", stack.port);
+    println!(
+        "   gRPC on 127.0.0.1:{}; the self-service pages on http://127.0.0.1:{}/",
+        stack.port, stack.portal_port
+    );
 
     println!("\n== 4. Claim My Account: Doe / Jane / 077777, a password and three answers");
     let questions = client

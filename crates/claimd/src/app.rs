@@ -75,6 +75,23 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
             shutdown: shutdown.clone(),
             work_done: work_done.clone(),
         };
+        if let (Mode::Run, Some(listen)) = (mode, parts.portal_listen) {
+            let portal = Arc::new(claimd_portal::Portal::new(
+                accounts.clone(),
+                parts.portal.clone(),
+                claimd_portal::CsrfKey::new(*sealer.subkey("portal csrf tokens")),
+            ));
+            let listener = TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("portal.listen: cannot listen on {listen}"))?;
+            let token = shutdown.clone();
+            tasks.push((
+                "portal",
+                tokio::spawn(
+                    async move { Ok(claimd_portal::serve(listener, portal, token).await?) },
+                ),
+            ));
+        }
         let server = claimd_grpc::serve(listener, accounts, parts.grpc.clone(), drain);
         tasks.push((
             "gRPC server",

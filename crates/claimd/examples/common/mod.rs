@@ -21,6 +21,8 @@ pub struct Stack {
     pub smtp: Smtp,
     pub dir: tempfile::TempDir,
     pub port: u16,
+    /// Where the portal's pages are served.
+    pub portal_port: u16,
     claimd: PathBuf,
     server: Option<Child>,
 }
@@ -37,6 +39,7 @@ impl Stack {
         let smtp = Smtp::start();
         let dir = tempfile::Builder::new().prefix("claimd-demo-").tempdir()?;
         let port = free_port();
+        let portal_port = free_port();
         let d = dir.path().display();
         fs::write(
             dir.path().join("claimd.toml"),
@@ -46,7 +49,8 @@ impl Stack {
                  [store]\nurl = \"sqlite://{d}/claimd.db\"\nseal_key_file = \"{d}/claimd.key\"\n\
                  [directory]\nurl = \"{url}\"\nbind_dn = \"{bind}\"\nbind_password = \"{pw}\"\n\
                  allow_insecure_directory = true  # loopback only, for this demo\n\
-                 [mail]\nurl = \"{smtp}\"\nfrom = \"District IT <ithelp@district.example>\"\n{extra}",
+                 [mail]\nurl = \"{smtp}\"\nfrom = \"District IT <ithelp@district.example>\"\n\
+                 [portal]\nlisten = \"127.0.0.1:{portal_port}\"\n{extra}",
                 smtp = smtp.url(),
                 url = slapd.url(),
                 bind = Slapd::SERVICE_DN,
@@ -58,6 +62,7 @@ impl Stack {
             smtp,
             dir,
             port,
+            portal_port,
             claimd: claimd.into(),
             server: None,
         })

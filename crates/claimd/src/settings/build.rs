@@ -27,6 +27,8 @@ pub struct Parts {
     pub sync: SyncConfig,
     pub mail: MailParts,
     pub metrics_listen: Option<SocketAddr>,
+    pub portal_listen: Option<SocketAddr>,
+    pub portal: claimd_portal::PortalSettings,
     pub log_json: bool,
     pub admission: AdmissionPolicy,
 }
@@ -264,6 +266,15 @@ impl Settings {
             p.add("mail.timeout_secs", "must be at least 1");
         }
 
+        let portal_listen = match self.portal.listen.trim() {
+            "" => None,
+            listen => p.take(
+                "portal.listen",
+                listen.parse::<SocketAddr>().map_err(|_| {
+                    format!("{listen:?} is not an address and port such as 127.0.0.1:8080")
+                }),
+            ),
+        };
         let metrics_listen = match self.metrics.listen.trim() {
             "" => None,
             listen => p.take(
@@ -362,6 +373,14 @@ impl Settings {
                 timeout: Duration::from_secs(m.timeout_secs),
             },
             metrics_listen,
+            portal_listen,
+            portal: claimd_portal::PortalSettings {
+                district_name: self.portal.district_name.clone(),
+                support_email: self.portal.support_email.clone(),
+                support_url: self.portal.support_url.clone(),
+                knowledge_base_url: self.portal.knowledge_base_url.clone(),
+                support_phone: self.portal.support_phone.clone(),
+            },
             admission: AdmissionPolicy {
                 workers: l.cpu_workers,
                 queue: l.cpu_queue,

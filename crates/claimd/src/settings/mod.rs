@@ -28,6 +28,7 @@ pub struct Settings {
     pub log: LogSection,
     pub limits: LimitsSection,
     pub roster: RosterSection,
+    pub portal: PortalSection,
 }
 
 /// How roster imports treat the directory.
@@ -75,6 +76,41 @@ impl Default for LimitsSection {
             max_watches: 1000,
             max_calls_per_connection: 32,
             request_timeout_secs: 30,
+        }
+    }
+}
+
+/// The self-service pages (`claimd run` serves them beside the API).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortalSection {
+    /// Where the pages are served; empty: no pages.
+    pub listen: String,
+    /// The AccountService a standalone portal calls (for `claimd portal`, not yet available).
+    pub api: String,
+    /// The pages' public address, e.g. `https://my.district.example`.
+    pub public_url: String,
+    pub district_name: String,
+    pub support_email: String,
+    pub support_url: String,
+    pub knowledge_base_url: String,
+    pub support_phone: String,
+    /// A logo shown in the header (not yet used).
+    pub logo_file: String,
+}
+
+impl Default for PortalSection {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            api: String::new(),
+            public_url: String::new(),
+            district_name: "Example School District".into(),
+            support_email: String::new(),
+            support_url: String::new(),
+            knowledge_base_url: String::new(),
+            support_phone: String::new(),
+            logo_file: String::new(),
         }
     }
 }

@@ -1,0 +1,87 @@
+//! The self-service pages a new employee uses: Claim My Account as the district sheet lays it
+//! out (names, employee ID, password, three questions), its finish page, Forgot My Username,
+//! and the index. Pages
+//! are rendered on the server and work with scripts off; every form carries a CSRF token,
+//! every response strict security headers, and no secret ever travels in a URL. The pages call
+//! the account flows in-process ([`claimd_core::Accounts`]) with the browser's address, so the
+//! attempt limits hold exactly as for gRPC callers.
+
+mod csrf;
+mod headers;
+mod pages;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{Router, routing::get};
+use claimd_core::Accounts;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use csrf::CsrfKey;
+
+/// What the pages say about the district (`[portal]` in the configuration).
+#[derive(Clone, Debug, Default)]
+pub struct PortalSettings {
+    /// Shown in titles and headings: "Example School District".
+    pub district_name: String,
+    /// The support center's address, shown in the footer.
+    pub support_email: String,
+    /// The support center's page.
+    pub support_url: String,
+    /// The knowledge base.
+    pub knowledge_base_url: String,
+    /// The support phone number.
+    pub support_phone: String,
+}
+
+/// Everything a page needs.
+#[derive(Debug)]
+pub struct Portal {
+    accounts: Arc<Accounts>,
+    settings: PortalSettings,
+    csrf: CsrfKey,
+}
+
+impl Portal {
+    /// The pages over `accounts`.
+    pub fn new(accounts: Arc<Accounts>, settings: PortalSettings, csrf: CsrfKey) -> Self {
+        Self {
+            accounts,
+            settings,
+            csrf,
+        }
+    }
+}
+
+/// The routes: `/`, `/claim`, `/claim/done`, `/forgot-username`, `/healthz`,
+/// `/static/portal.css`.
+pub fn router(portal: Arc<Portal>) -> Router {
+    Router::new()
+        .route("/", get(pages::index))
+        .route("/claim", get(pages::claim_form).post(pages::claim_submit))
+        .route("/claim/done", get(pages::claim_done))
+        .route(
+            "/forgot-username",
+            get(pages::forgot_username_form).post(pages::forgot_username_submit),
+        )
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/static/portal.css", get(pages::stylesheet))
+        .layer(axum::middleware::map_response(headers::secure))
+        .with_state(portal)
+}
+
+/// Serves the pages on `listener` until `shutdown`.
+pub async fn serve(
+    listener: TcpListener,
+    portal: Arc<Portal>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let local = listener.local_addr().ok();
+    tracing::info!(listen = ?local.map(|a| a.to_string()), "portal listening");
+    axum::serve(
+        listener,
+        router(portal).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
+}

@@ -1,0 +1,220 @@
+//! The portal's pages over plain HTTP, as a browser with scripts off uses them: the claim
+//! form, its CSRF token, refused fields kept and explained, the finish page, the headers.
+
+use std::{
+    io::{Read, Write},
+    net::TcpStream,
+    time::{Duration, Instant},
+};
+
+use crate::harness::{App, PASSWORD};
+
+/// One HTTP/1.1 exchange; returns the status, the headers (lowercased names) and the body.
+fn http(app: &App, request: &str) -> (u16, Vec<(String, String)>, String) {
+    let mut stream = TcpStream::connect(&app.portal_listen).expect("portal listens");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, body.to_owned())
+}
+
+fn get(app: &App, path: &str) -> (u16, Vec<(String, String)>, String) {
+    http(
+        app,
+        &format!("GET {path} HTTP/1.1\r\nHost: portal\r\nConnection: close\r\n\r\n"),
+    )
+}
+
+fn post(
+    app: &App,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> (u16, Vec<(String, String)>, String) {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    http(
+        app,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: portal\r\nConnection: close\r\nCookie: {cookie}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The form's CSRF cookie (`name=value`) and its hidden token.
+fn form_tokens(headers: &[(String, String)], body: &str) -> (String, String) {
+    let cookie = header(headers, "set-cookie")
+        .and_then(|c| c.split(';').next())
+        .expect("a CSRF cookie")
+        .to_owned();
+    let token = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF field")
+        .to_owned();
+    (cookie, token)
+}
+
+fn jane_form<'a>(token: &'a str, employee_id: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", token),
+        ("last_name", "Doe"),
+        ("first_name", "Jane"),
+        ("employee_id", employee_id),
+        ("password", PASSWORD),
+        ("password_confirm", PASSWORD),
+        ("question_1", "first-pet"),
+        ("answer_1", "Rex the Dog"),
+        ("question_2", "birth-city"),
+        ("answer_2", "Jonesboro"),
+        ("question_3", "first-car"),
+        ("answer_3", "Ford Focus"),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_hire_claims_on_the_portal_and_is_told_the_username() {
+    let app = App::with_portal().await;
+    let (status, headers, body) = get(&app, "/claim");
+    assert_eq!(status, 200);
+    for (name, value) in [
+        ("cache-control", "no-store"),
+        ("referrer-policy", "no-referrer"),
+        ("x-content-type-options", "nosniff"),
+    ] {
+        assert_eq!(header(&headers, name), Some(value), "{name}");
+    }
+    let csp = header(&headers, "content-security-policy").unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && !csp.contains("script"),
+        "{csp}"
+    );
+    let cookie = header(&headers, "set-cookie").unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    for field in [
+        "last_name",
+        "first_name",
+        "employee_id",
+        "password",
+        "password_confirm",
+        "question_1",
+        "answer_3",
+    ] {
+        assert!(body.contains(&format!("name=\"{field}\"")), "{field}");
+    }
+    assert!(body.contains("<html lang=\"en\">"));
+    let (cookie, token) = form_tokens(&headers, &body);
+
+    // Without its token (or with another), the form is refused and nothing is claimed.
+    let (status, _, _) = post(&app, "/claim", &cookie, &jane_form("0000", "077777"));
+    assert_eq!(status, 403);
+    let (status, _, _) = post(&app, "/claim", "", &jane_form(&token, "077777"));
+    assert_eq!(status, 403);
+
+    // A refused field is explained beside it and in the summary; names are kept, secrets not.
+    let mut bad = jane_form(&token, "077777");
+    bad[1] = ("last_name", "Do\u{202e}e");
+    let (status, _, body) = post(&app, "/claim", &cookie, &bad);
+    assert_eq!(status, 200);
+    assert!(body.contains("id=\"last_name-error\""), "{body}");
+    assert!(
+        body.contains("aria-invalid=\"true\" aria-describedby=\"last_name-error"),
+        "{body}"
+    );
+    assert!(body.contains("href=\"#last_name\""), "{body}");
+    assert!(body.contains("value=\"Jane\""), "first name kept");
+    assert!(
+        !body.contains(PASSWORD) && !body.contains("Rex the Dog"),
+        "no secret echoed"
+    );
+
+    // The five-digit ID from a badge is padded, as the sheet says.
+    let (status, headers, _) = post(&app, "/claim", &cookie, &jane_form(&token, "77777"));
+    assert_eq!(status, 303);
+    let location = header(&headers, "location").unwrap().to_owned();
+    assert!(
+        location.starts_with("/claim/done?op=") && location.ends_with("&u=e77777"),
+        "{location}"
+    );
+    assert!(!location.contains(PASSWORD));
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let page = loop {
+        let (status, _, body) = get(&app, &location);
+        assert_eq!(status, 200);
+        if !body.contains("Creating your account") {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "the claim never finished");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(page.contains("You Have Claimed Your Account"), "{page}");
+    assert!(
+        page.contains("Please retain your username for future use: <strong>e77777</strong>"),
+        "{page}"
+    );
+    assert!(app.can_login("e77777", PASSWORD));
+    assert_eq!(get(&app, "/healthz").0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgot_my_username_replies_the_same_and_mails_only_a_known_address() {
+    let app = App::with_portal().await;
+    // Jane claims over gRPC first, so her address is on file.
+    let mut client = app.client().await;
+    let reply = crate::harness::claim_ok(&mut client, crate::harness::jane()).await;
+    crate::harness::settle(&mut client, &reply.operation.unwrap().id).await;
+    app.smtp.wait_for(1, Duration::from_secs(20));
+
+    let mut pages = Vec::new();
+    for email in ["jane.doe@district.example", "nobody@district.example"] {
+        let (status, headers, body) = get(&app, "/forgot-username");
+        assert_eq!(status, 200);
+        let (cookie, token) = form_tokens(&headers, &body);
+        let (status, _, body) = post(
+            &app,
+            "/forgot-username",
+            &cookie,
+            &[("csrf", token.as_str()), ("email", email)],
+        );
+        assert_eq!(status, 200);
+        assert!(body.contains("its username is on its way there"), "{body}");
+        pages.push(body.replace(email, "EMAIL").replace(&token, "TOKEN"));
+    }
+    // The two replies differ only in the address echoed (and each form's own token).
+    let strip = |page: &str| {
+        page.lines()
+            .filter(|l| !l.contains("name=\"csrf\""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&pages[0]), strip(&pages[1]));
+    let mails = app.smtp.wait_for(2, Duration::from_secs(20));
+    assert!(mails[1].body.contains("Username: e77777"));
+    assert!(mails.iter().all(|m| !m.to.contains("nobody@")));
+}
