@@ -394,7 +394,12 @@ fn capitalized(field: &str, description: &str) -> String {
         other if other.starts_with("question_") => format!("Question {}", &other[9..]),
         other => other.to_owned(),
     };
-    format!("{what} {description}.")
+    // The rules read as predicates ("must be …", "is one of …"); others get a colon.
+    if description.starts_with("must") || description.starts_with("is ") {
+        format!("{what} {description}.")
+    } else {
+        format!("{what}: {description}.")
+    }
 }
 
 fn message_for(site: &PortalSettings, error: &Error) -> Response {
