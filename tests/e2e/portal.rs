@@ -218,3 +218,66 @@ async fn forgot_my_username_replies_the_same_and_mails_only_a_known_address() {
     assert!(mails[1].body.contains("Username: e77777"));
     assert!(mails.iter().all(|m| !m.to.contains("nobody@")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgot_my_password_asks_the_three_questions_and_sets_the_new_one() {
+    let app = App::with_portal().await;
+    let mut client = app.client().await;
+    let reply = crate::harness::claim_ok(&mut client, crate::harness::jane()).await;
+    crate::harness::settle(&mut client, &reply.operation.unwrap().id).await;
+
+    let (_, headers, body) = get(&app, "/forgot-password");
+    let (cookie, token) = form_tokens(&headers, &body);
+    let (status, _, body) = post(
+        &app,
+        "/forgot-password",
+        &cookie,
+        &[
+            ("csrf", token.as_str()),
+            ("step", "username"),
+            ("username", " E77777 "),
+        ],
+    );
+    assert_eq!(status, 200);
+    for question in ["first-pet", "birth-city", "first-car"] {
+        assert!(
+            body.contains(&format!("value=\"{question}\"")),
+            "{question}: {body}"
+        );
+    }
+    let new_password = "Violet-Harbor-Compass-31";
+    let mut form = vec![
+        ("csrf", token.as_str()),
+        ("step", "answers"),
+        ("username", "e77777"),
+        ("question_1", "first-pet"),
+        ("answer_1", "Fido"),
+        ("question_2", "birth-city"),
+        ("answer_2", "Jonesboro"),
+        ("question_3", "first-car"),
+        ("answer_3", "Ford Focus"),
+        ("new_password", new_password),
+        ("new_password_confirm", new_password),
+    ];
+    let (status, _, body) = post(&app, "/forgot-password", &cookie, &form);
+    assert_eq!(status, 200);
+    assert!(body.contains("are not right"), "{body}");
+    assert!(!body.contains(new_password) && !body.contains("Fido"));
+    form[4] = ("answer_1", "rex the dog");
+    let (status, headers, _) = post(&app, "/forgot-password", &cookie, &form);
+    assert_eq!(status, 303);
+    let location = header(&headers, "location").unwrap().to_owned();
+    assert!(location.starts_with("/password/done?op="), "{location}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, _, body) = get(&app, &location);
+        if body.contains("Your Password Has Been Changed") {
+            break;
+        }
+        assert!(body.contains("Setting your new password"), "{body}");
+        assert!(Instant::now() < deadline, "the reset never finished");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(app.can_login("e77777", new_password));
+    assert!(!app.can_login("e77777", PASSWORD));
+}

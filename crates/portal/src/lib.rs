@@ -9,6 +9,7 @@
 mod csrf;
 mod headers;
 mod pages;
+mod recovery;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -60,6 +61,11 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .route("/", get(pages::index))
         .route("/claim", get(pages::claim_form).post(pages::claim_submit))
         .route("/claim/done", get(pages::claim_done))
+        .route(
+            "/forgot-password",
+            get(recovery::form).post(recovery::submit),
+        )
+        .route("/password/done", get(recovery::done))
         .route(
             "/forgot-username",
             get(pages::forgot_username_form).post(pages::forgot_username_submit),

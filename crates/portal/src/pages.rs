@@ -20,20 +20,20 @@ use crate::{
 };
 
 /// What a POST without its form's token gets.
-const EXPIRED: &str =
+pub(crate) const EXPIRED: &str =
     "This form has expired or did not come from this site. Go back, reload the page and try again.";
 
 /// One text input, as the template draws it.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Field {
-    name: &'static str,
-    label: &'static str,
-    hint: &'static str,
-    kind: &'static str,
-    autocomplete: &'static str,
-    inputmode: &'static str,
-    value: String,
-    error: Option<String>,
+    pub(crate) name: &'static str,
+    pub(crate) label: &'static str,
+    pub(crate) hint: &'static str,
+    pub(crate) kind: &'static str,
+    pub(crate) autocomplete: &'static str,
+    pub(crate) inputmode: &'static str,
+    pub(crate) value: String,
+    pub(crate) error: Option<String>,
 }
 
 /// A question choice and its answer.
@@ -46,8 +46,8 @@ pub(crate) struct Pick {
 /// A line of the error summary, linking to its field.
 #[derive(Clone, Debug)]
 pub(crate) struct SummaryItem {
-    field: String,
-    message: String,
+    pub(crate) field: String,
+    pub(crate) message: String,
 }
 
 #[derive(Template)]
@@ -132,7 +132,7 @@ pub(crate) struct ClaimForm {
     answer_3: SecretString,
 }
 
-fn render(page: impl Template) -> Response {
+pub(crate) fn render(page: impl Template) -> Response {
     match page.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -266,7 +266,7 @@ fn claim_page<'a>(
     }
 }
 
-fn with_cookie(mut response: Response, nonce: &str) -> Response {
+pub(crate) fn with_cookie(mut response: Response, nonce: &str) -> Response {
     let cookie = format!("{COOKIE}={nonce}; Path=/; HttpOnly; SameSite=Strict");
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
@@ -402,18 +402,14 @@ fn capitalized(field: &str, description: &str) -> String {
     }
 }
 
-fn message_for(site: &PortalSettings, error: &Error) -> Response {
+pub(crate) fn message_for(site: &PortalSettings, error: &Error) -> Response {
     let (status, heading, lines, next_href, next_label) = match error {
         Error::AlreadyClaimed => (
             StatusCode::OK,
             "This account has already been claimed",
-            vec![
-                "If it was you, use Forgot My Username; for a forgotten password, contact the \
-                  Technology Support Center."
-                    .to_owned(),
-            ],
-            "/forgot-username",
-            "Forgot My Username",
+            vec!["If it was you, use Forgot My Username or Forgot My Password.".to_owned()],
+            "/forgot-password",
+            "Forgot My Password",
         ),
         Error::ClaimPending => (
             StatusCode::OK,

@@ -1,0 +1,264 @@
+//! Forgot My Password: the username, then the three questions chosen at claim time (or, for a
+//! name nobody claimed, the same stable decoys the API shows) with a new password, then a
+//! page that follows the directory write to its end.
+
+use std::{collections::HashMap, net::SocketAddr, sync::Arc};
+
+use askama::Template;
+use axum::{
+    Form,
+    extract::{ConnectInfo, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+};
+use claimd_core::{Error, MIN_PASSWORD_CHARS, OperationState, Question, ResetRequest, TypedAnswer};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::{
+    Portal, PortalSettings,
+    csrf::{CsrfKey, nonce_from},
+    pages::{EXPIRED, Field, SummaryItem, message_for, render, with_cookie},
+};
+
+#[derive(Template)]
+#[template(path = "reset.html")]
+struct ResetPage<'a> {
+    site: &'a PortalSettings,
+    csrf: String,
+    username: Field,
+    questions: Vec<Question>,
+    answers: Vec<Field>,
+    new_password: Field,
+    new_password_confirm: Field,
+    summary: Vec<SummaryItem>,
+    min_password: usize,
+}
+
+#[derive(Template)]
+#[template(path = "changed.html")]
+struct ChangedPage<'a> {
+    site: &'a PortalSettings,
+    heading: &'static str,
+    pending: bool,
+    succeeded: bool,
+    reason: String,
+}
+
+/// What both steps post; the second carries the questions shown and the answers.
+#[derive(Deserialize)]
+pub(crate) struct ResetForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    step: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    question_1: String,
+    #[serde(default)]
+    question_2: String,
+    #[serde(default)]
+    question_3: String,
+    #[serde(default)]
+    answer_1: SecretString,
+    #[serde(default)]
+    answer_2: SecretString,
+    #[serde(default)]
+    answer_3: SecretString,
+    #[serde(default)]
+    new_password: SecretString,
+    #[serde(default)]
+    new_password_confirm: SecretString,
+}
+
+fn page<'a>(
+    portal: &'a Portal,
+    nonce: &str,
+    username: &str,
+    questions: Vec<Question>,
+    errors: Vec<(String, String)>,
+) -> ResetPage<'a> {
+    let error = |name: &str| {
+        errors
+            .iter()
+            .find(|(field, _)| field == name)
+            .map(|(_, message)| message.clone())
+    };
+    let secret = |name, label| Field {
+        name,
+        label,
+        kind: "password",
+        autocomplete: "new-password",
+        error: error(name),
+        ..Field::default()
+    };
+    ResetPage {
+        site: &portal.settings,
+        csrf: portal.csrf.token(nonce),
+        username: Field {
+            name: "username",
+            label: "Username",
+            hint: "e and your employee ID, as on the page you saw when you claimed: e77777.",
+            kind: "text",
+            autocomplete: "username",
+            value: username.to_owned(),
+            error: error("username"),
+            ..Field::default()
+        },
+        answers: ["answer_1", "answer_2", "answer_3"]
+            .into_iter()
+            .map(|name| Field {
+                name,
+                error: error(name),
+                ..Field::default()
+            })
+            .collect(),
+        questions,
+        new_password: secret("new_password", "New password"),
+        new_password_confirm: secret("new_password_confirm", "New password again"),
+        summary: errors
+            .into_iter()
+            .map(|(field, message)| SummaryItem { field, message })
+            .collect(),
+        min_password: MIN_PASSWORD_CHARS,
+    }
+}
+
+pub(crate) async fn form(State(portal): State<Arc<Portal>>) -> Response {
+    let nonce = CsrfKey::nonce();
+    with_cookie(
+        render(page(&portal, &nonce, "", Vec::new(), Vec::new())),
+        &nonce,
+    )
+}
+
+pub(crate) async fn submit(
+    State(portal): State<Arc<Portal>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<ResetForm>,
+) -> Response {
+    let Some(nonce) = nonce_from(&headers).filter(|n| portal.csrf.verify(n, &form.csrf)) else {
+        return (StatusCode::FORBIDDEN, EXPIRED).into_response();
+    };
+    let username = form.username.trim().to_ascii_lowercase();
+    // Step one, or a step two that must show its questions again.
+    let questions = |errors: Vec<(String, String)>| {
+        let portal = portal.clone();
+        let nonce = nonce.clone();
+        let username = username.clone();
+        async move {
+            match portal.accounts.reset_questions(&username).await {
+                Ok(questions) => with_cookie(
+                    render(page(&portal, &nonce, &username, questions, errors)),
+                    &nonce,
+                ),
+                Err(Error::InvalidArgument { violations }) => {
+                    let errors = violations
+                        .into_iter()
+                        .map(|v| {
+                            (
+                                "username".to_owned(),
+                                format!("Username {}.", v.description),
+                            )
+                        })
+                        .collect();
+                    with_cookie(
+                        render(page(&portal, &nonce, &username, Vec::new(), errors)),
+                        &nonce,
+                    )
+                }
+                Err(error) => message_for(&portal.settings, &error),
+            }
+        }
+    };
+    if form.step != "answers" {
+        return questions(Vec::new()).await;
+    }
+    if form.new_password.expose_secret() != form.new_password_confirm.expose_secret() {
+        let mismatch = "The two passwords are not the same.".to_owned();
+        return questions(vec![("new_password_confirm".into(), mismatch)]).await;
+    }
+    let request = ResetRequest {
+        username: username.clone(),
+        answers: [
+            (form.question_1, form.answer_1),
+            (form.question_2, form.answer_2),
+            (form.question_3, form.answer_3),
+        ]
+        .into_iter()
+        .map(|(question_id, answer)| TypedAnswer {
+            question_id,
+            answer,
+        })
+        .collect(),
+        new_password: form.new_password,
+    };
+    let accounts = portal.accounts.clone();
+    let outcome =
+        tokio::spawn(async move { accounts.complete_reset(request, Some(peer.ip())).await })
+            .await
+            .unwrap_or(Err(Error::Internal));
+    match outcome {
+        Ok(operation) => {
+            Redirect::to(&format!("/password/done?op={}", operation.id)).into_response()
+        }
+        Err(Error::InvalidArgument { violations }) => {
+            let errors = violations
+                .into_iter()
+                .map(|v| {
+                    let field = v
+                        .field
+                        .strip_prefix("answers[")
+                        .and_then(|rest| rest.chars().next())
+                        .and_then(|d| d.to_digit(10))
+                        .map_or(v.field.clone(), |i| format!("answer_{}", i + 1));
+                    let message = format!("{} {}.", label(&field), v.description);
+                    (field, message)
+                })
+                .collect();
+            questions(errors).await
+        }
+        Err(Error::Unauthenticated) => {
+            let wrong =
+                "The username or the answers are not right. Check them and try again.".to_owned();
+            questions(vec![(String::new(), wrong)]).await
+        }
+        Err(error) => message_for(&portal.settings, &error),
+    }
+}
+
+fn label(field: &str) -> String {
+    match field {
+        "new_password" => "New password".into(),
+        "username" => "Username".into(),
+        other if other.starts_with("answer_") => format!("Answer {}", &other[7..]),
+        other => other.into(),
+    }
+}
+
+/// Follows a reset's (or change's) directory write to its end.
+pub(crate) async fn done(
+    State(portal): State<Arc<Portal>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(op) = query.get("op") else {
+        return Redirect::to("/forgot-password").into_response();
+    };
+    let Ok(operation) = portal.accounts.operation(op).await else {
+        return Redirect::to("/forgot-password").into_response();
+    };
+    let (heading, pending, succeeded) = match operation.state {
+        OperationState::Pending => ("Setting your new password", true, false),
+        OperationState::Succeeded => ("Your Password Has Been Changed", false, true),
+        OperationState::Failed => ("Your password could not be changed", false, false),
+    };
+    render(ChangedPage {
+        site: &portal.settings,
+        heading,
+        pending,
+        succeeded,
+        reason: operation.reason.unwrap_or_default(),
+    })
+}
