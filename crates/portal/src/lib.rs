@@ -6,10 +6,12 @@
 //! the account flows in-process ([`claimd_core::Accounts`]) with the browser's address, so the
 //! attempt limits hold exactly as for gRPC callers.
 
+mod claim;
 mod csrf;
 mod headers;
 mod pages;
 mod recovery;
+mod username;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -59,8 +61,8 @@ impl Portal {
 pub fn router(portal: Arc<Portal>) -> Router {
     Router::new()
         .route("/", get(pages::index))
-        .route("/claim", get(pages::claim_form).post(pages::claim_submit))
-        .route("/claim/done", get(pages::claim_done))
+        .route("/claim", get(claim::form).post(claim::submit))
+        .route("/claim/done", get(claim::done))
         .route(
             "/forgot-password",
             get(recovery::form).post(recovery::submit),
@@ -68,7 +70,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .route("/password/done", get(recovery::done))
         .route(
             "/forgot-username",
-            get(pages::forgot_username_form).post(pages::forgot_username_submit),
+            get(username::form).post(username::submit),
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/static/portal.css", get(pages::stylesheet))

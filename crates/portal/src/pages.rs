@@ -1,23 +1,17 @@
-//! The pages and their forms. A refused claim comes back with every non-secret value kept,
-//! each bad field explained beside it and in a summary at the top.
+//! What every page shares: inputs and the error summary as templates draw them, rendering,
+//! the CSRF cookie, the pages for refusals, the index and the stylesheet.
 
-use std::{collections::HashMap, net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use askama::Template;
 use axum::{
-    Form,
-    extract::{ConnectInfo, Query, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{Html, IntoResponse, Redirect, Response},
+    extract::State,
+    http::{HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Response},
 };
-use claimd_core::{ClaimRequest, Error, MIN_PASSWORD_CHARS, OperationState, Question, TypedAnswer};
-use secrecy::SecretString;
-use serde::Deserialize;
+use claimd_core::Error;
 
-use crate::{
-    Portal, PortalSettings,
-    csrf::{COOKIE, CsrfKey, nonce_from},
-};
+use crate::{Portal, PortalSettings, csrf::COOKIE};
 
 /// What a POST without its form's token gets.
 pub(crate) const EXPIRED: &str =
@@ -36,13 +30,6 @@ pub(crate) struct Field {
     pub(crate) error: Option<String>,
 }
 
-/// A question choice and its answer.
-#[derive(Clone, Debug)]
-pub(crate) struct Pick {
-    select: Field,
-    answer: Field,
-}
-
 /// A line of the error summary, linking to its field.
 #[derive(Clone, Debug)]
 pub(crate) struct SummaryItem {
@@ -57,43 +44,6 @@ struct IndexPage<'a> {
 }
 
 #[derive(Template)]
-#[template(path = "claim.html")]
-struct ClaimPage<'a> {
-    site: &'a PortalSettings,
-    csrf: String,
-    questions: &'a [Question],
-    last_name: Field,
-    first_name: Field,
-    employee_id: Field,
-    password: Field,
-    password_confirm: Field,
-    picks: Vec<Pick>,
-    summary: Vec<SummaryItem>,
-    show_work_order: bool,
-    min_password: usize,
-}
-
-#[derive(Template)]
-#[template(path = "forgot_username.html")]
-struct ForgotUsernamePage<'a> {
-    site: &'a PortalSettings,
-    csrf: String,
-    email: Field,
-    sent: bool,
-}
-
-#[derive(Template)]
-#[template(path = "done.html")]
-struct DonePage<'a> {
-    site: &'a PortalSettings,
-    heading: &'static str,
-    pending: bool,
-    succeeded: bool,
-    username: String,
-    reason: String,
-}
-
-#[derive(Template)]
 #[template(path = "message.html")]
 struct MessagePage<'a> {
     site: &'a PortalSettings,
@@ -101,35 +51,6 @@ struct MessagePage<'a> {
     lines: Vec<String>,
     next_href: &'static str,
     next_label: &'static str,
-}
-
-/// What the claim form posts. Secrets go straight into `SecretString`.
-#[derive(Deserialize)]
-pub(crate) struct ClaimForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    last_name: String,
-    #[serde(default)]
-    first_name: String,
-    #[serde(default)]
-    employee_id: String,
-    #[serde(default)]
-    password: SecretString,
-    #[serde(default)]
-    password_confirm: SecretString,
-    #[serde(default)]
-    question_1: String,
-    #[serde(default)]
-    question_2: String,
-    #[serde(default)]
-    question_3: String,
-    #[serde(default)]
-    answer_1: SecretString,
-    #[serde(default)]
-    answer_2: SecretString,
-    #[serde(default)]
-    answer_3: SecretString,
 }
 
 pub(crate) fn render(page: impl Template) -> Response {
@@ -156,250 +77,12 @@ pub(crate) async fn stylesheet() -> Response {
         .into_response()
 }
 
-/// The claim form with its CSRF cookie.
-pub(crate) async fn claim_form(State(portal): State<Arc<Portal>>) -> Response {
-    let nonce = CsrfKey::nonce();
-    let page = claim_page(&portal, &nonce, &ClaimValues::default(), Vec::new(), false);
-    with_cookie(render(page), &nonce)
-}
-
-/// The values typed, kept when the form comes back (never the password or the answers).
-#[derive(Default)]
-struct ClaimValues {
-    last_name: String,
-    first_name: String,
-    employee_id: String,
-    questions: [String; 3],
-}
-
-fn claim_page<'a>(
-    portal: &'a Portal,
-    nonce: &str,
-    values: &ClaimValues,
-    errors: Vec<(String, String)>,
-    show_work_order: bool,
-) -> ClaimPage<'a> {
-    let error = |name: &str| {
-        errors
-            .iter()
-            .find(|(field, _)| field == name)
-            .map(|(_, message)| message.clone())
-    };
-    let text = |name, label, hint, autocomplete, value: &str| Field {
-        name,
-        label,
-        hint,
-        kind: "text",
-        autocomplete,
-        value: value.to_owned(),
-        error: error(name),
-        ..Field::default()
-    };
-    let secret = |name, label, autocomplete| Field {
-        name,
-        label,
-        kind: "password",
-        autocomplete,
-        error: error(name),
-        ..Field::default()
-    };
-    let picks = (0..3)
-        .map(|i| {
-            let (question, answer) = (
-                ["question_1", "question_2", "question_3"][i],
-                ["answer_1", "answer_2", "answer_3"][i],
-            );
-            Pick {
-                select: Field {
-                    name: question,
-                    value: values.questions[i].clone(),
-                    error: error(question),
-                    ..Field::default()
-                },
-                answer: Field {
-                    name: answer,
-                    label: "Your answer",
-                    kind: "text",
-                    autocomplete: "off",
-                    error: error(answer),
-                    ..Field::default()
-                },
-            }
-        })
-        .collect();
-    let mut employee_id = text(
-        "employee_id",
-        "Employee ID",
-        "Six digits: put 0 before a five-digit ID (077777), 00 before a four-digit one.",
-        "off",
-        &values.employee_id,
-    );
-    employee_id.inputmode = "numeric";
-    ClaimPage {
-        site: &portal.settings,
-        csrf: portal.csrf.token(nonce),
-        questions: portal.accounts.questions(),
-        last_name: text(
-            "last_name",
-            "Last name",
-            "",
-            "family-name",
-            &values.last_name,
-        ),
-        first_name: text(
-            "first_name",
-            "First name",
-            "",
-            "given-name",
-            &values.first_name,
-        ),
-        employee_id,
-        password: secret("password", "Password", "new-password"),
-        password_confirm: secret("password_confirm", "Password again", "new-password"),
-        picks,
-        summary: errors
-            .into_iter()
-            .map(|(field, message)| SummaryItem { field, message })
-            .collect(),
-        show_work_order,
-        min_password: MIN_PASSWORD_CHARS,
-    }
-}
-
 pub(crate) fn with_cookie(mut response: Response, nonce: &str) -> Response {
     let cookie = format!("{COOKIE}={nonce}; Path=/; HttpOnly; SameSite=Strict");
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
-}
-
-/// The API's field names (`answers[1].answer`) as the form's (`answer_2`).
-fn form_field(api_field: &str) -> String {
-    for i in 0..3 {
-        if api_field == format!("answers[{i}].answer") {
-            return format!("answer_{}", i + 1);
-        }
-        if api_field == format!("answers[{i}].question_id") {
-            return format!("question_{}", i + 1);
-        }
-    }
-    match api_field {
-        "answers" => "question_1".into(),
-        other => other.into(),
-    }
-}
-
-/// A five-digit (or shorter) ID as typed from a badge is padded, as the sheet says to.
-fn padded_id(typed: &str) -> String {
-    let trimmed = typed.trim();
-    if !trimmed.is_empty() && trimmed.len() < 6 && trimmed.bytes().all(|b| b.is_ascii_digit()) {
-        format!("{trimmed:0>6}")
-    } else {
-        trimmed.to_owned()
-    }
-}
-
-pub(crate) async fn claim_submit(
-    State(portal): State<Arc<Portal>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Form(form): Form<ClaimForm>,
-) -> Response {
-    let Some(nonce) = nonce_from(&headers).filter(|n| portal.csrf.verify(n, &form.csrf)) else {
-        return (StatusCode::FORBIDDEN, EXPIRED).into_response();
-    };
-    let values = ClaimValues {
-        last_name: form.last_name.clone(),
-        first_name: form.first_name.clone(),
-        employee_id: padded_id(&form.employee_id),
-        questions: [
-            form.question_1.clone(),
-            form.question_2.clone(),
-            form.question_3.clone(),
-        ],
-    };
-    use secrecy::ExposeSecret;
-    if form.password.expose_secret() != form.password_confirm.expose_secret() {
-        let errors = vec![(
-            "password_confirm".to_owned(),
-            "The two passwords are not the same.".to_owned(),
-        )];
-        return with_cookie(
-            render(claim_page(&portal, &nonce, &values, errors, false)),
-            &nonce,
-        );
-    }
-    let request = ClaimRequest {
-        last_name: form.last_name,
-        first_name: form.first_name,
-        employee_id: values.employee_id.clone(),
-        password: form.password,
-        answers: [
-            (form.question_1, form.answer_1),
-            (form.question_2, form.answer_2),
-            (form.question_3, form.answer_3),
-        ]
-        .into_iter()
-        .map(|(question_id, answer)| TypedAnswer {
-            question_id,
-            answer,
-        })
-        .collect(),
-    };
-    let accounts = portal.accounts.clone();
-    let outcome = tokio::spawn(async move { accounts.claim(request, Some(peer.ip())).await })
-        .await
-        .unwrap_or(Err(Error::Internal));
-    match outcome {
-        Ok(receipt) => Redirect::to(&format!(
-            "/claim/done?op={}&u={}",
-            receipt.operation.id, receipt.username
-        ))
-        .into_response(),
-        Err(Error::InvalidArgument { violations }) => {
-            let errors = violations
-                .into_iter()
-                .map(|v| (form_field(&v.field), capitalized(&v.field, &v.description)))
-                .collect();
-            with_cookie(
-                render(claim_page(&portal, &nonce, &values, errors, false)),
-                &nonce,
-            )
-        }
-        Err(Error::NoRosterMatch) => {
-            let errors = vec![(
-                String::new(),
-                "We could not find your names and employee ID in the district's records. \
-                 Check them against your offer letter or badge."
-                    .to_owned(),
-            )];
-            with_cookie(
-                render(claim_page(&portal, &nonce, &values, errors, true)),
-                &nonce,
-            )
-        }
-        Err(error) => message_for(&portal.settings, &error),
-    }
-}
-
-/// "last_name must be …" as a sentence beside its field.
-fn capitalized(field: &str, description: &str) -> String {
-    let what = match form_field(field).as_str() {
-        "last_name" => "Last name".to_owned(),
-        "first_name" => "First name".to_owned(),
-        "employee_id" => "Employee ID".to_owned(),
-        "password" => "Password".to_owned(),
-        other if other.starts_with("answer_") => format!("Answer {}", &other[7..]),
-        other if other.starts_with("question_") => format!("Question {}", &other[9..]),
-        other => other.to_owned(),
-    };
-    // The rules read as predicates ("must be …", "is one of …"); others get a colon.
-    if description.starts_with("must") || description.starts_with("is ") {
-        format!("{what} {description}.")
-    } else {
-        format!("{what}: {description}.")
-    }
 }
 
 pub(crate) fn message_for(site: &PortalSettings, error: &Error) -> Response {
@@ -447,98 +130,4 @@ pub(crate) fn message_for(site: &PortalSettings, error: &Error) -> Response {
         next_label,
     };
     (status, render(page)).into_response()
-}
-
-/// The finish page: progress while the directory is written, then the username.
-pub(crate) async fn claim_done(
-    State(portal): State<Arc<Portal>>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let (Some(op), Some(username)) = (query.get("op"), query.get("u")) else {
-        return Redirect::to("/claim").into_response();
-    };
-    let operation = match portal.accounts.operation(op).await {
-        Ok(operation) => operation,
-        Err(_) => return Redirect::to("/claim").into_response(),
-    };
-    let (heading, pending, succeeded) = match operation.state {
-        OperationState::Pending => ("Creating your account", true, false),
-        OperationState::Succeeded => ("You Have Claimed Your Account", false, true),
-        OperationState::Failed => ("Your account could not be created", false, false),
-    };
-    render(DonePage {
-        site: &portal.settings,
-        heading,
-        pending,
-        succeeded,
-        username: username.clone(),
-        reason: operation.reason.unwrap_or_default(),
-    })
-}
-
-/// What the Forgot My Username form posts.
-#[derive(Deserialize)]
-pub(crate) struct EmailForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    email: String,
-}
-
-fn email_field(value: &str, error: Option<String>) -> Field {
-    Field {
-        name: "email",
-        label: "District email address",
-        kind: "email",
-        autocomplete: "email",
-        value: value.to_owned(),
-        error,
-        ..Field::default()
-    }
-}
-
-pub(crate) async fn forgot_username_form(State(portal): State<Arc<Portal>>) -> Response {
-    let nonce = CsrfKey::nonce();
-    let page = ForgotUsernamePage {
-        site: &portal.settings,
-        csrf: portal.csrf.token(&nonce),
-        email: email_field("", None),
-        sent: false,
-    };
-    with_cookie(render(page), &nonce)
-}
-
-/// The same reply whether or not the address is on file (the mail goes only if it is).
-pub(crate) async fn forgot_username_submit(
-    State(portal): State<Arc<Portal>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Form(form): Form<EmailForm>,
-) -> Response {
-    let Some(nonce) = nonce_from(&headers).filter(|n| portal.csrf.verify(n, &form.csrf)) else {
-        return (StatusCode::FORBIDDEN, EXPIRED).into_response();
-    };
-    let accounts = portal.accounts.clone();
-    let email = form.email.trim().to_owned();
-    let typed = email.clone();
-    let outcome =
-        tokio::spawn(async move { accounts.recover_username(&typed, Some(peer.ip())).await })
-            .await
-            .unwrap_or(Err(Error::Internal));
-    let error = match outcome {
-        Ok(()) => None,
-        Err(Error::InvalidArgument { violations }) => violations
-            .into_iter()
-            .next()
-            .map(|v| format!("Email {}.", v.description)),
-        Err(error) => return message_for(&portal.settings, &error),
-    };
-    let sent = error.is_none();
-    let page = ForgotUsernamePage {
-        site: &portal.settings,
-        csrf: portal.csrf.token(&nonce),
-        email: email_field(&email, error),
-        sent,
-    };
-    with_cookie(render(page), &nonce)
 }
