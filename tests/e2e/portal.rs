@@ -281,3 +281,60 @@ async fn forgot_my_password_asks_the_three_questions_and_sets_the_new_one() {
     assert!(app.can_login("e77777", new_password));
     assert!(!app.can_login("e77777", PASSWORD));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_password_and_the_questions_change_with_the_current_password() {
+    let app = App::with_portal().await;
+    let mut client = app.client().await;
+    let reply = crate::harness::claim_ok(&mut client, crate::harness::jane()).await;
+    crate::harness::settle(&mut client, &reply.operation.unwrap().id).await;
+
+    // New questions: a wrong current password is refused, the right one takes them.
+    let (_, headers, body) = get(&app, "/challenge-questions");
+    let (cookie, token) = form_tokens(&headers, &body);
+    let mut form = vec![
+        ("csrf", token.as_str()),
+        ("username", "e77777"),
+        ("current_password", "Not-The-Password-1"),
+        ("question_1", "elementary-school"),
+        ("answer_1", "Lincoln Elementary"),
+        ("question_2", "favorite-teacher"),
+        ("answer_2", "Mrs Alvarez"),
+        ("question_3", "childhood-street"),
+        ("answer_3", "Maple Avenue"),
+    ];
+    let (status, _, body) = post(&app, "/challenge-questions", &cookie, &form);
+    assert_eq!(status, 200);
+    assert!(body.contains("is not right"), "{body}");
+    form[2] = ("current_password", PASSWORD);
+    let (status, _, body) = post(&app, "/challenge-questions", &cookie, &form);
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("Your challenge questions and answers are changed"),
+        "{body}"
+    );
+
+    let (_, headers, body) = get(&app, "/change-password");
+    let (cookie, token) = form_tokens(&headers, &body);
+    let new_password = "Quiet-Meadow-Lantern-58";
+    let form = [
+        ("csrf", token.as_str()),
+        ("username", "e77777"),
+        ("current_password", PASSWORD),
+        ("new_password", new_password),
+        ("new_password_confirm", new_password),
+    ];
+    let (status, headers, _) = post(&app, "/change-password", &cookie, &form);
+    assert_eq!(status, 303);
+    let location = header(&headers, "location").unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !get(&app, &location)
+        .2
+        .contains("Your Password Has Been Changed")
+    {
+        assert!(Instant::now() < deadline, "the change never finished");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(app.can_login("e77777", new_password));
+    assert!(!app.can_login("e77777", PASSWORD));
+}

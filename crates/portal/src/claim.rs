@@ -24,8 +24,8 @@ use crate::{
 /// A question choice and its answer.
 #[derive(Clone, Debug)]
 pub(crate) struct Pick {
-    select: Field,
-    answer: Field,
+    pub(crate) select: Field,
+    pub(crate) answer: Field,
 }
 
 #[derive(Template)]

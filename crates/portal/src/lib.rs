@@ -6,6 +6,7 @@
 //! the account flows in-process ([`claimd_core::Accounts`]) with the browser's address, so the
 //! attempt limits hold exactly as for gRPC callers.
 
+mod change;
 mod claim;
 mod csrf;
 mod headers;
@@ -68,6 +69,14 @@ pub fn router(portal: Arc<Portal>) -> Router {
             get(recovery::form).post(recovery::submit),
         )
         .route("/password/done", get(recovery::done))
+        .route(
+            "/change-password",
+            get(change::password_form).post(change::password_submit),
+        )
+        .route(
+            "/challenge-questions",
+            get(change::questions_form).post(change::questions_submit),
+        )
         .route(
             "/forgot-username",
             get(username::form).post(username::submit),

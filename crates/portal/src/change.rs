@@ -1,0 +1,301 @@
+//! Change my password and change my challenge questions: a person who knows the current
+//! password (checked by the directory) sets a new one, or three new questions and answers.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use askama::Template;
+use axum::{
+    Form,
+    extract::{ConnectInfo, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+};
+use claimd_core::{
+    ChangeRequest, Error, MIN_PASSWORD_CHARS, Question, TypedAnswer, UpdateAnswersRequest,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::{
+    Portal, PortalSettings,
+    claim::Pick,
+    csrf::{CsrfKey, nonce_from},
+    pages::{EXPIRED, Field, SummaryItem, message_for, render, with_cookie},
+};
+
+#[derive(Template)]
+#[template(path = "change.html")]
+struct ChangePage<'a> {
+    site: &'a PortalSettings,
+    heading: &'static str,
+    action: &'static str,
+    csrf: String,
+    username: Field,
+    current: Field,
+    new_password: Field,
+    new_password_confirm: Field,
+    /// Empty on the password page; the pool on the questions page.
+    questions: &'a [Question],
+    picks: Vec<Pick>,
+    summary: Vec<SummaryItem>,
+    done: bool,
+    min_password: usize,
+}
+
+/// What both forms post (each uses its own fields).
+#[derive(Deserialize)]
+pub(crate) struct ChangeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    current_password: SecretString,
+    #[serde(default)]
+    new_password: SecretString,
+    #[serde(default)]
+    new_password_confirm: SecretString,
+    #[serde(default)]
+    question_1: String,
+    #[serde(default)]
+    question_2: String,
+    #[serde(default)]
+    question_3: String,
+    #[serde(default)]
+    answer_1: SecretString,
+    #[serde(default)]
+    answer_2: SecretString,
+    #[serde(default)]
+    answer_3: SecretString,
+}
+
+/// Which of the two pages.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Password,
+    Questions,
+}
+
+fn page<'a>(
+    portal: &'a Portal,
+    kind: Kind,
+    nonce: &str,
+    username: &str,
+    chosen: [&str; 3],
+    errors: Vec<(String, String)>,
+) -> ChangePage<'a> {
+    let error = |name: &str| {
+        errors
+            .iter()
+            .find(|(field, _)| field == name)
+            .map(|(_, message)| message.clone())
+    };
+    let secret = |name, label, autocomplete| Field {
+        name,
+        label,
+        kind: "password",
+        autocomplete,
+        error: error(name),
+        ..Field::default()
+    };
+    let picks = (0..3)
+        .map(|i| Pick {
+            select: Field {
+                name: ["question_1", "question_2", "question_3"][i],
+                value: chosen[i].to_owned(),
+                error: error(["question_1", "question_2", "question_3"][i]),
+                ..Field::default()
+            },
+            answer: Field {
+                name: ["answer_1", "answer_2", "answer_3"][i],
+                label: "Your answer",
+                kind: "text",
+                autocomplete: "off",
+                error: error(["answer_1", "answer_2", "answer_3"][i]),
+                ..Field::default()
+            },
+        })
+        .collect();
+    let (heading, action, questions) = match kind {
+        Kind::Password => ("Change My Password", "/change-password", &[][..]),
+        Kind::Questions => (
+            "Change My Challenge Questions",
+            "/challenge-questions",
+            portal.accounts.questions(),
+        ),
+    };
+    ChangePage {
+        site: &portal.settings,
+        heading,
+        action,
+        csrf: portal.csrf.token(nonce),
+        username: Field {
+            name: "username",
+            label: "Username",
+            kind: "text",
+            autocomplete: "username",
+            value: username.to_owned(),
+            error: error("username"),
+            ..Field::default()
+        },
+        current: secret("current_password", "Your password now", "current-password"),
+        new_password: secret("new_password", "New password", "new-password"),
+        new_password_confirm: secret("new_password_confirm", "New password again", "new-password"),
+        questions,
+        picks,
+        summary: errors
+            .into_iter()
+            .map(|(field, message)| SummaryItem { field, message })
+            .collect(),
+        done: false,
+        min_password: MIN_PASSWORD_CHARS,
+    }
+}
+
+fn blank(portal: &Portal, kind: Kind) -> Response {
+    let nonce = CsrfKey::nonce();
+    with_cookie(
+        render(page(portal, kind, &nonce, "", ["", "", ""], Vec::new())),
+        &nonce,
+    )
+}
+
+pub(crate) async fn password_form(State(portal): State<Arc<Portal>>) -> Response {
+    blank(&portal, Kind::Password)
+}
+
+pub(crate) async fn questions_form(State(portal): State<Arc<Portal>>) -> Response {
+    blank(&portal, Kind::Questions)
+}
+
+/// The API's field names as the form's (`answers[0].answer` is `answer_1`).
+fn form_field(api: &str, kind: Kind) -> String {
+    if let Some(rest) = api.strip_prefix("answers[")
+        && let Some(i) = rest.chars().next().and_then(|d| d.to_digit(10))
+    {
+        let what = if rest.ends_with("question_id") {
+            "question"
+        } else {
+            "answer"
+        };
+        return format!("{what}_{}", i + 1);
+    }
+    match (api, kind) {
+        ("answers", _) => "question_1".into(),
+        ("password", Kind::Questions) => "current_password".into(),
+        (other, _) => other.into(),
+    }
+}
+
+pub(crate) async fn password_submit(
+    State(portal): State<Arc<Portal>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<ChangeForm>,
+) -> Response {
+    submit(portal, peer, headers, form, Kind::Password).await
+}
+
+pub(crate) async fn questions_submit(
+    State(portal): State<Arc<Portal>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<ChangeForm>,
+) -> Response {
+    submit(portal, peer, headers, form, Kind::Questions).await
+}
+
+async fn submit(
+    portal: Arc<Portal>,
+    peer: SocketAddr,
+    headers: HeaderMap,
+    form: ChangeForm,
+    kind: Kind,
+) -> Response {
+    let Some(nonce) = nonce_from(&headers).filter(|n| portal.csrf.verify(n, &form.csrf)) else {
+        return (StatusCode::FORBIDDEN, EXPIRED).into_response();
+    };
+    let username = form.username.trim().to_ascii_lowercase();
+    let chosen = [
+        form.question_1.clone(),
+        form.question_2.clone(),
+        form.question_3.clone(),
+    ];
+    let again = |errors: Vec<(String, String)>| {
+        let chosen = [chosen[0].as_str(), chosen[1].as_str(), chosen[2].as_str()];
+        with_cookie(
+            render(page(&portal, kind, &nonce, &username, chosen, errors)),
+            &nonce,
+        )
+    };
+    if kind == Kind::Password
+        && form.new_password.expose_secret() != form.new_password_confirm.expose_secret()
+    {
+        return again(vec![(
+            "new_password_confirm".into(),
+            "The two passwords are not the same.".into(),
+        )]);
+    }
+    let accounts = portal.accounts.clone();
+    let client = Some(peer.ip());
+    let typed = username.clone();
+    // Run to the end in its own task: a browser that gives up must not cut the attempt short.
+    let outcome = match kind {
+        Kind::Password => {
+            let request = ChangeRequest {
+                username: typed,
+                current_password: form.current_password,
+                new_password: form.new_password,
+            };
+            tokio::spawn(async move { accounts.change_password(request, client).await })
+                .await
+                .unwrap_or(Err(Error::Internal))
+                .map(Some)
+        }
+        Kind::Questions => {
+            let request = UpdateAnswersRequest {
+                username: typed,
+                password: form.current_password,
+                answers: chosen
+                    .iter()
+                    .cloned()
+                    .zip([form.answer_1, form.answer_2, form.answer_3])
+                    .map(|(question_id, answer)| TypedAnswer {
+                        question_id,
+                        answer,
+                    })
+                    .collect(),
+            };
+            tokio::spawn(async move { accounts.update_answers(request, client).await })
+                .await
+                .unwrap_or(Err(Error::Internal))
+                .map(|()| None)
+        }
+    };
+    match outcome {
+        Ok(Some(operation)) => {
+            Redirect::to(&format!("/password/done?op={}", operation.id)).into_response()
+        }
+        Ok(None) => {
+            let chosen = ["", "", ""];
+            let mut done = page(&portal, kind, &nonce, &username, chosen, Vec::new());
+            done.done = true;
+            render(done)
+        }
+        Err(Error::InvalidArgument { violations }) => again(
+            violations
+                .into_iter()
+                .map(|v| {
+                    let field = form_field(&v.field, kind);
+                    let message = format!("{}: {}.", field.replace('_', " "), v.description);
+                    (field, message)
+                })
+                .collect(),
+        ),
+        Err(Error::Unauthenticated) => again(vec![(
+            String::new(),
+            "The username or the password is not right. Check them and try again.".into(),
+        )]),
+        Err(error) => message_for(&portal.settings, &error),
+    }
+}
