@@ -51,6 +51,8 @@ impl App {
         };
         if portal {
             app.portal_listen = format!("127.0.0.1:{}", claimd_testkit::free_port());
+            app.claimd
+                .set_env("CLAIMD__PORTAL__SUPPORT_EMAIL", "help@district.example");
         }
         for (key, value) in env {
             app.claimd.set_env(key, value);

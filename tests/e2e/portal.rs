@@ -338,3 +338,58 @@ async fn the_password_and_the_questions_change_with_the_current_password() {
     assert!(app.can_login("e77777", new_password));
     assert!(!app.can_login("e77777", PASSWORD));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_who_cannot_get_in_sends_a_work_order_to_the_support_center() {
+    let app = App::with_portal().await;
+    let (_, headers, body) = get(&app, "/claim");
+    let (cookie, token) = form_tokens(&headers, &body);
+    let mut wrong = jane_form(&token, "077777");
+    wrong[1] = ("last_name", "Dough");
+    let (status, _, body) = post(&app, "/claim", &cookie, &wrong);
+    assert_eq!(status, 200);
+    assert!(body.contains("href=\"/work-order?topic=claim\""), "{body}");
+
+    let (status, headers, body) = get(&app, "/work-order?topic=claim");
+    assert_eq!(status, 200);
+    let (cookie, token) = form_tokens(&headers, &body);
+    let mut order = vec![
+        ("csrf", token.as_str()),
+        ("topic", "claim"),
+        ("last_name", "Dough"),
+        ("first_name", "Jane"),
+        ("employee_id", "077777"),
+        ("email", "jane.home@example.net"),
+        (
+            "details",
+            "My name is spelled Dough on my badge.\nPlease help \u{202e}",
+        ),
+    ];
+    let (status, _, body) = post(&app, "/work-order", &cookie, &order);
+    assert_eq!(status, 200);
+    assert!(body.contains("id=\"details-error\""), "{body}");
+    order[6] = (
+        "details",
+        "My name is spelled Dough on my badge.\nPlease help.",
+    );
+    let (status, _, body) = post(&app, "/work-order", &cookie, &order);
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("Expect email updates from the support center"),
+        "{body}"
+    );
+    let mails = app.smtp.wait_for(1, Duration::from_secs(20));
+    let mail = &mails[0];
+    assert!(mail.to.contains("help@district.example"), "{}", mail.to);
+    assert!(mail.subject.contains("could not claim"), "{}", mail.subject);
+    assert!(
+        mail.body.contains("Reply to: jane.home@example.net"),
+        "{}",
+        mail.body
+    );
+    assert!(
+        mail.body.contains("spelled Dough on my badge"),
+        "{}",
+        mail.body
+    );
+}

@@ -143,7 +143,11 @@ async fn unlock(
 ) -> anyhow::Result<()> {
     let (mut employee, mut username) = (None, None);
     let keys = if let Ok(ip) = account.parse::<IpAddr>() {
-        vec![AttemptKey::Address(ip), AttemptKey::UsernameMail(ip)]
+        vec![
+            AttemptKey::Address(ip),
+            AttemptKey::UsernameMail(ip),
+            AttemptKey::WorkOrder(ip),
+        ]
     } else {
         // An account is locked under its employee ID (claims) or its username (recovery),
         // whichever was typed at the portal: unlocking one form unlocks both.

@@ -31,6 +31,8 @@ pub(crate) enum Subject {
     Recovery(Username),
     /// Forgot My Username: only the client address's own rate.
     UsernameMail,
+    /// A work order: only the client address's own rate.
+    WorkOrder,
 }
 
 /// The attempt keys of `subject` from `client`. The one statement of the key rule.
@@ -45,6 +47,7 @@ pub(crate) fn keys(subject: &Subject, client: Option<IpAddr>) -> Vec<AttemptKey>
             .chain(client.map(AttemptKey::Address))
             .collect(),
         Subject::UsernameMail => client.map(AttemptKey::UsernameMail).into_iter().collect(),
+        Subject::WorkOrder => client.map(AttemptKey::WorkOrder).into_iter().collect(),
     }
 }
 
@@ -142,6 +145,7 @@ impl Accounts {
             AttemptKey::Employee(_) | AttemptKey::Username(_) => "account",
             AttemptKey::Address(_) => "address",
             AttemptKey::UsernameMail(_) => "username_mail",
+            AttemptKey::WorkOrder(_) => "work_order",
         };
         metrics::counter!("claimd_lockouts_total", "scope" => scope).increment(1);
         let mut event = audit.event(

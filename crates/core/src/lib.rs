@@ -27,6 +27,7 @@ mod seal;
 pub mod store;
 mod text;
 mod username;
+mod work_order;
 
 pub use accounts::{Accounts, AccountsDeps};
 pub use attempts::account_keys;
@@ -36,7 +37,7 @@ pub use employee_id::EmployeeId;
 pub use error::{Error, ErrorCode, FieldViolation, Violations};
 pub use events::Events;
 pub use hashing::AnswerHasher;
-pub use mail::{Mail, MailError, MailKind, MailWriter, Mailer, QueuedMail};
+pub use mail::{Mail, MailError, MailKind, MailWriter, Mailer, QueuedMail, WorkOrder};
 pub use operation::{Operation, OperationId, OperationState};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordPolicy, personal_words};
 pub use person::PersonName;
@@ -47,3 +48,4 @@ pub use roster::{Email, RosterEntry, RosterProblem, RosterStatus, parse_roster_c
 pub use seal::{SealError, Sealer};
 pub use store::{LockoutPolicy, Store, StoreError};
 pub use username::{Username, UsernameTemplate};
+pub use work_order::{MAX_DETAILS_CHARS, WorkOrderRequest};

@@ -21,6 +21,8 @@ pub enum MailKind {
     PasswordChanged,
     /// The challenge questions and answers were replaced.
     AnswersChanged,
+    /// A work order for the Technology Support Center, from someone who cannot get in.
+    WorkOrder,
 }
 
 impl MailKind {
@@ -32,6 +34,7 @@ impl MailKind {
             Self::PasswordReset => "password_reset",
             Self::PasswordChanged => "password_changed",
             Self::AnswersChanged => "answers_changed",
+            Self::WorkOrder => "work_order",
         }
     }
 
@@ -43,6 +46,7 @@ impl MailKind {
             Self::PasswordReset,
             Self::PasswordChanged,
             Self::AnswersChanged,
+            Self::WorkOrder,
         ]
         .into_iter()
         .find(|k| k.as_str() == value)
@@ -151,6 +155,35 @@ impl MailWriter {
             "Your district account is ready",
             body,
         )
+    }
+
+    /// A work order for the support center: who asks, how to reach them, what happened.
+    /// Never a secret: the form asks for none.
+    pub fn work_order(&self, to: &Email, order: &WorkOrder) -> Mail {
+        let body = format!(
+            "A work order from the account self-service pages.\n\n\
+             Name: {first} {last}\n\
+             Employee ID: {id}\n\
+             Reply to: {email}\n\
+             What happened: {what}\n\n\
+             Details:\n{details}\n\n\
+             Please answer the person at the address above with updates.",
+            first = order.first_name,
+            last = order.last_name,
+            id = if order.employee_id.is_empty() {
+                "(not given)"
+            } else {
+                &order.employee_id
+            },
+            email = order.email.as_str(),
+            what = order.topic,
+            details = order.details,
+        );
+        let subject = format!(
+            "Work order: {} for {} {}",
+            order.topic, order.first_name, order.last_name
+        );
+        self.mail(MailKind::WorkOrder, to, &subject, body)
     }
 
     /// Forgot My Username: every claimed account using the address.
@@ -270,4 +303,21 @@ mod tests {
             assert_eq!(MailKind::parse(mail.kind.as_str()), Some(mail.kind));
         }
     }
+}
+
+/// A request for help from someone who cannot get in, as the work order form takes it.
+#[derive(Clone, Debug)]
+pub struct WorkOrder {
+    /// Last name as typed.
+    pub last_name: String,
+    /// First name as typed.
+    pub first_name: String,
+    /// The employee ID as typed, if any.
+    pub employee_id: String,
+    /// Where the support center answers.
+    pub email: Email,
+    /// What the person was doing: "Claim My Account", "locked out", …
+    pub topic: String,
+    /// In the person's words.
+    pub details: String,
 }

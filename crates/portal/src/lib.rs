@@ -13,6 +13,7 @@ mod headers;
 mod pages;
 mod recovery;
 mod username;
+mod work_order;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -80,6 +81,10 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .route(
             "/forgot-username",
             get(username::form).post(username::submit),
+        )
+        .route(
+            "/work-order",
+            get(work_order::form).post(work_order::submit),
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/static/portal.css", get(pages::stylesheet))

@@ -111,7 +111,7 @@ pub(crate) fn message_for(site: &PortalSettings, error: &Error) -> Response {
                 "There have been too many attempts, or the service is busy. Try again in {} minute(s).",
                 retry_after.as_secs().div_ceil(60).max(1)
             )],
-            "/work-order",
+            "/work-order?topic=locked",
             "Ask the Technology Support Center for help",
         ),
         _ => (

@@ -22,6 +22,8 @@ pub enum AttemptKey {
     /// Forgot My Username requests from a client address: a rate of its own, so a school's
     /// busy morning of forgotten usernames never locks the other flows for its address.
     UsernameMail(IpAddr),
+    /// Work orders sent from a client address: a rate of its own, like [`Self::UsernameMail`].
+    WorkOrder(IpAddr),
 }
 
 impl AttemptKey {
@@ -36,6 +38,7 @@ impl AttemptKey {
             Self::Employee(_) | Self::Username(_) => policy.account_failures,
             Self::Address(_) => policy.address_failures,
             Self::UsernameMail(_) => policy.username_mails_per_address,
+            Self::WorkOrder(_) => policy.work_orders_per_address,
         }
     }
 
@@ -48,6 +51,7 @@ impl AttemptKey {
             Self::Username(name) => format!("username:{name}"),
             Self::Address(ip) => format!("address:{}", client_network(*ip)),
             Self::UsernameMail(ip) => format!("username-mail:{}", client_network(*ip)),
+            Self::WorkOrder(ip) => format!("work-order:{}", client_network(*ip)),
         }
     }
 }
@@ -85,6 +89,8 @@ pub struct LockoutPolicy {
     pub account_consecutive_limit: u32,
     /// Forgot My Username requests from one client address within `window`.
     pub username_mails_per_address: u32,
+    /// Work orders from one client address within `window`.
+    pub work_orders_per_address: u32,
     /// An attempt still pending after this is taken to be lost (its process died) and stops
     /// counting: far longer than any request may take.
     pub pending_for: Duration,
@@ -99,6 +105,7 @@ impl Default for LockoutPolicy {
             lock_for: Duration::from_secs(15 * 60),
             account_consecutive_limit: 100,
             username_mails_per_address: 30,
+            work_orders_per_address: 10,
             pending_for: Duration::from_secs(5 * 60),
         }
     }

@@ -1,0 +1,165 @@
+//! "Can't get in?": a short form whose request is mailed to the Technology Support Center
+//! (`portal.support_email`); the person is told to expect email updates from it.
+
+use std::{collections::HashMap, net::SocketAddr, sync::Arc};
+
+use askama::Template;
+use axum::{
+    Form,
+    extract::{ConnectInfo, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use claimd_core::{Email, Error, WorkOrderRequest};
+use serde::Deserialize;
+
+use crate::{
+    Portal, PortalSettings,
+    csrf::{CsrfKey, nonce_from},
+    pages::{EXPIRED, Field, SummaryItem, message_for, render, with_cookie},
+};
+
+#[derive(Template)]
+#[template(path = "work_order.html")]
+struct WorkOrderPage<'a> {
+    site: &'a PortalSettings,
+    csrf: String,
+    topic: String,
+    last_name: Field,
+    first_name: Field,
+    employee_id: Field,
+    email: Field,
+    details: Field,
+    summary: Vec<SummaryItem>,
+    sent: bool,
+}
+
+/// What the form posts (no secret is asked for).
+#[derive(Clone, Default, Deserialize)]
+pub(crate) struct WorkOrderForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    topic: String,
+    #[serde(default)]
+    last_name: String,
+    #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    employee_id: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    details: String,
+}
+
+fn page<'a>(
+    portal: &'a Portal,
+    nonce: &str,
+    form: &WorkOrderForm,
+    errors: Vec<(String, String)>,
+) -> WorkOrderPage<'a> {
+    let error = |name: &str| {
+        errors
+            .iter()
+            .find(|(field, _)| field == name)
+            .map(|(_, message)| message.clone())
+    };
+    let text = |name, label, autocomplete, value: &str| Field {
+        name,
+        label,
+        kind: "text",
+        autocomplete,
+        value: value.to_owned(),
+        error: error(name),
+        ..Field::default()
+    };
+    let mut email = text(
+        "email",
+        "An email address we can answer",
+        "email",
+        &form.email,
+    );
+    email.kind = "email";
+    WorkOrderPage {
+        site: &portal.settings,
+        csrf: portal.csrf.token(nonce),
+        topic: form.topic.clone(),
+        last_name: text("last_name", "Last name", "family-name", &form.last_name),
+        first_name: text("first_name", "First name", "given-name", &form.first_name),
+        employee_id: text(
+            "employee_id",
+            "Employee ID (if you know it)",
+            "off",
+            &form.employee_id,
+        ),
+        email,
+        details: text("details", "What happened", "off", &form.details),
+        summary: errors
+            .into_iter()
+            .map(|(field, message)| SummaryItem { field, message })
+            .collect(),
+        sent: false,
+    }
+}
+
+pub(crate) async fn form(
+    State(portal): State<Arc<Portal>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let nonce = CsrfKey::nonce();
+    let form = WorkOrderForm {
+        topic: query.get("topic").cloned().unwrap_or_default(),
+        ..WorkOrderForm::default()
+    };
+    with_cookie(render(page(&portal, &nonce, &form, Vec::new())), &nonce)
+}
+
+pub(crate) async fn submit(
+    State(portal): State<Arc<Portal>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<WorkOrderForm>,
+) -> Response {
+    let Some(nonce) = nonce_from(&headers).filter(|n| portal.csrf.verify(n, &form.csrf)) else {
+        return (StatusCode::FORBIDDEN, EXPIRED).into_response();
+    };
+    let Ok(support) = Email::parse(&portal.settings.support_email) else {
+        tracing::error!("portal.support_email is not set: a work order cannot be sent");
+        return message_for(&portal.settings, &Error::Unavailable);
+    };
+    let request = WorkOrderRequest {
+        last_name: form.last_name.clone(),
+        first_name: form.first_name.clone(),
+        employee_id: form.employee_id.clone(),
+        email: form.email.clone(),
+        topic: form.topic.clone(),
+        details: form.details.clone(),
+    };
+    let accounts = portal.accounts.clone();
+    let outcome = tokio::spawn(async move {
+        accounts
+            .work_order(request, &support, Some(peer.ip()))
+            .await
+    })
+    .await
+    .unwrap_or(Err(Error::Internal));
+    match outcome {
+        Ok(()) => {
+            let mut done = page(&portal, &nonce, &form, Vec::new());
+            done.sent = true;
+            render(done)
+        }
+        Err(Error::InvalidArgument { violations }) => {
+            let errors = violations
+                .into_iter()
+                .map(|v| {
+                    let message = format!("{}: {}.", v.field.replace('_', " "), v.description);
+                    (v.field, message)
+                })
+                .collect();
+            with_cookie(render(page(&portal, &nonce, &form, errors)), &nonce)
+        }
+        Err(error) => message_for(&portal.settings, &error),
+    }
+}
