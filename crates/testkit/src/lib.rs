@@ -7,8 +7,10 @@
 //! as a district would set one up. Verification goes through the real OpenLDAP tools
 //! (`ldapwhoami`, `ldapsearch`). [`Smtp`] is a real SMTP server (Debian's aiosmtpd) that
 //! delivers into a Maildir the tests read. [`SambaDc`] is a throwaway Samba Active Directory
-//! domain controller (root only; one per machine).
+//! domain controller (root only; one per machine). [`Browser`] is a headless Chromium driven
+//! over WebDriver, for the portal's pages.
 
+mod browser;
 mod claimd;
 mod feed;
 mod samba;
@@ -17,6 +19,7 @@ mod smtp;
 mod tls;
 mod wait;
 
+pub use browser::{Browser, keys};
 pub use claimd::ClaimdProcess;
 pub use samba::SambaDc;
 pub use slapd::Slapd;

@@ -1,0 +1,102 @@
+//! The portal in a real headless Chromium with JavaScript off, used by keyboard only: Tab from
+//! field to field, type, Enter. Screenshots of every page go to
+//! `target/tmp/portal-screenshots/` for people to look at.
+
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use claimd_testkit::{Browser, keys};
+
+use crate::harness::{App, PASSWORD};
+
+fn shots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("portal-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Tabs to `id` and types `text` there.
+fn fill(browser: &Browser, id: &str, text: &str) {
+    browser.tab_to(id);
+    browser.type_keys(text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_hire_claims_by_keyboard_in_a_real_browser_with_scripts_off() {
+    let app = App::with_portal().await;
+    let base = format!("http://{}", app.portal_listen);
+    let shots = shots();
+    let browser = Browser::start(false);
+
+    browser.goto(&format!("{base}/"));
+    browser.screenshot(&shots.join("index.png"));
+    browser.goto(&format!("{base}/claim"));
+    browser.screenshot(&shots.join("claim.png"));
+    assert!(browser.source().contains("Claim My Account"));
+
+    // A first try with a common password: refused beside the field, names kept.
+    fill(&browser, "last_name", "Doe");
+    fill(&browser, "first_name", "Jane");
+    fill(&browser, "employee_id", "77777");
+    fill(&browser, "password", "password");
+    fill(&browser, "password_confirm", "password");
+    fill(
+        &browser,
+        "question_1",
+        "What was the name of your first pet",
+    );
+    fill(&browser, "answer_1", "Rex the Dog");
+    fill(&browser, "question_2", "In what city or town");
+    fill(&browser, "answer_2", "Jonesboro");
+    fill(&browser, "question_3", "What was the make and model");
+    fill(&browser, "answer_3", "Ford Focus");
+    browser.type_keys(keys::ENTER);
+    let page = browser.source();
+    assert!(page.contains("id=\"password-error\""), "{page}");
+    assert!(page.contains("value=\"Doe\""), "names kept");
+    browser.screenshot(&shots.join("claim-refused.png"));
+
+    // The passwords, answers and questions again (secrets are never kept), then Enter.
+    fill(&browser, "password", PASSWORD);
+    fill(&browser, "password_confirm", PASSWORD);
+    fill(
+        &browser,
+        "question_1",
+        "What was the name of your first pet",
+    );
+    fill(&browser, "answer_1", "Rex the Dog");
+    fill(&browser, "question_2", "In what city or town");
+    fill(&browser, "answer_2", "Jonesboro");
+    fill(&browser, "question_3", "What was the make and model");
+    fill(&browser, "answer_3", "Ford Focus");
+    browser.type_keys(keys::ENTER);
+
+    // The finish page refreshes itself (no script) until the directory has the account.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let page = browser.source();
+        if page.contains("You Have Claimed Your Account") {
+            assert!(page.contains("e77777"), "{page}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never finished: {page}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(browser.url().contains("/claim/done?op="));
+    browser.screenshot(&shots.join("claimed.png"));
+    assert!(app.can_login("e77777", PASSWORD));
+
+    for page in [
+        "forgot-username",
+        "forgot-password",
+        "change-password",
+        "challenge-questions",
+        "work-order",
+    ] {
+        browser.goto(&format!("{base}/{page}"));
+        assert!(browser.source().contains("<form"), "{page}");
+        browser.screenshot(&shots.join(format!("{page}.png")));
+    }
+}
