@@ -17,6 +17,19 @@ fn shots() -> PathBuf {
     dir
 }
 
+/// Waits (with a deadline) until the page holds `needle`: a submitted form's answer.
+async fn wait_for(browser: &Browser, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let page = browser.source();
+        if page.contains(needle) {
+            return page;
+        }
+        assert!(Instant::now() < deadline, "{needle:?} never came: {page}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Tabs to `id` and types `text` there.
 fn fill(browser: &Browser, id: &str, text: &str) {
     browser.tab_to(id);
@@ -31,10 +44,11 @@ async fn a_new_hire_claims_by_keyboard_in_a_real_browser_with_scripts_off() {
     let browser = Browser::start(false);
 
     browser.goto(&format!("{base}/"));
+    wait_for(&browser, "href=\"/claim\"").await;
     browser.screenshot(&shots.join("index.png"));
     browser.goto(&format!("{base}/claim"));
+    wait_for(&browser, "action=\"/claim\"").await;
     browser.screenshot(&shots.join("claim.png"));
-    assert!(browser.source().contains("Claim My Account"));
 
     // A first try with a common password: refused beside the field, names kept.
     fill(&browser, "last_name", "Doe");
@@ -53,7 +67,7 @@ async fn a_new_hire_claims_by_keyboard_in_a_real_browser_with_scripts_off() {
     fill(&browser, "question_3", "What was the make and model");
     fill(&browser, "answer_3", "Ford Focus");
     browser.type_keys(keys::ENTER);
-    let page = browser.source();
+    let page = wait_for(&browser, "There is a problem").await;
     assert!(page.contains("id=\"password-error\""), "{page}");
     assert!(page.contains("value=\"Doe\""), "names kept");
     browser.screenshot(&shots.join("claim-refused.png"));
@@ -74,16 +88,8 @@ async fn a_new_hire_claims_by_keyboard_in_a_real_browser_with_scripts_off() {
     browser.type_keys(keys::ENTER);
 
     // The finish page refreshes itself (no script) until the directory has the account.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let page = browser.source();
-        if page.contains("You Have Claimed Your Account") {
-            assert!(page.contains("e77777"), "{page}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "never finished: {page}");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    let page = wait_for(&browser, "You Have Claimed Your Account").await;
+    assert!(page.contains("e77777"), "{page}");
     assert!(browser.url().contains("/claim/done?op="));
     browser.screenshot(&shots.join("claimed.png"));
     assert!(app.can_login("e77777", PASSWORD));
@@ -96,7 +102,7 @@ async fn a_new_hire_claims_by_keyboard_in_a_real_browser_with_scripts_off() {
         "work-order",
     ] {
         browser.goto(&format!("{base}/{page}"));
-        assert!(browser.source().contains("<form"), "{page}");
+        wait_for(&browser, &format!("action=\"/{page}\"")).await;
         browser.screenshot(&shots.join(format!("{page}.png")));
     }
 }

@@ -158,10 +158,13 @@ async fn a_new_hire_claims_on_the_portal_and_is_told_the_username() {
     assert_eq!(status, 303);
     let location = header(&headers, "location").unwrap().to_owned();
     assert!(
-        location.starts_with("/claim/done?op=") && location.ends_with("&u=e77777"),
+        location.starts_with("/claim/done?op=") && location.contains("&u=e77777&s="),
         "{location}"
     );
     assert!(!location.contains(PASSWORD));
+    // The finish page shows only the username the link was made for.
+    let forged = location.replace("&u=e77777", "&u=e12345");
+    assert_eq!(get(&app, &forged).0, 404);
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let page = loop {

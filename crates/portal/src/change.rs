@@ -152,20 +152,26 @@ fn page<'a>(
     }
 }
 
-fn blank(portal: &Portal, kind: Kind) -> Response {
-    let nonce = CsrfKey::nonce();
+fn blank(portal: &Portal, kind: Kind, headers: &HeaderMap) -> Response {
+    let nonce = CsrfKey::nonce_for(headers);
     with_cookie(
         render(page(portal, kind, &nonce, "", ["", "", ""], Vec::new())),
         &nonce,
     )
 }
 
-pub(crate) async fn password_form(State(portal): State<Arc<Portal>>) -> Response {
-    blank(&portal, Kind::Password)
+pub(crate) async fn password_form(
+    State(portal): State<Arc<Portal>>,
+    headers: HeaderMap,
+) -> Response {
+    blank(&portal, Kind::Password, &headers)
 }
 
-pub(crate) async fn questions_form(State(portal): State<Arc<Portal>>) -> Response {
-    blank(&portal, Kind::Questions)
+pub(crate) async fn questions_form(
+    State(portal): State<Arc<Portal>>,
+    headers: HeaderMap,
+) -> Response {
+    blank(&portal, Kind::Questions, &headers)
 }
 
 /// The API's field names as the form's (`answers[0].answer` is `answer_1`).

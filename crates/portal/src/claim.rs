@@ -86,8 +86,8 @@ pub(crate) struct ClaimForm {
 }
 
 /// The claim form with its CSRF cookie.
-pub(crate) async fn form(State(portal): State<Arc<Portal>>) -> Response {
-    let nonce = CsrfKey::nonce();
+pub(crate) async fn form(State(portal): State<Arc<Portal>>, headers: HeaderMap) -> Response {
+    let nonce = CsrfKey::nonce_for(&headers);
     let page = claim_page(&portal, &nonce, &ClaimValues::default(), Vec::new(), false);
     with_cookie(render(page), &nonce)
 }
@@ -272,11 +272,14 @@ pub(crate) async fn submit(
         .await
         .unwrap_or(Err(Error::Internal));
     match outcome {
-        Ok(receipt) => Redirect::to(&format!(
-            "/claim/done?op={}&u={}",
-            receipt.operation.id, receipt.username
-        ))
-        .into_response(),
+        Ok(receipt) => {
+            // The finish page shows the username as fact: the link carries it signed, so
+            // nobody can make the district's page show another one.
+            let op = receipt.operation.id.to_string();
+            let user = receipt.username.to_string();
+            let signature = portal.csrf.sign(&format!("{op}/{user}"));
+            Redirect::to(&format!("/claim/done?op={op}&u={user}&s={signature}")).into_response()
+        }
         Err(Error::InvalidArgument { violations }) => {
             let errors = violations
                 .into_iter()
@@ -327,9 +330,18 @@ pub(crate) async fn done(
     State(portal): State<Arc<Portal>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let (Some(op), Some(username)) = (query.get("op"), query.get("u")) else {
+    let (Some(op), Some(username), Some(signature)) =
+        (query.get("op"), query.get("u"), query.get("s"))
+    else {
         return Redirect::to("/claim").into_response();
     };
+    if !portal.csrf.signed(&format!("{op}/{username}"), signature) {
+        return (
+            StatusCode::NOT_FOUND,
+            "This link is not one this site made.",
+        )
+            .into_response();
+    }
     let operation = match portal.accounts.operation(op).await {
         Ok(operation) => operation,
         Err(_) => return Redirect::to("/claim").into_response(),

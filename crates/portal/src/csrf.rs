@@ -30,6 +30,24 @@ impl CsrfKey {
         hex(&bytes)
     }
 
+    /// The nonce of the browser's cookie when it has a well-formed one (so a second tab does
+    /// not invalidate the first tab's form), else a fresh one.
+    pub(crate) fn nonce_for(headers: &axum::http::HeaderMap) -> String {
+        nonce_from(headers)
+            .filter(|n| n.len() == 32 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+            .unwrap_or_else(Self::nonce)
+    }
+
+    /// A signature of `text` (for values a link carries that a page then shows as fact).
+    pub(crate) fn sign(&self, text: &str) -> String {
+        self.token(&format!("sign:{text}"))
+    }
+
+    /// True when `signature` is [`CsrfKey::sign`] of `text`.
+    pub(crate) fn signed(&self, text: &str, signature: &str) -> bool {
+        self.verify(&format!("sign:{text}"), signature)
+    }
+
     /// The token a form carries for `nonce`.
     pub(crate) fn token(&self, nonce: &str) -> String {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("any key length");

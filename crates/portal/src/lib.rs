@@ -37,6 +37,8 @@ pub struct PortalSettings {
     pub knowledge_base_url: String,
     /// The support phone number.
     pub support_phone: String,
+    /// The pages' public address; `https://…` turns on HSTS and `Secure` cookies.
+    pub public_url: String,
 }
 
 /// Everything a page needs.
@@ -88,7 +90,10 @@ pub fn router(portal: Arc<Portal>) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/static/portal.css", get(pages::stylesheet))
-        .layer(axum::middleware::map_response(headers::secure))
+        .layer(axum::middleware::map_response_with_state(
+            portal.clone(),
+            headers::secure,
+        ))
         .with_state(portal)
 }
 

@@ -117,9 +117,9 @@ pub(crate) fn message_for(site: &PortalSettings, error: &Error) -> Response {
         _ => (
             StatusCode::SERVICE_UNAVAILABLE,
             "Something went wrong",
-            vec!["Your claim was not completed. Please try again in a few minutes.".to_owned()],
-            "/claim",
-            "Try again",
+            vec!["Your request was not completed. Please try again in a few minutes.".to_owned()],
+            "/",
+            "Back to the start",
         ),
     };
     let page = MessagePage {

@@ -125,8 +125,8 @@ fn page<'a>(
     }
 }
 
-pub(crate) async fn form(State(portal): State<Arc<Portal>>) -> Response {
-    let nonce = CsrfKey::nonce();
+pub(crate) async fn form(State(portal): State<Arc<Portal>>, headers: HeaderMap) -> Response {
+    let nonce = CsrfKey::nonce_for(&headers);
     with_cookie(
         render(page(&portal, &nonce, "", Vec::new(), Vec::new())),
         &nonce,

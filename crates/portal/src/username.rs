@@ -49,8 +49,8 @@ fn email_field(value: &str, error: Option<String>) -> Field {
     }
 }
 
-pub(crate) async fn form(State(portal): State<Arc<Portal>>) -> Response {
-    let nonce = CsrfKey::nonce();
+pub(crate) async fn form(State(portal): State<Arc<Portal>>, headers: HeaderMap) -> Response {
+    let nonce = CsrfKey::nonce_for(&headers);
     let page = ForgotUsernamePage {
         site: &portal.settings,
         csrf: portal.csrf.token(&nonce),

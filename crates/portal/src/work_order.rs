@@ -105,9 +105,10 @@ fn page<'a>(
 
 pub(crate) async fn form(
     State(portal): State<Arc<Portal>>,
+    headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let nonce = CsrfKey::nonce();
+    let nonce = CsrfKey::nonce_for(&headers);
     let form = WorkOrderForm {
         topic: query.get("topic").cloned().unwrap_or_default(),
         ..WorkOrderForm::default()

@@ -380,6 +380,7 @@ impl Settings {
                 support_url: self.portal.support_url.clone(),
                 knowledge_base_url: self.portal.knowledge_base_url.clone(),
                 support_phone: self.portal.support_phone.clone(),
+                public_url: self.portal.public_url.clone(),
             },
             admission: AdmissionPolicy {
                 workers: l.cpu_workers,
