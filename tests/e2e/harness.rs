@@ -42,6 +42,11 @@ impl App {
         Self::launch_new(&[], true).await
     }
 
+    /// Like [`App::with_portal`] with extra environment.
+    pub async fn with_portal_and(env: &[(&str, &str)]) -> Self {
+        Self::launch_new(env, true).await
+    }
+
     async fn launch_new(env: &[(&str, &str)], portal: bool) -> Self {
         let mut app = Self {
             slapd: Slapd::start(),

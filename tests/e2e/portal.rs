@@ -30,9 +30,14 @@ fn http(app: &App, request: &str) -> (u16, Vec<(String, String)>, String) {
 }
 
 fn get(app: &App, path: &str) -> (u16, Vec<(String, String)>, String) {
+    get_with(app, path, "")
+}
+
+/// A GET with extra header lines (each ending in `\r\n`).
+fn get_with(app: &App, path: &str, extra: &str) -> (u16, Vec<(String, String)>, String) {
     http(
         app,
-        &format!("GET {path} HTTP/1.1\r\nHost: portal\r\nConnection: close\r\n\r\n"),
+        &format!("GET {path} HTTP/1.1\r\nHost: portal\r\nConnection: close\r\n{extra}\r\n"),
     )
 }
 
@@ -42,13 +47,24 @@ fn post(
     cookie: &str,
     form: &[(&str, &str)],
 ) -> (u16, Vec<(String, String)>, String) {
+    post_with(app, path, cookie, form, "")
+}
+
+/// A form POST with extra header lines (each ending in `\r\n`).
+fn post_with(
+    app: &App,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+    extra: &str,
+) -> (u16, Vec<(String, String)>, String) {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
     http(
         app,
         &format!(
-            "POST {path} HTTP/1.1\r\nHost: portal\r\nConnection: close\r\nCookie: {cookie}\r\n\
+            "POST {path} HTTP/1.1\r\nHost: portal\r\nConnection: close\r\nCookie: {cookie}\r\n{extra}\
              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         ),
@@ -395,4 +411,22 @@ async fn a_person_who_cannot_get_in_sends_a_work_order_to_the_support_center() {
         "{}",
         mail.body
     );
+}
+
+/// Behind the district's reverse proxy, the browser's address is the one the proxy forwards;
+/// a proxy that forwards none is refused rather than counting everyone as itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
+    let app = App::with_portal_and(&[("CLAIMD__PORTAL__TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let (_, headers, body) = get(&app, "/claim");
+    let (cookie, token) = form_tokens(&headers, &body);
+    let form = jane_form(&token, "077777");
+    let (status, _, _) = post(&app, "/claim", &cookie, &form);
+    assert_eq!(status, 400, "a trusted proxy must say who the browser is");
+    let forwarded = "X-Forwarded-For: 198.51.100.23\r\n";
+    let (status, _, _) = post_with(&app, "/claim", &cookie, &form, forwarded);
+    assert_eq!(status, 303);
+    let audit = app.claimd(&["admin", "audit", "--employee", "077777"]);
+    let audit = String::from_utf8_lossy(&audit.stdout).into_owned();
+    assert!(audit.contains("198.51.100.23"), "{audit}");
 }

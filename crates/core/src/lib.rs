@@ -10,6 +10,7 @@ mod accounts;
 pub mod admission;
 mod attempts;
 mod claim;
+pub mod client_address;
 mod directory;
 mod employee_id;
 mod error;

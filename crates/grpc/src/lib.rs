@@ -6,13 +6,12 @@
 //! ONE exhaustive match ([`status::to_status`]): field violations as `google.rpc.BadRequest`,
 //! lockouts with `google.rpc.RetryInfo`, fixed messages only, never a cause.
 
-mod client;
 mod convert;
 mod deadline;
 mod server;
 mod service;
 pub mod status;
 
-pub use client::{ClientAddressError, ClientAddressPolicy};
+pub use claimd_core::client_address::{ClientAddressError, ClientAddressPolicy};
 pub use server::{GrpcSettings, ServeError, TlsFiles, serve, tls_config};
 pub use service::{AccountApi, Drain};

@@ -9,10 +9,9 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tracing::{info, warn};
 
-use crate::{
-    client::ClientAddressPolicy,
-    service::{AccountApi, Drain},
-};
+use claimd_core::client_address::ClientAddressPolicy;
+
+use crate::service::{AccountApi, Drain};
 
 /// The largest request accepted, in bytes; larger ones are refused before decoding.
 const MAX_REQUEST_BYTES: usize = 64 * 1024;

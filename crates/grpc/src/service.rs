@@ -23,7 +23,9 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use tracing::{Instrument, field, info, instrument, warn};
 
-use crate::{client::ClientAddressPolicy, convert, deadline::deadline, status::to_status};
+use claimd_core::client_address::ClientAddressPolicy;
+
+use crate::{convert, deadline::deadline, status::to_status};
 
 /// How often a watcher re-reads an operation when no in-process signal arrives (a worker in
 /// another process).

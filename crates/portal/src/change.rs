@@ -243,7 +243,10 @@ async fn submit(
         )]);
     }
     let accounts = portal.accounts.clone();
-    let client = Some(peer.ip());
+    let client = match crate::pages::client(&portal, peer, &headers) {
+        Ok(client) => client,
+        Err(refused) => return *refused,
+    };
     let typed = username.clone();
     // Run to the end in its own task: a browser that gives up must not cut the attempt short.
     let outcome = match kind {

@@ -268,7 +268,11 @@ pub(crate) async fn submit(
         .collect(),
     };
     let accounts = portal.accounts.clone();
-    let outcome = tokio::spawn(async move { accounts.claim(request, Some(peer.ip())).await })
+    let client = match crate::pages::client(&portal, peer, &headers) {
+        Ok(client) => client,
+        Err(refused) => return *refused,
+    };
+    let outcome = tokio::spawn(async move { accounts.claim(request, client).await })
         .await
         .unwrap_or(Err(Error::Internal));
     match outcome {

@@ -39,6 +39,8 @@ pub struct PortalSettings {
     pub support_phone: String,
     /// The pages' public address; `https://…` turns on HSTS and `Secure` cookies.
     pub public_url: String,
+    /// The reverse proxies whose `X-Forwarded-For` names the browser.
+    pub clients: claimd_core::client_address::ClientAddressPolicy,
 }
 
 /// Everything a page needs.

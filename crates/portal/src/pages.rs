@@ -131,3 +131,31 @@ pub(crate) fn message_for(site: &PortalSettings, error: &Error) -> Response {
     };
     (status, render(page)).into_response()
 }
+
+/// The browser's address: the peer's, or, behind the district's reverse proxy (a trusted
+/// proxy in `portal.trusted_proxies`), the one it forwards in `X-Forwarded-For`. Every
+/// attempt limit counts against it, so it must be the person's, not the proxy's.
+pub(crate) fn client(
+    portal: &crate::Portal,
+    peer: std::net::SocketAddr,
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<std::net::IpAddr>, Box<Response>> {
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|v| v.to_str().ok());
+    portal
+        .settings
+        .clients
+        .client(Some(peer.ip()), forwarded)
+        .map_err(|e| {
+            tracing::warn!(error = %e, "request from a trusted proxy refused");
+            Box::new(
+                (
+                    StatusCode::BAD_REQUEST,
+                    "The proxy in front of this site did not say who you are.",
+                )
+                    .into_response(),
+            )
+        })
+}

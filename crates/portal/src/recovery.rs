@@ -195,11 +195,14 @@ pub(crate) async fn submit(
         .collect(),
         new_password: form.new_password,
     };
+    let client = match crate::pages::client(&portal, peer, &headers) {
+        Ok(client) => client,
+        Err(refused) => return *refused,
+    };
     let accounts = portal.accounts.clone();
-    let outcome =
-        tokio::spawn(async move { accounts.complete_reset(request, Some(peer.ip())).await })
-            .await
-            .unwrap_or(Err(Error::Internal));
+    let outcome = tokio::spawn(async move { accounts.complete_reset(request, client).await })
+        .await
+        .unwrap_or(Err(Error::Internal));
     match outcome {
         Ok(operation) => {
             Redirect::to(&format!("/password/done?op={}", operation.id)).into_response()

@@ -70,13 +70,16 @@ pub(crate) async fn submit(
     let Some(nonce) = nonce_from(&headers).filter(|n| portal.csrf.verify(n, &form.csrf)) else {
         return (StatusCode::FORBIDDEN, EXPIRED).into_response();
     };
+    let client = match crate::pages::client(&portal, peer, &headers) {
+        Ok(client) => client,
+        Err(refused) => return *refused,
+    };
     let accounts = portal.accounts.clone();
     let email = form.email.trim().to_owned();
     let typed = email.clone();
-    let outcome =
-        tokio::spawn(async move { accounts.recover_username(&typed, Some(peer.ip())).await })
-            .await
-            .unwrap_or(Err(Error::Internal));
+    let outcome = tokio::spawn(async move { accounts.recover_username(&typed, client).await })
+        .await
+        .unwrap_or(Err(Error::Internal));
     let error = match outcome {
         Ok(()) => None,
         Err(Error::InvalidArgument { violations }) => violations

@@ -137,14 +137,14 @@ pub(crate) async fn submit(
         topic: form.topic.clone(),
         details: form.details.clone(),
     };
+    let client = match crate::pages::client(&portal, peer, &headers) {
+        Ok(client) => client,
+        Err(refused) => return *refused,
+    };
     let accounts = portal.accounts.clone();
-    let outcome = tokio::spawn(async move {
-        accounts
-            .work_order(request, &support, Some(peer.ip()))
-            .await
-    })
-    .await
-    .unwrap_or(Err(Error::Internal));
+    let outcome = tokio::spawn(async move { accounts.work_order(request, &support, client).await })
+        .await
+        .unwrap_or(Err(Error::Internal));
     match outcome {
         Ok(()) => {
             let mut done = page(&portal, &nonce, &form, Vec::new());

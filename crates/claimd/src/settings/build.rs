@@ -381,6 +381,9 @@ impl Settings {
                 knowledge_base_url: self.portal.knowledge_base_url.clone(),
                 support_phone: self.portal.support_phone.clone(),
                 public_url: self.portal.public_url.clone(),
+                clients: ClientAddressPolicy {
+                    trusted_proxies: self.portal.trusted_proxies.clone(),
+                },
             },
             admission: AdmissionPolicy {
                 workers: l.cpu_workers,

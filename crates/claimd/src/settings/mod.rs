@@ -90,6 +90,8 @@ pub struct PortalSection {
     pub api: String,
     /// The pages' public address, e.g. `https://my.district.example`.
     pub public_url: String,
+    /// Reverse proxies in front of the pages whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
     pub district_name: String,
     pub support_email: String,
     pub support_url: String,
@@ -105,6 +107,7 @@ impl Default for PortalSection {
             listen: "127.0.0.1:8080".into(),
             api: String::new(),
             public_url: String::new(),
+            trusted_proxies: Vec::new(),
             district_name: "Example School District".into(),
             support_email: String::new(),
             support_url: String::new(),
@@ -336,7 +339,7 @@ impl Default for LogSection {
 }
 
 /// Keys whose environment values are comma-separated lists.
-const LIST_KEYS: &[&str] = &["grpc.trusted_proxies"];
+const LIST_KEYS: &[&str] = &["grpc.trusted_proxies", "portal.trusted_proxies"];
 
 impl Settings {
     /// Loads defaults, then `file`, then `env` (the process environment, or a given map in

@@ -1,5 +1,6 @@
 //! Who the client is: the peer's address, or the address a trusted proxy (the portal, a load
-//! balancer) forwards in `x-forwarded-for`. Attempt limits and the audit trail use it.
+//! balancer, the district's reverse proxy) forwards in `x-forwarded-for`. Attempt limits and
+//! the audit trail use it; the gRPC service and the web pages read it the same way.
 
 use std::net::{IpAddr, SocketAddr};
 
