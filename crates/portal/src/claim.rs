@@ -346,7 +346,7 @@ pub(crate) async fn done(
         )
             .into_response();
     }
-    let operation = match portal.accounts.operation(op).await {
+    let operation = match crate::pages::settled(&portal, op).await {
         Ok(operation) => operation,
         Err(_) => return Redirect::to("/claim").into_response(),
     };

@@ -159,3 +159,19 @@ pub(crate) fn client(
             )
         })
 }
+
+/// The operation, waiting briefly for it to end: the directory write usually takes a tenth of
+/// a second, so most people see the result at once instead of after a refresh.
+pub(crate) async fn settled(
+    portal: &crate::Portal,
+    id: &str,
+) -> Result<claimd_core::Operation, Error> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(1500);
+    loop {
+        let operation = portal.accounts.operation(id).await?;
+        if operation.state.is_final() || tokio::time::Instant::now() >= deadline {
+            return Ok(operation);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -249,7 +249,7 @@ pub(crate) async fn done(
     let Some(op) = query.get("op") else {
         return Redirect::to("/forgot-password").into_response();
     };
-    let Ok(operation) = portal.accounts.operation(op).await else {
+    let Ok(operation) = crate::pages::settled(&portal, op).await else {
         return Redirect::to("/forgot-password").into_response();
     };
     let (heading, pending, succeeded) = match operation.state {
