@@ -14,6 +14,9 @@ use serde_json::{Value, json};
 
 use crate::wait::{free_port, wait_until};
 
+/// Where scripts/deps puts axe-core.
+const AXE: &str = "/opt/claimd-test-axe/node_modules/axe-core/axe.min.js";
+
 /// WebDriver key codes.
 pub mod keys {
     /// Moves the focus forward.
@@ -136,6 +139,37 @@ impl Browser {
             self.type_keys(keys::TAB);
         }
         panic!("Tab never reached #{id}");
+    }
+
+    /// Runs axe-core (installed by scripts/deps) in the page against WCAG 2.1 A and AA and
+    /// returns its violations as `rule-id: help (N nodes)`. Needs a session with JavaScript.
+    pub fn accessibility_violations(&self) -> Vec<String> {
+        let axe = std::fs::read_to_string(AXE).unwrap_or_else(|e| {
+            panic!(
+                "axe-core is not installed at {AXE} ({e}): run scripts/deps (npm install axe-core)"
+            )
+        });
+        self.session_call(
+            "POST",
+            "/execute/sync",
+            &json!({"script": format!("{axe}\nreturn true;"), "args": []}),
+        );
+        let found = self.session_call(
+            "POST",
+            "/execute/async",
+            &json!({"script": "const done = arguments[arguments.length - 1];
+                axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+                  .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' (' + v.nodes.length + ' nodes)')))
+                  .catch(e => done(['axe failed: ' + e]));", "args": []}),
+        );
+        found
+            .as_array()
+            .map(|v| {
+                v.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Saves what the browser shows (the whole page) as a PNG.
