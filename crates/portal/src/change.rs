@@ -1,13 +1,12 @@
 //! Change my password and change my challenge questions: a person who knows the current
 //! password (checked by the directory) sets a new one, or three new questions and answers.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use askama::Template;
 use axum::{
-    Form,
-    extract::{ConnectInfo, State},
-    http::{HeaderMap, StatusCode},
+    extract::State,
+    http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
 };
 use claimd_core::{
@@ -19,8 +18,9 @@ use serde::Deserialize;
 use crate::{
     Portal, PortalSettings,
     claim::Pick,
-    csrf::{CsrfKey, nonce_from},
-    pages::{EXPIRED, Field, SummaryItem, message_for, render, with_cookie},
+    csrf::CsrfKey,
+    pages::{Field, SummaryItem, message_for, render, with_cookie},
+    posted::Posted,
 };
 
 #[derive(Template)]
@@ -195,32 +195,24 @@ fn form_field(api: &str, kind: Kind) -> String {
 
 pub(crate) async fn password_submit(
     State(portal): State<Arc<Portal>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Form(form): Form<ChangeForm>,
+    posted: Posted<ChangeForm>,
 ) -> Response {
-    submit(portal, peer, headers, form, Kind::Password).await
+    submit(portal, posted, Kind::Password).await
 }
 
 pub(crate) async fn questions_submit(
     State(portal): State<Arc<Portal>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Form(form): Form<ChangeForm>,
+    posted: Posted<ChangeForm>,
 ) -> Response {
-    submit(portal, peer, headers, form, Kind::Questions).await
+    submit(portal, posted, Kind::Questions).await
 }
 
-async fn submit(
-    portal: Arc<Portal>,
-    peer: SocketAddr,
-    headers: HeaderMap,
-    form: ChangeForm,
-    kind: Kind,
-) -> Response {
-    let Some(nonce) = nonce_from(&headers).filter(|n| portal.csrf.verify(n, &form.csrf)) else {
-        return (StatusCode::FORBIDDEN, EXPIRED).into_response();
-    };
+async fn submit(portal: Arc<Portal>, posted: Posted<ChangeForm>, kind: Kind) -> Response {
+    let Posted {
+        form,
+        nonce,
+        client,
+    } = posted;
     let username = form.username.trim().to_ascii_lowercase();
     let chosen = [
         form.question_1.clone(),
@@ -243,10 +235,6 @@ async fn submit(
         )]);
     }
     let accounts = portal.accounts.clone();
-    let client = match crate::pages::client(&portal, peer, &headers) {
-        Ok(client) => client,
-        Err(refused) => return *refused,
-    };
     let typed = username.clone();
     // Run to the end in its own task: a browser that gives up must not cut the attempt short.
     let outcome = match kind {
@@ -306,5 +294,11 @@ async fn submit(
             "The username or the password is not right. Check them and try again.".into(),
         )]),
         Err(error) => message_for(&portal.settings, &error),
+    }
+}
+
+impl crate::posted::WithToken for ChangeForm {
+    fn token(&self) -> &str {
+        &self.csrf
     }
 }

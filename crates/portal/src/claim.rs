@@ -2,12 +2,11 @@
 //! the finish page. A refused claim comes back with every non-secret value kept, each bad
 //! field explained beside it and in a summary at the top.
 
-use std::{collections::HashMap, net::SocketAddr, sync::Arc};
+use std::{collections::HashMap, sync::Arc};
 
 use askama::Template;
 use axum::{
-    Form,
-    extract::{ConnectInfo, Query, State},
+    extract::{Query, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
@@ -17,8 +16,9 @@ use serde::Deserialize;
 
 use crate::{
     Portal, PortalSettings,
-    csrf::{CsrfKey, nonce_from},
-    pages::{EXPIRED, Field, SummaryItem, message_for, render, with_cookie},
+    csrf::CsrfKey,
+    pages::{Field, SummaryItem, message_for, render, with_cookie},
+    posted::Posted,
 };
 
 /// A question choice and its answer.
@@ -223,13 +223,12 @@ fn padded_id(typed: &str) -> String {
 
 pub(crate) async fn submit(
     State(portal): State<Arc<Portal>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Form(form): Form<ClaimForm>,
+    Posted {
+        form,
+        nonce,
+        client,
+    }: Posted<ClaimForm>,
 ) -> Response {
-    let Some(nonce) = nonce_from(&headers).filter(|n| portal.csrf.verify(n, &form.csrf)) else {
-        return (StatusCode::FORBIDDEN, EXPIRED).into_response();
-    };
     let values = ClaimValues {
         last_name: form.last_name.clone(),
         first_name: form.first_name.clone(),
@@ -268,10 +267,6 @@ pub(crate) async fn submit(
         .collect(),
     };
     let accounts = portal.accounts.clone();
-    let client = match crate::pages::client(&portal, peer, &headers) {
-        Ok(client) => client,
-        Err(refused) => return *refused,
-    };
     let outcome = tokio::spawn(async move { accounts.claim(request, client).await })
         .await
         .unwrap_or(Err(Error::Internal));
@@ -363,4 +358,10 @@ pub(crate) async fn done(
         username: username.clone(),
         reason: operation.reason.unwrap_or_default(),
     })
+}
+
+impl crate::posted::WithToken for ClaimForm {
+    fn token(&self) -> &str {
+        &self.csrf
+    }
 }

@@ -11,6 +11,7 @@ mod claim;
 mod csrf;
 mod headers;
 mod pages;
+mod posted;
 mod recovery;
 mod username;
 mod work_order;

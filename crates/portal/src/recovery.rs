@@ -2,13 +2,12 @@
 //! name nobody claimed, the same stable decoys the API shows) with a new password, then a
 //! page that follows the directory write to its end.
 
-use std::{collections::HashMap, net::SocketAddr, sync::Arc};
+use std::{collections::HashMap, sync::Arc};
 
 use askama::Template;
 use axum::{
-    Form,
-    extract::{ConnectInfo, Query, State},
-    http::{HeaderMap, StatusCode},
+    extract::{Query, State},
+    http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
 };
 use claimd_core::{Error, MIN_PASSWORD_CHARS, OperationState, Question, ResetRequest, TypedAnswer};
@@ -17,8 +16,9 @@ use serde::Deserialize;
 
 use crate::{
     Portal, PortalSettings,
-    csrf::{CsrfKey, nonce_from},
-    pages::{EXPIRED, Field, SummaryItem, message_for, render, with_cookie},
+    csrf::CsrfKey,
+    pages::{Field, SummaryItem, message_for, render, with_cookie},
+    posted::Posted,
 };
 
 #[derive(Template)]
@@ -135,13 +135,12 @@ pub(crate) async fn form(State(portal): State<Arc<Portal>>, headers: HeaderMap) 
 
 pub(crate) async fn submit(
     State(portal): State<Arc<Portal>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Form(form): Form<ResetForm>,
+    Posted {
+        form,
+        nonce,
+        client,
+    }: Posted<ResetForm>,
 ) -> Response {
-    let Some(nonce) = nonce_from(&headers).filter(|n| portal.csrf.verify(n, &form.csrf)) else {
-        return (StatusCode::FORBIDDEN, EXPIRED).into_response();
-    };
     let username = form.username.trim().to_ascii_lowercase();
     // Step one, or a step two that must show its questions again.
     let questions = |errors: Vec<(String, String)>| {
@@ -194,10 +193,6 @@ pub(crate) async fn submit(
         })
         .collect(),
         new_password: form.new_password,
-    };
-    let client = match crate::pages::client(&portal, peer, &headers) {
-        Ok(client) => client,
-        Err(refused) => return *refused,
     };
     let accounts = portal.accounts.clone();
     let outcome = tokio::spawn(async move { accounts.complete_reset(request, client).await })
@@ -264,4 +259,10 @@ pub(crate) async fn done(
         succeeded,
         reason: operation.reason.unwrap_or_default(),
     })
+}
+
+impl crate::posted::WithToken for ResetForm {
+    fn token(&self) -> &str {
+        &self.csrf
+    }
 }

@@ -1,22 +1,18 @@
 //! Forgot My Username: the district email in, the same reply whether or not it is on file;
 //! the username goes by mail only to an address on file.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use askama::Template;
-use axum::{
-    Form,
-    extract::{ConnectInfo, State},
-    http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
-};
+use axum::{extract::State, http::HeaderMap, response::Response};
 use claimd_core::Error;
 use serde::Deserialize;
 
 use crate::{
     Portal, PortalSettings,
-    csrf::{CsrfKey, nonce_from},
-    pages::{EXPIRED, Field, message_for, render, with_cookie},
+    csrf::CsrfKey,
+    pages::{Field, message_for, render, with_cookie},
+    posted::Posted,
 };
 
 #[derive(Template)]
@@ -63,17 +59,12 @@ pub(crate) async fn form(State(portal): State<Arc<Portal>>, headers: HeaderMap) 
 /// The same reply whether or not the address is on file (the mail goes only if it is).
 pub(crate) async fn submit(
     State(portal): State<Arc<Portal>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Form(form): Form<EmailForm>,
+    Posted {
+        form,
+        nonce,
+        client,
+    }: Posted<EmailForm>,
 ) -> Response {
-    let Some(nonce) = nonce_from(&headers).filter(|n| portal.csrf.verify(n, &form.csrf)) else {
-        return (StatusCode::FORBIDDEN, EXPIRED).into_response();
-    };
-    let client = match crate::pages::client(&portal, peer, &headers) {
-        Ok(client) => client,
-        Err(refused) => return *refused,
-    };
     let accounts = portal.accounts.clone();
     let email = form.email.trim().to_owned();
     let typed = email.clone();
@@ -96,4 +87,10 @@ pub(crate) async fn submit(
         sent,
     };
     with_cookie(render(page), &nonce)
+}
+
+impl crate::posted::WithToken for EmailForm {
+    fn token(&self) -> &str {
+        &self.csrf
+    }
 }

@@ -1,22 +1,22 @@
 //! "Can't get in?": a short form whose request is mailed to the Technology Support Center
 //! (`portal.support_email`); the person is told to expect email updates from it.
 
-use std::{collections::HashMap, net::SocketAddr, sync::Arc};
+use std::{collections::HashMap, sync::Arc};
 
 use askama::Template;
 use axum::{
-    Form,
-    extract::{ConnectInfo, Query, State},
-    http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
+    extract::{Query, State},
+    http::HeaderMap,
+    response::Response,
 };
 use claimd_core::{Email, Error, WorkOrderRequest};
 use serde::Deserialize;
 
 use crate::{
     Portal, PortalSettings,
-    csrf::{CsrfKey, nonce_from},
-    pages::{EXPIRED, Field, SummaryItem, message_for, render, with_cookie},
+    csrf::CsrfKey,
+    pages::{Field, SummaryItem, message_for, render, with_cookie},
+    posted::Posted,
 };
 
 #[derive(Template)]
@@ -118,13 +118,12 @@ pub(crate) async fn form(
 
 pub(crate) async fn submit(
     State(portal): State<Arc<Portal>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Form(form): Form<WorkOrderForm>,
+    Posted {
+        form,
+        nonce,
+        client,
+    }: Posted<WorkOrderForm>,
 ) -> Response {
-    let Some(nonce) = nonce_from(&headers).filter(|n| portal.csrf.verify(n, &form.csrf)) else {
-        return (StatusCode::FORBIDDEN, EXPIRED).into_response();
-    };
     let Ok(support) = Email::parse(&portal.settings.support_email) else {
         tracing::error!("portal.support_email is not set: a work order cannot be sent");
         return message_for(&portal.settings, &Error::Unavailable);
@@ -136,10 +135,6 @@ pub(crate) async fn submit(
         email: form.email.clone(),
         topic: form.topic.clone(),
         details: form.details.clone(),
-    };
-    let client = match crate::pages::client(&portal, peer, &headers) {
-        Ok(client) => client,
-        Err(refused) => return *refused,
     };
     let accounts = portal.accounts.clone();
     let outcome = tokio::spawn(async move { accounts.work_order(request, &support, client).await })
@@ -162,5 +157,11 @@ pub(crate) async fn submit(
             with_cookie(render(page(&portal, &nonce, &form, errors)), &nonce)
         }
         Err(error) => message_for(&portal.settings, &error),
+    }
+}
+
+impl crate::posted::WithToken for WorkOrderForm {
+    fn token(&self) -> &str {
+        &self.csrf
     }
 }

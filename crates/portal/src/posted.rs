@@ -1,0 +1,59 @@
+//! What every form POST goes through before its handler runs: the CSRF check (the cookie's
+//! nonce against the form's token) and the browser's address (see [`crate::pages::client`]).
+//! One extractor, so a new form cannot forget either.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{
+    Form,
+    extract::{ConnectInfo, FromRequest, Request},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde::de::DeserializeOwned;
+
+use crate::{Portal, csrf::nonce_from, pages::EXPIRED};
+
+/// A form that carries a CSRF token.
+pub(crate) trait WithToken {
+    /// The token field's value.
+    fn token(&self) -> &str;
+}
+
+/// A form whose token matched its cookie, from this browser.
+pub(crate) struct Posted<T> {
+    /// The fields.
+    pub form: T,
+    /// The cookie's nonce (the page that answers keeps using it).
+    pub nonce: String,
+    /// The browser's address, for the attempt limits.
+    pub client: Option<std::net::IpAddr>,
+}
+
+impl<T> FromRequest<Arc<Portal>> for Posted<T>
+where
+    T: DeserializeOwned + WithToken + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, portal: &Arc<Portal>) -> Result<Self, Response> {
+        let nonce = nonce_from(request.headers());
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| *peer)
+            .ok_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
+        let client = crate::pages::client(portal, peer, request.headers()).map_err(|r| *r)?;
+        let Form(form) = Form::<T>::from_request(request, portal)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match nonce.filter(|n| portal.csrf.verify(n, form.token())) {
+            Some(nonce) => Ok(Self {
+                form,
+                nonce,
+                client,
+            }),
+            None => Err((StatusCode::FORBIDDEN, EXPIRED).into_response()),
+        }
+    }
+}
