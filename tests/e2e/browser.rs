@@ -129,6 +129,12 @@ async fn every_page_passes_the_axe_accessibility_checks() {
             found.push(format!("/{page}: {violation}"));
         }
     }
+    // With scripts on, the password rules are checked as they are typed.
+    browser.goto(&format!("{base}/claim"));
+    wait_for(&browser, "action=\"/claim\"").await;
+    fill(&browser, "password", "short");
+    let page = wait_for(&browser, "so far)").await;
+    assert!(page.contains("At least 8 characters (5 so far)"), "{page}");
     // A refused claim: the error summary and the fields marked invalid.
     browser.goto(&format!("{base}/claim"));
     wait_for(&browser, "action=\"/claim\"").await;

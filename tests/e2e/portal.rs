@@ -124,7 +124,9 @@ async fn a_new_hire_claims_on_the_portal_and_is_told_the_username() {
     }
     let csp = header(&headers, "content-security-policy").unwrap();
     assert!(
-        csp.contains("frame-ancestors 'none'") && !csp.contains("script"),
+        csp.contains("frame-ancestors 'none'")
+            && csp.contains("script-src 'self'")
+            && !csp.contains("unsafe"),
         "{csp}"
     );
     let cookie = header(&headers, "set-cookie").unwrap();

@@ -88,6 +88,11 @@ impl Accounts {
         })
     }
 
+    /// The fewest characters a new password may have (the district's setting).
+    pub fn min_password_chars(&self) -> usize {
+        self.policy.passwords.min_chars()
+    }
+
     /// The challenge questions offered.
     pub fn questions(&self) -> &[Question] {
         self.policy.questions.questions()

@@ -24,6 +24,11 @@ pub struct PasswordPolicy {
 }
 
 impl PasswordPolicy {
+    /// The fewest characters a password may have.
+    pub fn min_chars(&self) -> usize {
+        self.min_chars
+    }
+
     /// A policy requiring at least `min_chars` characters (8 to 128).
     pub fn new(min_chars: usize) -> Result<Self, String> {
         if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&min_chars) {

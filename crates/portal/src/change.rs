@@ -9,9 +9,7 @@ use axum::{
     http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
 };
-use claimd_core::{
-    ChangeRequest, Error, MIN_PASSWORD_CHARS, Question, TypedAnswer, UpdateAnswersRequest,
-};
+use claimd_core::{ChangeRequest, Error, Question, TypedAnswer, UpdateAnswersRequest};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -90,12 +88,18 @@ fn page<'a>(
             .find(|(field, _)| field == name)
             .map(|(_, message)| message.clone())
     };
+    let min = portal.accounts.min_password_chars();
     let secret = |name, label, autocomplete| Field {
         name,
         label,
         kind: "password",
         autocomplete,
         error: error(name),
+        min: if autocomplete == "new-password" {
+            min
+        } else {
+            0
+        },
         ..Field::default()
     };
     let picks = (0..3)
@@ -148,7 +152,7 @@ fn page<'a>(
             .map(|(field, message)| SummaryItem { field, message })
             .collect(),
         done: false,
-        min_password: MIN_PASSWORD_CHARS,
+        min_password: portal.accounts.min_password_chars(),
     }
 }
 

@@ -10,7 +10,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
-use claimd_core::{ClaimRequest, Error, MIN_PASSWORD_CHARS, OperationState, Question, TypedAnswer};
+use claimd_core::{ClaimRequest, Error, OperationState, Question, TypedAnswer};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -124,12 +124,18 @@ fn claim_page<'a>(
         error: error(name),
         ..Field::default()
     };
+    let min = portal.accounts.min_password_chars();
     let secret = |name, label, autocomplete| Field {
         name,
         label,
         kind: "password",
         autocomplete,
         error: error(name),
+        min: if autocomplete == "new-password" {
+            min
+        } else {
+            0
+        },
         ..Field::default()
     };
     let picks = (0..3)
@@ -191,7 +197,7 @@ fn claim_page<'a>(
             .map(|(field, message)| SummaryItem { field, message })
             .collect(),
         show_work_order,
-        min_password: MIN_PASSWORD_CHARS,
+        min_password: portal.accounts.min_password_chars(),
     }
 }
 

@@ -1,5 +1,5 @@
-//! Headers on every response: a strict Content-Security-Policy (no script, no inline style,
-//! nothing from elsewhere), no framing, no referrer, nothing cached (forms and results carry
+//! Headers on every response: a strict Content-Security-Policy (only this site's own script
+//! file, no inline script or style, nothing from elsewhere), no framing, no referrer, nothing cached (forms and results carry
 //! personal data), no MIME sniffing; and, when the pages are public over HTTPS, HSTS and
 //! `Secure` cookies.
 
@@ -13,8 +13,8 @@ use axum::{
 
 use crate::Portal;
 
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'";
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub(crate) async fn secure(State(portal): State<Arc<Portal>>, mut response: Response) -> Response {
     let headers = response.headers_mut();

@@ -93,6 +93,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/static/portal.css", get(pages::stylesheet))
+        .route("/static/portal.js", get(pages::script))
         .layer(axum::middleware::map_response_with_state(
             portal.clone(),
             headers::secure,

@@ -28,6 +28,8 @@ pub(crate) struct Field {
     pub(crate) inputmode: &'static str,
     pub(crate) value: String,
     pub(crate) error: Option<String>,
+    /// For a new password: the fewest characters (the page's script checks it as typed).
+    pub(crate) min: usize,
 }
 
 /// A line of the error summary, linking to its field.
@@ -67,6 +69,15 @@ pub(crate) async fn index(State(portal): State<Arc<Portal>>) -> Response {
     render(IndexPage {
         site: &portal.settings,
     })
+}
+
+/// Optional help while typing a password (the pages work without it).
+pub(crate) async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../static/portal.js"),
+    )
+        .into_response()
 }
 
 pub(crate) async fn stylesheet() -> Response {

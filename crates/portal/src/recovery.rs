@@ -10,7 +10,7 @@ use axum::{
     http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
 };
-use claimd_core::{Error, MIN_PASSWORD_CHARS, OperationState, Question, ResetRequest, TypedAnswer};
+use claimd_core::{Error, OperationState, Question, ResetRequest, TypedAnswer};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -85,12 +85,14 @@ fn page<'a>(
             .find(|(field, _)| field == name)
             .map(|(_, message)| message.clone())
     };
+    let min = portal.accounts.min_password_chars();
     let secret = |name, label| Field {
         name,
         label,
         kind: "password",
         autocomplete: "new-password",
         error: error(name),
+        min,
         ..Field::default()
     };
     ResetPage {
@@ -121,7 +123,7 @@ fn page<'a>(
             .into_iter()
             .map(|(field, message)| SummaryItem { field, message })
             .collect(),
-        min_password: MIN_PASSWORD_CHARS,
+        min_password: portal.accounts.min_password_chars(),
     }
 }
 
