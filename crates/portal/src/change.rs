@@ -17,7 +17,7 @@ use crate::{
     Portal, PortalSettings,
     claim::Pick,
     csrf::CsrfKey,
-    pages::{Field, SummaryItem, message_for, render, with_cookie},
+    pages::{Field, SummaryItem, error_for, message_for, render, summary_of, with_cookie},
     posted::Posted,
 };
 
@@ -82,12 +82,7 @@ fn page<'a>(
     chosen: [&str; 3],
     errors: Vec<(String, String)>,
 ) -> ChangePage<'a> {
-    let error = |name: &str| {
-        errors
-            .iter()
-            .find(|(field, _)| field == name)
-            .map(|(_, message)| message.clone())
-    };
+    let error = |name: &str| error_for(&errors, name);
     let min = portal.accounts.min_password_chars();
     let secret = |name, label, autocomplete| Field {
         name,
@@ -147,10 +142,7 @@ fn page<'a>(
         new_password_confirm: secret("new_password_confirm", "New password again", "new-password"),
         questions,
         picks,
-        summary: errors
-            .into_iter()
-            .map(|(field, message)| SummaryItem { field, message })
-            .collect(),
+        summary: summary_of(errors),
         done: false,
         min_password: portal.accounts.min_password_chars(),
     }

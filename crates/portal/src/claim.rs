@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::{
     Portal, PortalSettings,
     csrf::CsrfKey,
-    pages::{Field, SummaryItem, message_for, render, with_cookie},
+    pages::{Field, SummaryItem, error_for, message_for, render, summary_of, with_cookie},
     posted::Posted,
 };
 
@@ -108,12 +108,7 @@ fn claim_page<'a>(
     errors: Vec<(String, String)>,
     show_work_order: bool,
 ) -> ClaimPage<'a> {
-    let error = |name: &str| {
-        errors
-            .iter()
-            .find(|(field, _)| field == name)
-            .map(|(_, message)| message.clone())
-    };
+    let error = |name: &str| error_for(&errors, name);
     let text = |name, label, hint, autocomplete, value: &str| Field {
         name,
         label,
@@ -192,10 +187,7 @@ fn claim_page<'a>(
         password: secret("password", "Password", "new-password"),
         password_confirm: secret("password_confirm", "Password again", "new-password"),
         picks,
-        summary: errors
-            .into_iter()
-            .map(|(field, message)| SummaryItem { field, message })
-            .collect(),
+        summary: summary_of(errors),
         show_work_order,
         min_password: portal.accounts.min_password_chars(),
     }

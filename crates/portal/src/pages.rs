@@ -32,6 +32,22 @@ pub(crate) struct Field {
     pub(crate) min: usize,
 }
 
+/// The message for the form field `name` among the refused fields, if it was refused.
+pub(crate) fn error_for(errors: &[(String, String)], name: &str) -> Option<String> {
+    errors
+        .iter()
+        .find(|(field, _)| field == name)
+        .map(|(_, message)| message.clone())
+}
+
+/// The refused fields as the error summary lists them.
+pub(crate) fn summary_of(errors: Vec<(String, String)>) -> Vec<SummaryItem> {
+    errors
+        .into_iter()
+        .map(|(field, message)| SummaryItem { field, message })
+        .collect()
+}
+
 /// A line of the error summary, linking to its field.
 #[derive(Clone, Debug)]
 pub(crate) struct SummaryItem {

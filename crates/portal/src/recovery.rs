@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::{
     Portal, PortalSettings,
     csrf::CsrfKey,
-    pages::{Field, SummaryItem, message_for, render, with_cookie},
+    pages::{Field, SummaryItem, error_for, message_for, render, summary_of, with_cookie},
     posted::Posted,
 };
 
@@ -79,12 +79,7 @@ fn page<'a>(
     questions: Vec<Question>,
     errors: Vec<(String, String)>,
 ) -> ResetPage<'a> {
-    let error = |name: &str| {
-        errors
-            .iter()
-            .find(|(field, _)| field == name)
-            .map(|(_, message)| message.clone())
-    };
+    let error = |name: &str| error_for(&errors, name);
     let min = portal.accounts.min_password_chars();
     let secret = |name, label| Field {
         name,
@@ -119,10 +114,7 @@ fn page<'a>(
         questions,
         new_password: secret("new_password", "New password"),
         new_password_confirm: secret("new_password_confirm", "New password again"),
-        summary: errors
-            .into_iter()
-            .map(|(field, message)| SummaryItem { field, message })
-            .collect(),
+        summary: summary_of(errors),
         min_password: portal.accounts.min_password_chars(),
     }
 }

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use crate::{
     Portal, PortalSettings,
     csrf::CsrfKey,
-    pages::{Field, SummaryItem, message_for, render, with_cookie},
+    pages::{Field, SummaryItem, error_for, message_for, render, summary_of, with_cookie},
     posted::Posted,
 };
 
@@ -59,12 +59,7 @@ fn page<'a>(
     form: &WorkOrderForm,
     errors: Vec<(String, String)>,
 ) -> WorkOrderPage<'a> {
-    let error = |name: &str| {
-        errors
-            .iter()
-            .find(|(field, _)| field == name)
-            .map(|(_, message)| message.clone())
-    };
+    let error = |name: &str| error_for(&errors, name);
     let text = |name, label, autocomplete, value: &str| Field {
         name,
         label,
@@ -95,10 +90,7 @@ fn page<'a>(
         ),
         email,
         details: text("details", "What happened", "off", &form.details),
-        summary: errors
-            .into_iter()
-            .map(|(field, message)| SummaryItem { field, message })
-            .collect(),
+        summary: summary_of(errors),
         sent: false,
     }
 }
