@@ -432,3 +432,24 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
     let audit = String::from_utf8_lossy(&audit.stdout).into_owned();
     assert!(audit.contains("198.51.100.23"), "{audit}");
 }
+
+/// After five wrong tries the claim page says to wait, with a time, and offers the support
+/// center; the lock is the same as over gRPC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lockout_page_says_to_wait_and_offers_the_support_center() {
+    let app = App::with_portal().await;
+    let (_, headers, body) = get(&app, "/claim");
+    let (cookie, token) = form_tokens(&headers, &body);
+    let mut wrong = jane_form(&token, "077777");
+    wrong[1] = ("last_name", "Dough");
+    for _ in 0..5 {
+        let (status, _, body) = post(&app, "/claim", &cookie, &wrong);
+        assert_eq!(status, 200);
+        assert!(body.contains("could not find your names"), "{body}");
+    }
+    let (status, _, body) = post(&app, "/claim", &cookie, &jane_form(&token, "077777"));
+    assert_eq!(status, 429);
+    assert!(body.contains("Please wait before trying again"), "{body}");
+    assert!(body.contains("Try again in 15 minute(s)"), "{body}");
+    assert!(body.contains("href=\"/work-order?topic=locked\""), "{body}");
+}
