@@ -5,9 +5,15 @@
 use std::{
     io::{Read, Write},
     net::TcpStream,
+    os::unix::process::CommandExt,
     path::Path,
     process::{Child, Command, Stdio},
     time::Duration,
+};
+
+use nix::{
+    sys::signal::{Signal, killpg},
+    unistd::Pid,
 };
 
 use serde_json::{Value, json};
@@ -41,8 +47,10 @@ impl Browser {
             "chromedriver is not installed: run scripts/deps (apt-get install -y chromium chromium-driver)"
         );
         let port = free_port();
+        // Its own process group, so the browser it starts is stopped with it whatever happens.
         let driver = Command::new("/usr/bin/chromedriver")
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -285,7 +293,9 @@ impl Drop for Browser {
                 self.call("DELETE", &path, &Value::Null)
             }));
         }
-        let _ = self.driver.kill();
+        if let Ok(pid) = i32::try_from(self.driver.id()) {
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        }
         let _ = self.driver.wait();
     }
 }
