@@ -13,8 +13,10 @@ use crate::harness::{App, PASSWORD};
 fn http(app: &App, request: &str) -> (u16, Vec<(String, String)>, String) {
     let mut stream = TcpStream::connect(&app.portal_listen).expect("portal listens");
     stream.write_all(request.as_bytes()).unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).unwrap();
+    // Pages are UTF-8; an image body is only measured, so a lossy read is enough.
+    let raw = String::from_utf8_lossy(&bytes).into_owned();
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
     let mut lines = head.lines();
     let status = lines
@@ -452,4 +454,39 @@ async fn the_lockout_page_says_to_wait_and_offers_the_support_center() {
     assert!(body.contains("Please wait before trying again"), "{body}");
     assert!(body.contains("Try again in 15 minute(s)"), "{body}");
     assert!(body.contains("href=\"/work-order?topic=locked\""), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_district_logo_is_served_and_shown_in_the_header() {
+    let logo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/portal-claimed.png");
+    let app = App::with_portal_and(&[("CLAIMD__PORTAL__LOGO_FILE", logo)]).await;
+    let (status, headers, _) = get(&app, "/static/logo");
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), Some("image/png"));
+    let size = std::fs::metadata(logo).unwrap().len().to_string();
+    assert_eq!(header(&headers, "content-length"), Some(size.as_str()));
+    let (_, _, page) = get(&app, "/");
+    assert!(
+        page.contains("<img src=\"/static/logo\" alt=\"\""),
+        "{page}"
+    );
+
+    // A logo the pages cannot serve stops the start with the key named.
+    let out = app.claimd(&["check-config"]);
+    assert!(out.status.success());
+    let bad = App::with_portal().await;
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_claimd"))
+        .args([
+            "--config",
+            bad.claimd.config_path().to_str().unwrap(),
+            "check-config",
+        ])
+        .env("CLAIMD__PORTAL__LOGO_FILE", "/etc/hostname")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert!(
+        !status.status.success() && stderr.contains("portal.logo_file"),
+        "{stderr}"
+    );
 }

@@ -42,6 +42,8 @@ pub struct PortalSettings {
     pub public_url: String,
     /// The reverse proxies whose `X-Forwarded-For` names the browser.
     pub clients: claimd_core::client_address::ClientAddressPolicy,
+    /// The district's logo for the page header: its content type and bytes.
+    pub logo: Option<(&'static str, Vec<u8>)>,
 }
 
 /// Everything a page needs.
@@ -94,6 +96,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/static/portal.css", get(pages::stylesheet))
         .route("/static/portal.js", get(pages::script))
+        .route("/static/logo", get(pages::logo))
         .layer(axum::middleware::map_response_with_state(
             portal.clone(),
             headers::secure,

@@ -87,6 +87,16 @@ pub(crate) async fn index(State(portal): State<Arc<Portal>>) -> Response {
     })
 }
 
+/// The district's logo (`portal.logo_file`), or 404 when none is configured.
+pub(crate) async fn logo(State(portal): State<Arc<Portal>>) -> Response {
+    match &portal.settings.logo {
+        Some((content_type, bytes)) => {
+            ([(header::CONTENT_TYPE, *content_type)], bytes.clone()).into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 /// Optional help while typing a password (the pages work without it).
 pub(crate) async fn script() -> Response {
     (

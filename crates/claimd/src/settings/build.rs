@@ -266,6 +266,10 @@ impl Settings {
             p.add("mail.timeout_secs", "must be at least 1");
         }
 
+        let logo = match self.portal.logo_file.trim() {
+            "" => None,
+            path => p.take("portal.logo_file", read_logo(path)),
+        };
         let portal_listen = match self.portal.listen.trim() {
             "" => None,
             listen => p.take(
@@ -384,6 +388,7 @@ impl Settings {
                 clients: ClientAddressPolicy {
                     trusted_proxies: self.portal.trusted_proxies.clone(),
                 },
+                logo,
             },
             admission: AdmissionPolicy {
                 workers: l.cpu_workers,
@@ -393,4 +398,25 @@ impl Settings {
             log_json,
         })
     }
+}
+
+/// The logo file's content type (by its extension) and bytes; at most 512 KiB.
+fn read_logo(path: &str) -> Result<(&'static str, Vec<u8>), String> {
+    let content_type = match path
+        .rsplit('.')
+        .next()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("svg") => "image/svg+xml",
+        Some("webp") => "image/webp",
+        _ => return Err(format!("{path}: must be a .png, .jpg, .svg or .webp file")),
+    };
+    let bytes = fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    if bytes.len() > 512 * 1024 {
+        return Err(format!("{path}: must be at most 512 KiB"));
+    }
+    Ok((content_type, bytes))
 }

@@ -97,7 +97,7 @@ pub struct PortalSection {
     pub support_url: String,
     pub knowledge_base_url: String,
     pub support_phone: String,
-    /// A logo shown in the header (not yet used).
+    /// The district's logo in the pages' header (.png, .jpg, .svg, .webp; at most 512 KiB).
     pub logo_file: String,
 }
 
