@@ -32,29 +32,19 @@ pub(crate) async fn provision(
 ) -> Result<(), DirectoryError> {
     let dn = user_dn(settings, account.username.as_str());
     let employee_number = account.employee_id.get().to_string();
-    let full_name = format!(
-        "{} {}",
-        account.first_name.as_str(),
-        account.last_name.as_str()
-    );
-    let values: [(&str, &str); 5] = [
-        ("cn", &full_name),
-        ("sn", account.last_name.as_str()),
-        ("givenName", account.first_name.as_str()),
-        ("mail", account.email.as_str()),
-        ("employeeNumber", &employee_number),
-    ];
+    let values = roster_values(account);
     let mut attrs: Vec<(&str, HashSet<&str>)> = vec![
         (
             "objectClass",
             HashSet::from(["top", "person", "organizationalPerson", "inetOrgPerson"]),
         ),
         ("uid", HashSet::from([account.username.as_str()])),
+        ("employeeNumber", HashSet::from([employee_number.as_str()])),
     ];
     attrs.extend(
         values
             .iter()
-            .map(|(attr, value)| (*attr, HashSet::from([*value]))),
+            .map(|(attr, value)| (*attr, HashSet::from([value.as_str()]))),
     );
     let added = ldap
         .with_timeout(settings.timeout)
@@ -65,15 +55,7 @@ pub(crate) async fn provision(
         0 => tracing::info!(%dn, "directory entry created"),
         ENTRY_ALREADY_EXISTS => {
             check_owner(ldap, settings, &dn, &employee_number).await?;
-            let mods = values
-                .iter()
-                .map(|(attr, value)| Mod::Replace(*attr, HashSet::from([*value])))
-                .collect();
-            ldap.with_timeout(settings.timeout)
-                .modify(&dn, mods)
-                .await
-                .and_then(|r| r.success())
-                .map_err(|e| classify(Step::Entry, e))?;
+            replace_roster_values(ldap, settings, &dn, account).await?;
             tracing::info!(%dn, "directory entry updated");
         }
         _ => return Err(classify(Step::Entry, ldap3::LdapError::from(added))),
@@ -81,6 +63,44 @@ pub(crate) async fn provision(
     modify_password(ldap, settings, &dn, password)
         .await
         .map_err(|e| classify(Step::Password, e))
+}
+
+/// What the roster decides on an entry: the names and mail (the uid and the employee number
+/// never change once written).
+fn roster_values(account: &Account) -> [(&'static str, String); 4] {
+    [
+        (
+            "cn",
+            format!(
+                "{} {}",
+                account.first_name.as_str(),
+                account.last_name.as_str()
+            ),
+        ),
+        ("sn", account.last_name.as_str().to_owned()),
+        ("givenName", account.first_name.as_str().to_owned()),
+        ("mail", account.email.as_str().to_owned()),
+    ]
+}
+
+/// Replaces the roster-decided values of an entry already checked to be this person's.
+async fn replace_roster_values(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    dn: &str,
+    account: &Account,
+) -> Result<(), DirectoryError> {
+    let values = roster_values(account);
+    let mods = values
+        .iter()
+        .map(|(attr, value)| Mod::Replace(*attr, HashSet::from([value.as_str()])))
+        .collect();
+    ldap.with_timeout(settings.timeout)
+        .modify(dn, mods)
+        .await
+        .and_then(|r| r.success())
+        .map(|_| ())
+        .map_err(|e| classify(Step::Entry, e))
 }
 
 /// Sets the password of an existing entry (reset, change).
@@ -110,25 +130,7 @@ pub(crate) async fn update(
 ) -> Result<(), DirectoryError> {
     let dn = user_dn(settings, account.username.as_str());
     check_owner(ldap, settings, &dn, &account.employee_id.get().to_string()).await?;
-    let full_name = format!(
-        "{} {}",
-        account.first_name.as_str(),
-        account.last_name.as_str()
-    );
-    let mods = [
-        ("cn", full_name.as_str()),
-        ("sn", account.last_name.as_str()),
-        ("givenName", account.first_name.as_str()),
-        ("mail", account.email.as_str()),
-    ]
-    .into_iter()
-    .map(|(attr, value)| Mod::Replace(attr, HashSet::from([value])))
-    .collect();
-    ldap.with_timeout(settings.timeout)
-        .modify(&dn, mods)
-        .await
-        .and_then(|r| r.success())
-        .map_err(|e| classify(Step::Entry, e))?;
+    replace_roster_values(ldap, settings, &dn, account).await?;
     tracing::info!(%dn, "directory entry updated from the roster");
     Ok(())
 }
