@@ -9,7 +9,7 @@ use axum::{
     http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
 };
-use claimd_core::{ChangeRequest, Error, Question, TypedAnswer, UpdateAnswersRequest};
+use claimd_core::{ChangeRequest, Error, Question, UpdateAnswersRequest};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -17,7 +17,10 @@ use crate::{
     Portal, PortalSettings,
     claim::Pick,
     csrf::CsrfKey,
-    pages::{Field, SummaryItem, error_for, message_for, render, summary_of, with_cookie},
+    pages::{
+        Field, SummaryItem, error_for, message_for, password_field, question_picks, render,
+        run_flow, summary_of, typed_answers, with_cookie,
+    },
     posted::Posted,
 };
 
@@ -84,37 +87,9 @@ fn page<'a>(
 ) -> ChangePage<'a> {
     let error = |name: &str| error_for(&errors, name);
     let min = portal.accounts.min_password_chars();
-    let secret = |name, label, autocomplete| Field {
-        name,
-        label,
-        kind: "password",
-        autocomplete,
-        error: error(name),
-        min: if autocomplete == "new-password" {
-            min
-        } else {
-            0
-        },
-        ..Field::default()
-    };
-    let picks = (0..3)
-        .map(|i| Pick {
-            select: Field {
-                name: ["question_1", "question_2", "question_3"][i],
-                value: chosen[i].to_owned(),
-                error: error(["question_1", "question_2", "question_3"][i]),
-                ..Field::default()
-            },
-            answer: Field {
-                name: ["answer_1", "answer_2", "answer_3"][i],
-                label: "Your answer",
-                kind: "text",
-                autocomplete: "off",
-                error: error(["answer_1", "answer_2", "answer_3"][i]),
-                ..Field::default()
-            },
-        })
-        .collect();
+    let secret =
+        |name, label, autocomplete| password_field(name, label, autocomplete, error(name), min);
+    let picks = question_picks(chosen, error);
     let (heading, action, questions) = match kind {
         Kind::Password => ("Change My Password", "/change-password", &[][..]),
         Kind::Questions => (
@@ -240,28 +215,21 @@ async fn submit(portal: Arc<Portal>, posted: Posted<ChangeForm>, kind: Kind) -> 
                 current_password: form.current_password,
                 new_password: form.new_password,
             };
-            tokio::spawn(async move { accounts.change_password(request, client).await })
+            run_flow(async move { accounts.change_password(request, client).await })
                 .await
-                .unwrap_or(Err(Error::Internal))
                 .map(Some)
         }
         Kind::Questions => {
             let request = UpdateAnswersRequest {
                 username: typed,
                 password: form.current_password,
-                answers: chosen
-                    .iter()
-                    .cloned()
-                    .zip([form.answer_1, form.answer_2, form.answer_3])
-                    .map(|(question_id, answer)| TypedAnswer {
-                        question_id,
-                        answer,
-                    })
-                    .collect(),
+                answers: typed_answers(
+                    chosen.clone(),
+                    [form.answer_1, form.answer_2, form.answer_3],
+                ),
             };
-            tokio::spawn(async move { accounts.update_answers(request, client).await })
+            run_flow(async move { accounts.update_answers(request, client).await })
                 .await
-                .unwrap_or(Err(Error::Internal))
                 .map(|()| None)
         }
     };

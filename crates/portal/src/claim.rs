@@ -10,14 +10,17 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
-use claimd_core::{ClaimRequest, Error, OperationState, Question, TypedAnswer};
+use claimd_core::{ClaimRequest, Error, OperationState, Question};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::{
     Portal, PortalSettings,
     csrf::CsrfKey,
-    pages::{Field, SummaryItem, error_for, message_for, render, summary_of, with_cookie},
+    pages::{
+        Field, SummaryItem, error_for, message_for, password_field, question_picks, render,
+        run_flow, summary_of, typed_answers, with_cookie,
+    },
     posted::Posted,
 };
 
@@ -120,43 +123,14 @@ fn claim_page<'a>(
         ..Field::default()
     };
     let min = portal.accounts.min_password_chars();
-    let secret = |name, label, autocomplete| Field {
-        name,
-        label,
-        kind: "password",
-        autocomplete,
-        error: error(name),
-        min: if autocomplete == "new-password" {
-            min
-        } else {
-            0
-        },
-        ..Field::default()
-    };
-    let picks = (0..3)
-        .map(|i| {
-            let (question, answer) = (
-                ["question_1", "question_2", "question_3"][i],
-                ["answer_1", "answer_2", "answer_3"][i],
-            );
-            Pick {
-                select: Field {
-                    name: question,
-                    value: values.questions[i].clone(),
-                    error: error(question),
-                    ..Field::default()
-                },
-                answer: Field {
-                    name: answer,
-                    label: "Your answer",
-                    kind: "text",
-                    autocomplete: "off",
-                    error: error(answer),
-                    ..Field::default()
-                },
-            }
-        })
-        .collect();
+    let secret =
+        |name, label, autocomplete| password_field(name, label, autocomplete, error(name), min);
+    let chosen = [
+        values.questions[0].as_str(),
+        values.questions[1].as_str(),
+        values.questions[2].as_str(),
+    ];
+    let picks = question_picks(chosen, error);
     let mut employee_id = text(
         "employee_id",
         "Employee ID",
@@ -252,22 +226,13 @@ pub(crate) async fn submit(
         first_name: form.first_name,
         employee_id: values.employee_id.clone(),
         password: form.password,
-        answers: [
-            (form.question_1, form.answer_1),
-            (form.question_2, form.answer_2),
-            (form.question_3, form.answer_3),
-        ]
-        .into_iter()
-        .map(|(question_id, answer)| TypedAnswer {
-            question_id,
-            answer,
-        })
-        .collect(),
+        answers: typed_answers(
+            [form.question_1, form.question_2, form.question_3],
+            [form.answer_1, form.answer_2, form.answer_3],
+        ),
     };
     let accounts = portal.accounts.clone();
-    let outcome = tokio::spawn(async move { accounts.claim(request, client).await })
-        .await
-        .unwrap_or(Err(Error::Internal));
+    let outcome = run_flow(async move { accounts.claim(request, client).await }).await;
     match outcome {
         Ok(receipt) => {
             // The finish page shows the username as fact: the link carries it signed, so

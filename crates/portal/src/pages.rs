@@ -212,3 +212,79 @@ pub(crate) async fn settled(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Runs an account flow in a task of its own: a browser that gives up must not cut it
+/// between reserving an attempt and judging it.
+pub(crate) async fn run_flow<T: Send + 'static>(
+    flow: impl std::future::Future<Output = Result<T, Error>> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::spawn(flow).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "page flow failed");
+        Err(Error::Internal)
+    })
+}
+
+/// A password input; a new password carries the district's minimum for the page's script.
+pub(crate) fn password_field(
+    name: &'static str,
+    label: &'static str,
+    autocomplete: &'static str,
+    error: Option<String>,
+    min: usize,
+) -> Field {
+    Field {
+        name,
+        label,
+        kind: "password",
+        autocomplete,
+        error,
+        min: if autocomplete == "new-password" {
+            min
+        } else {
+            0
+        },
+        ..Field::default()
+    }
+}
+
+/// The three question lists and their answers, with the questions already chosen.
+pub(crate) fn question_picks(
+    chosen: [&str; 3],
+    error: impl Fn(&str) -> Option<String>,
+) -> Vec<crate::claim::Pick> {
+    const QUESTIONS: [&str; 3] = ["question_1", "question_2", "question_3"];
+    const ANSWERS: [&str; 3] = ["answer_1", "answer_2", "answer_3"];
+    (0..3)
+        .map(|i| crate::claim::Pick {
+            select: Field {
+                name: QUESTIONS[i],
+                value: chosen[i].to_owned(),
+                error: error(QUESTIONS[i]),
+                ..Field::default()
+            },
+            answer: Field {
+                name: ANSWERS[i],
+                label: "Your answer",
+                kind: "text",
+                autocomplete: "off",
+                error: error(ANSWERS[i]),
+                ..Field::default()
+            },
+        })
+        .collect()
+}
+
+/// The form's three `question_n` / `answer_n` pairs as the flows take them.
+pub(crate) fn typed_answers(
+    questions: [String; 3],
+    answers: [secrecy::SecretString; 3],
+) -> Vec<claimd_core::TypedAnswer> {
+    questions
+        .into_iter()
+        .zip(answers)
+        .map(|(question_id, answer)| claimd_core::TypedAnswer {
+            question_id,
+            answer,
+        })
+        .collect()
+}

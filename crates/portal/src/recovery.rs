@@ -10,14 +10,17 @@ use axum::{
     http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
 };
-use claimd_core::{Error, OperationState, Question, ResetRequest, TypedAnswer};
+use claimd_core::{Error, OperationState, Question, ResetRequest};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::{
     Portal, PortalSettings,
     csrf::CsrfKey,
-    pages::{Field, SummaryItem, error_for, message_for, render, summary_of, with_cookie},
+    pages::{
+        Field, SummaryItem, error_for, message_for, password_field, render, run_flow, summary_of,
+        typed_answers, with_cookie,
+    },
     posted::Posted,
 };
 
@@ -81,15 +84,7 @@ fn page<'a>(
 ) -> ResetPage<'a> {
     let error = |name: &str| error_for(&errors, name);
     let min = portal.accounts.min_password_chars();
-    let secret = |name, label| Field {
-        name,
-        label,
-        kind: "password",
-        autocomplete: "new-password",
-        error: error(name),
-        min,
-        ..Field::default()
-    };
+    let secret = |name, label| password_field(name, label, "new-password", error(name), min);
     ResetPage {
         site: &portal.settings,
         csrf: portal.csrf.token(nonce),
@@ -175,23 +170,14 @@ pub(crate) async fn submit(
     }
     let request = ResetRequest {
         username: username.clone(),
-        answers: [
-            (form.question_1, form.answer_1),
-            (form.question_2, form.answer_2),
-            (form.question_3, form.answer_3),
-        ]
-        .into_iter()
-        .map(|(question_id, answer)| TypedAnswer {
-            question_id,
-            answer,
-        })
-        .collect(),
+        answers: typed_answers(
+            [form.question_1, form.question_2, form.question_3],
+            [form.answer_1, form.answer_2, form.answer_3],
+        ),
         new_password: form.new_password,
     };
     let accounts = portal.accounts.clone();
-    let outcome = tokio::spawn(async move { accounts.complete_reset(request, client).await })
-        .await
-        .unwrap_or(Err(Error::Internal));
+    let outcome = run_flow(async move { accounts.complete_reset(request, client).await }).await;
     match outcome {
         Ok(operation) => {
             Redirect::to(&format!("/password/done?op={}", operation.id)).into_response()

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::{
     Portal, PortalSettings,
     csrf::CsrfKey,
-    pages::{Field, message_for, render, with_cookie},
+    pages::{Field, message_for, render, run_flow, with_cookie},
     posted::Posted,
 };
 
@@ -68,9 +68,7 @@ pub(crate) async fn submit(
     let accounts = portal.accounts.clone();
     let email = form.email.trim().to_owned();
     let typed = email.clone();
-    let outcome = tokio::spawn(async move { accounts.recover_username(&typed, client).await })
-        .await
-        .unwrap_or(Err(Error::Internal));
+    let outcome = run_flow(async move { accounts.recover_username(&typed, client).await }).await;
     let error = match outcome {
         Ok(()) => None,
         Err(Error::InvalidArgument { violations }) => violations

@@ -15,7 +15,9 @@ use serde::Deserialize;
 use crate::{
     Portal, PortalSettings,
     csrf::CsrfKey,
-    pages::{Field, SummaryItem, error_for, message_for, render, summary_of, with_cookie},
+    pages::{
+        Field, SummaryItem, error_for, message_for, render, run_flow, summary_of, with_cookie,
+    },
     posted::Posted,
 };
 
@@ -129,9 +131,8 @@ pub(crate) async fn submit(
         details: form.details.clone(),
     };
     let accounts = portal.accounts.clone();
-    let outcome = tokio::spawn(async move { accounts.work_order(request, &support, client).await })
-        .await
-        .unwrap_or(Err(Error::Internal));
+    let outcome =
+        run_flow(async move { accounts.work_order(request, &support, client).await }).await;
     match outcome {
         Ok(()) => {
             let mut done = page(&portal, &nonce, &form, Vec::new());
