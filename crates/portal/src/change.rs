@@ -18,8 +18,8 @@ use crate::{
     claim::Pick,
     csrf::CsrfKey,
     pages::{
-        Field, SummaryItem, error_for, message_for, password_field, question_picks, render,
-        run_flow, summary_of, typed_answers, with_cookie,
+        Field, Picked, SummaryItem, error_for, message_for, password_field, question_picks, render,
+        run_flow, summary_of, with_cookie,
     },
     posted::Posted,
 };
@@ -56,18 +56,9 @@ pub(crate) struct ChangeForm {
     new_password: SecretString,
     #[serde(default)]
     new_password_confirm: SecretString,
-    #[serde(default)]
-    question_1: String,
-    #[serde(default)]
-    question_2: String,
-    #[serde(default)]
-    question_3: String,
-    #[serde(default)]
-    answer_1: SecretString,
-    #[serde(default)]
-    answer_2: SecretString,
-    #[serde(default)]
-    answer_3: SecretString,
+    /// `question_1..3` and `answer_1..3`.
+    #[serde(flatten)]
+    picked: Picked,
 }
 
 /// Which of the two pages.
@@ -185,11 +176,7 @@ async fn submit(portal: Arc<Portal>, posted: Posted<ChangeForm>, kind: Kind) -> 
         client,
     } = posted;
     let username = form.username.trim().to_ascii_lowercase();
-    let chosen = [
-        form.question_1.clone(),
-        form.question_2.clone(),
-        form.question_3.clone(),
-    ];
+    let chosen = form.picked.questions();
     let again = |errors: Vec<(String, String)>| {
         let chosen = [chosen[0].as_str(), chosen[1].as_str(), chosen[2].as_str()];
         with_cookie(
@@ -223,10 +210,7 @@ async fn submit(portal: Arc<Portal>, posted: Posted<ChangeForm>, kind: Kind) -> 
             let request = UpdateAnswersRequest {
                 username: typed,
                 password: form.current_password,
-                answers: typed_answers(
-                    chosen.clone(),
-                    [form.answer_1, form.answer_2, form.answer_3],
-                ),
+                answers: form.picked.into_typed(),
             };
             run_flow(async move { accounts.update_answers(request, client).await })
                 .await

@@ -18,8 +18,8 @@ use crate::{
     Portal, PortalSettings,
     csrf::CsrfKey,
     pages::{
-        Field, SummaryItem, error_for, message_for, password_field, question_picks, render,
-        run_flow, summary_of, typed_answers, with_cookie,
+        Field, Picked, SummaryItem, error_for, message_for, password_field, question_picks, render,
+        run_flow, summary_of, with_cookie,
     },
     posted::Posted,
 };
@@ -74,18 +74,9 @@ pub(crate) struct ClaimForm {
     password: SecretString,
     #[serde(default)]
     password_confirm: SecretString,
-    #[serde(default)]
-    question_1: String,
-    #[serde(default)]
-    question_2: String,
-    #[serde(default)]
-    question_3: String,
-    #[serde(default)]
-    answer_1: SecretString,
-    #[serde(default)]
-    answer_2: SecretString,
-    #[serde(default)]
-    answer_3: SecretString,
+    /// `question_1..3` and `answer_1..3`.
+    #[serde(flatten)]
+    picked: Picked,
 }
 
 /// The claim form with its CSRF cookie.
@@ -205,11 +196,7 @@ pub(crate) async fn submit(
         last_name: form.last_name.clone(),
         first_name: form.first_name.clone(),
         employee_id: padded_id(&form.employee_id),
-        questions: [
-            form.question_1.clone(),
-            form.question_2.clone(),
-            form.question_3.clone(),
-        ],
+        questions: form.picked.questions(),
     };
     if form.password.expose_secret() != form.password_confirm.expose_secret() {
         let errors = vec![(
@@ -226,10 +213,7 @@ pub(crate) async fn submit(
         first_name: form.first_name,
         employee_id: values.employee_id.clone(),
         password: form.password,
-        answers: typed_answers(
-            [form.question_1, form.question_2, form.question_3],
-            [form.answer_1, form.answer_2, form.answer_3],
-        ),
+        answers: form.picked.into_typed(),
     };
     let accounts = portal.accounts.clone();
     let outcome = run_flow(async move { accounts.claim(request, client).await }).await;

@@ -274,17 +274,45 @@ pub(crate) fn question_picks(
         .collect()
 }
 
-/// The form's three `question_n` / `answer_n` pairs as the flows take them.
-pub(crate) fn typed_answers(
-    questions: [String; 3],
-    answers: [secrecy::SecretString; 3],
-) -> Vec<claimd_core::TypedAnswer> {
-    questions
+/// The three `question_n` / `answer_n` pairs a form posts (flattened into each form).
+#[derive(Default, serde::Deserialize)]
+pub(crate) struct Picked {
+    #[serde(default)]
+    question_1: String,
+    #[serde(default)]
+    question_2: String,
+    #[serde(default)]
+    question_3: String,
+    #[serde(default)]
+    answer_1: secrecy::SecretString,
+    #[serde(default)]
+    answer_2: secrecy::SecretString,
+    #[serde(default)]
+    answer_3: secrecy::SecretString,
+}
+
+impl Picked {
+    /// The questions chosen, to show them again.
+    pub(crate) fn questions(&self) -> [String; 3] {
+        [
+            self.question_1.clone(),
+            self.question_2.clone(),
+            self.question_3.clone(),
+        ]
+    }
+
+    /// The pairs as the flows take them.
+    pub(crate) fn into_typed(self) -> Vec<claimd_core::TypedAnswer> {
+        [
+            (self.question_1, self.answer_1),
+            (self.question_2, self.answer_2),
+            (self.question_3, self.answer_3),
+        ]
         .into_iter()
-        .zip(answers)
         .map(|(question_id, answer)| claimd_core::TypedAnswer {
             question_id,
             answer,
         })
         .collect()
+    }
 }

@@ -18,8 +18,8 @@ use crate::{
     Portal, PortalSettings,
     csrf::CsrfKey,
     pages::{
-        Field, SummaryItem, error_for, message_for, password_field, render, run_flow, summary_of,
-        typed_answers, with_cookie,
+        Field, Picked, SummaryItem, error_for, message_for, password_field, render, run_flow,
+        summary_of, with_cookie,
     },
     posted::Posted,
 };
@@ -57,18 +57,9 @@ pub(crate) struct ResetForm {
     step: String,
     #[serde(default)]
     username: String,
-    #[serde(default)]
-    question_1: String,
-    #[serde(default)]
-    question_2: String,
-    #[serde(default)]
-    question_3: String,
-    #[serde(default)]
-    answer_1: SecretString,
-    #[serde(default)]
-    answer_2: SecretString,
-    #[serde(default)]
-    answer_3: SecretString,
+    /// `question_1..3` and `answer_1..3`.
+    #[serde(flatten)]
+    picked: Picked,
     #[serde(default)]
     new_password: SecretString,
     #[serde(default)]
@@ -170,10 +161,7 @@ pub(crate) async fn submit(
     }
     let request = ResetRequest {
         username: username.clone(),
-        answers: typed_answers(
-            [form.question_1, form.question_2, form.question_3],
-            [form.answer_1, form.answer_2, form.answer_3],
-        ),
+        answers: form.picked.into_typed(),
         new_password: form.new_password,
     };
     let accounts = portal.accounts.clone();
