@@ -36,6 +36,23 @@ fn fill(browser: &Browser, id: &str, text: &str) {
     browser.type_keys(text);
 }
 
+/// The password twice, then the three questions (typed until the list selects them) and
+/// their answers: what a refused claim must be given again, since secrets are never kept.
+fn fill_secrets(browser: &Browser, password: &str) {
+    fill(browser, "password", password);
+    fill(browser, "password_confirm", password);
+    for (field, text) in [
+        ("question_1", "What was the name of your first pet"),
+        ("answer_1", "Rex the Dog"),
+        ("question_2", "In what city or town"),
+        ("answer_2", "Jonesboro"),
+        ("question_3", "What was the make and model"),
+        ("answer_3", "Ford Focus"),
+    ] {
+        fill(browser, field, text);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_hire_claims_by_keyboard_in_a_real_browser_with_scripts_off() {
     let app = App::with_portal().await;
@@ -54,37 +71,15 @@ async fn a_new_hire_claims_by_keyboard_in_a_real_browser_with_scripts_off() {
     fill(&browser, "last_name", "Doe");
     fill(&browser, "first_name", "Jane");
     fill(&browser, "employee_id", "77777");
-    fill(&browser, "password", "password");
-    fill(&browser, "password_confirm", "password");
-    fill(
-        &browser,
-        "question_1",
-        "What was the name of your first pet",
-    );
-    fill(&browser, "answer_1", "Rex the Dog");
-    fill(&browser, "question_2", "In what city or town");
-    fill(&browser, "answer_2", "Jonesboro");
-    fill(&browser, "question_3", "What was the make and model");
-    fill(&browser, "answer_3", "Ford Focus");
+    fill_secrets(&browser, "password");
     browser.type_keys(keys::ENTER);
     let page = wait_for(&browser, "There is a problem").await;
     assert!(page.contains("id=\"password-error\""), "{page}");
     assert!(page.contains("value=\"Doe\""), "names kept");
     browser.screenshot(&shots.join("claim-refused.png"));
 
-    // The passwords, answers and questions again (secrets are never kept), then Enter.
-    fill(&browser, "password", PASSWORD);
-    fill(&browser, "password_confirm", PASSWORD);
-    fill(
-        &browser,
-        "question_1",
-        "What was the name of your first pet",
-    );
-    fill(&browser, "answer_1", "Rex the Dog");
-    fill(&browser, "question_2", "In what city or town");
-    fill(&browser, "answer_2", "Jonesboro");
-    fill(&browser, "question_3", "What was the make and model");
-    fill(&browser, "answer_3", "Ford Focus");
+    // The passwords, questions and answers again, then Enter.
+    fill_secrets(&browser, PASSWORD);
     browser.type_keys(keys::ENTER);
 
     // The finish page refreshes itself (no script) until the directory has the account.
