@@ -18,4 +18,6 @@ mod portal;
 mod recovery;
 mod refusals;
 mod secrets;
+mod standalone;
 mod tls;
+mod web;

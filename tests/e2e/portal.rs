@@ -1,121 +1,17 @@
 //! The portal's pages over plain HTTP, as a browser with scripts off uses them: the claim
 //! form, its CSRF token, refused fields kept and explained, the finish page, the headers.
 
-use std::{
-    io::{Read, Write},
-    net::TcpStream,
-    time::{Duration, Instant},
+use std::time::{Duration, Instant};
+
+use crate::{
+    harness::{App, PASSWORD},
+    web::{form_tokens, get, header, jane_form, post, post_with},
 };
-
-use crate::harness::{App, PASSWORD};
-
-/// One HTTP/1.1 exchange; returns the status, the headers (lowercased names) and the body.
-fn http(app: &App, request: &str) -> (u16, Vec<(String, String)>, String) {
-    let mut stream = TcpStream::connect(&app.portal_listen).expect("portal listens");
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut bytes = Vec::new();
-    stream.read_to_end(&mut bytes).unwrap();
-    // Pages are UTF-8; an image body is only measured, so a lossy read is enough.
-    let raw = String::from_utf8_lossy(&bytes).into_owned();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    (status, headers, body.to_owned())
-}
-
-fn get(app: &App, path: &str) -> (u16, Vec<(String, String)>, String) {
-    get_with(app, path, "")
-}
-
-/// A GET with extra header lines (each ending in `\r\n`).
-fn get_with(app: &App, path: &str, extra: &str) -> (u16, Vec<(String, String)>, String) {
-    http(
-        app,
-        &format!("GET {path} HTTP/1.1\r\nHost: portal\r\nConnection: close\r\n{extra}\r\n"),
-    )
-}
-
-fn post(
-    app: &App,
-    path: &str,
-    cookie: &str,
-    form: &[(&str, &str)],
-) -> (u16, Vec<(String, String)>, String) {
-    post_with(app, path, cookie, form, "")
-}
-
-/// A form POST with extra header lines (each ending in `\r\n`).
-fn post_with(
-    app: &App,
-    path: &str,
-    cookie: &str,
-    form: &[(&str, &str)],
-    extra: &str,
-) -> (u16, Vec<(String, String)>, String) {
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish();
-    http(
-        app,
-        &format!(
-            "POST {path} HTTP/1.1\r\nHost: portal\r\nConnection: close\r\nCookie: {cookie}\r\n{extra}\
-             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        ),
-    )
-}
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-/// The form's CSRF cookie (`name=value`) and its hidden token.
-fn form_tokens(headers: &[(String, String)], body: &str) -> (String, String) {
-    let cookie = header(headers, "set-cookie")
-        .and_then(|c| c.split(';').next())
-        .expect("a CSRF cookie")
-        .to_owned();
-    let token = body
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a CSRF field")
-        .to_owned();
-    (cookie, token)
-}
-
-fn jane_form<'a>(token: &'a str, employee_id: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![
-        ("csrf", token),
-        ("last_name", "Doe"),
-        ("first_name", "Jane"),
-        ("employee_id", employee_id),
-        ("password", PASSWORD),
-        ("password_confirm", PASSWORD),
-        ("question_1", "first-pet"),
-        ("answer_1", "Rex the Dog"),
-        ("question_2", "birth-city"),
-        ("answer_2", "Jonesboro"),
-        ("question_3", "first-car"),
-        ("answer_3", "Ford Focus"),
-    ]
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_hire_claims_on_the_portal_and_is_told_the_username() {
     let app = App::with_portal().await;
-    let (status, headers, body) = get(&app, "/claim");
+    let (status, headers, body) = get(&app.portal_listen, "/claim");
     assert_eq!(status, 200);
     for (name, value) in [
         ("cache-control", "no-store"),
@@ -151,15 +47,25 @@ async fn a_new_hire_claims_on_the_portal_and_is_told_the_username() {
     let (cookie, token) = form_tokens(&headers, &body);
 
     // Without its token (or with another), the form is refused and nothing is claimed.
-    let (status, _, _) = post(&app, "/claim", &cookie, &jane_form("0000", "077777"));
+    let (status, _, _) = post(
+        &app.portal_listen,
+        "/claim",
+        &cookie,
+        &jane_form("0000", "077777"),
+    );
     assert_eq!(status, 403);
-    let (status, _, _) = post(&app, "/claim", "", &jane_form(&token, "077777"));
+    let (status, _, _) = post(
+        &app.portal_listen,
+        "/claim",
+        "",
+        &jane_form(&token, "077777"),
+    );
     assert_eq!(status, 403);
 
     // A refused field is explained beside it and in the summary; names are kept, secrets not.
     let mut bad = jane_form(&token, "077777");
     bad[1] = ("last_name", "Do\u{202e}e");
-    let (status, _, body) = post(&app, "/claim", &cookie, &bad);
+    let (status, _, body) = post(&app.portal_listen, "/claim", &cookie, &bad);
     assert_eq!(status, 200);
     assert!(body.contains("id=\"last_name-error\""), "{body}");
     assert!(
@@ -174,7 +80,12 @@ async fn a_new_hire_claims_on_the_portal_and_is_told_the_username() {
     );
 
     // The five-digit ID from a badge is padded, as the sheet says.
-    let (status, headers, _) = post(&app, "/claim", &cookie, &jane_form(&token, "77777"));
+    let (status, headers, _) = post(
+        &app.portal_listen,
+        "/claim",
+        &cookie,
+        &jane_form(&token, "77777"),
+    );
     assert_eq!(status, 303);
     let location = header(&headers, "location").unwrap().to_owned();
     assert!(
@@ -184,11 +95,11 @@ async fn a_new_hire_claims_on_the_portal_and_is_told_the_username() {
     assert!(!location.contains(PASSWORD));
     // The finish page shows only the username the link was made for.
     let forged = location.replace("&u=e77777", "&u=e12345");
-    assert_eq!(get(&app, &forged).0, 404);
+    assert_eq!(get(&app.portal_listen, &forged).0, 404);
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let page = loop {
-        let (status, _, body) = get(&app, &location);
+        let (status, _, body) = get(&app.portal_listen, &location);
         assert_eq!(status, 200);
         if !body.contains("Creating your account") {
             break body;
@@ -202,7 +113,7 @@ async fn a_new_hire_claims_on_the_portal_and_is_told_the_username() {
         "{page}"
     );
     assert!(app.can_login("e77777", PASSWORD));
-    assert_eq!(get(&app, "/healthz").0, 200);
+    assert_eq!(get(&app.portal_listen, "/healthz").0, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -216,11 +127,11 @@ async fn forgot_my_username_replies_the_same_and_mails_only_a_known_address() {
 
     let mut pages = Vec::new();
     for email in ["jane.doe@district.example", "nobody@district.example"] {
-        let (status, headers, body) = get(&app, "/forgot-username");
+        let (status, headers, body) = get(&app.portal_listen, "/forgot-username");
         assert_eq!(status, 200);
         let (cookie, token) = form_tokens(&headers, &body);
         let (status, _, body) = post(
-            &app,
+            &app.portal_listen,
             "/forgot-username",
             &cookie,
             &[("csrf", token.as_str()), ("email", email)],
@@ -249,10 +160,10 @@ async fn forgot_my_password_asks_the_three_questions_and_sets_the_new_one() {
     let reply = crate::harness::claim_ok(&mut client, crate::harness::jane()).await;
     crate::harness::settle(&mut client, &reply.operation.unwrap().id).await;
 
-    let (_, headers, body) = get(&app, "/forgot-password");
+    let (_, headers, body) = get(&app.portal_listen, "/forgot-password");
     let (cookie, token) = form_tokens(&headers, &body);
     let (status, _, body) = post(
-        &app,
+        &app.portal_listen,
         "/forgot-password",
         &cookie,
         &[
@@ -282,18 +193,18 @@ async fn forgot_my_password_asks_the_three_questions_and_sets_the_new_one() {
         ("new_password", new_password),
         ("new_password_confirm", new_password),
     ];
-    let (status, _, body) = post(&app, "/forgot-password", &cookie, &form);
+    let (status, _, body) = post(&app.portal_listen, "/forgot-password", &cookie, &form);
     assert_eq!(status, 200);
     assert!(body.contains("are not right"), "{body}");
     assert!(!body.contains(new_password) && !body.contains("Fido"));
     form[4] = ("answer_1", "rex the dog");
-    let (status, headers, _) = post(&app, "/forgot-password", &cookie, &form);
+    let (status, headers, _) = post(&app.portal_listen, "/forgot-password", &cookie, &form);
     assert_eq!(status, 303);
     let location = header(&headers, "location").unwrap().to_owned();
     assert!(location.starts_with("/password/done?op="), "{location}");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (_, _, body) = get(&app, &location);
+        let (_, _, body) = get(&app.portal_listen, &location);
         if body.contains("Your Password Has Been Changed") {
             break;
         }
@@ -313,7 +224,7 @@ async fn the_password_and_the_questions_change_with_the_current_password() {
     crate::harness::settle(&mut client, &reply.operation.unwrap().id).await;
 
     // New questions: a wrong current password is refused, the right one takes them.
-    let (_, headers, body) = get(&app, "/challenge-questions");
+    let (_, headers, body) = get(&app.portal_listen, "/challenge-questions");
     let (cookie, token) = form_tokens(&headers, &body);
     let mut form = vec![
         ("csrf", token.as_str()),
@@ -326,18 +237,18 @@ async fn the_password_and_the_questions_change_with_the_current_password() {
         ("question_3", "childhood-street"),
         ("answer_3", "Maple Avenue"),
     ];
-    let (status, _, body) = post(&app, "/challenge-questions", &cookie, &form);
+    let (status, _, body) = post(&app.portal_listen, "/challenge-questions", &cookie, &form);
     assert_eq!(status, 200);
     assert!(body.contains("is not right"), "{body}");
     form[2] = ("current_password", PASSWORD);
-    let (status, _, body) = post(&app, "/challenge-questions", &cookie, &form);
+    let (status, _, body) = post(&app.portal_listen, "/challenge-questions", &cookie, &form);
     assert_eq!(status, 200);
     assert!(
         body.contains("Your challenge questions and answers are changed"),
         "{body}"
     );
 
-    let (_, headers, body) = get(&app, "/change-password");
+    let (_, headers, body) = get(&app.portal_listen, "/change-password");
     let (cookie, token) = form_tokens(&headers, &body);
     let new_password = "Quiet-Meadow-Lantern-58";
     let form = [
@@ -347,11 +258,11 @@ async fn the_password_and_the_questions_change_with_the_current_password() {
         ("new_password", new_password),
         ("new_password_confirm", new_password),
     ];
-    let (status, headers, _) = post(&app, "/change-password", &cookie, &form);
+    let (status, headers, _) = post(&app.portal_listen, "/change-password", &cookie, &form);
     assert_eq!(status, 303);
     let location = header(&headers, "location").unwrap().to_owned();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !get(&app, &location)
+    while !get(&app.portal_listen, &location)
         .2
         .contains("Your Password Has Been Changed")
     {
@@ -365,15 +276,15 @@ async fn the_password_and_the_questions_change_with_the_current_password() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_who_cannot_get_in_sends_a_work_order_to_the_support_center() {
     let app = App::with_portal().await;
-    let (_, headers, body) = get(&app, "/claim");
+    let (_, headers, body) = get(&app.portal_listen, "/claim");
     let (cookie, token) = form_tokens(&headers, &body);
     let mut wrong = jane_form(&token, "077777");
     wrong[1] = ("last_name", "Dough");
-    let (status, _, body) = post(&app, "/claim", &cookie, &wrong);
+    let (status, _, body) = post(&app.portal_listen, "/claim", &cookie, &wrong);
     assert_eq!(status, 200);
     assert!(body.contains("href=\"/work-order?topic=claim\""), "{body}");
 
-    let (status, headers, body) = get(&app, "/work-order?topic=claim");
+    let (status, headers, body) = get(&app.portal_listen, "/work-order?topic=claim");
     assert_eq!(status, 200);
     let (cookie, token) = form_tokens(&headers, &body);
     let mut order = vec![
@@ -388,14 +299,14 @@ async fn a_person_who_cannot_get_in_sends_a_work_order_to_the_support_center() {
             "My name is spelled Dough on my badge.\nPlease help \u{202e}",
         ),
     ];
-    let (status, _, body) = post(&app, "/work-order", &cookie, &order);
+    let (status, _, body) = post(&app.portal_listen, "/work-order", &cookie, &order);
     assert_eq!(status, 200);
     assert!(body.contains("id=\"details-error\""), "{body}");
     order[6] = (
         "details",
         "My name is spelled Dough on my badge.\nPlease help.",
     );
-    let (status, _, body) = post(&app, "/work-order", &cookie, &order);
+    let (status, _, body) = post(&app.portal_listen, "/work-order", &cookie, &order);
     assert_eq!(status, 200);
     assert!(
         body.contains("Expect email updates from the support center"),
@@ -422,13 +333,13 @@ async fn a_person_who_cannot_get_in_sends_a_work_order_to_the_support_center() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
     let app = App::with_portal_and(&[("CLAIMD__PORTAL__TRUSTED_PROXIES", "127.0.0.1")]).await;
-    let (_, headers, body) = get(&app, "/claim");
+    let (_, headers, body) = get(&app.portal_listen, "/claim");
     let (cookie, token) = form_tokens(&headers, &body);
     let form = jane_form(&token, "077777");
-    let (status, _, _) = post(&app, "/claim", &cookie, &form);
+    let (status, _, _) = post(&app.portal_listen, "/claim", &cookie, &form);
     assert_eq!(status, 400, "a trusted proxy must say who the browser is");
     let forwarded = "X-Forwarded-For: 198.51.100.23\r\n";
-    let (status, _, _) = post_with(&app, "/claim", &cookie, &form, forwarded);
+    let (status, _, _) = post_with(&app.portal_listen, "/claim", &cookie, &form, forwarded);
     assert_eq!(status, 303);
     let audit = app.claimd(&["admin", "audit", "--employee", "077777"]);
     let audit = String::from_utf8_lossy(&audit.stdout).into_owned();
@@ -440,16 +351,21 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lockout_page_says_to_wait_and_offers_the_support_center() {
     let app = App::with_portal().await;
-    let (_, headers, body) = get(&app, "/claim");
+    let (_, headers, body) = get(&app.portal_listen, "/claim");
     let (cookie, token) = form_tokens(&headers, &body);
     let mut wrong = jane_form(&token, "077777");
     wrong[1] = ("last_name", "Dough");
     for _ in 0..5 {
-        let (status, _, body) = post(&app, "/claim", &cookie, &wrong);
+        let (status, _, body) = post(&app.portal_listen, "/claim", &cookie, &wrong);
         assert_eq!(status, 200);
         assert!(body.contains("could not find your names"), "{body}");
     }
-    let (status, _, body) = post(&app, "/claim", &cookie, &jane_form(&token, "077777"));
+    let (status, _, body) = post(
+        &app.portal_listen,
+        "/claim",
+        &cookie,
+        &jane_form(&token, "077777"),
+    );
     assert_eq!(status, 429);
     assert!(body.contains("Please wait before trying again"), "{body}");
     assert!(body.contains("Try again in 15 minute(s)"), "{body}");
@@ -460,12 +376,12 @@ async fn the_lockout_page_says_to_wait_and_offers_the_support_center() {
 async fn the_district_logo_is_served_and_shown_in_the_header() {
     let logo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/portal-claimed.png");
     let app = App::with_portal_and(&[("CLAIMD__PORTAL__LOGO_FILE", logo)]).await;
-    let (status, headers, _) = get(&app, "/static/logo");
+    let (status, headers, _) = get(&app.portal_listen, "/static/logo");
     assert_eq!(status, 200);
     assert_eq!(header(&headers, "content-type"), Some("image/png"));
     let size = std::fs::metadata(logo).unwrap().len().to_string();
     assert_eq!(header(&headers, "content-length"), Some(size.as_str()));
-    let (_, _, page) = get(&app, "/");
+    let (_, _, page) = get(&app.portal_listen, "/");
     assert!(
         page.contains("<img src=\"/static/logo\" alt=\"\""),
         "{page}"

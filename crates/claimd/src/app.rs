@@ -17,7 +17,7 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::settings::Parts;
+use crate::settings::{Parts, PortalParts};
 
 /// What to start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,6 +154,27 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
             .with_context(|| format!("{name} panicked"))?
             .with_context(|| format!("{name} failed"))?;
     }
+    info!("claimd stopped");
+    Ok(())
+}
+
+/// `claimd portal`: the pages alone, calling AccountService over gRPC, until a signal.
+pub async fn portal(parts: PortalParts) -> anyhow::Result<()> {
+    let remote = claimd_portal::Remote::new(&parts.api)?;
+    let portal = Arc::new(claimd_portal::Portal::new(
+        remote,
+        parts.pages,
+        claimd_portal::CsrfKey::random(),
+    ));
+    let listener = TcpListener::bind(parts.listen)
+        .await
+        .with_context(|| format!("portal.listen: cannot listen on {}", parts.listen))?;
+    let shutdown = CancellationToken::new();
+    let pages = tokio::spawn(claimd_portal::serve(listener, portal, shutdown.clone()));
+    info!(api = %parts.api.url, "claimd portal started");
+    shutdown_signal().await;
+    shutdown.cancel();
+    pages.await.context("portal panicked")??;
     info!("claimd stopped");
     Ok(())
 }

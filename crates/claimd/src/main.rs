@@ -41,6 +41,9 @@ enum Command {
     Serve,
     /// Run only the directory sync worker.
     Sync,
+    /// Serve only the self-service pages, calling AccountService at portal.api over gRPC
+    /// (for a DMZ host; the service lists this host in grpc.trusted_proxies).
+    Portal,
     /// Manage the HR roster.
     Roster {
         #[command(subcommand)]
@@ -116,6 +119,12 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             .map_err(|rule| anyhow::anyhow!("accounts.username_template: {rule}"))?;
         return runtime.block_on(admin::run(&settings.store.url, &usernames, command));
     }
+    if let Command::Portal = cli.command {
+        // The pages alone need only [portal]: the store, directory and keys stay inside.
+        let parts = settings.portal_parts()?;
+        telemetry::init(parts.log_json, &settings.log.level);
+        return runtime.block_on(app::portal(parts));
+    }
     let parts = settings.parts()?;
     match cli.command {
         Command::CheckConfig => {
@@ -128,7 +137,9 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Roster { .. } | Command::Admin { .. } => unreachable!("handled above"),
+        Command::Roster { .. } | Command::Admin { .. } | Command::Portal => {
+            unreachable!("handled above")
+        }
         Command::Run | Command::Serve | Command::Sync => {
             telemetry::init(parts.log_json, &settings.log.level);
             let mode = match cli.command {

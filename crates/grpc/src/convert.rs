@@ -3,7 +3,7 @@
 use claimd_api::v1;
 use claimd_core::{
     ChangeRequest, ClaimRequest, Operation, OperationState, Question, ResetRequest, TypedAnswer,
-    UpdateAnswersRequest,
+    UpdateAnswersRequest, WorkOrderRequest,
 };
 use secrecy::SecretString;
 
@@ -68,5 +68,16 @@ fn answer(mut a: v1::ChallengeAnswer) -> TypedAnswer {
     TypedAnswer {
         question_id: a.question_id,
         answer: SecretString::from(std::mem::take(&mut a.answer)),
+    }
+}
+
+pub(crate) fn work_order_request(m: v1::OpenWorkOrderRequest) -> WorkOrderRequest {
+    WorkOrderRequest {
+        last_name: m.last_name,
+        first_name: m.first_name,
+        employee_id: m.employee_id,
+        email: m.email,
+        topic: m.topic,
+        details: m.details,
     }
 }

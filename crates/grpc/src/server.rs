@@ -46,6 +46,9 @@ pub struct GrpcSettings {
     pub max_calls_per_connection: usize,
     /// A call still running after this is ended with DEADLINE_EXCEEDED (watches excepted).
     pub request_timeout: Duration,
+    /// Where `OpenWorkOrder` mails its requests (`portal.support_email`); without it the
+    /// call answers UNAVAILABLE.
+    pub support: Option<claimd_core::Email>,
 }
 
 impl Default for GrpcSettings {
@@ -56,6 +59,7 @@ impl Default for GrpcSettings {
             max_watches: 1000,
             max_calls_per_connection: 32,
             request_timeout: Duration::from_secs(30),
+            support: None,
         }
     }
 }
@@ -121,7 +125,8 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| ServeError::Reflection(e.to_string()))?;
-    let api = AccountApi::new(accounts, settings.clients, drain, settings.max_watches);
+    let api = AccountApi::new(accounts, settings.clients, drain, settings.max_watches)
+        .with_support(settings.support);
     // Bounded per connection (calls in flight, HTTP/2 streams, pending resets) and in time;
     // keepalives find dead peers so their streams are freed.
     let mut builder = Server::builder()

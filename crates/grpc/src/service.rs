@@ -11,9 +11,9 @@ use claimd_api::v1::{
     ChangePasswordResponse, ClaimAccountRequest, ClaimAccountResponse,
     CompletePasswordResetRequest, CompletePasswordResetResponse, GetOperationRequest,
     GetOperationResponse, ListChallengeQuestionsRequest, ListChallengeQuestionsResponse,
-    RecoverUsernameRequest, RecoverUsernameResponse, UpdateChallengeAnswersRequest,
-    UpdateChallengeAnswersResponse, WatchOperationRequest, WatchOperationResponse,
-    account_service_server::AccountService,
+    OpenWorkOrderRequest, OpenWorkOrderResponse, RecoverUsernameRequest, RecoverUsernameResponse,
+    UpdateChallengeAnswersRequest, UpdateChallengeAnswersResponse, WatchOperationRequest,
+    WatchOperationResponse, account_service_server::AccountService,
 };
 use claimd_core::{Accounts, Error, admission::with_deadline};
 use futures::Stream;
@@ -53,6 +53,8 @@ pub struct AccountApi {
     drain: Drain,
     /// One permit per open watch.
     watches: Arc<Semaphore>,
+    /// Where work orders go.
+    support: Option<claimd_core::Email>,
 }
 
 impl AccountApi {
@@ -69,7 +71,15 @@ impl AccountApi {
             clients,
             drain,
             watches: Arc::new(Semaphore::new(max_watches)),
+            support: None,
         }
+    }
+
+    /// Work orders are mailed to `support` (none configured: `OpenWorkOrder` is UNAVAILABLE).
+    #[must_use]
+    pub fn with_support(mut self, support: Option<claimd_core::Email>) -> Self {
+        self.support = support;
+        self
     }
 
     /// The client's address; a trusted proxy that does not say who its client is gets
@@ -290,6 +300,31 @@ impl AccountService for AccountApi {
         finish("UpdateChallengeAnswers", started, &result);
         result.map_err(to_status)?;
         Ok(Response::new(UpdateChallengeAnswersResponse {}))
+    }
+
+    #[instrument(skip_all, fields(rpc = "OpenWorkOrder", client = field::Empty, outcome = field::Empty))]
+    async fn open_work_order(
+        &self,
+        request: Request<OpenWorkOrderRequest>,
+    ) -> Result<Response<OpenWorkOrderResponse>, Status> {
+        let started = Instant::now();
+        let client = self.client(&request)?;
+        record_client(client);
+        let Some(support) = self.support.clone() else {
+            warn!("portal.support_email is not set: a work order cannot be sent");
+            let result: Result<(), Error> = Err(Error::Unavailable);
+            finish("OpenWorkOrder", started, &result);
+            return Err(to_status(Error::Unavailable));
+        };
+        let accounts = self.accounts.clone();
+        let order = convert::work_order_request(request.into_inner());
+        let result = detached(None, async move {
+            accounts.work_order(order, &support, client).await
+        })
+        .await;
+        finish("OpenWorkOrder", started, &result);
+        result.map_err(to_status)?;
+        Ok(Response::new(OpenWorkOrderResponse {}))
     }
 
     type WatchOperationStream = WatchStream;

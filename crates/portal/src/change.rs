@@ -19,7 +19,7 @@ use crate::{
     csrf::CsrfKey,
     pages::{
         Field, Picked, SummaryItem, error_for, message_for, password_field, question_picks, render,
-        run_flow, summary_of, with_cookie,
+        summary_of, with_cookie,
     },
     posted::Posted,
 };
@@ -36,7 +36,7 @@ struct ChangePage<'a> {
     new_password: Field,
     new_password_confirm: Field,
     /// Empty on the password page; the pool on the questions page.
-    questions: &'a [Question],
+    questions: Arc<[Question]>,
     picks: Vec<Pick>,
     summary: Vec<SummaryItem>,
     done: bool,
@@ -74,6 +74,7 @@ fn page<'a>(
     nonce: &str,
     username: &str,
     chosen: [&str; 3],
+    questions: Arc<[Question]>,
     errors: Vec<(String, String)>,
 ) -> ChangePage<'a> {
     let error = |name: &str| error_for(&errors, name);
@@ -81,13 +82,9 @@ fn page<'a>(
     let secret =
         |name, label, autocomplete| password_field(name, label, autocomplete, error(name), min);
     let picks = question_picks(chosen, error);
-    let (heading, action, questions) = match kind {
-        Kind::Password => ("Change My Password", "/change-password", &[][..]),
-        Kind::Questions => (
-            "Change My Challenge Questions",
-            "/challenge-questions",
-            portal.accounts.questions(),
-        ),
+    let (heading, action) = match kind {
+        Kind::Password => ("Change My Password", "/change-password"),
+        Kind::Questions => ("Change My Challenge Questions", "/challenge-questions"),
     };
     ChangePage {
         site: &portal.settings,
@@ -114,26 +111,50 @@ fn page<'a>(
     }
 }
 
-fn blank(portal: &Portal, kind: Kind, headers: &HeaderMap) -> Response {
+/// The page, with the pool of questions when it is the questions page; `done` says the
+/// change was made (and the form is not shown again).
+async fn shown(
+    portal: &Portal,
+    kind: Kind,
+    nonce: &str,
+    username: &str,
+    chosen: [&str; 3],
+    errors: Vec<(String, String)>,
+    done: bool,
+) -> Response {
+    let questions = match kind {
+        Kind::Password => Arc::from(Vec::new()),
+        Kind::Questions => match portal.accounts.questions().await {
+            Ok(questions) => questions,
+            Err(error) => return message_for(&portal.settings, &error),
+        },
+    };
+    let mut shown = page(portal, kind, nonce, username, chosen, questions, errors);
+    shown.done = done;
+    if done {
+        render(shown)
+    } else {
+        with_cookie(render(shown), nonce)
+    }
+}
+
+async fn blank(portal: &Portal, kind: Kind, headers: &HeaderMap) -> Response {
     let nonce = CsrfKey::nonce_for(headers);
-    with_cookie(
-        render(page(portal, kind, &nonce, "", ["", "", ""], Vec::new())),
-        &nonce,
-    )
+    shown(portal, kind, &nonce, "", ["", "", ""], Vec::new(), false).await
 }
 
 pub(crate) async fn password_form(
     State(portal): State<Arc<Portal>>,
     headers: HeaderMap,
 ) -> Response {
-    blank(&portal, Kind::Password, &headers)
+    blank(&portal, Kind::Password, &headers).await
 }
 
 pub(crate) async fn questions_form(
     State(portal): State<Arc<Portal>>,
     headers: HeaderMap,
 ) -> Response {
-    blank(&portal, Kind::Questions, &headers)
+    blank(&portal, Kind::Questions, &headers).await
 }
 
 /// The API's field names as the form's (`answers[0].answer` is `answer_1`).
@@ -178,11 +199,12 @@ async fn submit(portal: Arc<Portal>, posted: Posted<ChangeForm>, kind: Kind) -> 
     let username = form.username.trim().to_ascii_lowercase();
     let chosen = form.picked.questions();
     let again = |errors: Vec<(String, String)>| {
-        let chosen = [chosen[0].as_str(), chosen[1].as_str(), chosen[2].as_str()];
-        with_cookie(
-            render(page(&portal, kind, &nonce, &username, chosen, errors)),
-            &nonce,
-        )
+        let (portal, nonce, username) = (&portal, &nonce, &username);
+        let chosen = chosen.clone();
+        async move {
+            let chosen = [chosen[0].as_str(), chosen[1].as_str(), chosen[2].as_str()];
+            shown(portal, kind, nonce, username, chosen, errors, false).await
+        }
     };
     if kind == Kind::Password
         && form.new_password.expose_secret() != form.new_password_confirm.expose_secret()
@@ -190,11 +212,10 @@ async fn submit(portal: Arc<Portal>, posted: Posted<ChangeForm>, kind: Kind) -> 
         return again(vec![(
             "new_password_confirm".into(),
             "The two passwords are not the same.".into(),
-        )]);
+        )])
+        .await;
     }
-    let accounts = portal.accounts.clone();
     let typed = username.clone();
-    // Run to the end in its own task: a browser that gives up must not cut the attempt short.
     let outcome = match kind {
         Kind::Password => {
             let request = ChangeRequest {
@@ -202,7 +223,9 @@ async fn submit(portal: Arc<Portal>, posted: Posted<ChangeForm>, kind: Kind) -> 
                 current_password: form.current_password,
                 new_password: form.new_password,
             };
-            run_flow(async move { accounts.change_password(request, client).await })
+            portal
+                .accounts
+                .change_password(request, client)
                 .await
                 .map(Some)
         }
@@ -212,35 +235,49 @@ async fn submit(portal: Arc<Portal>, posted: Posted<ChangeForm>, kind: Kind) -> 
                 password: form.current_password,
                 answers: form.picked.into_typed(),
             };
-            run_flow(async move { accounts.update_answers(request, client).await })
+            portal
+                .accounts
+                .update_answers(request, client)
                 .await
                 .map(|()| None)
         }
     };
     match outcome {
         Ok(Some(operation)) => {
-            Redirect::to(&format!("/password/done?op={}", operation.id)).into_response()
+            Redirect::to(&format!("/password/done?op={operation}")).into_response()
         }
         Ok(None) => {
-            let chosen = ["", "", ""];
-            let mut done = page(&portal, kind, &nonce, &username, chosen, Vec::new());
-            done.done = true;
-            render(done)
+            shown(
+                &portal,
+                kind,
+                &nonce,
+                &username,
+                ["", "", ""],
+                Vec::new(),
+                true,
+            )
+            .await
         }
-        Err(Error::InvalidArgument { violations }) => again(
-            violations
-                .into_iter()
-                .map(|v| {
-                    let field = form_field(&v.field, kind);
-                    let message = format!("{}: {}.", field.replace('_', " "), v.description);
-                    (field, message)
-                })
-                .collect(),
-        ),
-        Err(Error::Unauthenticated) => again(vec![(
-            String::new(),
-            "The username or the password is not right. Check them and try again.".into(),
-        )]),
+        Err(Error::InvalidArgument { violations }) => {
+            again(
+                violations
+                    .into_iter()
+                    .map(|v| {
+                        let field = form_field(&v.field, kind);
+                        let message = format!("{}: {}.", field.replace('_', " "), v.description);
+                        (field, message)
+                    })
+                    .collect(),
+            )
+            .await
+        }
+        Err(Error::Unauthenticated) => {
+            again(vec![(
+                String::new(),
+                "The username or the password is not right. Check them and try again.".into(),
+            )])
+            .await
+        }
         Err(error) => message_for(&portal.settings, &error),
     }
 }

@@ -19,7 +19,7 @@ use crate::{
     csrf::CsrfKey,
     pages::{
         Field, Picked, SummaryItem, error_for, message_for, password_field, question_picks, render,
-        run_flow, summary_of, with_cookie,
+        summary_of, with_cookie,
     },
     posted::Posted,
 };
@@ -36,7 +36,7 @@ pub(crate) struct Pick {
 struct ClaimPage<'a> {
     site: &'a PortalSettings,
     csrf: String,
-    questions: &'a [Question],
+    questions: Arc<[Question]>,
     last_name: Field,
     first_name: Field,
     employee_id: Field,
@@ -82,8 +82,31 @@ pub(crate) struct ClaimForm {
 /// The claim form with its CSRF cookie.
 pub(crate) async fn form(State(portal): State<Arc<Portal>>, headers: HeaderMap) -> Response {
     let nonce = CsrfKey::nonce_for(&headers);
-    let page = claim_page(&portal, &nonce, &ClaimValues::default(), Vec::new(), false);
-    with_cookie(render(page), &nonce)
+    again(&portal, &nonce, &ClaimValues::default(), Vec::new(), false).await
+}
+
+/// The form (again), with the refused fields explained.
+async fn again(
+    portal: &Portal,
+    nonce: &str,
+    values: &ClaimValues,
+    errors: Vec<(String, String)>,
+    show_work_order: bool,
+) -> Response {
+    match portal.accounts.questions().await {
+        Ok(questions) => with_cookie(
+            render(claim_page(
+                portal,
+                nonce,
+                values,
+                questions,
+                errors,
+                show_work_order,
+            )),
+            nonce,
+        ),
+        Err(error) => message_for(&portal.settings, &error),
+    }
 }
 
 /// The values typed, kept when the form comes back (never the password or the answers).
@@ -99,6 +122,7 @@ fn claim_page<'a>(
     portal: &'a Portal,
     nonce: &str,
     values: &ClaimValues,
+    questions: Arc<[Question]>,
     errors: Vec<(String, String)>,
     show_work_order: bool,
 ) -> ClaimPage<'a> {
@@ -133,7 +157,7 @@ fn claim_page<'a>(
     ClaimPage {
         site: &portal.settings,
         csrf: portal.csrf.token(nonce),
-        questions: portal.accounts.questions(),
+        questions,
         last_name: text(
             "last_name",
             "Last name",
@@ -203,10 +227,7 @@ pub(crate) async fn submit(
             "password_confirm".to_owned(),
             "The two passwords are not the same.".to_owned(),
         )];
-        return with_cookie(
-            render(claim_page(&portal, &nonce, &values, errors, false)),
-            &nonce,
-        );
+        return again(&portal, &nonce, &values, errors, false).await;
     }
     let request = ClaimRequest {
         last_name: form.last_name,
@@ -215,14 +236,11 @@ pub(crate) async fn submit(
         password: form.password,
         answers: form.picked.into_typed(),
     };
-    let accounts = portal.accounts.clone();
-    let outcome = run_flow(async move { accounts.claim(request, client).await }).await;
-    match outcome {
-        Ok(receipt) => {
+    match portal.accounts.claim(request, client).await {
+        Ok(claimed) => {
             // The finish page shows the username as fact: the link carries it signed, so
             // nobody can make the district's page show another one.
-            let op = receipt.operation.id.to_string();
-            let user = receipt.username.to_string();
+            let (op, user) = (claimed.operation, claimed.username);
             let signature = portal.csrf.sign(&format!("{op}/{user}"));
             Redirect::to(&format!("/claim/done?op={op}&u={user}&s={signature}")).into_response()
         }
@@ -231,10 +249,7 @@ pub(crate) async fn submit(
                 .into_iter()
                 .map(|v| (form_field(&v.field), capitalized(&v.field, &v.description)))
                 .collect();
-            with_cookie(
-                render(claim_page(&portal, &nonce, &values, errors, false)),
-                &nonce,
-            )
+            again(&portal, &nonce, &values, errors, false).await
         }
         Err(Error::NoRosterMatch) => {
             let errors = vec![(
@@ -243,10 +258,7 @@ pub(crate) async fn submit(
                  Check them against your offer letter or badge."
                     .to_owned(),
             )];
-            with_cookie(
-                render(claim_page(&portal, &nonce, &values, errors, true)),
-                &nonce,
-            )
+            again(&portal, &nonce, &values, errors, true).await
         }
         Err(error) => message_for(&portal.settings, &error),
     }
@@ -288,7 +300,7 @@ pub(crate) async fn done(
         )
             .into_response();
     }
-    let operation = match crate::pages::settled(&portal, op).await {
+    let operation = match portal.accounts.settled(op).await {
         Ok(operation) => operation,
         Err(_) => return Redirect::to("/claim").into_response(),
     };

@@ -6,6 +6,7 @@
 //! the account flows in-process ([`claimd_core::Accounts`]) with the browser's address, so the
 //! attempt limits hold exactly as for gRPC callers.
 
+mod backend;
 mod change;
 mod claim;
 mod csrf;
@@ -13,17 +14,19 @@ mod headers;
 mod pages;
 mod posted;
 mod recovery;
+mod remote;
 mod username;
 mod work_order;
 
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{Router, routing::get};
-use claimd_core::Accounts;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub use backend::Backend;
 pub use csrf::CsrfKey;
+pub use remote::{Remote, RemoteError, RemoteSettings};
 
 /// What the pages say about the district (`[portal]` in the configuration).
 #[derive(Clone, Debug, Default)]
@@ -49,16 +52,16 @@ pub struct PortalSettings {
 /// Everything a page needs.
 #[derive(Debug)]
 pub struct Portal {
-    accounts: Arc<Accounts>,
+    accounts: Backend,
     settings: PortalSettings,
     csrf: CsrfKey,
 }
 
 impl Portal {
-    /// The pages over `accounts`.
-    pub fn new(accounts: Arc<Accounts>, settings: PortalSettings, csrf: CsrfKey) -> Self {
+    /// The pages over `accounts`: the flows in this process, or AccountService over gRPC.
+    pub fn new(accounts: impl Into<Backend>, settings: PortalSettings, csrf: CsrfKey) -> Self {
         Self {
-            accounts,
+            accounts: accounts.into(),
             settings,
             csrf,
         }

@@ -197,33 +197,6 @@ pub(crate) fn client(
         })
 }
 
-/// The operation, waiting briefly for it to end: the directory write usually takes a tenth of
-/// a second, so most people see the result at once instead of after a refresh.
-pub(crate) async fn settled(
-    portal: &crate::Portal,
-    id: &str,
-) -> Result<claimd_core::Operation, Error> {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(1500);
-    loop {
-        let operation = portal.accounts.operation(id).await?;
-        if operation.state.is_final() || tokio::time::Instant::now() >= deadline {
-            return Ok(operation);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
-/// Runs an account flow in a task of its own: a browser that gives up must not cut it
-/// between reserving an attempt and judging it.
-pub(crate) async fn run_flow<T: Send + 'static>(
-    flow: impl std::future::Future<Output = Result<T, Error>> + Send + 'static,
-) -> Result<T, Error> {
-    tokio::spawn(flow).await.unwrap_or_else(|e| {
-        tracing::error!(error = %e, "page flow failed");
-        Err(Error::Internal)
-    })
-}
-
 /// A password input; a new password carries the district's minimum for the page's script.
 pub(crate) fn password_field(
     name: &'static str,

@@ -18,8 +18,8 @@ use crate::{
     Portal, PortalSettings,
     csrf::CsrfKey,
     pages::{
-        Field, Picked, SummaryItem, error_for, message_for, password_field, render, run_flow,
-        summary_of, with_cookie,
+        Field, Picked, SummaryItem, error_for, message_for, password_field, render, summary_of,
+        with_cookie,
     },
     posted::Posted,
 };
@@ -164,12 +164,8 @@ pub(crate) async fn submit(
         answers: form.picked.into_typed(),
         new_password: form.new_password,
     };
-    let accounts = portal.accounts.clone();
-    let outcome = run_flow(async move { accounts.complete_reset(request, client).await }).await;
-    match outcome {
-        Ok(operation) => {
-            Redirect::to(&format!("/password/done?op={}", operation.id)).into_response()
-        }
+    match portal.accounts.complete_reset(request, client).await {
+        Ok(operation) => Redirect::to(&format!("/password/done?op={operation}")).into_response(),
         Err(Error::InvalidArgument { violations }) => {
             let errors = violations
                 .into_iter()
@@ -212,7 +208,7 @@ pub(crate) async fn done(
     let Some(op) = query.get("op") else {
         return Redirect::to("/forgot-password").into_response();
     };
-    let Ok(operation) = crate::pages::settled(&portal, op).await else {
+    let Ok(operation) = portal.accounts.settled(op).await else {
         return Redirect::to("/forgot-password").into_response();
     };
     let (heading, pending, succeeded) = match operation.state {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::{
     Portal, PortalSettings,
     csrf::CsrfKey,
-    pages::{Field, message_for, render, run_flow, with_cookie},
+    pages::{Field, message_for, render, with_cookie},
     posted::Posted,
 };
 
@@ -65,11 +65,12 @@ pub(crate) async fn submit(
         client,
     }: Posted<EmailForm>,
 ) -> Response {
-    let accounts = portal.accounts.clone();
     let email = form.email.trim().to_owned();
-    let typed = email.clone();
-    let outcome = run_flow(async move { accounts.recover_username(&typed, client).await }).await;
-    let error = match outcome {
+    let error = match portal
+        .accounts
+        .recover_username(email.clone(), client)
+        .await
+    {
         Ok(()) => None,
         Err(Error::InvalidArgument { violations }) => violations
             .into_iter()

@@ -9,15 +9,13 @@ use axum::{
     http::HeaderMap,
     response::Response,
 };
-use claimd_core::{Email, Error, WorkOrderRequest};
+use claimd_core::{Error, WorkOrderRequest};
 use serde::Deserialize;
 
 use crate::{
     Portal, PortalSettings,
     csrf::CsrfKey,
-    pages::{
-        Field, SummaryItem, error_for, message_for, render, run_flow, summary_of, with_cookie,
-    },
+    pages::{Field, SummaryItem, error_for, message_for, render, summary_of, with_cookie},
     posted::Posted,
 };
 
@@ -118,10 +116,6 @@ pub(crate) async fn submit(
         client,
     }: Posted<WorkOrderForm>,
 ) -> Response {
-    let Ok(support) = Email::parse(&portal.settings.support_email) else {
-        tracing::error!("portal.support_email is not set: a work order cannot be sent");
-        return message_for(&portal.settings, &Error::Unavailable);
-    };
     let request = WorkOrderRequest {
         last_name: form.last_name.clone(),
         first_name: form.first_name.clone(),
@@ -130,10 +124,8 @@ pub(crate) async fn submit(
         topic: form.topic.clone(),
         details: form.details.clone(),
     };
-    let accounts = portal.accounts.clone();
-    let outcome =
-        run_flow(async move { accounts.work_order(request, &support, client).await }).await;
-    match outcome {
+    let support = &portal.settings.support_email;
+    match portal.accounts.work_order(request, support, client).await {
         Ok(()) => {
             let mut done = page(&portal, &nonce, &form, Vec::new());
             done.sent = true;

@@ -44,24 +44,28 @@ pub struct MailParts {
 }
 
 #[derive(Default)]
-struct Problems(Vec<String>);
+pub(super) struct Problems(pub(super) Vec<String>);
 
 impl Problems {
-    fn add(&mut self, key: &str, message: impl std::fmt::Display) {
+    pub(super) fn add(&mut self, key: &str, message: impl std::fmt::Display) {
         self.0.push(format!("{key}: {message}"));
     }
 
     /// A problem whose message already names its key.
-    fn add_named(&mut self, message: impl std::fmt::Display) {
+    pub(super) fn add_named(&mut self, message: impl std::fmt::Display) {
         self.0.push(message.to_string());
     }
 
-    fn take<T, E: std::fmt::Display>(&mut self, key: &str, result: Result<T, E>) -> Option<T> {
+    pub(super) fn take<T, E: std::fmt::Display>(
+        &mut self,
+        key: &str,
+        result: Result<T, E>,
+    ) -> Option<T> {
         result.map_err(|e| self.add(key, e)).ok()
     }
 }
 
-fn read_secret_file(path: &PathBuf) -> Result<String, String> {
+pub(super) fn read_secret_file(path: &PathBuf) -> Result<String, String> {
     let text =
         fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let secret = text.trim_end_matches(['\n', '\r']).to_owned();
@@ -266,19 +270,7 @@ impl Settings {
             p.add("mail.timeout_secs", "must be at least 1");
         }
 
-        let logo = match self.portal.logo_file.trim() {
-            "" => None,
-            path => p.take("portal.logo_file", read_logo(path)),
-        };
-        let portal_listen = match self.portal.listen.trim() {
-            "" => None,
-            listen => p.take(
-                "portal.listen",
-                listen.parse::<SocketAddr>().map_err(|_| {
-                    format!("{listen:?} is not an address and port such as 127.0.0.1:8080")
-                }),
-            ),
-        };
+        let (portal_listen, portal, support) = self.pages(&mut p);
         let metrics_listen = match self.metrics.listen.trim() {
             "" => None,
             listen => p.take(
@@ -289,23 +281,7 @@ impl Settings {
             ),
         };
 
-        let log_json = match self.log.format.as_str() {
-            "pretty" => false,
-            "json" => true,
-            other => {
-                p.add(
-                    "log.format",
-                    format!("must be pretty or json, not {other:?}"),
-                );
-                false
-            }
-        };
-        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
-            p.add(
-                "log.level",
-                format!("{:?} is not a log filter: {e}", self.log.level),
-            );
-        }
+        let log_json = self.log_json(&mut p);
 
         if self.roster.max_disable_percent > 100 {
             p.add("roster.max_disable_percent", "must be from 0 to 100");
@@ -344,6 +320,7 @@ impl Settings {
                 max_watches: l.max_watches,
                 max_calls_per_connection: l.max_calls_per_connection,
                 request_timeout: Duration::from_secs(l.request_timeout_secs),
+                support,
             },
             store_url: self.store.url.clone(),
             seal_key_file: self.store.seal_key_file.clone(),
@@ -378,18 +355,7 @@ impl Settings {
             },
             metrics_listen,
             portal_listen,
-            portal: claimd_portal::PortalSettings {
-                district_name: self.portal.district_name.clone(),
-                support_email: self.portal.support_email.clone(),
-                support_url: self.portal.support_url.clone(),
-                knowledge_base_url: self.portal.knowledge_base_url.clone(),
-                support_phone: self.portal.support_phone.clone(),
-                public_url: self.portal.public_url.clone(),
-                clients: ClientAddressPolicy {
-                    trusted_proxies: self.portal.trusted_proxies.clone(),
-                },
-                logo,
-            },
+            portal,
             admission: AdmissionPolicy {
                 workers: l.cpu_workers,
                 queue: l.cpu_queue,
@@ -400,23 +366,25 @@ impl Settings {
     }
 }
 
-/// The logo file's content type (by its extension) and bytes; at most 512 KiB.
-fn read_logo(path: &str) -> Result<(&'static str, Vec<u8>), String> {
-    let content_type = match path
-        .rsplit('.')
-        .next()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("svg") => "image/svg+xml",
-        Some("webp") => "image/webp",
-        _ => return Err(format!("{path}: must be a .png, .jpg, .svg or .webp file")),
-    };
-    let bytes = fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    if bytes.len() > 512 * 1024 {
-        return Err(format!("{path}: must be at most 512 KiB"));
+impl Settings {
+    /// `[log]`, checked: whether lines are JSON.
+    pub(super) fn log_json(&self, p: &mut Problems) -> bool {
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            p.add(
+                "log.level",
+                format!("{:?} is not a log filter: {e}", self.log.level),
+            );
+        }
+        match self.log.format.as_str() {
+            "pretty" => false,
+            "json" => true,
+            other => {
+                p.add(
+                    "log.format",
+                    format!("must be pretty or json, not {other:?}"),
+                );
+                false
+            }
+        }
     }
-    Ok((content_type, bytes))
 }

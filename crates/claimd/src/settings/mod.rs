@@ -3,6 +3,7 @@
 //! Unknown keys and invalid values stop the start with a message naming the key.
 
 mod build;
+mod portal;
 
 use std::{collections::HashMap, net::IpAddr, path::PathBuf};
 
@@ -11,6 +12,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 pub use build::Parts;
+pub use portal::PortalParts;
 
 /// Everything claimd reads from its configuration.
 #[derive(Debug, Default, Deserialize)]
@@ -86,8 +88,14 @@ impl Default for LimitsSection {
 pub struct PortalSection {
     /// Where the pages are served; empty: no pages.
     pub listen: String,
-    /// The AccountService a standalone portal calls (for `claimd portal`, not yet available).
+    /// The AccountService `claimd portal` calls, e.g. `https://claimd.district.internal:50051`.
     pub api: String,
+    /// The CA that signed the service's certificate (for an `https://` api).
+    pub api_ca_file: Option<PathBuf>,
+    /// This portal's client certificate, when the service asks for one.
+    pub api_cert_file: Option<PathBuf>,
+    /// The client certificate's key.
+    pub api_key_file: Option<PathBuf>,
     /// The pages' public address, e.g. `https://my.district.example`.
     pub public_url: String,
     /// Reverse proxies in front of the pages whose `X-Forwarded-For` is believed.
@@ -106,6 +114,9 @@ impl Default for PortalSection {
         Self {
             listen: "127.0.0.1:8080".into(),
             api: String::new(),
+            api_ca_file: None,
+            api_cert_file: None,
+            api_key_file: None,
             public_url: String::new(),
             trusted_proxies: Vec::new(),
             district_name: "Example School District".into(),

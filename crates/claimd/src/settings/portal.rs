@@ -1,0 +1,123 @@
+//! `[portal]`, checked: the pages `claimd run` serves beside the API, and the standalone
+//! `claimd portal` that calls AccountService over gRPC from a DMZ host.
+
+use std::{fs, net::SocketAddr};
+
+use claimd_core::{Email, PasswordPolicy};
+use claimd_grpc::ClientAddressPolicy;
+use claimd_portal::{PortalSettings, RemoteSettings};
+
+use super::{Settings, build::Problems};
+
+/// What `claimd portal` runs with.
+#[derive(Debug)]
+pub struct PortalParts {
+    pub listen: SocketAddr,
+    pub pages: PortalSettings,
+    pub api: RemoteSettings,
+    pub log_json: bool,
+}
+
+impl Settings {
+    /// The pages' settings: where they listen (`None`: off), what they show, and the
+    /// validated support address work orders go to.
+    pub(super) fn pages(
+        &self,
+        p: &mut Problems,
+    ) -> (Option<SocketAddr>, PortalSettings, Option<Email>) {
+        let s = &self.portal;
+        let support = match s.support_email.trim() {
+            "" => None,
+            address => p.take("portal.support_email", Email::parse(address)),
+        };
+        let logo = match s.logo_file.trim() {
+            "" => None,
+            path => p.take("portal.logo_file", read_logo(path)),
+        };
+        let listen = match s.listen.trim() {
+            "" => None,
+            listen => p.take(
+                "portal.listen",
+                listen.parse::<SocketAddr>().map_err(|_| {
+                    format!("{listen:?} is not an address and port such as 127.0.0.1:8080")
+                }),
+            ),
+        };
+        let pages = PortalSettings {
+            district_name: s.district_name.clone(),
+            support_email: s.support_email.clone(),
+            support_url: s.support_url.clone(),
+            knowledge_base_url: s.knowledge_base_url.clone(),
+            support_phone: s.support_phone.clone(),
+            public_url: s.public_url.clone(),
+            clients: ClientAddressPolicy {
+                trusted_proxies: s.trusted_proxies.clone(),
+            },
+            logo,
+        };
+        (listen, pages, support)
+    }
+
+    /// `claimd portal`: only `[portal]`, `accounts.password_min_length` and `[log]` matter;
+    /// the store, the directory and the keys stay with the service.
+    pub fn portal_parts(&self) -> anyhow::Result<PortalParts> {
+        let mut p = Problems::default();
+        let (listen, pages, _) = self.pages(&mut p);
+        if listen.is_none() && self.portal.listen.trim().is_empty() {
+            p.add("portal.listen", "is required for claimd portal");
+        }
+        if self.portal.api.trim().is_empty() {
+            p.add(
+                "portal.api",
+                "is required for claimd portal: the AccountService URL, such as https://claimd.district.internal:50051",
+            );
+        }
+        let min = p
+            .take(
+                "accounts.password_min_length",
+                PasswordPolicy::new(self.accounts.password_min_length),
+            )
+            .map_or(0, |policy| policy.min_chars());
+        let log_json = self.log_json(&mut p);
+        if !p.0.is_empty() {
+            anyhow::bail!("invalid configuration:\n  {}", p.0.join("\n  "));
+        }
+        let Some(listen) = listen else {
+            anyhow::bail!("invalid configuration");
+        };
+        let api = RemoteSettings {
+            url: self.portal.api.trim().to_owned(),
+            ca_file: self.portal.api_ca_file.clone(),
+            cert_file: self.portal.api_cert_file.clone(),
+            key_file: self.portal.api_key_file.clone(),
+            min_password_chars: min,
+        };
+        Ok(PortalParts {
+            listen,
+            pages,
+            api,
+            log_json,
+        })
+    }
+}
+
+/// The logo file's content type (by its extension) and bytes; at most 512 KiB.
+fn read_logo(path: &str) -> Result<(&'static str, Vec<u8>), String> {
+    let content_type = match path
+        .rsplit('.')
+        .next()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("svg") => "image/svg+xml",
+        Some("webp") => "image/webp",
+        _ => return Err(format!("{path}: must be a .png, .jpg, .svg or .webp file")),
+    };
+    let bytes = fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    if bytes.len() > 512 * 1024 {
+        return Err(format!("{path}: must be at most 512 KiB"));
+    }
+    Ok((content_type, bytes))
+}

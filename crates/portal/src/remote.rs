@@ -1,0 +1,421 @@
+//! The portal as a gRPC client of AccountService (`claimd portal`, `[portal] api`): for a
+//! district that puts the pages on a DMZ host while the service, the store and the keys stay
+//! inside. Each call forwards the browser's address in `x-forwarded-for`, so the service
+//! (which lists this host in `grpc.trusted_proxies`) counts attempts per person, not per
+//! portal. Secrets leave their `SecretString` only to be written into the request.
+
+use std::{net::IpAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use claimd_api::v1::{
+    self, BeginPasswordResetRequest, ChallengeAnswer, ChangePasswordRequest, ClaimAccountRequest,
+    CompletePasswordResetRequest, ListChallengeQuestionsRequest, OpenWorkOrderRequest,
+    RecoverUsernameRequest, UpdateChallengeAnswersRequest, WatchOperationRequest,
+    account_service_client::AccountServiceClient,
+};
+use claimd_core::{
+    ChangeRequest, ClaimRequest, Error, FieldViolation, Operation, OperationId, OperationState,
+    Question, ResetRequest, TypedAnswer, UpdateAnswersRequest, WorkOrderRequest,
+};
+use secrecy::ExposeSecret;
+use tokio::sync::OnceCell;
+use tonic::{
+    Code, Status,
+    metadata::MetadataValue,
+    transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
+};
+use tonic_types::StatusExt;
+
+use crate::backend::{Claimed, SETTLE};
+
+/// A call that has not answered after this is given up (the service's own limit is 30 s).
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How to reach AccountService (`[portal] api` and its TLS files).
+#[derive(Clone, Debug, Default)]
+pub struct RemoteSettings {
+    /// `https://claimd.district.internal:50051` (or `http://` on a trusted network).
+    pub url: String,
+    /// The CA that signed the service's certificate (required for `https://`).
+    pub ca_file: Option<PathBuf>,
+    /// This portal's client certificate and key, when the service asks for one.
+    pub cert_file: Option<PathBuf>,
+    /// The client certificate's key.
+    pub key_file: Option<PathBuf>,
+    /// The fewest characters of a new password (`accounts.password_min_length`), shown
+    /// before typing; the service still judges every password.
+    pub min_password_chars: usize,
+}
+
+/// Why the client could not be set up; each names its configuration key.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    /// A key's value is wrong.
+    #[error("portal.{key}: {problem}")]
+    Setting {
+        /// The key under `[portal]`.
+        key: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// AccountService over gRPC.
+#[derive(Debug)]
+pub struct Remote {
+    client: AccountServiceClient<Channel>,
+    min_password_chars: usize,
+    /// Read on first use (the service may start after the portal), then kept.
+    questions: OnceCell<Arc<[Question]>>,
+}
+
+fn setting(key: &'static str, problem: impl ToString) -> RemoteError {
+    RemoteError::Setting {
+        key,
+        problem: problem.to_string(),
+    }
+}
+
+impl Remote {
+    /// A client that connects on first use; files are read now, so a bad one stops the start.
+    pub fn new(settings: &RemoteSettings) -> Result<Self, RemoteError> {
+        let url = settings.url.trim();
+        let read = |key, path: &PathBuf| {
+            std::fs::read(path)
+                .map_err(|e| setting(key, format!("cannot read {}: {e}", path.display())))
+        };
+        let mut endpoint = Endpoint::from_shared(url.to_owned())
+            .map_err(|_| {
+                setting(
+                    "api",
+                    format!("{url:?} is not a URL such as https://claimd.district.internal:50051"),
+                )
+            })?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(CALL_TIMEOUT)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_timeout(Duration::from_secs(10));
+        if url.starts_with("https://") {
+            let Some(ca) = &settings.ca_file else {
+                return Err(setting("api_ca_file", "is required for an https:// api"));
+            };
+            let mut tls = ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(read("api_ca_file", ca)?));
+            match (&settings.cert_file, &settings.key_file) {
+                (Some(cert), Some(key)) => {
+                    tls = tls.identity(Identity::from_pem(
+                        read("api_cert_file", cert)?,
+                        read("api_key_file", key)?,
+                    ));
+                }
+                (None, None) => {}
+                (Some(_), None) => {
+                    return Err(setting(
+                        "api_key_file",
+                        "is required with portal.api_cert_file",
+                    ));
+                }
+                (None, Some(_)) => {
+                    return Err(setting(
+                        "api_cert_file",
+                        "is required with portal.api_key_file",
+                    ));
+                }
+            }
+            endpoint = endpoint.tls_config(tls).map_err(|e| setting("api", e))?;
+        } else if !url.starts_with("http://") {
+            return Err(setting(
+                "api",
+                format!("{url:?} must start with https:// (or http://)"),
+            ));
+        } else if settings.cert_file.is_some() || settings.ca_file.is_some() {
+            return Err(setting(
+                "api",
+                "TLS files are set but the URL is http://; use https://",
+            ));
+        }
+        Ok(Self {
+            client: AccountServiceClient::new(endpoint.connect_lazy()),
+            min_password_chars: settings.min_password_chars,
+            questions: OnceCell::new(),
+        })
+    }
+
+    pub(crate) fn min_password_chars(&self) -> usize {
+        self.min_password_chars
+    }
+
+    pub(crate) async fn questions(&self) -> Result<Arc<[Question]>, Error> {
+        self.questions
+            .get_or_try_init(|| async {
+                let reply = self
+                    .client
+                    .clone()
+                    .list_challenge_questions(ListChallengeQuestionsRequest {})
+                    .await
+                    .map_err(|s| domain_error(&s))?;
+                Ok(reply
+                    .into_inner()
+                    .questions
+                    .into_iter()
+                    .map(question)
+                    .collect())
+            })
+            .await
+            .cloned()
+    }
+
+    pub(crate) async fn claim(
+        &self,
+        request: ClaimRequest,
+        client: Option<IpAddr>,
+    ) -> Result<Claimed, Error> {
+        let message = ClaimAccountRequest {
+            last_name: request.last_name,
+            first_name: request.first_name,
+            employee_id: request.employee_id,
+            password: request.password.expose_secret().to_owned(),
+            answers: answers(request.answers),
+        };
+        let reply = self
+            .client
+            .clone()
+            .claim_account(forwarded(message, client))
+            .await
+            .map_err(|s| domain_error(&s))?
+            .into_inner();
+        Ok(Claimed {
+            username: reply.username,
+            operation: reply.operation.map(|op| op.id).unwrap_or_default(),
+        })
+    }
+
+    /// Follows the operation's watch until it is final or [`SETTLE`] has passed.
+    pub(crate) async fn settled(&self, id: &str) -> Result<Operation, Error> {
+        let mut stream = self
+            .client
+            .clone()
+            .watch_operation(WatchOperationRequest { id: id.to_owned() })
+            .await
+            .map_err(|s| match domain_error(&s) {
+                Error::NoRosterMatch => Error::OperationNotFound,
+                other => other,
+            })?
+            .into_inner();
+        let mut last = None;
+        let deadline = tokio::time::Instant::now() + SETTLE;
+        // Until the final state, or the stream ends, fails or runs out of time: what was
+        // seen last stands.
+        while let Ok(Ok(Some(reply))) = tokio::time::timeout_at(deadline, stream.message()).await {
+            let op = reply.operation.map(operation).transpose()?;
+            let done = op.as_ref().is_some_and(|op| op.state.is_final());
+            last = op.or(last);
+            if done {
+                break;
+            }
+        }
+        last.ok_or(Error::Unavailable)
+    }
+
+    pub(crate) async fn reset_questions(&self, username: &str) -> Result<Vec<Question>, Error> {
+        let message = BeginPasswordResetRequest {
+            username: username.to_owned(),
+        };
+        let reply = self
+            .client
+            .clone()
+            .begin_password_reset(message)
+            .await
+            .map_err(|s| domain_error(&s))?;
+        Ok(reply
+            .into_inner()
+            .questions
+            .into_iter()
+            .map(question)
+            .collect())
+    }
+
+    pub(crate) async fn complete_reset(
+        &self,
+        request: ResetRequest,
+        client: Option<IpAddr>,
+    ) -> Result<String, Error> {
+        let message = CompletePasswordResetRequest {
+            username: request.username,
+            answers: answers(request.answers),
+            new_password: request.new_password.expose_secret().to_owned(),
+        };
+        let reply = self
+            .client
+            .clone()
+            .complete_password_reset(forwarded(message, client))
+            .await
+            .map_err(|s| domain_error(&s))?;
+        Ok(reply
+            .into_inner()
+            .operation
+            .map(|op| op.id)
+            .unwrap_or_default())
+    }
+
+    pub(crate) async fn change_password(
+        &self,
+        request: ChangeRequest,
+        client: Option<IpAddr>,
+    ) -> Result<String, Error> {
+        let message = ChangePasswordRequest {
+            username: request.username,
+            current_password: request.current_password.expose_secret().to_owned(),
+            new_password: request.new_password.expose_secret().to_owned(),
+        };
+        let reply = self
+            .client
+            .clone()
+            .change_password(forwarded(message, client))
+            .await
+            .map_err(|s| domain_error(&s))?;
+        Ok(reply
+            .into_inner()
+            .operation
+            .map(|op| op.id)
+            .unwrap_or_default())
+    }
+
+    pub(crate) async fn update_answers(
+        &self,
+        request: UpdateAnswersRequest,
+        client: Option<IpAddr>,
+    ) -> Result<(), Error> {
+        let message = UpdateChallengeAnswersRequest {
+            username: request.username,
+            password: request.password.expose_secret().to_owned(),
+            answers: answers(request.answers),
+        };
+        self.client
+            .clone()
+            .update_challenge_answers(forwarded(message, client))
+            .await
+            .map_err(|s| domain_error(&s))?;
+        Ok(())
+    }
+
+    pub(crate) async fn recover_username(
+        &self,
+        email: String,
+        client: Option<IpAddr>,
+    ) -> Result<(), Error> {
+        self.client
+            .clone()
+            .recover_username(forwarded(RecoverUsernameRequest { email }, client))
+            .await
+            .map_err(|s| domain_error(&s))?;
+        Ok(())
+    }
+
+    pub(crate) async fn work_order(
+        &self,
+        request: WorkOrderRequest,
+        client: Option<IpAddr>,
+    ) -> Result<(), Error> {
+        let message = OpenWorkOrderRequest {
+            last_name: request.last_name,
+            first_name: request.first_name,
+            employee_id: request.employee_id,
+            email: request.email,
+            topic: request.topic,
+            details: request.details,
+        };
+        self.client
+            .clone()
+            .open_work_order(forwarded(message, client))
+            .await
+            .map_err(|s| domain_error(&s))?;
+        Ok(())
+    }
+}
+
+/// The request with the browser's address as a proxy forwards it.
+fn forwarded<T>(message: T, client: Option<IpAddr>) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Some(ip) = client
+        && let Ok(value) = MetadataValue::try_from(ip.to_string())
+    {
+        request.metadata_mut().insert("x-forwarded-for", value);
+    }
+    request
+}
+
+fn answers(typed: Vec<TypedAnswer>) -> Vec<ChallengeAnswer> {
+    typed
+        .into_iter()
+        .map(|a| ChallengeAnswer {
+            question_id: a.question_id,
+            answer: a.answer.expose_secret().to_owned(),
+        })
+        .collect()
+}
+
+fn question(q: v1::ChallengeQuestion) -> Question {
+    Question {
+        id: q.id,
+        text: q.text,
+    }
+}
+
+fn operation(op: v1::Operation) -> Result<Operation, Error> {
+    let state = match v1::OperationState::try_from(op.state) {
+        Ok(v1::OperationState::Succeeded) => OperationState::Succeeded,
+        Ok(v1::OperationState::Failed) => OperationState::Failed,
+        _ => OperationState::Pending,
+    };
+    Ok(Operation {
+        id: OperationId::parse(&op.id).map_err(|_| Error::Internal)?,
+        state,
+        reason: Some(op.reason).filter(|r| !r.is_empty()),
+    })
+}
+
+/// The service's status as the domain error it was made from (DESIGN.md, "API contract").
+/// NOT_FOUND is a claim's "no roster match" (the operation calls translate it themselves).
+fn domain_error(status: &Status) -> Error {
+    let details = status.get_error_details();
+    match status.code() {
+        Code::InvalidArgument => {
+            let violations: Vec<FieldViolation> = details
+                .bad_request()
+                .map(|b| {
+                    b.field_violations
+                        .iter()
+                        .map(|v| FieldViolation::new(v.field.clone(), v.description.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if violations.is_empty() {
+                tracing::warn!(
+                    message = status.message(),
+                    "AccountService refused a request without naming a field"
+                );
+                Error::Internal
+            } else {
+                Error::InvalidArgument { violations }
+            }
+        }
+        Code::NotFound => Error::NoRosterMatch,
+        Code::AlreadyExists => Error::AlreadyClaimed,
+        Code::Unauthenticated => Error::Unauthenticated,
+        Code::FailedPrecondition => Error::ClaimPending,
+        Code::ResourceExhausted => Error::LockedOut {
+            retry_after: details
+                .retry_info()
+                .and_then(|r| r.retry_delay)
+                .unwrap_or(Duration::from_secs(60)),
+        },
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
+            tracing::warn!(code = ?status.code(), message = status.message(), "AccountService cannot be reached");
+            Error::Unavailable
+        }
+        code => {
+            tracing::error!(?code, message = status.message(), "AccountService failed");
+            Error::Internal
+        }
+    }
+}
