@@ -11,14 +11,14 @@ use claimd_testkit::{Browser, keys};
 
 use crate::harness::{App, PASSWORD};
 
-fn shots() -> PathBuf {
+pub(crate) fn shots() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("portal-screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 /// Waits (with a deadline) until the page holds `needle`: a submitted form's answer.
-async fn wait_for(browser: &Browser, needle: &str) -> String {
+pub(crate) async fn wait_for(browser: &Browser, needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let page = browser.source();
@@ -31,14 +31,14 @@ async fn wait_for(browser: &Browser, needle: &str) -> String {
 }
 
 /// Tabs to `id` and types `text` there.
-fn fill(browser: &Browser, id: &str, text: &str) {
+pub(crate) fn fill(browser: &Browser, id: &str, text: &str) {
     browser.tab_to(id);
     browser.type_keys(text);
 }
 
 /// The password twice, then the three questions (typed until the list selects them) and
 /// their answers: what a refused claim must be given again, since secrets are never kept.
-fn fill_secrets(browser: &Browser, password: &str) {
+pub(crate) fn fill_secrets(browser: &Browser, password: &str) {
     fill(browser, "password", password);
     fill(browser, "password_confirm", password);
     for (field, text) in [
@@ -102,42 +102,55 @@ async fn a_new_hire_claims_by_keyboard_in_a_real_browser_with_scripts_off() {
     }
 }
 
-/// axe-core finds no WCAG 2.1 A or AA violation on any page, blank or with refused fields.
+/// axe-core finds no WCAG 2.1 A or AA violation on any page in either language, blank or
+/// with refused fields.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_page_passes_the_axe_accessibility_checks() {
+async fn every_page_passes_the_axe_accessibility_checks_in_english_and_spanish() {
     let app = App::with_portal().await;
     let base = format!("http://{}", app.portal_listen);
     let browser = Browser::start(true);
     let mut found = Vec::new();
-    for page in [
-        "",
-        "claim",
-        "forgot-username",
-        "forgot-password",
-        "change-password",
-        "challenge-questions",
-        "work-order",
-    ] {
-        browser.goto(&format!("{base}/{page}"));
-        wait_for(&browser, "</footer>").await;
+    for lang in ["en", "es"] {
+        for page in [
+            "",
+            "claim",
+            "forgot-username",
+            "forgot-password",
+            "change-password",
+            "challenge-questions",
+            "work-order",
+        ] {
+            browser.goto(&format!("{base}/{page}?lang={lang}"));
+            let source = wait_for(&browser, "</footer>").await;
+            assert!(
+                source.contains(&format!("<html lang=\"{lang}\">")),
+                "{source}"
+            );
+            for violation in browser.accessibility_violations() {
+                found.push(format!("/{page}?lang={lang}: {violation}"));
+            }
+        }
+        // A refused claim: the error summary and the fields marked invalid.
+        browser.goto(&format!("{base}/claim?lang={lang}"));
+        wait_for(&browser, "action=\"/claim\"").await;
+        fill(&browser, "last_name", "Doe");
+        browser.type_keys(keys::ENTER);
+        wait_for(&browser, "error-summary").await;
         for violation in browser.accessibility_violations() {
-            found.push(format!("/{page}: {violation}"));
+            found.push(format!("/claim?lang={lang} (refused): {violation}"));
         }
     }
-    // With scripts on, the password rules are checked as they are typed.
-    browser.goto(&format!("{base}/claim"));
-    wait_for(&browser, "action=\"/claim\"").await;
-    fill(&browser, "password", "short");
-    let page = wait_for(&browser, "so far)").await;
-    assert!(page.contains("At least 8 characters (5 so far)"), "{page}");
-    // A refused claim: the error summary and the fields marked invalid.
-    browser.goto(&format!("{base}/claim"));
-    wait_for(&browser, "action=\"/claim\"").await;
-    fill(&browser, "last_name", "Doe");
-    browser.type_keys(keys::ENTER);
-    wait_for(&browser, "There is a problem").await;
-    for violation in browser.accessibility_violations() {
-        found.push(format!("/claim (refused): {violation}"));
-    }
     assert!(found.is_empty(), "{found:#?}");
+
+    // With scripts on, the password rules are checked as they are typed, in the page's
+    // language.
+    for (lang, said) in [
+        ("en", "At least 8 characters (5 so far)"),
+        ("es", "Al menos 8 caracteres (5 hasta ahora)"),
+    ] {
+        browser.goto(&format!("{base}/claim?lang={lang}"));
+        wait_for(&browser, "action=\"/claim\"").await;
+        fill(&browser, "password", "short");
+        wait_for(&browser, said).await;
+    }
 }

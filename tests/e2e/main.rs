@@ -12,6 +12,7 @@ mod cli;
 mod client;
 mod faults;
 mod harness;
+mod keyboard;
 mod lifecycle;
 mod metrics;
 mod portal;

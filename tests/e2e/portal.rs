@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::{
     harness::{App, PASSWORD},
-    web::{form_tokens, get, header, jane_form, post, post_with},
+    web::{form_tokens, get, get_with, header, jane_form, post, post_with},
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -405,4 +405,46 @@ async fn the_district_logo_is_served_and_shown_in_the_header() {
         !status.status.success() && stderr.contains("portal.logo_file"),
         "{stderr}"
     );
+}
+
+/// The browser's Accept-Language picks the pages' language; `?lang=` switches it and a cookie
+/// remembers the switch; refusals (even a missing CSRF token) come in that language.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_speak_the_language_the_browser_asks_for() {
+    let app = App::with_portal().await;
+    let spanish = "Accept-Language: es-MX,es;q=0.9,en;q=0.5\r\n";
+    let (status, headers, body) = get_with(&app.portal_listen, "/claim", spanish);
+    assert_eq!(status, 200);
+    assert!(body.contains("<html lang=\"es\">"), "{body}");
+    assert!(body.contains("Paso 2: Su número de empleado"), "{body}");
+    assert!(body.contains("href=\"/claim?lang=en\""), "{body}");
+    let (cookie, _) = form_tokens(&headers, &body);
+    let (status, _, body) = post_with(
+        &app.portal_listen,
+        "/claim",
+        &cookie,
+        &jane_form("0000", "077777"),
+        spanish,
+    );
+    assert_eq!(status, 403);
+    assert!(body.contains("Este formulario ha caducado"), "{body}");
+
+    let (_, headers, body) = get_with(&app.portal_listen, "/claim?lang=en", spanish);
+    assert!(body.contains("<html lang=\"en\">"), "{body}");
+    let remembered = headers
+        .iter()
+        .filter(|(k, _)| k == "set-cookie")
+        .map(|(_, v)| v.as_str())
+        .find(|v| v.starts_with("claimd_lang=en"))
+        .expect("the switch is remembered");
+    assert!(
+        remembered.contains("HttpOnly") && remembered.contains("SameSite=Strict"),
+        "{remembered}"
+    );
+    let (_, _, body) = get_with(
+        &app.portal_listen,
+        "/forgot-username",
+        &format!("{spanish}Cookie: claimd_lang=en\r\n"),
+    );
+    assert!(body.contains("<html lang=\"en\">"), "{body}");
 }

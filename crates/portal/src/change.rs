@@ -17,9 +17,10 @@ use crate::{
     Portal, PortalSettings,
     claim::Pick,
     csrf::CsrfKey,
+    lang::Lang,
     pages::{
-        Field, Picked, SummaryItem, error_for, message_for, password_field, question_picks, render,
-        summary_of, with_cookie,
+        Field, Picked, SummaryItem, error_for, message_for, password_field, question_picks,
+        refusals, render, summary_of, with_cookie,
     },
     posted::Posted,
 };
@@ -28,6 +29,7 @@ use crate::{
 #[template(path = "change.html")]
 struct ChangePage<'a> {
     site: &'a PortalSettings,
+    lang: Lang,
     heading: &'static str,
     action: &'static str,
     csrf: String,
@@ -68,112 +70,126 @@ enum Kind {
     Questions,
 }
 
-fn page<'a>(
+/// One of the two pages, for one browser, in its language.
+#[derive(Clone, Copy)]
+struct View<'a> {
     portal: &'a Portal,
+    lang: &'a Lang,
     kind: Kind,
-    nonce: &str,
-    username: &str,
-    chosen: [&str; 3],
-    questions: Arc<[Question]>,
-    errors: Vec<(String, String)>,
-) -> ChangePage<'a> {
-    let error = |name: &str| error_for(&errors, name);
-    let min = portal.accounts.min_password_chars();
-    let secret =
-        |name, label, autocomplete| password_field(name, label, autocomplete, error(name), min);
-    let picks = question_picks(chosen, error);
-    let (heading, action) = match kind {
-        Kind::Password => ("Change My Password", "/change-password"),
-        Kind::Questions => ("Change My Challenge Questions", "/challenge-questions"),
-    };
-    ChangePage {
-        site: &portal.settings,
-        heading,
-        action,
-        csrf: portal.csrf.token(nonce),
-        username: Field {
-            name: "username",
-            label: "Username",
-            kind: "text",
-            autocomplete: "username",
-            value: username.to_owned(),
-            error: error("username"),
-            ..Field::default()
-        },
-        current: secret("current_password", "Your password now", "current-password"),
-        new_password: secret("new_password", "New password", "new-password"),
-        new_password_confirm: secret("new_password_confirm", "New password again", "new-password"),
-        questions,
-        picks,
-        summary: summary_of(errors),
-        done: false,
-        min_password: portal.accounts.min_password_chars(),
+    nonce: &'a str,
+}
+
+impl<'a> View<'a> {
+    fn page(
+        self,
+        username: &str,
+        chosen: [&str; 3],
+        questions: Arc<[Question]>,
+        errors: Vec<(String, String)>,
+    ) -> ChangePage<'a> {
+        let Self {
+            portal,
+            lang,
+            kind,
+            nonce,
+        } = self;
+        let error = |name: &str| error_for(&errors, name);
+        let min = portal.accounts.min_password_chars();
+        let secret =
+            |name, label, autocomplete| password_field(name, label, autocomplete, error(name), min);
+        let picks = question_picks(lang, chosen, error);
+        let (heading, action) = match kind {
+            Kind::Password => (lang.t("Change My Password"), "/change-password"),
+            Kind::Questions => (
+                lang.t("Change My Challenge Questions"),
+                "/challenge-questions",
+            ),
+        };
+        ChangePage {
+            site: &portal.settings,
+            lang: lang.clone(),
+            heading,
+            action,
+            csrf: portal.csrf.token(nonce),
+            username: Field {
+                name: "username",
+                label: lang.t("Username"),
+                kind: "text",
+                autocomplete: "username",
+                value: username.to_owned(),
+                error: error("username"),
+                ..Field::default()
+            },
+            current: secret(
+                "current_password",
+                lang.t("Your password now"),
+                "current-password",
+            ),
+            new_password: secret("new_password", lang.t("New password"), "new-password"),
+            new_password_confirm: secret(
+                "new_password_confirm",
+                lang.t("New password again"),
+                "new-password",
+            ),
+            questions,
+            picks,
+            summary: summary_of(errors),
+            done: false,
+            min_password: min,
+        }
+    }
+
+    /// The page, with the pool of questions when it is the questions page; `done` says the
+    /// change was made (and the form is not shown again).
+    async fn shown(
+        self,
+        username: &str,
+        chosen: [&str; 3],
+        errors: Vec<(String, String)>,
+        done: bool,
+    ) -> Response {
+        let questions = match self.kind {
+            Kind::Password => Arc::from(Vec::new()),
+            Kind::Questions => match self.portal.accounts.questions().await {
+                Ok(questions) => questions,
+                Err(error) => return message_for(&self.portal.settings, self.lang, &error),
+            },
+        };
+        let mut shown = self.page(username, chosen, questions, errors);
+        shown.done = done;
+        if done {
+            render(shown)
+        } else {
+            with_cookie(render(shown), self.nonce)
+        }
     }
 }
 
-/// The page, with the pool of questions when it is the questions page; `done` says the
-/// change was made (and the form is not shown again).
-async fn shown(
-    portal: &Portal,
-    kind: Kind,
-    nonce: &str,
-    username: &str,
-    chosen: [&str; 3],
-    errors: Vec<(String, String)>,
-    done: bool,
-) -> Response {
-    let questions = match kind {
-        Kind::Password => Arc::from(Vec::new()),
-        Kind::Questions => match portal.accounts.questions().await {
-            Ok(questions) => questions,
-            Err(error) => return message_for(&portal.settings, &error),
-        },
-    };
-    let mut shown = page(portal, kind, nonce, username, chosen, questions, errors);
-    shown.done = done;
-    if done {
-        render(shown)
-    } else {
-        with_cookie(render(shown), nonce)
-    }
-}
-
-async fn blank(portal: &Portal, kind: Kind, headers: &HeaderMap) -> Response {
+async fn blank(portal: &Portal, lang: &Lang, kind: Kind, headers: &HeaderMap) -> Response {
     let nonce = CsrfKey::nonce_for(headers);
-    shown(portal, kind, &nonce, "", ["", "", ""], Vec::new(), false).await
+    let view = View {
+        portal,
+        lang,
+        kind,
+        nonce: &nonce,
+    };
+    view.shown("", ["", "", ""], Vec::new(), false).await
 }
 
 pub(crate) async fn password_form(
     State(portal): State<Arc<Portal>>,
+    lang: Lang,
     headers: HeaderMap,
 ) -> Response {
-    blank(&portal, Kind::Password, &headers).await
+    blank(&portal, &lang, Kind::Password, &headers).await
 }
 
 pub(crate) async fn questions_form(
     State(portal): State<Arc<Portal>>,
+    lang: Lang,
     headers: HeaderMap,
 ) -> Response {
-    blank(&portal, Kind::Questions, &headers).await
-}
-
-/// The API's field names as the form's (`answers[0].answer` is `answer_1`).
-fn form_field(api: &str, kind: Kind) -> String {
-    if let Some(rest) = api.strip_prefix("answers[")
-        && let Some(i) = rest.chars().next().and_then(|d| d.to_digit(10))
-    {
-        let what = if rest.ends_with("question_id") {
-            "question"
-        } else {
-            "answer"
-        };
-        return format!("{what}_{}", i + 1);
-    }
-    match (api, kind) {
-        ("answers", _) => "question_1".into(),
-        ("password", Kind::Questions) => "current_password".into(),
-        (other, _) => other.into(),
-    }
+    blank(&portal, &lang, Kind::Questions, &headers).await
 }
 
 pub(crate) async fn password_submit(
@@ -195,15 +211,21 @@ async fn submit(portal: Arc<Portal>, posted: Posted<ChangeForm>, kind: Kind) -> 
         form,
         nonce,
         client,
+        lang,
     } = posted;
     let username = form.username.trim().to_ascii_lowercase();
     let chosen = form.picked.questions();
+    let view = View {
+        portal: &portal,
+        lang: &lang,
+        kind,
+        nonce: &nonce,
+    };
     let again = |errors: Vec<(String, String)>| {
-        let (portal, nonce, username) = (&portal, &nonce, &username);
-        let chosen = chosen.clone();
+        let (chosen, username) = (&chosen, &username);
         async move {
             let chosen = [chosen[0].as_str(), chosen[1].as_str(), chosen[2].as_str()];
-            shown(portal, kind, nonce, username, chosen, errors, false).await
+            view.shown(username, chosen, errors, false).await
         }
     };
     if kind == Kind::Password
@@ -211,7 +233,7 @@ async fn submit(portal: Arc<Portal>, posted: Posted<ChangeForm>, kind: Kind) -> 
     {
         return again(vec![(
             "new_password_confirm".into(),
-            "The two passwords are not the same.".into(),
+            lang.t("The two passwords are not the same.").into(),
         )])
         .await;
     }
@@ -246,39 +268,21 @@ async fn submit(portal: Arc<Portal>, posted: Posted<ChangeForm>, kind: Kind) -> 
         Ok(Some(operation)) => {
             Redirect::to(&format!("/password/done?op={operation}")).into_response()
         }
-        Ok(None) => {
-            shown(
-                &portal,
-                kind,
-                &nonce,
-                &username,
-                ["", "", ""],
-                Vec::new(),
-                true,
-            )
-            .await
-        }
+        Ok(None) => view.shown(&username, ["", "", ""], Vec::new(), true).await,
         Err(Error::InvalidArgument { violations }) => {
-            again(
-                violations
-                    .into_iter()
-                    .map(|v| {
-                        let field = form_field(&v.field, kind);
-                        let message = format!("{}: {}.", field.replace('_', " "), v.description);
-                        (field, message)
-                    })
-                    .collect(),
-            )
-            .await
+            // UpdateChallengeAnswers calls the current password `password`.
+            let rename = |api: &str| (api == "password").then_some("current_password");
+            again(refusals(&lang, violations, rename)).await
         }
         Err(Error::Unauthenticated) => {
             again(vec![(
                 String::new(),
-                "The username or the password is not right. Check them and try again.".into(),
+                lang.t("The username or the password is not right. Check them and try again.")
+                    .into(),
             )])
             .await
         }
-        Err(error) => message_for(&portal.settings, &error),
+        Err(error) => message_for(&portal.settings, &lang, &error),
     }
 }
 

@@ -17,9 +17,10 @@ use serde::Deserialize;
 use crate::{
     Portal, PortalSettings,
     csrf::CsrfKey,
+    lang::Lang,
     pages::{
-        Field, Picked, SummaryItem, error_for, message_for, password_field, question_picks, render,
-        summary_of, with_cookie,
+        Field, Picked, SummaryItem, error_for, message_for, password_field, question_picks,
+        refusals, render, summary_of, with_cookie,
     },
     posted::Posted,
 };
@@ -35,6 +36,7 @@ pub(crate) struct Pick {
 #[template(path = "claim.html")]
 struct ClaimPage<'a> {
     site: &'a PortalSettings,
+    lang: Lang,
     csrf: String,
     questions: Arc<[Question]>,
     last_name: Field,
@@ -52,6 +54,7 @@ struct ClaimPage<'a> {
 #[template(path = "done.html")]
 struct DonePage<'a> {
     site: &'a PortalSettings,
+    lang: Lang,
     heading: &'static str,
     pending: bool,
     succeeded: bool,
@@ -80,14 +83,27 @@ pub(crate) struct ClaimForm {
 }
 
 /// The claim form with its CSRF cookie.
-pub(crate) async fn form(State(portal): State<Arc<Portal>>, headers: HeaderMap) -> Response {
+pub(crate) async fn form(
+    State(portal): State<Arc<Portal>>,
+    lang: Lang,
+    headers: HeaderMap,
+) -> Response {
     let nonce = CsrfKey::nonce_for(&headers);
-    again(&portal, &nonce, &ClaimValues::default(), Vec::new(), false).await
+    again(
+        &portal,
+        &lang,
+        &nonce,
+        &ClaimValues::default(),
+        Vec::new(),
+        false,
+    )
+    .await
 }
 
 /// The form (again), with the refused fields explained.
 async fn again(
     portal: &Portal,
+    lang: &Lang,
     nonce: &str,
     values: &ClaimValues,
     errors: Vec<(String, String)>,
@@ -97,6 +113,7 @@ async fn again(
         Ok(questions) => with_cookie(
             render(claim_page(
                 portal,
+                lang,
                 nonce,
                 values,
                 questions,
@@ -105,7 +122,7 @@ async fn again(
             )),
             nonce,
         ),
-        Err(error) => message_for(&portal.settings, &error),
+        Err(error) => message_for(&portal.settings, lang, &error),
     }
 }
 
@@ -120,6 +137,7 @@ struct ClaimValues {
 
 fn claim_page<'a>(
     portal: &'a Portal,
+    lang: &Lang,
     nonce: &str,
     values: &ClaimValues,
     questions: Arc<[Question]>,
@@ -145,56 +163,41 @@ fn claim_page<'a>(
         values.questions[1].as_str(),
         values.questions[2].as_str(),
     ];
-    let picks = question_picks(chosen, error);
+    let picks = question_picks(lang, chosen, error);
     let mut employee_id = text(
         "employee_id",
-        "Employee ID",
-        "Six digits: put 0 before a five-digit ID (077777), 00 before a four-digit one.",
+        lang.t("Employee ID"),
+        lang.t("Six digits: put 0 before a five-digit ID (077777), 00 before a four-digit one."),
         "off",
         &values.employee_id,
     );
     employee_id.inputmode = "numeric";
     ClaimPage {
         site: &portal.settings,
+        lang: lang.clone(),
         csrf: portal.csrf.token(nonce),
         questions,
         last_name: text(
             "last_name",
-            "Last name",
+            lang.t("Last name"),
             "",
             "family-name",
             &values.last_name,
         ),
         first_name: text(
             "first_name",
-            "First name",
+            lang.t("First name"),
             "",
             "given-name",
             &values.first_name,
         ),
         employee_id,
-        password: secret("password", "Password", "new-password"),
-        password_confirm: secret("password_confirm", "Password again", "new-password"),
+        password: secret("password", lang.t("Password"), "new-password"),
+        password_confirm: secret("password_confirm", lang.t("Password again"), "new-password"),
         picks,
         summary: summary_of(errors),
         show_work_order,
         min_password: portal.accounts.min_password_chars(),
-    }
-}
-
-/// The API's field names (`answers[1].answer`) as the form's (`answer_2`).
-fn form_field(api_field: &str) -> String {
-    for i in 0..3 {
-        if api_field == format!("answers[{i}].answer") {
-            return format!("answer_{}", i + 1);
-        }
-        if api_field == format!("answers[{i}].question_id") {
-            return format!("question_{}", i + 1);
-        }
-    }
-    match api_field {
-        "answers" => "question_1".into(),
-        other => other.into(),
     }
 }
 
@@ -214,6 +217,7 @@ pub(crate) async fn submit(
         form,
         nonce,
         client,
+        lang,
     }: Posted<ClaimForm>,
 ) -> Response {
     let values = ClaimValues {
@@ -225,9 +229,9 @@ pub(crate) async fn submit(
     if form.password.expose_secret() != form.password_confirm.expose_secret() {
         let errors = vec![(
             "password_confirm".to_owned(),
-            "The two passwords are not the same.".to_owned(),
+            lang.t("The two passwords are not the same.").to_owned(),
         )];
-        return again(&portal, &nonce, &values, errors, false).await;
+        return again(&portal, &lang, &nonce, &values, errors, false).await;
     }
     let request = ClaimRequest {
         last_name: form.last_name,
@@ -245,47 +249,25 @@ pub(crate) async fn submit(
             Redirect::to(&format!("/claim/done?op={op}&u={user}&s={signature}")).into_response()
         }
         Err(Error::InvalidArgument { violations }) => {
-            let errors = violations
-                .into_iter()
-                .map(|v| (form_field(&v.field), capitalized(&v.field, &v.description)))
-                .collect();
-            again(&portal, &nonce, &values, errors, false).await
+            let errors = refusals(&lang, violations, |_| None);
+            again(&portal, &lang, &nonce, &values, errors, false).await
         }
         Err(Error::NoRosterMatch) => {
             let errors = vec![(
                 String::new(),
-                "We could not find your names and employee ID in the district's records. \
-                 Check them against your offer letter or badge."
+                lang.t("We could not find your names and employee ID in the district's records. Check them against your offer letter or badge.")
                     .to_owned(),
             )];
-            again(&portal, &nonce, &values, errors, true).await
+            again(&portal, &lang, &nonce, &values, errors, true).await
         }
-        Err(error) => message_for(&portal.settings, &error),
-    }
-}
-
-/// "last_name must be …" as a sentence beside its field.
-fn capitalized(field: &str, description: &str) -> String {
-    let what = match form_field(field).as_str() {
-        "last_name" => "Last name".to_owned(),
-        "first_name" => "First name".to_owned(),
-        "employee_id" => "Employee ID".to_owned(),
-        "password" => "Password".to_owned(),
-        other if other.starts_with("answer_") => format!("Answer {}", &other[7..]),
-        other if other.starts_with("question_") => format!("Question {}", &other[9..]),
-        other => other.to_owned(),
-    };
-    // The rules read as predicates ("must be …", "is one of …"); others get a colon.
-    if description.starts_with("must") || description.starts_with("is ") {
-        format!("{what} {description}.")
-    } else {
-        format!("{what}: {description}.")
+        Err(error) => message_for(&portal.settings, &lang, &error),
     }
 }
 
 /// The finish page: progress while the directory is written, then the username.
 pub(crate) async fn done(
     State(portal): State<Arc<Portal>>,
+    lang: Lang,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let (Some(op), Some(username), Some(signature)) =
@@ -296,7 +278,7 @@ pub(crate) async fn done(
     if !portal.csrf.signed(&format!("{op}/{username}"), signature) {
         return (
             StatusCode::NOT_FOUND,
-            "This link is not one this site made.",
+            lang.t("This link is not one this site made."),
         )
             .into_response();
     }
@@ -305,17 +287,18 @@ pub(crate) async fn done(
         Err(_) => return Redirect::to("/claim").into_response(),
     };
     let (heading, pending, succeeded) = match operation.state {
-        OperationState::Pending => ("Creating your account", true, false),
-        OperationState::Succeeded => ("You Have Claimed Your Account", false, true),
-        OperationState::Failed => ("Your account could not be created", false, false),
+        OperationState::Pending => (lang.t("Creating your account"), true, false),
+        OperationState::Succeeded => (lang.t("You Have Claimed Your Account"), false, true),
+        OperationState::Failed => (lang.t("Your account could not be created"), false, false),
     };
     render(DonePage {
         site: &portal.settings,
+        reason: lang.rule(operation.reason.as_deref().unwrap_or_default()),
+        lang,
         heading,
         pending,
         succeeded,
         username: username.clone(),
-        reason: operation.reason.unwrap_or_default(),
     })
 }
 

@@ -1,12 +1,27 @@
 //! CSRF tokens without server state: a form's GET sets a random nonce in an HttpOnly,
-//! SameSite=Strict cookie and puts HMAC(key, nonce) in the form; a POST is taken only when the
-//! two agree. Another site can neither read the cookie nor compute the token.
+//! SameSite=Strict cookie and puts `issued.HMAC(key, nonce, issued)` in the form; a POST is
+//! taken only when the two agree and the token is at most [`TOKEN_LIFETIME`] old. Another
+//! site can neither read the cookie nor compute the token, and a token copied from an old
+//! page (a shared computer's history) stops working.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 /// The cookie holding the nonce.
 pub(crate) const COOKIE: &str = "claimd_csrf";
+
+/// How long a form may stay open before it must be reloaded: long enough to read the sheet
+/// and think of three answers, short enough that an old page is worthless.
+pub(crate) const TOKEN_LIFETIME: u64 = 2 * 60 * 60;
+
+/// A clock ahead of another replica's by this much still accepts its tokens.
+const CLOCK_SKEW: u64 = 60;
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
 
 /// The key tokens are computed with (derived from the seal key, so it survives restarts).
 #[derive(Clone)]
@@ -46,26 +61,54 @@ impl CsrfKey {
 
     /// A signature of `text` (for values a link carries that a page then shows as fact).
     pub(crate) fn sign(&self, text: &str) -> String {
-        self.token(&format!("sign:{text}"))
+        hex(&self.mac(&format!("sign:{text}")))
     }
 
     /// True when `signature` is [`CsrfKey::sign`] of `text`.
     pub(crate) fn signed(&self, text: &str, signature: &str) -> bool {
-        self.verify(&format!("sign:{text}"), signature)
+        self.mac_matches(&format!("sign:{text}"), signature)
     }
 
-    /// The token a form carries for `nonce`.
+    /// The token a form carries for `nonce`, issued now.
     pub(crate) fn token(&self, nonce: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("any key length");
-        mac.update(nonce.as_bytes());
-        hex(&mac.finalize().into_bytes())
+        self.token_at(nonce, now_secs())
     }
 
-    /// True when `token` was made for `nonce` (compared in constant time).
+    fn token_at(&self, nonce: &str, issued: u64) -> String {
+        format!(
+            "{issued:x}.{}",
+            hex(&self.mac(&format!("csrf:{nonce}:{issued}")))
+        )
+    }
+
+    /// True when `token` was made for `nonce` by this key less than [`TOKEN_LIFETIME`] ago
+    /// (compared in constant time).
     pub(crate) fn verify(&self, nonce: &str, token: &str) -> bool {
+        self.verify_at(nonce, token, now_secs())
+    }
+
+    fn verify_at(&self, nonce: &str, token: &str, now: u64) -> bool {
+        let Some((issued, mac)) = token.split_once('.') else {
+            return false;
+        };
+        let Ok(issued) = u64::from_str_radix(issued, 16) else {
+            return false;
+        };
+        let fresh = issued <= now.saturating_add(CLOCK_SKEW)
+            && now.saturating_sub(issued) <= TOKEN_LIFETIME;
+        self.mac_matches(&format!("csrf:{nonce}:{issued}"), mac) && fresh
+    }
+
+    fn mac(&self, text: &str) -> Vec<u8> {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("any key length");
-        mac.update(nonce.as_bytes());
-        match unhex(token) {
+        mac.update(text.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    fn mac_matches(&self, text: &str, hex_mac: &str) -> bool {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("any key length");
+        mac.update(text.as_bytes());
+        match unhex(hex_mac) {
             Some(bytes) => mac.verify_slice(&bytes).is_ok(),
             None => false,
         }
@@ -114,5 +157,28 @@ mod tests {
         assert!(!key.verify(&nonce, ""));
         assert!(!key.verify(&nonce, "zz"));
         assert_eq!(format!("{key:?}"), "CsrfKey([redacted])");
+    }
+
+    #[test]
+    fn a_token_expires_and_its_time_cannot_be_changed() {
+        let key = CsrfKey::new([7; 32]);
+        let nonce = CsrfKey::nonce();
+        let issued = 1_800_000_000;
+        let token = key.token_at(&nonce, issued);
+        assert!(key.verify_at(&nonce, &token, issued));
+        assert!(key.verify_at(&nonce, &token, issued + TOKEN_LIFETIME));
+        assert!(!key.verify_at(&nonce, &token, issued + TOKEN_LIFETIME + 1));
+        // Issued in the future (beyond clock skew between replicas): refused.
+        assert!(key.verify_at(&nonce, &token, issued - CLOCK_SKEW));
+        assert!(!key.verify_at(&nonce, &token, issued - CLOCK_SKEW - 1));
+        // Moving the issue time forward breaks the MAC.
+        let (_, mac) = token.split_once('.').unwrap();
+        let renewed = format!("{:x}.{mac}", issued + 3600);
+        assert!(!key.verify_at(&nonce, &renewed, issued + TOKEN_LIFETIME + 1));
+        assert!(!key.verify_at(&nonce, &renewed, issued + 3600));
+        // The finish page's signed links do not expire.
+        let signature = key.sign("op/e77777");
+        assert!(key.signed("op/e77777", &signature));
+        assert!(!key.signed("op/e12345", &signature));
     }
 }

@@ -10,7 +10,9 @@ mod backend;
 mod change;
 mod claim;
 mod csrf;
+mod es;
 mod headers;
+mod lang;
 mod pages;
 mod posted;
 mod recovery;
@@ -100,6 +102,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .route("/static/portal.css", get(pages::stylesheet))
         .route("/static/portal.js", get(pages::script))
         .route("/static/logo", get(pages::logo))
+        .layer(axum::middleware::from_fn(lang::remember))
         .layer(axum::middleware::map_response_with_state(
             portal.clone(),
             headers::secure,

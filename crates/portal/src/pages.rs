@@ -11,11 +11,7 @@ use axum::{
 };
 use claimd_core::Error;
 
-use crate::{Portal, PortalSettings, csrf::COOKIE};
-
-/// What a POST without its form's token gets.
-pub(crate) const EXPIRED: &str =
-    "This form has expired or did not come from this site. Go back, reload the page and try again.";
+use crate::{Portal, PortalSettings, csrf::COOKIE, lang::Lang};
 
 /// One text input, as the template draws it.
 #[derive(Clone, Debug, Default)]
@@ -59,12 +55,14 @@ pub(crate) struct SummaryItem {
 #[template(path = "index.html")]
 struct IndexPage<'a> {
     site: &'a PortalSettings,
+    lang: Lang,
 }
 
 #[derive(Template)]
 #[template(path = "message.html")]
 struct MessagePage<'a> {
     site: &'a PortalSettings,
+    lang: &'a Lang,
     heading: &'static str,
     lines: Vec<String>,
     next_href: &'static str,
@@ -81,9 +79,10 @@ pub(crate) fn render(page: impl Template) -> Response {
     }
 }
 
-pub(crate) async fn index(State(portal): State<Arc<Portal>>) -> Response {
+pub(crate) async fn index(State(portal): State<Arc<Portal>>, lang: Lang) -> Response {
     render(IndexPage {
         site: &portal.settings,
+        lang,
     })
 }
 
@@ -122,45 +121,46 @@ pub(crate) fn with_cookie(mut response: Response, nonce: &str) -> Response {
     response
 }
 
-pub(crate) fn message_for(site: &PortalSettings, error: &Error) -> Response {
+pub(crate) fn message_for(site: &PortalSettings, lang: &Lang, error: &Error) -> Response {
     let (status, heading, lines, next_href, next_label) = match error {
         Error::AlreadyClaimed => (
             StatusCode::OK,
-            "This account has already been claimed",
-            vec!["If it was you, use Forgot My Username or Forgot My Password.".to_owned()],
+            lang.t("This account has already been claimed"),
+            vec![lang.t("If it was you, use Forgot My Username or Forgot My Password.").to_owned()],
             "/forgot-password",
-            "Forgot My Password",
+            lang.t("Forgot My Password"),
         ),
         Error::ClaimPending => (
             StatusCode::OK,
-            "This account is being created",
+            lang.t("This account is being created"),
             vec![
-                "A claim of this account is being completed. Try again in a few minutes."
+                lang.t("A claim of this account is being completed. Try again in a few minutes.")
                     .to_owned(),
             ],
             "/",
-            "Back to the start",
+            lang.t("Back to the start"),
         ),
         Error::LockedOut { retry_after } | Error::Busy { retry_after } => (
             StatusCode::TOO_MANY_REQUESTS,
-            "Please wait before trying again",
-            vec![format!(
-                "There have been too many attempts, or the service is busy. Try again in {} minute(s).",
-                retry_after.as_secs().div_ceil(60).max(1)
+            lang.t("Please wait before trying again"),
+            vec![lang.f(
+                "There have been too many attempts, or the service is busy. Try again in {n} minute(s).",
+                retry_after.as_secs().div_ceil(60).max(1),
             )],
             "/work-order?topic=locked",
-            "Ask the Technology Support Center for help",
+            lang.t("Ask the Technology Support Center for help"),
         ),
         _ => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "Something went wrong",
-            vec!["Your request was not completed. Please try again in a few minutes.".to_owned()],
+            lang.t("Something went wrong"),
+            vec![lang.t("Your request was not completed. Please try again in a few minutes.").to_owned()],
             "/",
-            "Back to the start",
+            lang.t("Back to the start"),
         ),
     };
     let page = MessagePage {
         site,
+        lang,
         heading,
         lines,
         next_href,
@@ -222,6 +222,7 @@ pub(crate) fn password_field(
 
 /// The three question lists and their answers, with the questions already chosen.
 pub(crate) fn question_picks(
+    lang: &Lang,
     chosen: [&str; 3],
     error: impl Fn(&str) -> Option<String>,
 ) -> Vec<crate::claim::Pick> {
@@ -237,7 +238,7 @@ pub(crate) fn question_picks(
             },
             answer: Field {
                 name: ANSWERS[i],
-                label: "Your answer",
+                label: lang.t("Your answer"),
                 kind: "text",
                 autocomplete: "off",
                 error: error(ANSWERS[i]),
@@ -287,5 +288,80 @@ impl Picked {
             answer,
         })
         .collect()
+    }
+}
+
+/// What a refused field is called in its message.
+fn field_label(lang: &Lang, field: &str) -> Option<&'static str> {
+    Some(match field {
+        "last_name" => lang.t("Last name"),
+        "first_name" => lang.t("First name"),
+        "employee_id" => lang.t("Employee ID"),
+        "password" => lang.t("Password"),
+        "password_confirm" => lang.t("Password again"),
+        "current_password" => lang.t("Your password now"),
+        "new_password" => lang.t("New password"),
+        "new_password_confirm" => lang.t("New password again"),
+        "username" => lang.t("Username"),
+        "email" => lang.t("Email"),
+        "details" => lang.t("What happened"),
+        "answer_1" => lang.t("Answer 1"),
+        "answer_2" => lang.t("Answer 2"),
+        "answer_3" => lang.t("Answer 3"),
+        "question_1" => lang.t("Question 1"),
+        "question_2" => lang.t("Question 2"),
+        "question_3" => lang.t("Question 3"),
+        _ => return None,
+    })
+}
+
+/// A refused form field's message, as a sentence beside it and in the summary:
+/// "Last name must be at most 100 characters." (English reads the rule as a predicate;
+/// Spanish as "Apellido: debe …").
+pub(crate) fn refusal(lang: &Lang, field: &str, description: &str) -> String {
+    let label = field_label(lang, field).map_or_else(|| field.replace('_', " "), str::to_owned);
+    let rule = lang.rule(description);
+    if lang.code() == "en" && (rule.starts_with("must") || rule.starts_with("is ")) {
+        format!("{label} {rule}.")
+    } else {
+        format!("{label}: {rule}.")
+    }
+}
+
+/// The service's refused fields as the form's fields (`answers[1].answer` is `answer_2`,
+/// and `rename` maps the rest), each with its message.
+pub(crate) fn refusals(
+    lang: &Lang,
+    violations: Vec<claimd_core::FieldViolation>,
+    rename: impl Fn(&str) -> Option<&'static str>,
+) -> Vec<(String, String)> {
+    violations
+        .into_iter()
+        .map(|v| {
+            let field = form_field(&v.field, &rename);
+            let message = refusal(lang, &field, &v.description);
+            (field, message)
+        })
+        .collect()
+}
+
+/// An API field name as the form's.
+fn form_field(api: &str, rename: impl Fn(&str) -> Option<&'static str>) -> String {
+    if let Some(rest) = api.strip_prefix("answers[")
+        && let Some(i) = rest.chars().next().and_then(|d| d.to_digit(10))
+    {
+        let what = if rest.ends_with("question_id") {
+            "question"
+        } else {
+            "answer"
+        };
+        return format!("{what}_{}", i + 1);
+    }
+    if let Some(renamed) = rename(api) {
+        return renamed.to_owned();
+    }
+    match api {
+        "answers" => "question_1".into(),
+        other => other.into(),
     }
 }

@@ -12,7 +12,7 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::{Portal, csrf::nonce_from, pages::EXPIRED};
+use crate::{Portal, csrf::nonce_from, lang::Lang};
 
 /// A form that carries a CSRF token.
 pub(crate) trait WithToken {
@@ -28,6 +28,8 @@ pub(crate) struct Posted<T> {
     pub nonce: String,
     /// The browser's address, for the attempt limits.
     pub client: Option<std::net::IpAddr>,
+    /// The language the answer is drawn in.
+    pub lang: Lang,
 }
 
 impl<T> FromRequest<Arc<Portal>> for Posted<T>
@@ -38,6 +40,11 @@ where
 
     async fn from_request(request: Request, portal: &Arc<Portal>) -> Result<Self, Response> {
         let nonce = nonce_from(request.headers());
+        let lang = Lang::of(
+            request.uri().path(),
+            request.uri().query(),
+            request.headers(),
+        );
         let peer = request
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
@@ -52,8 +59,12 @@ where
                 form,
                 nonce,
                 client,
+                lang,
             }),
-            None => Err((StatusCode::FORBIDDEN, EXPIRED).into_response()),
+            None => {
+                let expired = lang.t("This form has expired or did not come from this site. Go back, reload the page and try again.");
+                Err((StatusCode::FORBIDDEN, expired).into_response())
+            }
         }
     }
 }

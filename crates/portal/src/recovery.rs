@@ -17,9 +17,10 @@ use serde::Deserialize;
 use crate::{
     Portal, PortalSettings,
     csrf::CsrfKey,
+    lang::Lang,
     pages::{
-        Field, Picked, SummaryItem, error_for, message_for, password_field, render, summary_of,
-        with_cookie,
+        Field, Picked, SummaryItem, error_for, message_for, password_field, refusals, render,
+        summary_of, with_cookie,
     },
     posted::Posted,
 };
@@ -28,6 +29,7 @@ use crate::{
 #[template(path = "reset.html")]
 struct ResetPage<'a> {
     site: &'a PortalSettings,
+    lang: Lang,
     csrf: String,
     username: Field,
     questions: Vec<Question>,
@@ -42,6 +44,7 @@ struct ResetPage<'a> {
 #[template(path = "changed.html")]
 struct ChangedPage<'a> {
     site: &'a PortalSettings,
+    lang: Lang,
     heading: &'static str,
     pending: bool,
     succeeded: bool,
@@ -68,6 +71,7 @@ pub(crate) struct ResetForm {
 
 fn page<'a>(
     portal: &'a Portal,
+    lang: &Lang,
     nonce: &str,
     username: &str,
     questions: Vec<Question>,
@@ -78,11 +82,13 @@ fn page<'a>(
     let secret = |name, label| password_field(name, label, "new-password", error(name), min);
     ResetPage {
         site: &portal.settings,
+        lang: lang.clone(),
         csrf: portal.csrf.token(nonce),
         username: Field {
             name: "username",
-            label: "Username",
-            hint: "e and your employee ID, as on the page you saw when you claimed: e77777.",
+            label: lang.t("Username"),
+            hint: lang
+                .t("e and your employee ID, as on the page you saw when you claimed: e77777."),
             kind: "text",
             autocomplete: "username",
             value: username.to_owned(),
@@ -98,17 +104,21 @@ fn page<'a>(
             })
             .collect(),
         questions,
-        new_password: secret("new_password", "New password"),
-        new_password_confirm: secret("new_password_confirm", "New password again"),
+        new_password: secret("new_password", lang.t("New password")),
+        new_password_confirm: secret("new_password_confirm", lang.t("New password again")),
         summary: summary_of(errors),
         min_password: portal.accounts.min_password_chars(),
     }
 }
 
-pub(crate) async fn form(State(portal): State<Arc<Portal>>, headers: HeaderMap) -> Response {
+pub(crate) async fn form(
+    State(portal): State<Arc<Portal>>,
+    lang: Lang,
+    headers: HeaderMap,
+) -> Response {
     let nonce = CsrfKey::nonce_for(&headers);
     with_cookie(
-        render(page(&portal, &nonce, "", Vec::new(), Vec::new())),
+        render(page(&portal, &lang, &nonce, "", Vec::new(), Vec::new())),
         &nonce,
     )
 }
@@ -119,36 +129,27 @@ pub(crate) async fn submit(
         form,
         nonce,
         client,
+        lang,
     }: Posted<ResetForm>,
 ) -> Response {
     let username = form.username.trim().to_ascii_lowercase();
     // Step one, or a step two that must show its questions again.
     let questions = |errors: Vec<(String, String)>| {
-        let portal = portal.clone();
-        let nonce = nonce.clone();
-        let username = username.clone();
+        let (portal, nonce, username, lang) = (&portal, &nonce, &username, &lang);
         async move {
-            match portal.accounts.reset_questions(&username).await {
+            match portal.accounts.reset_questions(username).await {
                 Ok(questions) => with_cookie(
-                    render(page(&portal, &nonce, &username, questions, errors)),
-                    &nonce,
+                    render(page(portal, lang, nonce, username, questions, errors)),
+                    nonce,
                 ),
                 Err(Error::InvalidArgument { violations }) => {
-                    let errors = violations
-                        .into_iter()
-                        .map(|v| {
-                            (
-                                "username".to_owned(),
-                                format!("Username {}.", v.description),
-                            )
-                        })
-                        .collect();
+                    let errors = refusals(lang, violations, |_| Some("username"));
                     with_cookie(
-                        render(page(&portal, &nonce, &username, Vec::new(), errors)),
-                        &nonce,
+                        render(page(portal, lang, nonce, username, Vec::new(), errors)),
+                        nonce,
                     )
                 }
-                Err(error) => message_for(&portal.settings, &error),
+                Err(error) => message_for(&portal.settings, lang, &error),
             }
         }
     };
@@ -156,7 +157,7 @@ pub(crate) async fn submit(
         return questions(Vec::new()).await;
     }
     if form.new_password.expose_secret() != form.new_password_confirm.expose_secret() {
-        let mismatch = "The two passwords are not the same.".to_owned();
+        let mismatch = lang.t("The two passwords are not the same.").to_owned();
         return questions(vec![("new_password_confirm".into(), mismatch)]).await;
     }
     let request = ResetRequest {
@@ -167,42 +168,21 @@ pub(crate) async fn submit(
     match portal.accounts.complete_reset(request, client).await {
         Ok(operation) => Redirect::to(&format!("/password/done?op={operation}")).into_response(),
         Err(Error::InvalidArgument { violations }) => {
-            let errors = violations
-                .into_iter()
-                .map(|v| {
-                    let field = v
-                        .field
-                        .strip_prefix("answers[")
-                        .and_then(|rest| rest.chars().next())
-                        .and_then(|d| d.to_digit(10))
-                        .map_or(v.field.clone(), |i| format!("answer_{}", i + 1));
-                    let message = format!("{} {}.", label(&field), v.description);
-                    (field, message)
-                })
-                .collect();
-            questions(errors).await
+            questions(refusals(&lang, violations, |_| None)).await
         }
         Err(Error::Unauthenticated) => {
             let wrong =
-                "The username or the answers are not right. Check them and try again.".to_owned();
-            questions(vec![(String::new(), wrong)]).await
+                lang.t("The username or the answers are not right. Check them and try again.");
+            questions(vec![(String::new(), wrong.to_owned())]).await
         }
-        Err(error) => message_for(&portal.settings, &error),
-    }
-}
-
-fn label(field: &str) -> String {
-    match field {
-        "new_password" => "New password".into(),
-        "username" => "Username".into(),
-        other if other.starts_with("answer_") => format!("Answer {}", &other[7..]),
-        other => other.into(),
+        Err(error) => message_for(&portal.settings, &lang, &error),
     }
 }
 
 /// Follows a reset's (or change's) directory write to its end.
 pub(crate) async fn done(
     State(portal): State<Arc<Portal>>,
+    lang: Lang,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let Some(op) = query.get("op") else {
@@ -212,16 +192,17 @@ pub(crate) async fn done(
         return Redirect::to("/forgot-password").into_response();
     };
     let (heading, pending, succeeded) = match operation.state {
-        OperationState::Pending => ("Setting your new password", true, false),
-        OperationState::Succeeded => ("Your Password Has Been Changed", false, true),
-        OperationState::Failed => ("Your password could not be changed", false, false),
+        OperationState::Pending => (lang.t("Setting your new password"), true, false),
+        OperationState::Succeeded => (lang.t("Your Password Has Been Changed"), false, true),
+        OperationState::Failed => (lang.t("Your password could not be changed"), false, false),
     };
     render(ChangedPage {
         site: &portal.settings,
+        reason: lang.rule(operation.reason.as_deref().unwrap_or_default()),
+        lang,
         heading,
         pending,
         succeeded,
-        reason: operation.reason.unwrap_or_default(),
     })
 }
 

@@ -11,7 +11,8 @@ use serde::Deserialize;
 use crate::{
     Portal, PortalSettings,
     csrf::CsrfKey,
-    pages::{Field, message_for, render, with_cookie},
+    lang::Lang,
+    pages::{Field, message_for, refusal, render, with_cookie},
     posted::Posted,
 };
 
@@ -19,6 +20,7 @@ use crate::{
 #[template(path = "forgot_username.html")]
 struct ForgotUsernamePage<'a> {
     site: &'a PortalSettings,
+    lang: Lang,
     csrf: String,
     email: Field,
     sent: bool,
@@ -33,10 +35,10 @@ pub(crate) struct EmailForm {
     email: String,
 }
 
-fn email_field(value: &str, error: Option<String>) -> Field {
+fn email_field(lang: &Lang, value: &str, error: Option<String>) -> Field {
     Field {
         name: "email",
-        label: "District email address",
+        label: lang.t("District email address"),
         kind: "email",
         autocomplete: "email",
         value: value.to_owned(),
@@ -45,12 +47,17 @@ fn email_field(value: &str, error: Option<String>) -> Field {
     }
 }
 
-pub(crate) async fn form(State(portal): State<Arc<Portal>>, headers: HeaderMap) -> Response {
+pub(crate) async fn form(
+    State(portal): State<Arc<Portal>>,
+    lang: Lang,
+    headers: HeaderMap,
+) -> Response {
     let nonce = CsrfKey::nonce_for(&headers);
     let page = ForgotUsernamePage {
         site: &portal.settings,
         csrf: portal.csrf.token(&nonce),
-        email: email_field("", None),
+        email: email_field(&lang, "", None),
+        lang,
         sent: false,
     };
     with_cookie(render(page), &nonce)
@@ -63,6 +70,7 @@ pub(crate) async fn submit(
         form,
         nonce,
         client,
+        lang,
     }: Posted<EmailForm>,
 ) -> Response {
     let email = form.email.trim().to_owned();
@@ -75,14 +83,15 @@ pub(crate) async fn submit(
         Err(Error::InvalidArgument { violations }) => violations
             .into_iter()
             .next()
-            .map(|v| format!("Email {}.", v.description)),
-        Err(error) => return message_for(&portal.settings, &error),
+            .map(|v| refusal(&lang, "email", &v.description)),
+        Err(error) => return message_for(&portal.settings, &lang, &error),
     };
     let sent = error.is_none();
     let page = ForgotUsernamePage {
         site: &portal.settings,
         csrf: portal.csrf.token(&nonce),
-        email: email_field(&email, error),
+        email: email_field(&lang, &email, error),
+        lang,
         sent,
     };
     with_cookie(render(page), &nonce)

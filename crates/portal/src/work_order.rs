@@ -15,7 +15,10 @@ use serde::Deserialize;
 use crate::{
     Portal, PortalSettings,
     csrf::CsrfKey,
-    pages::{Field, SummaryItem, error_for, message_for, render, summary_of, with_cookie},
+    lang::Lang,
+    pages::{
+        Field, SummaryItem, error_for, message_for, refusals, render, summary_of, with_cookie,
+    },
     posted::Posted,
 };
 
@@ -23,6 +26,7 @@ use crate::{
 #[template(path = "work_order.html")]
 struct WorkOrderPage<'a> {
     site: &'a PortalSettings,
+    lang: Lang,
     csrf: String,
     topic: String,
     last_name: Field,
@@ -55,6 +59,7 @@ pub(crate) struct WorkOrderForm {
 
 fn page<'a>(
     portal: &'a Portal,
+    lang: &Lang,
     nonce: &str,
     form: &WorkOrderForm,
     errors: Vec<(String, String)>,
@@ -71,25 +76,36 @@ fn page<'a>(
     };
     let mut email = text(
         "email",
-        "An email address we can answer",
+        lang.t("An email address we can answer"),
         "email",
         &form.email,
     );
     email.kind = "email";
     WorkOrderPage {
         site: &portal.settings,
+        lang: lang.clone(),
         csrf: portal.csrf.token(nonce),
         topic: form.topic.clone(),
-        last_name: text("last_name", "Last name", "family-name", &form.last_name),
-        first_name: text("first_name", "First name", "given-name", &form.first_name),
+        last_name: text(
+            "last_name",
+            lang.t("Last name"),
+            "family-name",
+            &form.last_name,
+        ),
+        first_name: text(
+            "first_name",
+            lang.t("First name"),
+            "given-name",
+            &form.first_name,
+        ),
         employee_id: text(
             "employee_id",
-            "Employee ID (if you know it)",
+            lang.t("Employee ID (if you know it)"),
             "off",
             &form.employee_id,
         ),
         email,
-        details: text("details", "What happened", "off", &form.details),
+        details: text("details", lang.t("What happened"), "off", &form.details),
         summary: summary_of(errors),
         sent: false,
     }
@@ -97,6 +113,7 @@ fn page<'a>(
 
 pub(crate) async fn form(
     State(portal): State<Arc<Portal>>,
+    lang: Lang,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
@@ -105,7 +122,10 @@ pub(crate) async fn form(
         topic: query.get("topic").cloned().unwrap_or_default(),
         ..WorkOrderForm::default()
     };
-    with_cookie(render(page(&portal, &nonce, &form, Vec::new())), &nonce)
+    with_cookie(
+        render(page(&portal, &lang, &nonce, &form, Vec::new())),
+        &nonce,
+    )
 }
 
 pub(crate) async fn submit(
@@ -114,6 +134,7 @@ pub(crate) async fn submit(
         form,
         nonce,
         client,
+        lang,
     }: Posted<WorkOrderForm>,
 ) -> Response {
     let request = WorkOrderRequest {
@@ -127,21 +148,15 @@ pub(crate) async fn submit(
     let support = &portal.settings.support_email;
     match portal.accounts.work_order(request, support, client).await {
         Ok(()) => {
-            let mut done = page(&portal, &nonce, &form, Vec::new());
+            let mut done = page(&portal, &lang, &nonce, &form, Vec::new());
             done.sent = true;
             render(done)
         }
         Err(Error::InvalidArgument { violations }) => {
-            let errors = violations
-                .into_iter()
-                .map(|v| {
-                    let message = format!("{}: {}.", v.field.replace('_', " "), v.description);
-                    (v.field, message)
-                })
-                .collect();
-            with_cookie(render(page(&portal, &nonce, &form, errors)), &nonce)
+            let errors = refusals(&lang, violations, |_| None);
+            with_cookie(render(page(&portal, &lang, &nonce, &form, errors)), &nonce)
         }
-        Err(error) => message_for(&portal.settings, &error),
+        Err(error) => message_for(&portal.settings, &lang, &error),
     }
 }
 

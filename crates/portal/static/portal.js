@@ -2,6 +2,18 @@
 // server checks everything again. No data leaves the page.
 (function () {
   "use strict";
+  var es = document.documentElement.lang === "es";
+  var text = es ? {
+    min: function (min, length) { return "Al menos " + min + " caracteres (" + length + " hasta ahora)."; },
+    max: "Como máximo 128 caracteres.",
+    differ: "Las dos contraseñas todavía no coinciden.",
+    good: "La longitud y la confirmación se ven bien."
+  } : {
+    min: function (min, length) { return "At least " + min + " characters (" + length + " so far)."; },
+    max: "At most 128 characters.",
+    differ: "The two passwords are not the same yet.",
+    good: "Length and confirmation look right."
+  };
   function watch(passwordId, confirmId) {
     var password = document.getElementById(passwordId);
     var confirm = document.getElementById(confirmId);
@@ -16,10 +28,10 @@
       var value = password.value;
       var length = Array.from(value).length;
       var problems = [];
-      if (length > 0 && length < min) { problems.push("At least " + min + " characters (" + length + " so far)."); }
-      if (length > 128) { problems.push("At most 128 characters."); }
-      if (confirm.value.length > 0 && confirm.value !== value) { problems.push("The two passwords are not the same yet."); }
-      status.textContent = problems.length ? problems.join(" ") : (length >= min && confirm.value === value ? "Length and confirmation look right." : "");
+      if (length > 0 && length < min) { problems.push(text.min(min, length)); }
+      if (length > 128) { problems.push(text.max); }
+      if (confirm.value.length > 0 && confirm.value !== value) { problems.push(text.differ); }
+      status.textContent = problems.length ? problems.join(" ") : (length >= min && confirm.value === value ? text.good : "");
     }
     password.addEventListener("input", check);
     confirm.addEventListener("input", check);

@@ -40,8 +40,14 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts chromedriver and a headless Chromium (JavaScript off unless `javascript`).
+    /// Starts chromedriver and a headless Chromium (JavaScript off unless `javascript`) that
+    /// asks for English pages.
     pub fn start(javascript: bool) -> Self {
+        Self::start_in(javascript, "en-US")
+    }
+
+    /// Like [`Browser::start`], for a person whose browser asks for `language` (`es-MX`).
+    pub fn start_in(javascript: bool, language: &str) -> Self {
         assert!(
             Path::new("/usr/bin/chromedriver").exists(),
             "chromedriver is not installed: run scripts/deps (apt-get install -y chromium chromium-driver)"
@@ -64,7 +70,8 @@ impl Browser {
             session: String::new(),
         };
         let prefs = json!({
-            "profile.managed_default_content_settings.javascript": if javascript { 1 } else { 2 }
+            "profile.managed_default_content_settings.javascript": if javascript { 1 } else { 2 },
+            "intl.accept_languages": language,
         });
         let created = browser.call(
             "POST",
@@ -74,7 +81,8 @@ impl Browser {
                 "goog:chromeOptions": {
                     "binary": "/usr/bin/chromium",
                     "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                             "--disable-gpu", "--window-size=800,1200", "--lang=en-US"],
+                             "--disable-gpu", "--window-size=800,1200",
+                             format!("--lang={language}")],
                     "prefs": prefs,
                 }
             }}}),
@@ -109,14 +117,23 @@ impl Browser {
 
     /// The `id` attribute of the focused element (empty for none).
     pub fn focused_id(&self) -> String {
+        self.focused_attribute("id")
+    }
+
+    /// An attribute of the focused element (empty for none).
+    pub fn focused_attribute(&self, name: &str) -> String {
         let element = self.session_call("GET", "/element/active", &Value::Null);
         let Some(id) = element_id(&element) else {
             return String::new();
         };
-        self.session_call("GET", &format!("/element/{id}/attribute/id"), &Value::Null)
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        self.session_call(
+            "GET",
+            &format!("/element/{id}/attribute/{name}"),
+            &Value::Null,
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
     }
 
     /// Types `text` (with [`keys`] for Tab and Enter) into the focused element, as a keyboard.
@@ -147,6 +164,24 @@ impl Browser {
             self.type_keys(keys::TAB);
         }
         panic!("Tab never reached #{id}");
+    }
+
+    /// Presses Tab until a link to `href` (as written in the page) has the focus (at most
+    /// 60 times).
+    pub fn tab_to_link(&self, href: &str) {
+        for _ in 0..60 {
+            let focused = self.focused_attribute("href");
+            // The driver may answer with the link resolved against the page's address.
+            let path = match focused.split_once("://") {
+                Some((_, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
+                None => focused.as_str(),
+            };
+            if path == href && !focused.is_empty() {
+                return;
+            }
+            self.type_keys(keys::TAB);
+        }
+        panic!("Tab never reached a link to {href}");
     }
 
     /// Runs axe-core (installed by scripts/deps) in the page against WCAG 2.1 A and AA and

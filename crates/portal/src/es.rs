@@ -1,0 +1,392 @@
+//! The pages in Spanish: each English text the pages use, and its translation (usted, as a
+//! district writes to its staff). `{n}` stands for a number or a name filled in later.
+
+pub(crate) static CATALOG: &[(&str, &str)] = &[
+    // Every page.
+    ("Skip to the main content", "Ir al contenido principal"),
+    ("Need help?", "¿Necesita ayuda?"),
+    ("Forgot My Username", "Olvidé mi nombre de usuario"),
+    ("Forgot My Password", "Olvidé mi contraseña"),
+    ("Change My Password", "Cambiar mi contraseña"),
+    (
+        "Change My Challenge Questions",
+        "Cambiar mis preguntas de seguridad",
+    ),
+    ("Technology Support Center", "Centro de Soporte Tecnológico"),
+    ("Knowledge base", "Base de conocimientos"),
+    ("Phone:", "Teléfono:"),
+    ("Email:", "Correo electrónico:"),
+    ("Back to the start", "Volver al inicio"),
+    ("There is a problem", "Hay un problema"),
+    (
+        "This form has expired or did not come from this site. Go back, reload the page and try again.",
+        "Este formulario ha caducado o no proviene de este sitio. Regrese, vuelva a cargar la página e inténtelo de nuevo.",
+    ),
+    (
+        "This link is not one this site made.",
+        "Este enlace no fue creado por este sitio.",
+    ),
+    // The index.
+    ("Account self-service", "Autoservicio de cuentas"),
+    ("{n} accounts", "Cuentas de {n}"),
+    (
+        "New to the district? Claim your account to get your username and choose your password.",
+        "¿Es nuevo en el distrito? Reclame su cuenta para obtener su nombre de usuario y elegir su contraseña.",
+    ),
+    ("Claim My Account", "Reclamar mi cuenta"),
+    ("Already claimed?", "¿Ya reclamó su cuenta?"),
+    // Claim My Account.
+    ("Step 1: Your name", "Paso 1: Su nombre"),
+    (
+        "As the district's Human Resources has it.",
+        "Como lo tiene registrado Recursos Humanos del distrito.",
+    ),
+    ("Last name", "Apellido"),
+    ("First name", "Nombre"),
+    ("Step 2: Your employee ID", "Paso 2: Su número de empleado"),
+    ("Employee ID", "Número de empleado"),
+    (
+        "Six digits: put 0 before a five-digit ID (077777), 00 before a four-digit one.",
+        "Seis dígitos: ponga 0 delante de un número de cinco dígitos (077777) y 00 delante de uno de cuatro.",
+    ),
+    (
+        "Step 3: Choose your password",
+        "Paso 3: Elija su contraseña",
+    ),
+    (
+        "At least {n} characters (a phrase of a few words is good); at most 128. It must not be a common password or contain your name or employee ID. Spaces and any letters are allowed.",
+        "Al menos {n} caracteres (una frase de varias palabras es buena opción); como máximo 128. No debe ser una contraseña común ni contener su nombre o número de empleado. Se permiten espacios y cualquier letra.",
+    ),
+    (
+        "At least {n} characters (a phrase of a few words is good); at most 128. It must not be a common password or contain your name or employee ID.",
+        "Al menos {n} caracteres (una frase de varias palabras es buena opción); como máximo 128. No debe ser una contraseña común ni contener su nombre o número de empleado.",
+    ),
+    ("Password", "Contraseña"),
+    ("Password again", "Repita la contraseña"),
+    (
+        "Step 4: Three challenge questions",
+        "Paso 4: Tres preguntas de seguridad",
+    ),
+    (
+        "If you forget your password, you will answer these to set a new one. Choose three different questions.",
+        "Si olvida su contraseña, las responderá para establecer una nueva. Elija tres preguntas diferentes.",
+    ),
+    ("Question {n}", "Pregunta {n}"),
+    ("Question 1", "Pregunta 1"),
+    ("Question 2", "Pregunta 2"),
+    ("Question 3", "Pregunta 3"),
+    ("Choose a question", "Elija una pregunta"),
+    ("Your answer", "Su respuesta"),
+    ("Answer 1", "Respuesta 1"),
+    ("Answer 2", "Respuesta 2"),
+    ("Answer 3", "Respuesta 3"),
+    (
+        "The two passwords are not the same.",
+        "Las dos contraseñas no coinciden.",
+    ),
+    (
+        "We could not find your names and employee ID in the district's records. Check them against your offer letter or badge.",
+        "No encontramos su nombre y número de empleado en los registros del distrito. Compárelos con su carta de oferta o su credencial.",
+    ),
+    (
+        "If your details are right, the Technology Support Center can help; you will get email updates from the support center.",
+        "Si sus datos son correctos, el Centro de Soporte Tecnológico puede ayudarle; recibirá actualizaciones por correo electrónico del centro de soporte.",
+    ),
+    (
+        "Ask the Technology Support Center for help",
+        "Pedir ayuda al Centro de Soporte Tecnológico",
+    ),
+    // The claim's finish page.
+    ("Creating your account", "Creando su cuenta"),
+    ("You Have Claimed Your Account", "Ha reclamado su cuenta"),
+    (
+        "Your account could not be created",
+        "No se pudo crear su cuenta",
+    ),
+    (
+        "Your account is being created in the district's directory. This page checks again every two seconds.",
+        "Su cuenta se está creando en el directorio del distrito. Esta página vuelve a comprobarlo cada dos segundos.",
+    ),
+    (
+        "Please retain your username for future use:",
+        "Conserve su nombre de usuario para usarlo en el futuro:",
+    ),
+    (
+        "You can now sign in to district computers and services with this username and the password you chose. A confirmation has been sent to your district email.",
+        "Ya puede iniciar sesión en las computadoras y los servicios del distrito con este nombre de usuario y la contraseña que eligió. Se envió una confirmación a su correo electrónico del distrito.",
+    ),
+    (
+        "Your account could not be created:",
+        "No se pudo crear su cuenta:",
+    ),
+    (
+        "You may try again, or contact the Technology Support Center below.",
+        "Puede intentarlo de nuevo o comunicarse con el Centro de Soporte Tecnológico que aparece abajo.",
+    ),
+    // Forgot My Username.
+    ("District email address", "Correo electrónico del distrito"),
+    ("Email", "Correo electrónico"),
+    (
+        "Type your district email address. We will send your username to it.",
+        "Escriba su correo electrónico del distrito. Le enviaremos allí su nombre de usuario.",
+    ),
+    ("Send My Username", "Enviar mi nombre de usuario"),
+    (
+        "If this is the district email of a claimed account, its username is on its way there. It may take a few minutes to arrive.",
+        "Si este es el correo electrónico del distrito de una cuenta reclamada, su nombre de usuario va en camino. Puede tardar unos minutos en llegar.",
+    ),
+    // Forgot My Password.
+    (
+        "Type your username. You will then answer the three challenge questions you chose when you claimed your account.",
+        "Escriba su nombre de usuario. Después responderá las tres preguntas de seguridad que eligió al reclamar su cuenta.",
+    ),
+    ("Username", "Nombre de usuario"),
+    ("Username:", "Nombre de usuario:"),
+    (
+        "e and your employee ID, as on the page you saw when you claimed: e77777.",
+        "e y su número de empleado, como en la página que vio al reclamar su cuenta: e77777.",
+    ),
+    ("Continue", "Continuar"),
+    ("Your challenge questions", "Sus preguntas de seguridad"),
+    ("Your new password", "Su nueva contraseña"),
+    ("New password", "Nueva contraseña"),
+    ("New password again", "Repita la nueva contraseña"),
+    ("Set My New Password", "Establecer mi nueva contraseña"),
+    (
+        "The username or the answers are not right. Check them and try again.",
+        "El nombre de usuario o las respuestas no son correctos. Revíselos e inténtelo de nuevo.",
+    ),
+    (
+        "Setting your new password",
+        "Estableciendo su nueva contraseña",
+    ),
+    (
+        "Your Password Has Been Changed",
+        "Su contraseña ha sido cambiada",
+    ),
+    (
+        "Your password could not be changed",
+        "No se pudo cambiar su contraseña",
+    ),
+    (
+        "Your new password is being set in the district's directory. This page checks again every two seconds.",
+        "Su nueva contraseña se está estableciendo en el directorio del distrito. Esta página vuelve a comprobarlo cada dos segundos.",
+    ),
+    (
+        "Your new password works now; the old one does not. A notice has been sent to your district email.",
+        "Su nueva contraseña ya funciona; la anterior ya no. Se envió un aviso a su correo electrónico del distrito.",
+    ),
+    (
+        "Your password could not be changed:",
+        "No se pudo cambiar su contraseña:",
+    ),
+    (
+        "Try again, or contact the Technology Support Center below.",
+        "Inténtelo de nuevo o comuníquese con el Centro de Soporte Tecnológico que aparece abajo.",
+    ),
+    // Change my password / questions.
+    ("Who you are", "Quién es usted"),
+    ("Your password now", "Su contraseña actual"),
+    (
+        "Three new challenge questions",
+        "Tres nuevas preguntas de seguridad",
+    ),
+    (
+        "Choose three different questions; you will answer them to set a new password if you forget yours.",
+        "Elija tres preguntas diferentes; las responderá para establecer una nueva contraseña si olvida la suya.",
+    ),
+    ("Change My Questions", "Cambiar mis preguntas"),
+    (
+        "The username or the password is not right. Check them and try again.",
+        "El nombre de usuario o la contraseña no son correctos. Revíselos e inténtelo de nuevo.",
+    ),
+    (
+        "Your challenge questions and answers are changed. You will be asked the new ones the next time you use Forgot My Password. A notice has been sent to your district email.",
+        "Sus preguntas y respuestas de seguridad han cambiado. Se le harán las nuevas la próxima vez que use Olvidé mi contraseña. Se envió un aviso a su correo electrónico del distrito.",
+    ),
+    // Work orders.
+    (
+        "Ask the Technology Support Center",
+        "Pedir ayuda al Centro de Soporte Tecnológico",
+    ),
+    (
+        "Tell us who you are and what happened; the support center will answer by email. Do not write your password or your answers here.",
+        "Díganos quién es y qué sucedió; el centro de soporte le responderá por correo electrónico. No escriba aquí su contraseña ni sus respuestas.",
+    ),
+    (
+        "An email address we can answer",
+        "Un correo electrónico donde podamos responderle",
+    ),
+    (
+        "Employee ID (if you know it)",
+        "Número de empleado (si lo sabe)",
+    ),
+    ("What happened", "Qué sucedió"),
+    ("Send to the Support Center", "Enviar al Centro de Soporte"),
+    (
+        "Your request has been sent to the Technology Support Center. Expect email updates from the support center at this address:",
+        "Su solicitud se envió al Centro de Soporte Tecnológico. Recibirá actualizaciones del centro de soporte por correo electrónico en esta dirección:",
+    ),
+    // Refusals and waits.
+    (
+        "This account has already been claimed",
+        "Esta cuenta ya fue reclamada",
+    ),
+    (
+        "If it was you, use Forgot My Username or Forgot My Password.",
+        "Si fue usted, use Olvidé mi nombre de usuario u Olvidé mi contraseña.",
+    ),
+    (
+        "This account is being created",
+        "Esta cuenta se está creando",
+    ),
+    (
+        "A claim of this account is being completed. Try again in a few minutes.",
+        "Se está completando el reclamo de esta cuenta. Inténtelo de nuevo en unos minutos.",
+    ),
+    (
+        "Please wait before trying again",
+        "Espere antes de intentarlo de nuevo",
+    ),
+    (
+        "There have been too many attempts, or the service is busy. Try again in {n} minute(s).",
+        "Ha habido demasiados intentos, o el servicio está ocupado. Inténtelo de nuevo en {n} minuto(s).",
+    ),
+    ("Something went wrong", "Algo salió mal"),
+    (
+        "Your request was not completed. Please try again in a few minutes.",
+        "Su solicitud no se completó. Inténtelo de nuevo en unos minutos.",
+    ),
+    // The rules the account flows report for a field.
+    ("is required", "es obligatorio"),
+    (
+        "is not one of the offered questions",
+        "no es una de las preguntas ofrecidas",
+    ),
+    (
+        "is one of the most commonly used passwords; choose another",
+        "es una de las contraseñas más usadas; elija otra",
+    ),
+    (
+        "is too easy to guess (a common word, name, date or keyboard pattern); try a longer phrase of unrelated words",
+        "es demasiado fácil de adivinar (una palabra, un nombre, una fecha o un patrón del teclado comunes); pruebe una frase más larga de palabras sin relación",
+    ),
+    (
+        "must be 1 to 20 letters, digits, '.', '-' or '_', starting with a letter or digit",
+        "debe tener de 1 a 20 letras, dígitos, '.', '-' o '_', y empezar con una letra o un dígito",
+    ),
+    (
+        "must be a number from 1 to 999999 (one to six digits)",
+        "debe ser un número del 1 al 999999 (de uno a seis dígitos)",
+    ),
+    (
+        "must be an email address such as jane.doe@district.example",
+        "debe ser un correo electrónico como jane.doe@district.example",
+    ),
+    (
+        "must be at least {n} characters",
+        "debe tener al menos {n} caracteres",
+    ),
+    (
+        "must be at most {n} characters",
+        "debe tener como máximo {n} caracteres",
+    ),
+    (
+        "must be at most 100 characters",
+        "debe tener como máximo 100 caracteres",
+    ),
+    (
+        "must be exactly six digits, with leading zeros (for example 077777)",
+        "debe tener exactamente seis dígitos, con ceros a la izquierda (por ejemplo 077777)",
+    ),
+    (
+        "must be up to six digits, or left empty",
+        "debe tener hasta seis dígitos, o dejarse vacío",
+    ),
+    (
+        "must contain three of: upper-case letters, lower-case letters, digits, symbols (the domain's complexity rule)",
+        "debe contener tres de estos: mayúsculas, minúsculas, dígitos, símbolos (la regla de complejidad del dominio)",
+    ),
+    (
+        "must differ from the current password",
+        "debe ser distinta de la contraseña actual",
+    ),
+    ("must not be your password", "no debe ser su contraseña"),
+    (
+        "must not contain control or invisible characters other than line breaks",
+        "no debe contener caracteres de control ni invisibles, salvo saltos de línea",
+    ),
+    (
+        "must not contain control or invisible characters such as line breaks, tabs, zero-width spaces or direction marks",
+        "no debe contener caracteres de control ni invisibles, como saltos de línea, tabulaciones, espacios de ancho cero o marcas de dirección",
+    ),
+    (
+        "must not contain your name, employee ID or username",
+        "no debe contener su nombre, número de empleado ni nombre de usuario",
+    ),
+    (
+        "each answer must be for a different question",
+        "cada respuesta debe ser para una pregunta diferente",
+    ),
+    (
+        "each answer must be different",
+        "cada respuesta debe ser diferente",
+    ),
+    (
+        "exactly {n} answers are required, each for a different question",
+        "se requieren exactamente {n} respuestas, cada una para una pregunta diferente",
+    ),
+    (
+        "exactly {n} answers are required, one for each question shown",
+        "se requieren exactamente {n} respuestas, una para cada pregunta mostrada",
+    ),
+    // The built-in challenge questions (a district's own stay as written).
+    (
+        "What was the name of your first pet?",
+        "¿Cómo se llamaba su primera mascota?",
+    ),
+    (
+        "What was the name of your elementary school?",
+        "¿Cómo se llamaba su escuela primaria?",
+    ),
+    (
+        "In what city or town were you born?",
+        "¿En qué ciudad o pueblo nació?",
+    ),
+    (
+        "What was the make and model of your first car?",
+        "¿Cuál era la marca y el modelo de su primer auto?",
+    ),
+    (
+        "What is the first name of your oldest cousin?",
+        "¿Cuál es el nombre de su primo o prima mayor?",
+    ),
+    (
+        "What street did you live on as a child?",
+        "¿En qué calle vivía de niño?",
+    ),
+    (
+        "What was your childhood nickname?",
+        "¿Cuál era su apodo de la infancia?",
+    ),
+    (
+        "What was the last name of your favorite teacher?",
+        "¿Cuál era el apellido de su maestro favorito?",
+    ),
+    (
+        "In what city did your parents meet?",
+        "¿En qué ciudad se conocieron sus padres?",
+    ),
+    (
+        "What is the first name of your childhood best friend?",
+        "¿Cuál es el nombre de su mejor amigo de la infancia?",
+    ),
+    (
+        "What was the first concert you attended?",
+        "¿Cuál fue el primer concierto al que asistió?",
+    ),
+    (
+        "Where did you work at your first job?",
+        "¿Dónde tuvo su primer trabajo?",
+    ),
+];

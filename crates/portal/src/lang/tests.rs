@@ -1,0 +1,211 @@
+//! Every text the pages show has its Spanish; the language is chosen as the browser asks.
+
+use std::{collections::BTreeSet, fs, path::Path};
+
+use axum::http::{HeaderMap, HeaderValue, header};
+
+use super::*;
+
+/// The string literals that follow `.t(` or `.f(` in `text` (templates and Rust alike).
+fn msgids(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for marker in [".t(", ".f("] {
+        for (at, _) in text.match_indices(marker) {
+            let rest = text[at + marker.len()..].trim_start();
+            let Some(rest) = rest.strip_prefix('"') else {
+                continue;
+            };
+            let mut literal = String::new();
+            let mut chars = rest.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => break,
+                    '\\' => literal.push(chars.next().unwrap_or('\\')),
+                    c => literal.push(c),
+                }
+            }
+            found.push(literal);
+        }
+    }
+    found
+}
+
+fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs" || e == "html") {
+            out.push(path);
+        }
+    }
+}
+
+/// The rules the account flows report for a field (`"must be at least {} characters"`),
+/// read from the domain's source with each `{…}` as `{n}`. Configuration-only rules (and a
+/// test's message) are left out: no person at the portal ever sees them.
+fn domain_rules() -> BTreeSet<String> {
+    let core = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/src");
+    let mut paths = Vec::new();
+    files(&core, &mut paths);
+    let mut rules = BTreeSet::new();
+    for path in paths {
+        let text = fs::read_to_string(&path).unwrap();
+        // Join `\`-continued literals.
+        let mut joined = String::new();
+        let mut lines = text.lines().peekable();
+        while let Some(line) = lines.next() {
+            if let Some(head) = line.strip_suffix('\\') {
+                joined.push_str(head);
+                if let Some(next) = lines.peek() {
+                    let next = next.trim_start().to_owned();
+                    lines.next();
+                    joined.push_str(&next);
+                }
+            } else {
+                joined.push_str(line);
+            }
+            joined.push('\n');
+        }
+        for piece in joined.split('"').skip(1).step_by(2) {
+            if !["must ", "is ", "each ", "exactly "]
+                .iter()
+                .any(|start| piece.starts_with(start))
+            {
+                continue;
+            }
+            let mut rule = String::new();
+            let mut in_braces = false;
+            for c in piece.chars() {
+                match c {
+                    '{' => {
+                        in_braces = true;
+                        rule.push_str("{n}");
+                    }
+                    '}' => in_braces = false,
+                    c if !in_braces => rule.push(c),
+                    _ => {}
+                }
+            }
+            rules.insert(rule);
+        }
+    }
+    for config_only in [
+        "must be from {n} to {n}",
+        "must be lowercase",
+        "must hold at least {n} questions",
+        "must hold exactly one placeholder and no other braces",
+        "must hold only one of {n} and {n}",
+        "must hold the placeholder {n} or {n}",
+        "must be active or terminated",
+        "is not valid UTF-8 text",
+        "must be an operation id as returned by the service",
+        "each hash has its own salt",
+    ] {
+        rules.remove(config_only);
+    }
+    rules
+}
+
+#[test]
+fn every_text_of_the_pages_and_every_rule_has_its_spanish() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut paths = Vec::new();
+    files(&root.join("src"), &mut paths);
+    files(&root.join("templates"), &mut paths);
+    let mut wanted = BTreeSet::new();
+    for path in paths {
+        if path.ends_with("lang/tests.rs") {
+            continue;
+        }
+        wanted.extend(msgids(&fs::read_to_string(&path).unwrap()));
+    }
+    wanted.extend(domain_rules());
+    wanted.extend(
+        claimd_core::QuestionPool::default()
+            .questions()
+            .iter()
+            .map(|q| q.text.clone()),
+    );
+    assert!(wanted.len() > 100, "the scan finds the texts: {wanted:?}");
+    let missing: Vec<_> = wanted
+        .iter()
+        .filter(|w| !SPANISH.contains_key(w.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no Spanish for:\n{}",
+        missing
+            .iter()
+            .map(|m| format!("    (\"{m}\", \"\"),"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    // A translation keeps the placeholders of its English.
+    for (english, spanish) in crate::es::CATALOG {
+        assert_eq!(
+            english.matches("{n}").count(),
+            spanish.matches("{n}").count(),
+            "{english}"
+        );
+        assert!(!spanish.is_empty(), "{english}");
+    }
+}
+
+fn accepting(value: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::ACCEPT_LANGUAGE,
+        HeaderValue::from_str(value).unwrap(),
+    );
+    headers
+}
+
+#[test]
+fn the_browser_the_switch_and_the_cookie_choose_the_language() {
+    let none = HeaderMap::new();
+    assert_eq!(Lang::of("/", None, &none).code(), "en");
+    assert_eq!(
+        Lang::of("/", None, &accepting("es-MX,es;q=0.9,en;q=0.8")).code(),
+        "es"
+    );
+    assert_eq!(
+        Lang::of("/", None, &accepting("fr-FR, en;q=0.5, es;q=0.7")).code(),
+        "es"
+    );
+    assert_eq!(Lang::of("/", None, &accepting("es;q=0, en")).code(), "en");
+    assert_eq!(Lang::of("/", None, &accepting("de")).code(), "en");
+    // The switch wins over the browser, and the cookie remembers it.
+    let es = accepting("es");
+    assert_eq!(Lang::of("/claim", Some("lang=en"), &es).code(), "en");
+    let mut cookie = accepting("es");
+    cookie.insert(
+        header::COOKIE,
+        HeaderValue::from_static("claimd_csrf=ab; claimd_lang=en"),
+    );
+    assert_eq!(Lang::of("/claim", None, &cookie).code(), "en");
+    // The switch keeps the page's other parameters.
+    let lang = Lang::of("/claim/done", Some("op=1&u=e77777&s=ff&lang=en"), &none);
+    assert_eq!(lang.switch_href(), "/claim/done?op=1&u=e77777&s=ff&lang=es");
+    assert_eq!(lang.switch_label(), "Español");
+}
+
+#[test]
+fn rules_keep_their_numbers_in_spanish() {
+    let es = Lang::of("/", Some("lang=es"), &HeaderMap::new());
+    assert_eq!(
+        es.rule("must be at least 12 characters"),
+        es.t("must be at least {n} characters").replace("{n}", "12")
+    );
+    assert_ne!(
+        es.rule("must be at least 12 characters"),
+        "must be at least 12 characters"
+    );
+    // Something the pages do not know stays as the service said it.
+    assert_eq!(es.rule("an unknown reason 7"), "an unknown reason 7");
+    let en = Lang::default();
+    assert_eq!(
+        en.rule("must be at least 12 characters"),
+        "must be at least 12 characters"
+    );
+}
