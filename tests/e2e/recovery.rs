@@ -415,3 +415,48 @@ async fn new_answers_replace_the_old_ones_at_the_next_reset() {
             .any(|m| m.subject == "Your challenge questions were changed")
     );
 }
+
+/// A district that rewords a question after people have claimed shows the new wording to
+/// everyone: a claimed account's questions must read like an unknown name's decoys, which
+/// always come from today's pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reworded_question_reads_the_same_for_claimed_and_unknown_names() {
+    let (mut app, _) = claimed().await;
+    app.stop_with(nix::sys::signal::Signal::SIGTERM);
+    let mut config = std::fs::read_to_string(app.claimd.config_path()).unwrap();
+    config.push_str(
+        r#"
+[challenge]
+questions = [
+  { id = "first-pet", text = "What was your first pet called?" },
+  { id = "birth-city", text = "In what city or town were you born?" },
+  { id = "first-car", text = "What was the make and model of your first car?" },
+]
+"#,
+    );
+    app.claimd.write_config(&config);
+    app.launch().await;
+    let mut client = app.client().await;
+    let mut texts = Vec::new();
+    for username in ["e77777", "e424242"] {
+        let questions = client
+            .begin_password_reset(BeginPasswordResetRequest {
+                username: username.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .questions;
+        assert!(
+            questions
+                .iter()
+                .all(|q| q.text != "What was the name of your first pet?"),
+            "{username}: {questions:?}"
+        );
+        texts.push(questions);
+    }
+    // With a pool of three, both are the whole pool.
+    let mine: std::collections::BTreeSet<_> = texts[0].iter().map(|q| &q.text).collect();
+    let decoys: std::collections::BTreeSet<_> = texts[1].iter().map(|q| &q.text).collect();
+    assert_eq!(mine, decoys);
+}

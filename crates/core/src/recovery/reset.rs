@@ -26,12 +26,17 @@ impl Accounts {
         // Both paths do the same work: one store query and the decoy computation.
         let decoys = self.decoys(&username);
         match self.store.claimed_account(&username).await? {
+            // Worded as the pool words them today, like the decoys: a pool reworded since the
+            // claim must not tell real accounts from unknown ones.
             Some(claimed) if claimed.answers.len() == ANSWERS_REQUIRED => Ok(claimed
                 .answers
                 .into_iter()
-                .map(|a| Question {
-                    id: a.question_id,
-                    text: a.question_text,
+                .map(|a| match self.policy.questions.get(&a.question_id) {
+                    Some(current) => current.clone(),
+                    None => Question {
+                        id: a.question_id,
+                        text: a.question_text,
+                    },
                 })
                 .collect()),
             _ => Ok(decoys),
