@@ -448,3 +448,64 @@ async fn the_pages_speak_the_language_the_browser_asks_for() {
     );
     assert!(body.contains("<html lang=\"en\">"), "{body}");
 }
+
+/// Public over HTTPS (behind the district's TLS proxy): HSTS, and cookies that are `Secure`
+/// and `__Host-` prefixed; a plain-named cookie, which a sibling subdomain could plant, is not
+/// believed. An oversized form is refused before any flow runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_cookies_are_host_only_and_secure() {
+    let app =
+        App::with_portal_and(&[("CLAIMD__PORTAL__PUBLIC_URL", "https://my.district.example")])
+            .await;
+    let (status, headers, body) = get(&app.portal_listen, "/claim?lang=en");
+    assert_eq!(status, 200);
+    assert_eq!(
+        header(&headers, "strict-transport-security"),
+        Some("max-age=31536000")
+    );
+    let cookies: Vec<&str> = headers
+        .iter()
+        .filter(|(k, _)| k == "set-cookie")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    for cookie in &cookies {
+        assert!(
+            cookie.starts_with("__Host-")
+                && cookie.contains("; Secure")
+                && cookie.contains("Path=/")
+                && cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Strict")
+                && !cookie.contains("Domain"),
+            "{cookie}"
+        );
+    }
+    let (cookie, token) = form_tokens(&headers, &body);
+    assert!(cookie.starts_with("__Host-claimd_csrf="), "{cookie}");
+    let planted = cookie.trim_start_matches("__Host-");
+    let (status, _, _) = post(
+        &app.portal_listen,
+        "/claim",
+        planted,
+        &jane_form(&token, "077777"),
+    );
+    assert_eq!(status, 403, "a cookie without the prefix is not believed");
+    let (status, headers, _) = post(
+        &app.portal_listen,
+        "/claim",
+        &cookie,
+        &jane_form(&token, "077777"),
+    );
+    assert_eq!(status, 303);
+    assert!(
+        header(&headers, "location")
+            .unwrap()
+            .starts_with("/claim/done?")
+    );
+
+    let mut huge = jane_form(&token, "077777");
+    let details = "x".repeat(40 * 1024);
+    huge.push(("details", &details));
+    let (status, _, _) = post(&app.portal_listen, "/claim", &cookie, &huge);
+    assert_eq!(status, 413);
+}

@@ -86,6 +86,7 @@ fn portal(service: &ClaimdProcess, server_ca: &TestCa, identity: Option<&TestCa>
 listen = "127.0.0.1:{port}"
 api = "https://127.0.0.1:{api}"
 api_ca_file = "{d}/service-ca.pem"
+key_file = "{d}/claimd-portal.key"
 {client_files}trusted_proxies = ["127.0.0.1"]
 district_name = "Example School District"
 "#,
@@ -112,7 +113,7 @@ async fn a_dmz_portal_claims_through_the_service_and_limits_count_each_browser()
     let server_ca = TestCa::new("claimd server CA");
     let client_ca = TestCa::new("district services CA");
     let service = service(&slapd, &smtp, &server_ca, &client_ca);
-    let portal = portal(&service, &server_ca, Some(&client_ca));
+    let mut portal = portal(&service, &server_ca, Some(&client_ca));
     let pages = format!("127.0.0.1:{}", portal.port());
 
     // A scripted guesser behind one address is stopped after three failures…
@@ -140,9 +141,12 @@ async fn a_dmz_portal_claims_through_the_service_and_limits_count_each_browser()
     assert_eq!(status, 429, "{body}");
     assert!(body.contains("Please wait before trying again"), "{body}");
 
-    // …while Jane, at another address behind the same portal, claims her account.
+    // …while Jane, at another address behind the same portal, claims her account, with a
+    // form she opened before the portal restarted (its key is kept in portal.key_file).
     let jane = "198.51.100.9";
     let (cookie, token) = claim_form(&pages, jane);
+    portal.stop_with(nix::sys::signal::Signal::SIGTERM);
+    portal.launch_command("portal");
     let (status, headers, body) = post_with(
         &pages,
         "/claim",
@@ -165,6 +169,16 @@ async fn a_dmz_portal_claims_through_the_service_and_limits_count_each_browser()
     assert!(page.contains("You Have Claimed Your Account"), "{page}");
     assert!(page.contains("e77777"), "{page}");
     assert!(slapd.can_bind(&format!("uid=e77777,{}", Slapd::USERS_BASE_DN), PASSWORD));
+
+    // While the service cannot be reached, the finish page shows progress and refreshes
+    // rather than sending Jane back to a form that would say "already claimed".
+    let mut service = service;
+    service.stop_with(nix::sys::signal::Signal::SIGTERM);
+    let (status, _, body) = get(&pages, &location);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Creating your account"), "{body}");
+    assert!(body.contains("http-equiv=\"refresh\""), "{body}");
+    service.launch();
 
     // A work order from the DMZ goes to the service's support address, not one the portal
     // names.
@@ -238,6 +252,14 @@ fn claimd_portal_names_each_missing_or_wrong_key() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && stderr.contains("portal.api_ca_file"),
+        "{stderr}"
+    );
+    // Passwords cross this link: plain HTTP only to this same host.
+    claimd.write_config("[portal]\nlisten = \"127.0.0.1:0\"\napi = \"http://10.0.0.5:50051\"\n");
+    let out = claimd.run(&["portal"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("portal.api") && stderr.contains("unencrypted"),
         "{stderr}"
     );
 }

@@ -161,10 +161,16 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
 /// `claimd portal`: the pages alone, calling AccountService over gRPC, until a signal.
 pub async fn portal(parts: PortalParts) -> anyhow::Result<()> {
     let remote = claimd_portal::Remote::new(&parts.api)?;
+    // The same derivation as `claimd run` (from its seal key), from a key of the portal's own:
+    // forms and finish links stay valid across restarts and across portals sharing the file.
+    let (key, created) = Sealer::load_or_create(&parts.key_file).context("portal.key_file")?;
+    if created {
+        warn!(path = %parts.key_file.display(), "generated a new portal key; copy it to every portal behind the same name");
+    }
     let portal = Arc::new(claimd_portal::Portal::new(
         remote,
         parts.pages,
-        claimd_portal::CsrfKey::random(),
+        claimd_portal::CsrfKey::new(*key.subkey("portal csrf tokens")),
     ));
     let listener = TcpListener::bind(parts.listen)
         .await

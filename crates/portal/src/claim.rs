@@ -282,9 +282,8 @@ pub(crate) async fn done(
         )
             .into_response();
     }
-    let operation = match portal.accounts.settled(op).await {
-        Ok(operation) => operation,
-        Err(_) => return Redirect::to("/claim").into_response(),
+    let Some(operation) = crate::pages::progress(&portal, op).await else {
+        return Redirect::to("/claim").into_response();
     };
     let (heading, pending, succeeded) = match operation.state {
         OperationState::Pending => (lang.t("Creating your account"), true, false),

@@ -39,12 +39,6 @@ impl CsrfKey {
         Self(key)
     }
 
-    /// A key of this process alone (`claimd portal`, which holds no seal key): forms open
-    /// across a restart ask to be reloaded.
-    pub fn random() -> Self {
-        Self(rand::random())
-    }
-
     /// A fresh nonce for a form's cookie.
     pub(crate) fn nonce() -> String {
         let bytes: [u8; 16] = rand::random();

@@ -26,6 +26,10 @@ pub(crate) static CATALOG: &[(&str, &str)] = &[
         "This link is not one this site made.",
         "Este enlace no fue creado por este sitio.",
     ),
+    (
+        "The proxy in front of this site did not say who you are.",
+        "El proxy delante de este sitio no indicó quién es usted.",
+    ),
     // The index.
     ("Account self-service", "Autoservicio de cuentas"),
     ("{n} accounts", "Cuentas de {n}"),

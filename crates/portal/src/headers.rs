@@ -1,13 +1,15 @@
 //! Headers on every response: a strict Content-Security-Policy (only this site's own script
-//! file, no inline script or style, nothing from elsewhere), no framing, no referrer, nothing cached (forms and results carry
-//! personal data), no MIME sniffing; and, when the pages are public over HTTPS, HSTS and
-//! `Secure` cookies.
+//! file, no inline script or style, nothing from elsewhere), no framing, no referrer, nothing
+//! cached (forms and results carry personal data), no MIME sniffing; and, when the pages are
+//! public over HTTPS, HSTS and `__Host-` cookies (`Secure`, this host only, whole site), which
+//! a sibling subdomain cannot plant: a cookie without the prefix is not believed then.
 
 use std::sync::Arc;
 
 use axum::{
-    extract::State,
-    http::{HeaderValue, header},
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, header},
+    middleware::Next,
     response::Response,
 };
 
@@ -16,7 +18,19 @@ use crate::Portal;
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-pub(crate) async fn secure(State(portal): State<Arc<Portal>>, mut response: Response) -> Response {
+/// What the cookies are called over HTTPS.
+const HOST_PREFIX: &str = "__Host-";
+
+pub(crate) async fn secure(
+    State(portal): State<Arc<Portal>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let https = portal.settings.public_url.starts_with("https://");
+    if https {
+        only_host_cookies(request.headers_mut());
+    }
+    let mut response = next.run(request).await;
     let headers = response.headers_mut();
     for (name, value) in [
         (header::CONTENT_SECURITY_POLICY, CSP),
@@ -27,7 +41,7 @@ pub(crate) async fn secure(State(portal): State<Arc<Portal>>, mut response: Resp
     ] {
         headers.insert(name, HeaderValue::from_static(value));
     }
-    if portal.settings.public_url.starts_with("https://") {
+    if https {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
@@ -35,7 +49,9 @@ pub(crate) async fn secure(State(portal): State<Arc<Portal>>, mut response: Resp
         let cookies: Vec<HeaderValue> = headers
             .get_all(header::SET_COOKIE)
             .iter()
-            .filter_map(|c| HeaderValue::from_str(&format!("{}; Secure", c.to_str().ok()?)).ok())
+            .filter_map(|c| {
+                HeaderValue::from_str(&format!("{HOST_PREFIX}{}; Secure", c.to_str().ok()?)).ok()
+            })
             .collect();
         headers.remove(header::SET_COOKIE);
         for cookie in cookies {
@@ -43,4 +59,20 @@ pub(crate) async fn secure(State(portal): State<Arc<Portal>>, mut response: Resp
         }
     }
     response
+}
+
+/// The request's cookies as the pages read them: only `__Host-` ones, under their plain
+/// names.
+fn only_host_cookies(headers: &mut HeaderMap) {
+    let kept: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .filter_map(|pair| pair.trim().strip_prefix(HOST_PREFIX).map(str::to_owned))
+        .collect();
+    headers.remove(header::COOKIE);
+    if let Ok(value) = HeaderValue::from_str(&kept.join("; ")) {
+        headers.insert(header::COOKIE, value);
+    }
 }

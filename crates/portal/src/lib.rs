@@ -30,6 +30,10 @@ pub use backend::Backend;
 pub use csrf::CsrfKey;
 pub use remote::{Remote, RemoteError, RemoteSettings};
 
+/// The largest form taken: far above any honest form (a work order's 2,000 characters of
+/// details), under the service's 64 KiB message limit.
+const MAX_FORM_BYTES: usize = 32 * 1024;
+
 /// What the pages say about the district (`[portal]` in the configuration).
 #[derive(Clone, Debug, Default)]
 pub struct PortalSettings {
@@ -103,7 +107,8 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .route("/static/portal.js", get(pages::script))
         .route("/static/logo", get(pages::logo))
         .layer(axum::middleware::from_fn(lang::remember))
-        .layer(axum::middleware::map_response_with_state(
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
             portal.clone(),
             headers::secure,
         ))

@@ -174,6 +174,7 @@ pub(crate) fn message_for(site: &PortalSettings, lang: &Lang, error: &Error) -> 
 /// attempt limit counts against it, so it must be the person's, not the proxy's.
 pub(crate) fn client(
     portal: &crate::Portal,
+    lang: &Lang,
     peer: std::net::SocketAddr,
     headers: &axum::http::HeaderMap,
 ) -> Result<Option<std::net::IpAddr>, Box<Response>> {
@@ -190,11 +191,31 @@ pub(crate) fn client(
             Box::new(
                 (
                     StatusCode::BAD_REQUEST,
-                    "The proxy in front of this site did not say who you are.",
+                    lang.t("The proxy in front of this site did not say who you are."),
                 )
                     .into_response(),
             )
         })
+}
+
+/// What a finish page shows for operation `id`: its state once final or after a moment, or
+/// pending while the service cannot be asked (the request was accepted, so the page keeps
+/// refreshing instead of sending the person back to a form that would now say "already
+/// claimed"). `None` only for an id that is not an operation.
+pub(crate) async fn progress(portal: &Portal, id: &str) -> Option<claimd_core::Operation> {
+    match portal.accounts.settled(id).await {
+        Ok(operation) => Some(operation),
+        Err(Error::OperationNotFound | Error::InvalidArgument { .. }) => None,
+        Err(error) => {
+            tracing::warn!(error = %error, "operation not read; showing it as pending");
+            let id = claimd_core::OperationId::parse(id).ok()?;
+            Some(claimd_core::Operation {
+                id,
+                state: claimd_core::OperationState::Pending,
+                reason: None,
+            })
+        }
+    }
 }
 
 /// A password input; a new password carries the district's minimum for the page's script.

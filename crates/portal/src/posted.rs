@@ -50,7 +50,8 @@ where
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(peer)| *peer)
             .ok_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
-        let client = crate::pages::client(portal, peer, request.headers()).map_err(|r| *r)?;
+        let client =
+            crate::pages::client(portal, &lang, peer, request.headers()).map_err(|r| *r)?;
         let Form(form) = Form::<T>::from_request(request, portal)
             .await
             .map_err(IntoResponse::into_response)?;

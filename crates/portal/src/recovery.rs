@@ -188,7 +188,7 @@ pub(crate) async fn done(
     let Some(op) = query.get("op") else {
         return Redirect::to("/forgot-password").into_response();
     };
-    let Ok(operation) = portal.accounts.settled(op).await else {
+    let Some(operation) = crate::pages::progress(&portal, op).await else {
         return Redirect::to("/forgot-password").into_response();
     };
     let (heading, pending, succeeded) = match operation.state {

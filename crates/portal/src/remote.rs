@@ -4,7 +4,15 @@
 //! (which lists this host in `grpc.trusted_proxies`) counts attempts per person, not per
 //! portal. Secrets leave their `SecretString` only to be written into the request.
 
-use std::{net::IpAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    net::IpAddr,
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use claimd_api::v1::{
     self, BeginPasswordResetRequest, ChallengeAnswer, ChangePasswordRequest, ClaimAccountRequest,
@@ -29,6 +37,17 @@ use crate::backend::{Claimed, SETTLE};
 
 /// A call that has not answered after this is given up (the service's own limit is 30 s).
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connections to the service, each carrying up to its `limits.max_calls_per_connection`.
+const CONNECTIONS: usize = 8;
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
 
 /// How to reach AccountService (`[portal] api` and its TLS files).
 #[derive(Clone, Debug, Default)]
@@ -62,7 +81,9 @@ pub enum RemoteError {
 /// AccountService over gRPC.
 #[derive(Debug)]
 pub struct Remote {
-    client: AccountServiceClient<Channel>,
+    clients: Vec<AccountServiceClient<Channel>>,
+    /// Which connection the next call takes (round robin).
+    next: AtomicUsize,
     min_password_chars: usize,
     /// Read on first use (the service may start after the portal), then kept.
     questions: OnceCell<Arc<[Question]>>,
@@ -123,18 +144,30 @@ impl Remote {
             }
             endpoint = endpoint.tls_config(tls).map_err(|e| setting("api", e))?;
         } else if !url.starts_with("http://") {
-            return Err(setting(
-                "api",
-                format!("{url:?} must start with https:// (or http://)"),
-            ));
-        } else if settings.cert_file.is_some() || settings.ca_file.is_some() {
+            return Err(setting("api", format!("{url:?} must start with https://")));
+        } else if settings.cert_file.is_some()
+            || settings.key_file.is_some()
+            || settings.ca_file.is_some()
+        {
             return Err(setting(
                 "api",
                 "TLS files are set but the URL is http://; use https://",
             ));
+        } else if !is_loopback(endpoint.uri().host().unwrap_or_default()) {
+            // Passwords and answers cross this link: in the clear only within one host.
+            return Err(setting(
+                "api",
+                format!("{url:?} would send passwords unencrypted to another host; use https://"),
+            ));
         }
+        // Several connections: the service bounds the calls in flight on each one, and a
+        // single connection would make that bound the whole portal's.
+        let clients = (0..CONNECTIONS)
+            .map(|_| AccountServiceClient::new(endpoint.clone().connect_lazy()))
+            .collect();
         Ok(Self {
-            client: AccountServiceClient::new(endpoint.connect_lazy()),
+            clients,
+            next: AtomicUsize::new(0),
             min_password_chars: settings.min_password_chars,
             questions: OnceCell::new(),
         })
@@ -144,21 +177,31 @@ impl Remote {
         self.min_password_chars
     }
 
+    /// A connection for one call.
+    fn client(&self) -> AccountServiceClient<Channel> {
+        let at = self.next.fetch_add(1, Ordering::Relaxed) % self.clients.len();
+        self.clients[at].clone()
+    }
+
     pub(crate) async fn questions(&self) -> Result<Arc<[Question]>, Error> {
         self.questions
             .get_or_try_init(|| async {
                 let reply = self
-                    .client
-                    .clone()
+                    .client()
                     .list_challenge_questions(ListChallengeQuestionsRequest {})
                     .await
                     .map_err(|s| domain_error(&s))?;
-                Ok(reply
+                let questions: Arc<[Question]> = reply
                     .into_inner()
                     .questions
                     .into_iter()
                     .map(question)
-                    .collect())
+                    .collect();
+                // A service that answers with no questions is not kept: ask again next time.
+                if questions.is_empty() {
+                    return Err(Error::Unavailable);
+                }
+                Ok(questions)
             })
             .await
             .cloned()
@@ -177,8 +220,7 @@ impl Remote {
             answers: answers(request.answers),
         };
         let reply = self
-            .client
-            .clone()
+            .client()
             .claim_account(forwarded(message, client))
             .await
             .map_err(|s| domain_error(&s))?
@@ -192,8 +234,7 @@ impl Remote {
     /// Follows the operation's watch until it is final or [`SETTLE`] has passed.
     pub(crate) async fn settled(&self, id: &str) -> Result<Operation, Error> {
         let mut stream = self
-            .client
-            .clone()
+            .client()
             .watch_operation(WatchOperationRequest { id: id.to_owned() })
             .await
             .map_err(|s| match domain_error(&s) {
@@ -221,8 +262,7 @@ impl Remote {
             username: username.to_owned(),
         };
         let reply = self
-            .client
-            .clone()
+            .client()
             .begin_password_reset(message)
             .await
             .map_err(|s| domain_error(&s))?;
@@ -245,8 +285,7 @@ impl Remote {
             new_password: request.new_password.expose_secret().to_owned(),
         };
         let reply = self
-            .client
-            .clone()
+            .client()
             .complete_password_reset(forwarded(message, client))
             .await
             .map_err(|s| domain_error(&s))?;
@@ -268,8 +307,7 @@ impl Remote {
             new_password: request.new_password.expose_secret().to_owned(),
         };
         let reply = self
-            .client
-            .clone()
+            .client()
             .change_password(forwarded(message, client))
             .await
             .map_err(|s| domain_error(&s))?;
@@ -290,8 +328,7 @@ impl Remote {
             password: request.password.expose_secret().to_owned(),
             answers: answers(request.answers),
         };
-        self.client
-            .clone()
+        self.client()
             .update_challenge_answers(forwarded(message, client))
             .await
             .map_err(|s| domain_error(&s))?;
@@ -303,8 +340,7 @@ impl Remote {
         email: String,
         client: Option<IpAddr>,
     ) -> Result<(), Error> {
-        self.client
-            .clone()
+        self.client()
             .recover_username(forwarded(RecoverUsernameRequest { email }, client))
             .await
             .map_err(|s| domain_error(&s))?;
@@ -324,8 +360,7 @@ impl Remote {
             topic: request.topic,
             details: request.details,
         };
-        self.client
-            .clone()
+        self.client()
             .open_work_order(forwarded(message, client))
             .await
             .map_err(|s| domain_error(&s))?;

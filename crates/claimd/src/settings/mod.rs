@@ -96,6 +96,9 @@ pub struct PortalSection {
     pub api_cert_file: Option<PathBuf>,
     /// The client certificate's key.
     pub api_key_file: Option<PathBuf>,
+    /// `claimd portal`: the secret its forms and links are signed with, created (0600) when
+    /// missing; portals behind one load balancer share a copy.
+    pub key_file: PathBuf,
     /// The pages' public address, e.g. `https://my.district.example`.
     pub public_url: String,
     /// Reverse proxies in front of the pages whose `X-Forwarded-For` is believed.
@@ -117,6 +120,7 @@ impl Default for PortalSection {
             api_ca_file: None,
             api_cert_file: None,
             api_key_file: None,
+            key_file: "claimd-portal.key".into(),
             public_url: String::new(),
             trusted_proxies: Vec::new(),
             district_name: "Example School District".into(),

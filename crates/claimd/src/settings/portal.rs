@@ -13,6 +13,7 @@ use super::{Settings, build::Problems};
 #[derive(Debug)]
 pub struct PortalParts {
     pub listen: SocketAddr,
+    pub key_file: std::path::PathBuf,
     pub pages: PortalSettings,
     pub api: RemoteSettings,
     pub log_json: bool,
@@ -94,6 +95,7 @@ impl Settings {
         };
         Ok(PortalParts {
             listen,
+            key_file: self.portal.key_file.clone(),
             pages,
             api,
             log_json,
