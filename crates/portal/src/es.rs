@@ -136,8 +136,8 @@ pub(crate) static CATALOG: &[(&str, &str)] = &[
     ),
     ("Send My Username", "Enviar mi nombre de usuario"),
     (
-        "If this is the district email of a claimed account, its username is on its way there. It may take a few minutes to arrive.",
-        "Si este es el correo electrónico del distrito de una cuenta reclamada, su nombre de usuario va en camino. Puede tardar unos minutos en llegar.",
+        "If {n} is the district email of a claimed account, its username is on its way there. It may take a few minutes to arrive.",
+        "Si {n} es el correo electrónico del distrito de una cuenta reclamada, su nombre de usuario va en camino. Puede tardar unos minutos en llegar.",
     ),
     // Forgot My Password.
     (
@@ -228,8 +228,8 @@ pub(crate) static CATALOG: &[(&str, &str)] = &[
     ("What happened", "Qué sucedió"),
     ("Send to the Support Center", "Enviar al Centro de Soporte"),
     (
-        "Your request has been sent to the Technology Support Center. Expect email updates from the support center at this address:",
-        "Su solicitud se envió al Centro de Soporte Tecnológico. Recibirá actualizaciones del centro de soporte por correo electrónico en esta dirección:",
+        "Your request has been sent to the Technology Support Center. Expect email updates from the support center at {n}.",
+        "Su solicitud se envió al Centro de Soporte Tecnológico. Recibirá actualizaciones del centro de soporte por correo electrónico en {n}.",
     ),
     // Refusals and waits.
     (
