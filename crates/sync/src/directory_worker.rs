@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Instant};
 use claimd_core::{
     Directory, DirectoryError, DirectoryJob, Events, JobKind, MailWriter, Sealer, Store,
     StoreError,
-    store::{AuditEvent, JobOutcome, LeasedJob, now_millis},
+    store::{AuditEvent, JobOutcome, LeaseCheck, LeasedJob, SUPERSEDED_REASON, now_millis},
 };
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
@@ -25,6 +25,8 @@ pub enum Step {
     Retrying,
     /// The lease ran out and another worker took the job; nothing was recorded.
     LeaseLost,
+    /// A newer password for the same account was requested: this one was not written.
+    Superseded,
 }
 
 /// Applies directory jobs from the store.
@@ -60,15 +62,25 @@ impl Worker {
         }
     }
 
-    /// Leases and applies at most one job.
+    /// Leases and applies at most one job, as this worker's first loop.
     pub async fn step(&self) -> Result<Step, StoreError> {
+        self.step_as(&format!("{}-0", self.owner)).await
+    }
+
+    /// Leases and applies at most one job under the lease identity `owner` (one per loop, so
+    /// two loops of one process can never mistake each other's lease for their own).
+    async fn step_as(&self, owner: &str) -> Result<Step, StoreError> {
+        // The lease runs from before it is asked for; the write must end inside it, with a
+        // tenth to spare for clocks and the commit, or it is abandoned (see `apply`).
+        let leased_at = tokio::time::Instant::now();
         let Some(job) = self
             .store
-            .lease_job(&self.owner, self.config.lease, now_millis())
+            .lease_job(owner, self.config.lease, now_millis())
             .await?
         else {
             return Ok(Step::Idle);
         };
+        let deadline = leased_at + self.config.lease - self.config.lease / 10;
         let span = info_span!(
             "job",
             job_id = %job.job.id,
@@ -76,8 +88,8 @@ impl Worker {
             username = %job.job.account.username,
             attempt = job.attempts,
         );
-        let step = self.apply(job).instrument(span).await?;
-        if matches!(step, Step::Succeeded | Step::Failed) {
+        let step = self.apply(job, deadline).instrument(span).await?;
+        if matches!(step, Step::Succeeded | Step::Failed | Step::Superseded) {
             self.events.job_finished();
         }
         if step == Step::Succeeded {
@@ -86,7 +98,11 @@ impl Worker {
         Ok(step)
     }
 
-    async fn apply(&self, job: LeasedJob) -> Result<Step, StoreError> {
+    async fn apply(
+        &self,
+        job: LeasedJob,
+        deadline: tokio::time::Instant,
+    ) -> Result<Step, StoreError> {
         let opened = if job.job.kind.carries_password() {
             self.sealer
                 .open(&job.sealed_password, job.job.id.to_string().as_bytes())
@@ -94,11 +110,33 @@ impl Worker {
         } else {
             Ok(None)
         };
+        // The fence: right before writing, the job must still be ours and, for a password,
+        // still the account's newest.
+        match self.store.confirm_lease(&job, now_millis()).await? {
+            LeaseCheck::Held => {}
+            LeaseCheck::Lost => {
+                warn!("lease lost before the directory write; nothing written");
+                return Ok(Step::LeaseLost);
+            }
+            LeaseCheck::Superseded => return self.supersede(&job).await,
+        }
         let result = match opened {
             Ok(password) => {
                 debug!("directory write started");
                 let started = Instant::now();
-                let result = self.directory.apply(&job.job, password.as_ref()).await;
+                // Connecting, failing over and writing all count against the lease: a write
+                // still running when it ends is abandoned, so it cannot land after another
+                // worker has taken the job (or a newer password has been written).
+                let result = tokio::time::timeout_at(
+                    deadline,
+                    self.directory.apply(&job.job, password.as_ref()),
+                )
+                .await
+                .unwrap_or_else(|_| {
+                    Err(DirectoryError::Transient {
+                        reason: "the directory did not finish within the job's lease".into(),
+                    })
+                });
                 let elapsed = started.elapsed();
                 let latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
                 info!(latency_ms, ok = result.is_ok(), "directory write attempted");
@@ -120,6 +158,16 @@ impl Worker {
             Ok(()) => (JobOutcome::Succeeded, Step::Succeeded),
             Err(DirectoryError::Permanent { reason }) => {
                 warn!(%reason, "directory refused the job");
+                (JobOutcome::Failed { reason }, Step::Failed)
+            }
+            Err(DirectoryError::Transient { reason })
+                if now.saturating_sub(job.queued_at) >= millis(self.config.max_job_age) =>
+            {
+                warn!(%reason, "directory write failed and the job is too old to retry");
+                let days = self.config.max_job_age.as_secs().div_ceil(86_400);
+                let reason = format!(
+                    "the directory could not be written for {days} day(s); please submit the request again"
+                );
                 (JobOutcome::Failed { reason }, Step::Failed)
             }
             Err(DirectoryError::Transient { reason }) => {
@@ -182,6 +230,29 @@ impl Worker {
         Ok(step)
     }
 
+    /// Ends a password job a newer one replaced, without writing it.
+    async fn supersede(&self, job: &LeasedJob) -> Result<Step, StoreError> {
+        let now = now_millis();
+        let audit = AuditEvent {
+            at: now,
+            action: audit_action(job.job.kind),
+            employee_id: Some(job.job.account.employee_id),
+            username: Some(job.job.account.username.clone()),
+            client: None,
+            outcome: "superseded",
+            reason: Some(SUPERSEDED_REASON.into()),
+        };
+        let outcome = JobOutcome::Failed {
+            reason: SUPERSEDED_REASON.into(),
+        };
+        if !self.store.finish_job(job, outcome, audit, None).await? {
+            return Ok(Step::LeaseLost);
+        }
+        info!("older password not written: a newer one was requested");
+        count_job(job.job.kind.as_str(), "superseded");
+        Ok(Step::Superseded)
+    }
+
     /// The mail telling the person the change is done (roster-driven changes send none).
     fn notice(&self, job: &DirectoryJob) -> Option<claimd_core::Mail> {
         match job.kind {
@@ -196,11 +267,12 @@ impl Worker {
     /// before returning.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let loops: Vec<_> = (0..self.config.concurrency.max(1))
-            .map(|_| {
+            .map(|i| {
                 let worker = self.clone();
                 let shutdown = shutdown.clone();
+                let owner = format!("{}-{i}", worker.owner);
                 tokio::spawn(async move {
-                    let step = || async { worker.step().await.map(|s| s != Step::Idle) };
+                    let step = || async { worker.step_as(&owner).await.map(|s| s != Step::Idle) };
                     run_loop(&worker.config, &shutdown, step, || worker.events.queued()).await;
                 })
             })

@@ -37,6 +37,9 @@ pub struct SyncConfig {
     pub backoff_initial: Duration,
     /// The longest retry delay.
     pub backoff_max: Duration,
+    /// A job still failing this long after it was queued stops retrying: it ends failed and
+    /// its sealed password is erased.
+    pub max_job_age: Duration,
 }
 
 impl Default for SyncConfig {
@@ -47,6 +50,7 @@ impl Default for SyncConfig {
             poll_interval: Duration::from_secs(1),
             backoff_initial: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),
+            max_job_age: Duration::from_secs(7 * 86_400),
         }
     }
 }

@@ -243,6 +243,12 @@ impl Settings {
                 format!("must be at least five directory timeouts ({min_lease}s)"),
             );
         }
+        if y.max_job_age_secs < y.lease_secs {
+            p.add(
+                "sync.max_job_age_secs",
+                "must be at least sync.lease_secs (a job needs one try)",
+            );
+        }
         if y.poll_interval_ms < 10 {
             p.add("sync.poll_interval_ms", "must be at least 10");
         }
@@ -346,6 +352,7 @@ impl Settings {
                 poll_interval: Duration::from_millis(y.poll_interval_ms),
                 backoff_initial: Duration::from_millis(y.backoff_initial_ms),
                 backoff_max: Duration::from_secs(y.backoff_max_secs),
+                max_job_age: Duration::from_secs(y.max_job_age_secs),
             },
             mail: MailParts {
                 url: m.url.clone(),

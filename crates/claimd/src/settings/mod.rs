@@ -320,6 +320,8 @@ pub struct SyncSection {
     pub poll_interval_ms: u64,
     pub backoff_initial_ms: u64,
     pub backoff_max_secs: u64,
+    /// A job still failing this long after it was queued ends failed (default 7 days).
+    pub max_job_age_secs: u64,
 }
 
 impl Default for SyncSection {
@@ -331,6 +333,7 @@ impl Default for SyncSection {
             poll_interval_ms: u64::try_from(d.poll_interval.as_millis()).unwrap_or(u64::MAX),
             backoff_initial_ms: u64::try_from(d.backoff_initial.as_millis()).unwrap_or(u64::MAX),
             backoff_max_secs: d.backoff_max.as_secs(),
+            max_job_age_secs: d.max_job_age.as_secs(),
         }
     }
 }

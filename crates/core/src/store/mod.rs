@@ -12,7 +12,8 @@ use async_trait::async_trait;
 pub use attempts::{AttemptKey, AttemptTicket, Lockout, LockoutPolicy, Reservation};
 pub use records::{
     AuditEvent, AuditRow, ClaimInsert, ClaimState, ClaimedAccount, ImportOptions, ImportSummary,
-    JobOutcome, LeasedJob, NewClaim, NewPasswordJob, PlannedChange, QueueStats, StoredAnswer,
+    JobOutcome, LeaseCheck, LeasedJob, NewClaim, NewPasswordJob, PlannedChange, QueueStats,
+    SUPERSEDED_REASON, StoredAnswer,
 };
 
 use crate::{
@@ -102,6 +103,12 @@ pub trait Store: Send + Sync + fmt::Debug {
         lease_for: Duration,
         now: Millis,
     ) -> Result<Option<LeasedJob>, StoreError>;
+
+    /// Whether `job` is still this worker's to write at `now` (its lease unexpired and its
+    /// owner), and, for a password, still the account's newest: checked immediately before
+    /// the directory write, the fence that keeps a stalled worker's older password from
+    /// landing after a newer one.
+    async fn confirm_lease(&self, job: &LeasedJob, now: Millis) -> Result<LeaseCheck, StoreError>;
 
     /// Ends a job: marks it, its operation and (for a provision) its claim, erases the sealed
     /// password, records `audit` and queues `mail`, in one transaction. False when the lease

@@ -185,6 +185,20 @@ pub struct LeasedJob {
     pub queued_at: Millis,
 }
 
+/// Why a password job ended without being written: a newer one for the account replaced it.
+pub const SUPERSEDED_REASON: &str = "replaced by a newer password request";
+
+/// What a worker finds when it checks its lease right before writing the directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeaseCheck {
+    /// The job is still this worker's, within its lease: write.
+    Held,
+    /// The lease ran out or another worker holds the job: write nothing.
+    Lost,
+    /// A newer password job exists for the same account: this older password must not land.
+    Superseded,
+}
+
 /// How a job ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JobOutcome {

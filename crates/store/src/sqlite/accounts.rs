@@ -9,7 +9,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 use crate::error::{corrupt, store_error};
 
 /// Why an older password job was dropped for a newer one.
-const SUPERSEDED: &str = "replaced by a newer password request";
+use claimd_core::store::SUPERSEDED_REASON as SUPERSEDED;
 
 /// `claim id, username, employee_id, last_name, first_name, email` of an active claim.
 type AccountRow = (String, String, i64, String, String, String);

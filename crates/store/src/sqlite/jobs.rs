@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use claimd_core::{
     DirectoryJob, JobKind, Operation, OperationId, OperationState, StoreError,
-    store::{JobOutcome, LeasedJob, Millis},
+    store::{JobOutcome, LeaseCheck, LeasedJob, Millis},
 };
 use sqlx::{SqliteConnection, SqlitePool};
 
@@ -87,6 +87,34 @@ pub(super) async fn lease(
         lease_owner: owner.to_owned(),
         queued_at,
     }))
+}
+
+/// Whether `job` may be written now: still held by its owner within the lease, and (for a
+/// password) with no later job that sets the account's password (a reset, a change, a
+/// leaver's disable).
+pub(super) async fn confirm(
+    pool: &SqlitePool,
+    job: &LeasedJob,
+    now: Millis,
+) -> Result<LeaseCheck, StoreError> {
+    let row: Option<(bool, bool)> = sqlx::query_as(
+        "SELECT j.state = 'queued' AND j.lease_owner = ?2 AND j.lease_until > ?3,
+                EXISTS (SELECT 1 FROM directory_jobs n
+                        WHERE n.claim_id = j.claim_id AND n.account_seq > j.account_seq
+                          AND n.kind IN ('reset_password', 'change_password', 'disable_account'))
+         FROM directory_jobs j WHERE j.id = ?1",
+    )
+    .bind(job.job.id.to_string())
+    .bind(&job.lease_owner)
+    .bind(now)
+    .fetch_optional(pool)
+    .await
+    .map_err(store_error)?;
+    Ok(match row {
+        Some((true, newer)) if newer && job.job.kind.carries_password() => LeaseCheck::Superseded,
+        Some((true, _)) => LeaseCheck::Held,
+        _ => LeaseCheck::Lost,
+    })
 }
 
 /// Ends a job held by `job.lease_owner`: the job, its operation and, for a provision, its
@@ -178,16 +206,16 @@ pub(super) async fn queue(
         .map_err(store_error)?;
     sqlx::query(
         "INSERT INTO directory_jobs
-             (id, kind, claim_id, account, sealed_password, state, next_attempt_at, created_at, updated_at, rehire)
-         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+             (id, kind, claim_id, account, sealed_password, state, next_attempt_at, created_at,
+              updated_at, rehire, account_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?6, ?7,
+                 (SELECT COALESCE(MAX(account_seq), 0) + 1 FROM directory_jobs WHERE claim_id = ?3))",
     )
     .bind(&id)
     .bind(job.kind.as_str())
     .bind(claim_id)
     .bind(account_json::to_json(&job.account))
     .bind(sealed_password)
-    .bind(now)
-    .bind(now)
     .bind(now)
     .bind(job.rehire)
     .execute(&mut *conn)

@@ -18,8 +18,8 @@ use claimd_core::{
     mail::{Mail, MailKind, QueuedMail},
     store::{
         AttemptKey, AttemptTicket, AuditEvent, AuditRow, ClaimInsert, ClaimState, ClaimedAccount,
-        ImportOptions, ImportSummary, JobOutcome, LeasedJob, Lockout, LockoutPolicy, Millis,
-        NewClaim, NewPasswordJob, QueueStats, Reservation, StoredAnswer,
+        ImportOptions, ImportSummary, JobOutcome, LeaseCheck, LeasedJob, Lockout, LockoutPolicy,
+        Millis, NewClaim, NewPasswordJob, QueueStats, Reservation, StoredAnswer,
     },
 };
 use sqlx::{
@@ -133,6 +133,10 @@ impl Store for SqliteStore {
         now: Millis,
     ) -> Result<Option<LeasedJob>, StoreError> {
         jobs::lease(&self.pool, owner, lease_for, now).await
+    }
+
+    async fn confirm_lease(&self, job: &LeasedJob, now: Millis) -> Result<LeaseCheck, StoreError> {
+        jobs::confirm(&self.pool, job, now).await
     }
 
     async fn finish_job(

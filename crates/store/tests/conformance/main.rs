@@ -35,6 +35,7 @@ macro_rules! conformance {
                 recovery::answers_are_replaced_with_their_notice,
                 recovery::mail_is_leased_retried_and_sent_once,
                 recovery::a_leaver_takes_no_new_password_claim_or_revived_claim,
+                recovery::the_lease_is_confirmed_before_a_write,
             );
         }
     };

@@ -277,3 +277,65 @@ pub async fn a_leaver_takes_no_new_password_claim_or_revived_claim(store: Arc<dy
     let id = EmployeeId::new(77778).unwrap();
     assert_eq!(store.live_claim(id).await.unwrap(), None);
 }
+
+/// The fence a worker checks right before writing: the job is still its own within the
+/// lease, and no newer password job exists for the account.
+pub async fn the_lease_is_confirmed_before_a_write(store: Arc<dyn Store>) {
+    use claimd_core::store::LeaseCheck;
+    let claim_id = active_claim(&*store).await;
+    store
+        .insert_password_job(password_job(&claim_id, JobKind::ResetPassword, T0 + 1))
+        .await
+        .unwrap();
+    let held = store
+        .lease_job("w1", Duration::from_secs(60), T0 + 2)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.confirm_lease(&held, T0 + 3).await.unwrap(),
+        LeaseCheck::Held
+    );
+    // Another owner's name, or a time past the lease: not ours to write.
+    let mut other = held.clone();
+    other.lease_owner = "w2".into();
+    assert_eq!(
+        store.confirm_lease(&other, T0 + 3).await.unwrap(),
+        LeaseCheck::Lost
+    );
+    assert_eq!(
+        store.confirm_lease(&held, T0 + 2 + 60_000).await.unwrap(),
+        LeaseCheck::Lost
+    );
+    // A newer password arrives while the older is held (so it is not failed at once): the
+    // holder must not write the older one.
+    let newer = password_job(&claim_id, JobKind::ChangePassword, T0 + 4);
+    store.insert_password_job(newer).await.unwrap();
+    assert_eq!(
+        store.confirm_lease(&held, T0 + 5).await.unwrap(),
+        LeaseCheck::Superseded
+    );
+    assert!(
+        store
+            .finish_job(
+                &held,
+                JobOutcome::Failed {
+                    reason: claimd_core::store::SUPERSEDED_REASON.into()
+                },
+                audit(T0 + 5, "x", "superseded"),
+                None
+            )
+            .await
+            .unwrap()
+    );
+    let next = store
+        .lease_job("w2", Duration::from_secs(60), T0 + 6)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.job.kind, JobKind::ChangePassword);
+    assert_eq!(
+        store.confirm_lease(&next, T0 + 7).await.unwrap(),
+        LeaseCheck::Held
+    );
+}

@@ -1,0 +1,284 @@
+//! Fencing: a worker whose directory write stalls past its lease never lands an older
+//! password after a newer one, and a job that cannot be written for too long gives up. The
+//! directory here is a fake that holds one password and can stall a write (the real
+//! directory's outages are tested against slapd in `worker.rs` and the end-to-end suite).
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use claimd_core::{
+    AccountPolicy, Accounts, AccountsDeps, AnswerHasher, ClaimRequest, Directory, DirectoryError,
+    DirectoryJob, Email, EmployeeId, Events, MailWriter, OperationState, PersonName, ResetRequest,
+    RosterEntry, RosterStatus, Sealer, Store, TypedAnswer, Username, store::SUPERSEDED_REASON,
+};
+use claimd_store::SqliteStore;
+use claimd_sync::{Step, SyncConfig, Worker};
+use secrecy::{ExposeSecret, SecretString};
+
+/// One account's password, and how long a write of a given password stalls first.
+#[derive(Debug, Default)]
+struct FakeDirectory {
+    password: Mutex<Option<String>>,
+    stall: Mutex<HashMap<String, Duration>>,
+    down: Mutex<bool>,
+}
+
+#[async_trait]
+impl Directory for FakeDirectory {
+    async fn apply(
+        &self,
+        _job: &DirectoryJob,
+        password: Option<&SecretString>,
+    ) -> Result<(), DirectoryError> {
+        if *self.down.lock().unwrap() {
+            return Err(DirectoryError::Transient {
+                reason: "connection refused".into(),
+            });
+        }
+        if let Some(password) = password {
+            let password = password.expose_secret().to_owned();
+            let stall = self.stall.lock().unwrap().get(&password).copied();
+            if let Some(stall) = stall {
+                // A write stuck in the network: it lands when (and only if) it completes.
+                tokio::time::sleep(stall).await;
+            }
+            *self.password.lock().unwrap() = Some(password);
+        }
+        Ok(())
+    }
+
+    async fn verify_password(
+        &self,
+        _username: &Username,
+        password: &SecretString,
+    ) -> Result<bool, DirectoryError> {
+        Ok(self.password.lock().unwrap().as_deref() == Some(password.expose_secret()))
+    }
+}
+
+struct Rig {
+    store: Arc<SqliteStore>,
+    directory: Arc<FakeDirectory>,
+    accounts: Accounts,
+    sealer: Arc<Sealer>,
+    events: Arc<Events>,
+    _dir: tempfile::TempDir,
+}
+
+impl Rig {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            SqliteStore::connect(&format!("sqlite://{}", dir.path().join("c.db").display()))
+                .await
+                .unwrap(),
+        );
+        let entry = RosterEntry {
+            employee_id: EmployeeId::new(77777).unwrap(),
+            last_name: PersonName::parse("Doe").unwrap(),
+            first_name: PersonName::parse("Jane").unwrap(),
+            email: Email::parse("jane.doe@district.example").unwrap(),
+            status: RosterStatus::Active,
+        };
+        store.import_roster(&[entry], 0).await.unwrap();
+        let sealer = Arc::new(Sealer::from_key(&[9; 32]));
+        let events = Arc::new(Events::default());
+        let directory = Arc::new(FakeDirectory::default());
+        let accounts = Accounts::new(AccountsDeps {
+            store: store.clone(),
+            policy: Arc::new(AccountPolicy::default()),
+            hasher: AnswerHasher::new(None),
+            sealer: sealer.clone(),
+            events: events.clone(),
+            directory: directory.clone(),
+            mail: Arc::new(MailWriter::new("District IT")),
+            cpu: Arc::new(claimd_core::admission::CpuPool::new(&Default::default())),
+        })
+        .unwrap();
+        Self {
+            store,
+            directory,
+            accounts,
+            sealer,
+            events,
+            _dir: dir,
+        }
+    }
+
+    /// A worker (a replica's) with a one-second lease.
+    fn worker(&self, max_job_age: Duration) -> Arc<Worker> {
+        let config = SyncConfig {
+            lease: Duration::from_secs(1),
+            backoff_initial: Duration::from_millis(50),
+            backoff_max: Duration::from_millis(100),
+            max_job_age,
+            ..SyncConfig::default()
+        };
+        Arc::new(Worker::new(
+            self.store.clone(),
+            self.directory.clone(),
+            self.sealer.clone(),
+            self.events.clone(),
+            Arc::new(MailWriter::new("District IT")),
+            config,
+        ))
+    }
+
+    async fn reset(&self, password: &str) -> String {
+        let op = self
+            .accounts
+            .complete_reset(
+                ResetRequest {
+                    username: "e77777".into(),
+                    answers: answers(),
+                    new_password: SecretString::from(password),
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        op.id.to_string()
+    }
+
+    async fn state(&self, op: &str) -> OperationState {
+        self.accounts.operation(op).await.unwrap().state
+    }
+
+    /// True while some worker holds the job's lease.
+    async fn held(&self, op: &str) -> bool {
+        let until: Option<i64> =
+            sqlx::query_scalar("SELECT lease_until FROM directory_jobs WHERE id = ?")
+                .bind(op)
+                .fetch_one(self.store.pool())
+                .await
+                .unwrap();
+        until.is_some_and(|until| until > claimd_core::store::now_millis())
+    }
+}
+
+fn answers() -> Vec<TypedAnswer> {
+    [
+        ("first-pet", "Rex"),
+        ("birth-city", "Atlanta"),
+        ("first-car", "Ford Focus"),
+    ]
+    .into_iter()
+    .map(|(q, a)| TypedAnswer {
+        question_id: q.into(),
+        answer: SecretString::from(a),
+    })
+    .collect()
+}
+
+async fn claimed(rig: &Rig, worker: &Worker) {
+    rig.accounts
+        .claim(
+            ClaimRequest {
+                last_name: "Doe".into(),
+                first_name: "Jane".into(),
+                employee_id: "077777".into(),
+                password: SecretString::from("Correct-Horse-Battery-9"),
+                answers: answers(),
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(worker.step().await.unwrap(), Step::Succeeded);
+}
+
+/// Steps `worker` until `op` has ended (with a deadline).
+async fn run_until_done(rig: &Rig, worker: &Worker, op: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while rig.state(op).await == OperationState::Pending {
+        assert!(tokio::time::Instant::now() < deadline, "{op} never ended");
+        if worker.step().await.unwrap() == Step::Idle {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_stalled_past_its_lease_never_lands_after_a_newer_password() {
+    let rig = Rig::new().await;
+    let week = Duration::from_secs(7 * 86_400);
+    let (first, second) = (rig.worker(week), rig.worker(week));
+    claimed(&rig, &first).await;
+
+    // The first replica's write of the older password hangs for five leases.
+    let older = "Older-Harbor-Lantern-11";
+    let newer = "Newer-Meadow-Compass-22";
+    rig.directory
+        .stall
+        .lock()
+        .unwrap()
+        .insert(older.into(), Duration::from_secs(5));
+    let older_op = rig.reset(older).await;
+    let stalled = tokio::spawn({
+        let first = first.clone();
+        async move { first.step().await.unwrap() }
+    });
+    // Once the older job's lease is no longer held (given back, or run out), the person
+    // asks again and another replica writes the newer password.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while rig.held(&older_op).await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the lease never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let newer_op = rig.reset(newer).await;
+    run_until_done(&rig, &second, &newer_op).await;
+    assert_eq!(rig.state(&newer_op).await, OperationState::Succeeded);
+
+    // Once the stalled step has ended (a write that was going to land has landed by then),
+    // the newer password is still the one in the directory.
+    let step = tokio::time::timeout(Duration::from_secs(15), stalled)
+        .await
+        .expect("the stalled step ends")
+        .unwrap();
+    assert_ne!(
+        step,
+        Step::Succeeded,
+        "the older password was reported written"
+    );
+    assert_eq!(
+        rig.directory.password.lock().unwrap().as_deref(),
+        Some(newer),
+        "the newer password is the one that works"
+    );
+    let older_state = rig.accounts.operation(&older_op).await.unwrap();
+    assert_eq!(older_state.state, OperationState::Failed);
+    assert_eq!(older_state.reason.as_deref(), Some(SUPERSEDED_REASON));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_cannot_be_written_for_too_long_fails_and_forgets_its_password() {
+    let rig = Rig::new().await;
+    let worker = rig.worker(Duration::from_millis(300));
+    claimed(&rig, &worker).await;
+    *rig.directory.down.lock().unwrap() = true;
+    let op = rig.reset("Lonely-Island-Beacon-33").await;
+    run_until_done(&rig, &worker, &op).await;
+    let operation = rig.accounts.operation(&op).await.unwrap();
+    assert_eq!(operation.state, OperationState::Failed);
+    assert!(
+        operation
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("please submit the request again")),
+        "{operation:?}"
+    );
+    let sealed: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT sealed_password FROM directory_jobs WHERE id = ?")
+            .bind(&op)
+            .fetch_one(rig.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(sealed, None);
+}
