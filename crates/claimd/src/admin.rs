@@ -4,8 +4,8 @@ use std::{net::IpAddr, time::Duration};
 
 use anyhow::{Context, bail};
 use claimd_core::{
-    EmployeeId, OperationId, Store, Username, UsernameTemplate, account_keys,
-    store::{AttemptKey, AuditEvent, now_millis},
+    EmployeeId, OperationId, Username, UsernameTemplate, account_keys,
+    store::{AdminStore, AttemptKey, AuditEvent, AuditStore, ClaimStore, now_millis},
 };
 use claimd_store::SqliteStore;
 use clap::Subcommand;

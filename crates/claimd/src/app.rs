@@ -6,8 +6,9 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use claimd_core::{
-    Accounts, AccountsDeps, AnswerHasher, Directory, Events, MailWriter, Sealer, Store,
-    admission::CpuPool, store::now_millis,
+    Accounts, AccountsDeps, AnswerHasher, Directory, Events, MailWriter, Sealer,
+    admission::CpuPool,
+    store::{AdminStore, now_millis},
 };
 use claimd_ldap::LdapDirectory;
 use claimd_mail::SmtpMailer;
@@ -188,7 +189,7 @@ pub async fn portal(parts: PortalParts) -> anyhow::Result<()> {
 /// Serves Prometheus metrics on `listen` and keeps the queue gauges current.
 fn serve_metrics(
     listen: std::net::SocketAddr,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn AdminStore>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let (recorder, exporter) = metrics_exporter_prometheus::PrometheusBuilder::new()

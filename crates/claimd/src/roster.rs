@@ -5,8 +5,8 @@ use std::{fs::File, io::IsTerminal, path::Path};
 
 use anyhow::Context;
 use claimd_core::{
-    JobKind, Store, parse_roster_csv,
-    store::{ImportOptions, ImportSummary, now_millis},
+    JobKind, parse_roster_csv,
+    store::{ImportOptions, ImportSummary, RosterStore, now_millis},
 };
 use claimd_store::SqliteStore;
 

@@ -9,8 +9,8 @@ mod fixtures;
 use std::time::Duration;
 
 use claimd_core::{
-    EmployeeId, JobKind, OperationId, OperationState, Store,
-    store::{ClaimInsert, JobOutcome},
+    EmployeeId, JobKind, OperationId, OperationState,
+    store::{ClaimInsert, JobOutcome, prelude::*},
 };
 use claimd_store::SqliteStore;
 use fixtures::*;

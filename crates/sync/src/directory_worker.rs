@@ -3,9 +3,10 @@
 use std::{sync::Arc, time::Instant};
 
 use claimd_core::{
-    Directory, DirectoryError, DirectoryJob, Events, JobKind, MailWriter, Sealer, Store,
-    StoreError,
-    store::{AuditEvent, JobOutcome, LeaseCheck, LeasedJob, SUPERSEDED_REASON, now_millis},
+    Directory, DirectoryError, DirectoryJob, Events, JobKind, MailWriter, Sealer, StoreError,
+    store::{
+        AuditEvent, JobOutcome, JobStore, LeaseCheck, LeasedJob, SUPERSEDED_REASON, now_millis,
+    },
 };
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
@@ -32,7 +33,7 @@ pub enum Step {
 /// Applies directory jobs from the store.
 #[derive(Debug)]
 pub struct Worker {
-    store: Arc<dyn Store>,
+    store: Arc<dyn JobStore>,
     directory: Arc<dyn Directory>,
     sealer: Arc<Sealer>,
     events: Arc<Events>,
@@ -44,7 +45,7 @@ pub struct Worker {
 impl Worker {
     /// A worker with a unique lease-owner name; `mail` writes the notices a finished job sends.
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn JobStore>,
         directory: Arc<dyn Directory>,
         sealer: Arc<Sealer>,
         events: Arc<Events>,

@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use claimd_core::{Events, MailError, Mailer, Store, StoreError, store::now_millis};
+use claimd_core::{
+    Events, MailError, Mailer, StoreError,
+    store::{OutboxStore, now_millis},
+};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
@@ -26,7 +29,7 @@ pub enum MailStep {
 /// Sends queued mail.
 #[derive(Debug)]
 pub struct MailSender {
-    store: Arc<dyn Store>,
+    store: Arc<dyn OutboxStore>,
     mailer: Arc<dyn Mailer>,
     events: Arc<Events>,
     config: SyncConfig,
@@ -36,7 +39,7 @@ pub struct MailSender {
 impl MailSender {
     /// A sender with a unique lease-owner name.
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn OutboxStore>,
         mailer: Arc<dyn Mailer>,
         events: Arc<Events>,
         config: SyncConfig,

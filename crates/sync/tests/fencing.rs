@@ -13,7 +13,8 @@ use async_trait::async_trait;
 use claimd_core::{
     AccountPolicy, Accounts, AccountsDeps, AnswerHasher, ClaimRequest, Directory, DirectoryError,
     DirectoryJob, Email, EmployeeId, Events, MailWriter, OperationState, PersonName, ResetRequest,
-    RosterEntry, RosterStatus, Sealer, Store, TypedAnswer, Username, store::SUPERSEDED_REASON,
+    RosterEntry, RosterStatus, Sealer, TypedAnswer, Username,
+    store::{RosterStore, SUPERSEDED_REASON},
 };
 use claimd_store::SqliteStore;
 use claimd_sync::{Step, SyncConfig, Worker};

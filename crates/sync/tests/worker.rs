@@ -7,8 +7,8 @@ use std::{
 
 use claimd_core::{
     AccountPolicy, Accounts, AccountsDeps, AnswerHasher, ClaimRequest, Email, EmployeeId, Events,
-    MailWriter, OperationState, PersonName, RosterEntry, RosterStatus, Sealer, Store, TypedAnswer,
-    store::ClaimState,
+    MailWriter, OperationState, PersonName, RosterEntry, RosterStatus, Sealer, TypedAnswer,
+    store::{ClaimState, ClaimStore, RosterStore},
 };
 use claimd_ldap::{DirectorySettings, Flavor, LdapDirectory};
 use claimd_store::SqliteStore;

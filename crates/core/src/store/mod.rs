@@ -1,6 +1,15 @@
 //! The store as the flows see it: the only state the service and the sync worker share.
-//! `claimd-store` implements it on SQLite (and is shaped for PostgreSQL); every method that
-//! changes more than one row does so in one transaction.
+//! It is split by role (roster, claims, jobs, attempts, outbox, audit, admin): a backend
+//! implements the small traits, each caller takes the one it uses, and [`Store`] is all of
+//! them. `claimd-store` implements them on SQLite; every method that changes more than one
+//! row does so in one transaction.
+
+/// Every role trait, for code that calls a concrete backend (tests, admin tools).
+pub mod prelude {
+    pub use super::{
+        AdminStore, AttemptStore, AuditStore, ClaimStore, JobStore, OutboxStore, RosterStore, Store,
+    };
+}
 
 mod attempts;
 mod records;
@@ -59,9 +68,22 @@ impl From<StoreError> for crate::Error {
     }
 }
 
-/// The persistent state of claimd.
+/// The persistent state of claimd, as one backend provides it: every role below. Callers
+/// take the role they use (the directory worker a [`JobStore`], the mail sender an
+/// [`OutboxStore`], …); the account flows take the whole.
+pub trait Store:
+    RosterStore + ClaimStore + JobStore + AttemptStore + OutboxStore + AuditStore + AdminStore
+{
+}
+
+impl<T> Store for T where
+    T: RosterStore + ClaimStore + JobStore + AttemptStore + OutboxStore + AuditStore + AdminStore
+{
+}
+
+/// The HR roster: imports and lookups.
 #[async_trait]
-pub trait Store: Send + Sync + fmt::Debug {
+pub trait RosterStore: Send + Sync + fmt::Debug {
     /// Adds or updates every entry, all or nothing (an incremental import).
     async fn import_roster(
         &self,
@@ -85,13 +107,43 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// The roster entry with this ID.
     async fn roster_entry(&self, id: EmployeeId) -> Result<Option<RosterEntry>, StoreError>;
+}
 
+/// Claims and the accounts they made: new claims, their answers and new passwords.
+#[async_trait]
+pub trait ClaimStore: Send + Sync + fmt::Debug {
     /// The state of the entry's live (pending or active) claim, if any.
     async fn live_claim(&self, id: EmployeeId) -> Result<Option<ClaimState>, StoreError>;
 
     /// Stores a claim with its answers, operation, job and audit row in one transaction.
     async fn insert_claim(&self, claim: NewClaim) -> Result<ClaimInsert, StoreError>;
 
+    /// The active claim with this username.
+    async fn claimed_account(
+        &self,
+        username: &Username,
+    ) -> Result<Option<ClaimedAccount>, StoreError>;
+
+    /// Every active claim whose roster entry has this email address.
+    async fn claimed_accounts_by_email(&self, email: &Email) -> Result<Vec<Account>, StoreError>;
+
+    /// Queues a password job (see [`NewPasswordJob`]); false (nothing written) when the
+    /// account is no longer managed: its claim released or the person terminated meanwhile.
+    async fn insert_password_job(&self, job: NewPasswordJob) -> Result<bool, StoreError>;
+
+    /// Replaces an active claim's answers, records `audit` and queues `mail`, in one transaction.
+    async fn replace_answers(
+        &self,
+        claim_id: &str,
+        answers: &[StoredAnswer],
+        audit: AuditEvent,
+        mail: Mail,
+    ) -> Result<(), StoreError>;
+}
+
+/// The directory job queue as workers see it, and the operations it completes.
+#[async_trait]
+pub trait JobStore: Send + Sync + fmt::Debug {
     /// An operation by id.
     async fn operation(&self, id: OperationId) -> Result<Option<Operation>, StoreError>;
 
@@ -130,7 +182,11 @@ pub trait Store: Send + Sync + fmt::Debug {
         error: &str,
         now: Millis,
     ) -> Result<bool, StoreError>;
+}
 
+/// Attempt counting and lockouts.
+#[async_trait]
+pub trait AttemptStore: Send + Sync + fmt::Debug {
     /// The latest lock on any of `keys` still in force at `now`.
     async fn locked_until(
         &self,
@@ -169,32 +225,11 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Forgets the failures counted against `key`; a lock stays in force.
     async fn clear_failures(&self, key: &AttemptKey) -> Result<(), StoreError>;
+}
 
-    /// Records an audit row on its own.
-    async fn record_audit(&self, event: AuditEvent) -> Result<(), StoreError>;
-
-    /// The active claim with this username.
-    async fn claimed_account(
-        &self,
-        username: &Username,
-    ) -> Result<Option<ClaimedAccount>, StoreError>;
-
-    /// Every active claim whose roster entry has this email address.
-    async fn claimed_accounts_by_email(&self, email: &Email) -> Result<Vec<Account>, StoreError>;
-
-    /// Queues a password job (see [`NewPasswordJob`]); false (nothing written) when the
-    /// account is no longer managed: its claim released or the person terminated meanwhile.
-    async fn insert_password_job(&self, job: NewPasswordJob) -> Result<bool, StoreError>;
-
-    /// Replaces an active claim's answers, records `audit` and queues `mail`, in one transaction.
-    async fn replace_answers(
-        &self,
-        claim_id: &str,
-        answers: &[StoredAnswer],
-        audit: AuditEvent,
-        mail: Mail,
-    ) -> Result<(), StoreError>;
-
+/// The mail outbox.
+#[async_trait]
+pub trait OutboxStore: Send + Sync + fmt::Debug {
     /// Queues a mail and records `audit` in one transaction.
     async fn enqueue_mail(&self, mail: &Mail, audit: AuditEvent) -> Result<(), StoreError>;
 
@@ -230,7 +265,25 @@ pub trait Store: Send + Sync + fmt::Debug {
         error: &str,
         now: Millis,
     ) -> Result<bool, StoreError>;
+}
 
+/// The audit log.
+#[async_trait]
+pub trait AuditStore: Send + Sync + fmt::Debug {
+    /// Records an audit row on its own.
+    async fn record_audit(&self, event: AuditEvent) -> Result<(), StoreError>;
+
+    /// The latest audit rows, newest first, optionally only those about one employee.
+    async fn audit_rows(
+        &self,
+        employee_id: Option<EmployeeId>,
+        limit: u32,
+    ) -> Result<Vec<AuditRow>, StoreError>;
+}
+
+/// What operators do: unlock, release, retry now, and the queue figures.
+#[async_trait]
+pub trait AdminStore: Send + Sync + fmt::Debug {
     /// How much work waits in the queues (for metrics).
     async fn queue_stats(&self) -> Result<QueueStats, StoreError>;
 
@@ -253,11 +306,4 @@ pub trait Store: Send + Sync + fmt::Debug {
         audit: AuditEvent,
         now: Millis,
     ) -> Result<bool, StoreError>;
-
-    /// The latest audit rows, newest first, optionally only those about one employee.
-    async fn audit_rows(
-        &self,
-        employee_id: Option<EmployeeId>,
-        limit: u32,
-    ) -> Result<Vec<AuditRow>, StoreError>;
 }

@@ -14,12 +14,13 @@ use std::{fmt, str::FromStr, time::Duration};
 
 use async_trait::async_trait;
 use claimd_core::{
-    Account, Email, EmployeeId, Operation, OperationId, RosterEntry, Store, StoreError, Username,
+    Account, Email, EmployeeId, Operation, OperationId, RosterEntry, StoreError, Username,
     mail::{Mail, MailKind, QueuedMail},
     store::{
-        AttemptKey, AttemptTicket, AuditEvent, AuditRow, ClaimInsert, ClaimState, ClaimedAccount,
-        ImportOptions, ImportSummary, JobOutcome, LeaseCheck, LeasedJob, Lockout, LockoutPolicy,
-        Millis, NewClaim, NewPasswordJob, QueueStats, Reservation, StoredAnswer,
+        AdminStore, AttemptKey, AttemptStore, AttemptTicket, AuditEvent, AuditRow, AuditStore,
+        ClaimInsert, ClaimState, ClaimStore, ClaimedAccount, ImportOptions, ImportSummary,
+        JobOutcome, JobStore, LeaseCheck, LeasedJob, Lockout, LockoutPolicy, Millis, NewClaim,
+        NewPasswordJob, OutboxStore, QueueStats, Reservation, RosterStore, StoredAnswer,
     },
 };
 use sqlx::{
@@ -90,7 +91,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl RosterStore for SqliteStore {
     async fn import_roster_with(
         &self,
         entries: &[RosterEntry],
@@ -110,7 +111,10 @@ impl Store for SqliteStore {
     async fn roster_entry(&self, id: EmployeeId) -> Result<Option<RosterEntry>, StoreError> {
         roster::entry(&self.pool, id).await
     }
+}
 
+#[async_trait]
+impl ClaimStore for SqliteStore {
     async fn live_claim(&self, id: EmployeeId) -> Result<Option<ClaimState>, StoreError> {
         claims::live_state(&self.pool, id).await
     }
@@ -122,6 +126,44 @@ impl Store for SqliteStore {
         Ok(outcome)
     }
 
+    async fn claimed_account(
+        &self,
+        username: &Username,
+    ) -> Result<Option<ClaimedAccount>, StoreError> {
+        accounts::by_username(&self.pool, username).await
+    }
+
+    async fn claimed_accounts_by_email(&self, email: &Email) -> Result<Vec<Account>, StoreError> {
+        accounts::by_email(&self.pool, email).await
+    }
+
+    async fn insert_password_job(&self, job: NewPasswordJob) -> Result<bool, StoreError> {
+        let mut tx = self.write().await?;
+        if !accounts::insert_password_job(&mut tx, &job).await? {
+            return Ok(false);
+        }
+        insert_audit(&mut tx, &job.audit).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(true)
+    }
+
+    async fn replace_answers(
+        &self,
+        claim_id: &str,
+        answers: &[StoredAnswer],
+        audit: AuditEvent,
+        mail: Mail,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        accounts::replace_answers(&mut tx, claim_id, answers).await?;
+        insert_audit(&mut tx, &audit).await?;
+        mail::enqueue(&mut tx, &mail, audit.at).await?;
+        tx.commit().await.map_err(store_error)
+    }
+}
+
+#[async_trait]
+impl JobStore for SqliteStore {
     async fn operation(&self, id: OperationId) -> Result<Option<Operation>, StoreError> {
         jobs::operation(&self.pool, id).await
     }
@@ -167,7 +209,10 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         jobs::retry(&self.pool, job, retry_at, error, now).await
     }
+}
 
+#[async_trait]
+impl AttemptStore for SqliteStore {
     async fn locked_until(
         &self,
         keys: &[AttemptKey],
@@ -220,47 +265,10 @@ impl Store for SqliteStore {
         attempts::clear(&mut tx, key).await?;
         tx.commit().await.map_err(store_error)
     }
+}
 
-    async fn record_audit(&self, event: AuditEvent) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(store_error)?;
-        insert_audit(&mut conn, &event).await
-    }
-
-    async fn claimed_account(
-        &self,
-        username: &Username,
-    ) -> Result<Option<ClaimedAccount>, StoreError> {
-        accounts::by_username(&self.pool, username).await
-    }
-
-    async fn claimed_accounts_by_email(&self, email: &Email) -> Result<Vec<Account>, StoreError> {
-        accounts::by_email(&self.pool, email).await
-    }
-
-    async fn insert_password_job(&self, job: NewPasswordJob) -> Result<bool, StoreError> {
-        let mut tx = self.write().await?;
-        if !accounts::insert_password_job(&mut tx, &job).await? {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, &job.audit).await?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(true)
-    }
-
-    async fn replace_answers(
-        &self,
-        claim_id: &str,
-        answers: &[StoredAnswer],
-        audit: AuditEvent,
-        mail: Mail,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        accounts::replace_answers(&mut tx, claim_id, answers).await?;
-        insert_audit(&mut tx, &audit).await?;
-        mail::enqueue(&mut tx, &mail, audit.at).await?;
-        tx.commit().await.map_err(store_error)
-    }
-
+#[async_trait]
+impl OutboxStore for SqliteStore {
     async fn enqueue_mail(&self, mail: &Mail, audit: AuditEvent) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         mail::enqueue(&mut tx, mail, audit.at).await?;
@@ -304,7 +312,26 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         mail::retry(&self.pool, mail, retry_at, error, now).await
     }
+}
 
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn record_audit(&self, event: AuditEvent) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(store_error)?;
+        insert_audit(&mut conn, &event).await
+    }
+
+    async fn audit_rows(
+        &self,
+        employee_id: Option<EmployeeId>,
+        limit: u32,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        admin::audit_rows(&self.pool, employee_id, limit).await
+    }
+}
+
+#[async_trait]
+impl AdminStore for SqliteStore {
     async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
         let (jobs, oldest): (i64, Option<i64>) = sqlx::query_as(
             "SELECT COUNT(*), MIN(created_at) FROM directory_jobs WHERE state = 'queued'",
@@ -356,14 +383,6 @@ impl Store for SqliteStore {
         insert_audit(&mut tx, &audit).await?;
         tx.commit().await.map_err(store_error)?;
         Ok(due)
-    }
-
-    async fn audit_rows(
-        &self,
-        employee_id: Option<EmployeeId>,
-        limit: u32,
-    ) -> Result<Vec<AuditRow>, StoreError> {
-        admin::audit_rows(&self.pool, employee_id, limit).await
     }
 }
 
