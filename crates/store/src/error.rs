@@ -8,6 +8,15 @@ fn is_lock_contention(code: &str) -> bool {
     code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
+/// PostgreSQL's SQLSTATEs for "try again": the connection (08), a serialization failure or
+/// deadlock (40001, 40P01), resources (53) and the server shutting down or starting (57P).
+fn is_transient_postgres(code: &str) -> bool {
+    code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("57P")
+        || matches!(code, "40001" | "40P01")
+}
+
 pub(crate) fn store_error(error: sqlx::Error) -> StoreError {
     let reason = error.to_string();
     match &error {
@@ -17,6 +26,9 @@ pub(crate) fn store_error(error: sqlx::Error) -> StoreError {
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => StoreError::Unavailable { reason },
         sqlx::Error::Database(db) if db.code().is_some_and(|c| is_lock_contention(&c)) => {
+            StoreError::Unavailable { reason }
+        }
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| is_transient_postgres(&c)) => {
             StoreError::Unavailable { reason }
         }
         _ => StoreError::Internal { reason },

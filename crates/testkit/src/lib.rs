@@ -8,11 +8,13 @@
 //! (`ldapwhoami`, `ldapsearch`). [`Smtp`] is a real SMTP server (Debian's aiosmtpd) that
 //! delivers into a Maildir the tests read. [`SambaDc`] is a throwaway Samba Active Directory
 //! domain controller (root only; one per machine). [`Browser`] is a headless Chromium driven
-//! over WebDriver, for the portal's pages.
+//! over WebDriver, for the portal's pages. [`Postgres`] is a PostgreSQL server with an empty
+//! `claimd` database, for the replicated store.
 
 mod browser;
 mod claimd;
 mod feed;
+mod postgres;
 mod samba;
 mod slapd;
 mod smtp;
@@ -21,6 +23,7 @@ mod wait;
 
 pub use browser::{Browser, keys};
 pub use claimd::ClaimdProcess;
+pub use postgres::Postgres;
 pub use samba::SambaDc;
 pub use slapd::Slapd;
 pub use smtp::{ReceivedMail, Smtp};

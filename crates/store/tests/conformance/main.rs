@@ -1,5 +1,5 @@
-//! The store conformance suite: what every backend must do, run against each by a macro.
-//! (SQLite here; a PostgreSQL backend adds one `conformance!` line.)
+//! The store conformance suite: what every backend must do, run unchanged against each by a
+//! macro: SQLite in a temp file, and a real PostgreSQL server the test starts itself.
 
 mod attempts;
 mod claims;
@@ -58,3 +58,19 @@ async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
 }
 
 conformance!(sqlite, sqlite());
+
+async fn postgres() -> (Arc<dyn Store>, claimd_testkit::Postgres) {
+    let server = tokio::task::spawn_blocking(claimd_testkit::Postgres::start)
+        .await
+        .unwrap();
+    let settings = claimd_store::PgSettings {
+        max_connections: 8,
+        ..Default::default()
+    };
+    let store = claimd_store::PgStore::connect(&server.url(), &settings)
+        .await
+        .unwrap();
+    (Arc::new(store), server)
+}
+
+conformance!(postgres, postgres());

@@ -2,24 +2,20 @@
 
 use std::time::Duration;
 
+use super::db::{Conn, Pool};
 use claimd_core::{
     Email, StoreError,
     mail::{Mail, MailKind, QueuedMail},
     store::Millis,
 };
-use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::error::{corrupt, store_error};
 
-pub(super) async fn enqueue(
-    conn: &mut SqliteConnection,
-    mail: &Mail,
-    now: Millis,
-) -> Result<(), StoreError> {
+pub(super) async fn enqueue(conn: &mut Conn, mail: &Mail, now: Millis) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO mail_outbox
              (id, kind, recipient, subject, body, state, next_attempt_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8)",
     )
     .bind(uuid::Uuid::new_v4().to_string())
     .bind(mail.kind.as_str())
@@ -36,13 +32,13 @@ pub(super) async fn enqueue(
 }
 
 pub(super) async fn queued_since(
-    pool: &SqlitePool,
+    pool: &Pool,
     to: &Email,
     kind: MailKind,
     since: Millis,
 ) -> Result<u32, StoreError> {
     let count: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM mail_outbox WHERE recipient = ? AND kind = ? AND created_at >= ?",
+        "SELECT COUNT(*) FROM mail_outbox WHERE recipient = $1 AND kind = $2 AND created_at >= $3",
     )
     .bind(to.as_str())
     .bind(kind.as_str())
@@ -57,23 +53,24 @@ pub(super) async fn queued_since(
 type LeasedRow = (String, String, String, String, String, i64);
 
 pub(super) async fn lease(
-    pool: &SqlitePool,
+    pool: &Pool,
     owner: &str,
     lease_for: Duration,
     now: Millis,
 ) -> Result<Option<QueuedMail>, StoreError> {
     let lease_until = now.saturating_add(i64::try_from(lease_for.as_millis()).unwrap_or(i64::MAX));
-    let row: Option<LeasedRow> = sqlx::query_as(
+    let row: Option<LeasedRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE mail_outbox
-         SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1, updated_at = ?3
+         SET lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
          WHERE id = (
              SELECT id FROM mail_outbox
-             WHERE state = 'queued' AND next_attempt_at <= ?3
-               AND (lease_until IS NULL OR lease_until <= ?3)
+             WHERE state = 'queued' AND next_attempt_at <= $3
+               AND (lease_until IS NULL OR lease_until <= $3)
              ORDER BY next_attempt_at, created_at
-             LIMIT 1)
+             LIMIT 1 {take})
          RETURNING id, kind, recipient, subject, body, attempts",
-    )
+        take = super::db::TAKE_ROW
+    )))
     .bind(owner)
     .bind(lease_until)
     .bind(now)
@@ -97,15 +94,15 @@ pub(super) async fn lease(
 }
 
 pub(super) async fn finish(
-    pool: &SqlitePool,
+    pool: &Pool,
     mail: &QueuedMail,
     failure: Option<&str>,
     now: Millis,
 ) -> Result<bool, StoreError> {
     let state = if failure.is_some() { "failed" } else { "sent" };
     let updated = sqlx::query(
-        "UPDATE mail_outbox SET state = ?, last_error = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
-         WHERE id = ? AND state = 'queued' AND lease_owner = ?",
+        "UPDATE mail_outbox SET state = $1, last_error = $2, lease_owner = NULL, lease_until = NULL, updated_at = $3
+         WHERE id = $4 AND state = 'queued' AND lease_owner = $5",
     )
     .bind(state)
     .bind(failure)
@@ -119,7 +116,7 @@ pub(super) async fn finish(
 }
 
 pub(super) async fn retry(
-    pool: &SqlitePool,
+    pool: &Pool,
     mail: &QueuedMail,
     retry_at: Millis,
     error: &str,
@@ -127,8 +124,8 @@ pub(super) async fn retry(
 ) -> Result<bool, StoreError> {
     let updated = sqlx::query(
         "UPDATE mail_outbox
-         SET next_attempt_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
-         WHERE id = ? AND state = 'queued' AND lease_owner = ?",
+         SET next_attempt_at = $1, last_error = $2, lease_owner = NULL, lease_until = NULL, updated_at = $3
+         WHERE id = $4 AND state = 'queued' AND lease_owner = $5",
     )
     .bind(retry_at)
     .bind(error)

@@ -1,10 +1,10 @@
 //! Active claims as accounts: lookups for the recovery flows, new passwords, new answers.
 
+use super::db::{Conn, Pool};
 use claimd_core::{
     Account, Email, EmployeeId, PersonName, StoreError, Username,
     store::{ClaimedAccount, NewPasswordJob, StoredAnswer},
 };
-use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::error::{corrupt, store_error};
 
@@ -35,7 +35,7 @@ fn account((_, username, id, last, first, email): &AccountRow) -> Result<Account
 /// One query for the account and its answers, so a known username costs the store the same
 /// round trip as an unknown one (the recovery flows must not differ in time).
 pub(super) async fn by_username(
-    pool: &SqlitePool,
+    pool: &Pool,
     username: &Username,
 ) -> Result<Option<ClaimedAccount>, StoreError> {
     type Row = (
@@ -55,7 +55,7 @@ pub(super) async fn by_username(
          FROM claims c
          JOIN roster r ON r.employee_id = c.employee_id
          LEFT JOIN challenge_answers a ON a.claim_id = c.id
-         WHERE c.state = 'active' AND r.status = 'active' AND c.username = ?
+         WHERE c.state = 'active' AND r.status = 'active' AND c.username = $1
          ORDER BY a.position",
     )
     .bind(username.as_str())
@@ -91,9 +91,9 @@ pub(super) async fn by_username(
     }))
 }
 
-pub(super) async fn by_email(pool: &SqlitePool, email: &Email) -> Result<Vec<Account>, StoreError> {
+pub(super) async fn by_email(pool: &Pool, email: &Email) -> Result<Vec<Account>, StoreError> {
     let rows: Vec<AccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{ACCOUNT_SELECT} AND r.email = ? ORDER BY c.username"
+        "{ACCOUNT_SELECT} AND r.email = $1 ORDER BY c.username"
     )))
     .bind(email.as_str())
     .fetch_all(pool)
@@ -107,15 +107,19 @@ pub(super) async fn by_email(pool: &SqlitePool, email: &Email) -> Result<Vec<Acc
 /// that no worker holds are failed as superseded, so an older password can never land after
 /// a newer one; one a worker holds finishes first (jobs of a claim are leased in order).
 pub(super) async fn insert_password_job(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     new: &NewPasswordJob,
 ) -> Result<bool, StoreError> {
+    // One new password of an account at a time (its place in the account's sequence), and
+    // none while an import may be ending the claim.
+    super::db::share_roster(conn).await?;
+    super::db::lock(conn, &[format!("claim:{}", new.claim_id)]).await?;
     let now = new.now;
     // The person may have left since the flow looked the account up: a leaver's account takes
     // no new password (and their disable must stay queued).
     let managed: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM claims c JOIN roster r ON r.employee_id = c.employee_id
-                        WHERE c.id = ? AND c.state = 'active' AND r.status = 'active')",
+                        WHERE c.id = $1 AND c.state = 'active' AND r.status = 'active')",
     )
     .bind(&new.claim_id)
     .fetch_one(&mut *conn)
@@ -126,9 +130,9 @@ pub(super) async fn insert_password_job(
     }
     let superseded: Vec<String> = sqlx::query_scalar(
         "UPDATE directory_jobs
-         SET state = 'failed', sealed_password = NULL, last_error = ?, updated_at = ?
-         WHERE claim_id = ? AND kind IN ('reset_password', 'change_password') AND state = 'queued'
-           AND (lease_until IS NULL OR lease_until <= ?)
+         SET state = 'failed', sealed_password = NULL, last_error = $1, updated_at = $2
+         WHERE claim_id = $3 AND kind IN ('reset_password', 'change_password') AND state = 'queued'
+           AND (lease_until IS NULL OR lease_until <= $4)
          RETURNING id",
     )
     .bind(SUPERSEDED)
@@ -140,7 +144,7 @@ pub(super) async fn insert_password_job(
     .map_err(store_error)?;
     for id in superseded {
         sqlx::query(
-            "UPDATE operations SET state = 'failed', reason = ?, updated_at = ? WHERE id = ?",
+            "UPDATE operations SET state = 'failed', reason = $1, updated_at = $2 WHERE id = $3",
         )
         .bind(SUPERSEDED)
         .bind(now)
@@ -154,11 +158,11 @@ pub(super) async fn insert_password_job(
 }
 
 pub(super) async fn replace_answers(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     claim_id: &str,
     answers: &[StoredAnswer],
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM challenge_answers WHERE claim_id = ?")
+    sqlx::query("DELETE FROM challenge_answers WHERE claim_id = $1")
         .bind(claim_id)
         .execute(&mut *conn)
         .await

@@ -1,10 +1,10 @@
 //! Failed-attempt counting and lockouts, shared by every replica through the store.
 
+use super::db::{Conn, Pool};
 use claimd_core::{
     StoreError,
     store::{AttemptKey, AttemptTicket, Lockout, LockoutPolicy, Millis, Reservation},
 };
-use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::error::store_error;
 
@@ -13,14 +13,14 @@ fn millis(d: std::time::Duration) -> Millis {
 }
 
 pub(super) async fn locked_until(
-    pool: &SqlitePool,
+    pool: &Pool,
     keys: &[AttemptKey],
     now: Millis,
 ) -> Result<Option<Millis>, StoreError> {
     let mut latest = None;
     for key in keys {
         let until: Option<Millis> =
-            sqlx::query_scalar("SELECT until FROM lockouts WHERE key = ? AND until > ?")
+            sqlx::query_scalar("SELECT until FROM lockouts WHERE key = $1 AND until > $2")
                 .bind(key.stored())
                 .bind(now)
                 .fetch_optional(pool)
@@ -34,15 +34,18 @@ pub(super) async fn locked_until(
 /// See [`claimd_core::Store::reserve_attempt`]. Runs inside the caller's write transaction,
 /// so simultaneous reservations are decided one after another.
 pub(super) async fn reserve(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     keys: &[AttemptKey],
     policy: &LockoutPolicy,
     now: Millis,
 ) -> Result<Reservation, StoreError> {
+    // Attempts on one key are decided one after another, on every replica.
+    let names: Vec<String> = keys.iter().map(|k| k.stored()).collect();
+    super::db::lock(conn, &names).await?;
     let mut locked = None;
     for key in keys {
         let until: Option<Millis> =
-            sqlx::query_scalar("SELECT until FROM lockouts WHERE key = ? AND until > ?")
+            sqlx::query_scalar("SELECT until FROM lockouts WHERE key = $1 AND until > $2")
                 .bind(key.stored())
                 .bind(now)
                 .fetch_optional(&mut *conn)
@@ -57,7 +60,7 @@ pub(super) async fn reserve(
     let lost_before = now.saturating_sub(millis(policy.pending_for));
     for key in keys {
         sqlx::query(
-            "DELETE FROM attempt_failures WHERE key = ? AND (at <= ? OR (pending = 1 AND at <= ?))",
+            "DELETE FROM attempt_failures WHERE key = $1 AND (at <= $2 OR (pending = 1 AND at <= $3))",
         )
         .bind(key.stored())
         .bind(window_start)
@@ -66,7 +69,7 @@ pub(super) async fn reserve(
         .await
         .map_err(store_error)?;
         // Failures and attempts in flight both take up the limit.
-        let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attempt_failures WHERE key = ?")
+        let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attempt_failures WHERE key = $1")
             .bind(key.stored())
             .fetch_one(&mut *conn)
             .await
@@ -78,7 +81,7 @@ pub(super) async fn reserve(
     let mut rows = Vec::with_capacity(keys.len());
     for key in keys {
         let row: i64 = sqlx::query_scalar(
-            "INSERT INTO attempt_failures (key, at, pending) VALUES (?, ?, 1) RETURNING rowid",
+            "INSERT INTO attempt_failures (key, at, pending) VALUES ($1, $2, 1) RETURNING id",
         )
         .bind(key.stored())
         .bind(now)
@@ -92,15 +95,23 @@ pub(super) async fn reserve(
 
 /// See [`claimd_core::Store::fail_attempt`].
 pub(super) async fn fail(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ticket: &AttemptTicket,
     policy: &LockoutPolicy,
     now: Millis,
 ) -> Result<Vec<Lockout>, StoreError> {
+    // Attempts on one key are decided one after another, on every replica.
+    let names: Vec<String> = ticket
+        .rows
+        .iter()
+        .map(|(key, _)| key)
+        .map(|k| k.stored())
+        .collect();
+    super::db::lock(conn, &names).await?;
     let mut locks = Vec::new();
     for (key, row) in &ticket.rows {
         let stored = key.stored();
-        sqlx::query("UPDATE attempt_failures SET pending = 0, at = ? WHERE rowid = ? AND key = ?")
+        sqlx::query("UPDATE attempt_failures SET pending = 0, at = $1 WHERE id = $2 AND key = $3")
             .bind(now)
             .bind(row)
             .bind(&stored)
@@ -108,7 +119,7 @@ pub(super) async fn fail(
             .await
             .map_err(store_error)?;
         let failures: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM attempt_failures WHERE key = ? AND pending = 0",
+            "SELECT COUNT(*) FROM attempt_failures WHERE key = $1 AND pending = 0",
         )
         .bind(&stored)
         .fetch_one(&mut *conn)
@@ -118,8 +129,8 @@ pub(super) async fn fail(
             .then(|| now.saturating_add(millis(policy.lock_for)));
         if key.is_account() {
             let streak: i64 = sqlx::query_scalar(
-                "INSERT INTO attempt_streaks (key, failures) VALUES (?, 1)
-                 ON CONFLICT (key) DO UPDATE SET failures = failures + 1
+                "INSERT INTO attempt_streaks (key, failures) VALUES ($1, 1)
+                 ON CONFLICT (key) DO UPDATE SET failures = attempt_streaks.failures + 1
                  RETURNING failures",
             )
             .bind(&stored)
@@ -132,8 +143,9 @@ pub(super) async fn fail(
         }
         let Some(until) = until else { continue };
         sqlx::query(
-            "INSERT INTO lockouts (key, until) VALUES (?, ?)
-             ON CONFLICT (key) DO UPDATE SET until = MAX(until, excluded.until)",
+            "INSERT INTO lockouts (key, until) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET until =
+                 CASE WHEN excluded.until > lockouts.until THEN excluded.until ELSE lockouts.until END",
         )
         .bind(&stored)
         .bind(until)
@@ -142,7 +154,7 @@ pub(super) async fn fail(
         .map_err(store_error)?;
         // The lock replaces the count: once it ends, counting starts afresh. Attempts still
         // in flight stay; if they fail too, they count after it.
-        sqlx::query("DELETE FROM attempt_failures WHERE key = ? AND pending = 0")
+        sqlx::query("DELETE FROM attempt_failures WHERE key = $1 AND pending = 0")
             .bind(&stored)
             .execute(&mut *conn)
             .await
@@ -157,12 +169,20 @@ pub(super) async fn fail(
 
 /// See [`claimd_core::Store::give_back`].
 pub(super) async fn give_back(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ticket: &AttemptTicket,
     clear_accounts: bool,
 ) -> Result<(), StoreError> {
+    // Attempts on one key are decided one after another, on every replica.
+    let names: Vec<String> = ticket
+        .rows
+        .iter()
+        .map(|(key, _)| key)
+        .map(|k| k.stored())
+        .collect();
+    super::db::lock(conn, &names).await?;
     for (key, row) in &ticket.rows {
-        sqlx::query("DELETE FROM attempt_failures WHERE rowid = ? AND key = ?")
+        sqlx::query("DELETE FROM attempt_failures WHERE id = $1 AND key = $2")
             .bind(row)
             .bind(key.stored())
             .execute(&mut *conn)
@@ -175,14 +195,15 @@ pub(super) async fn give_back(
     Ok(())
 }
 
-pub(super) async fn clear(conn: &mut SqliteConnection, key: &AttemptKey) -> Result<(), StoreError> {
+pub(super) async fn clear(conn: &mut Conn, key: &AttemptKey) -> Result<(), StoreError> {
+    super::db::lock(conn, &[key.stored()]).await?;
     let stored = key.stored();
-    sqlx::query("DELETE FROM attempt_failures WHERE key = ? AND pending = 0")
+    sqlx::query("DELETE FROM attempt_failures WHERE key = $1 AND pending = 0")
         .bind(&stored)
         .execute(&mut *conn)
         .await
         .map_err(store_error)?;
-    sqlx::query("DELETE FROM attempt_streaks WHERE key = ?")
+    sqlx::query("DELETE FROM attempt_streaks WHERE key = $1")
         .bind(&stored)
         .execute(&mut *conn)
         .await

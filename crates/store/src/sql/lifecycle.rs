@@ -4,12 +4,12 @@
 
 use std::collections::HashSet;
 
+use super::db::Conn;
 use claimd_core::{
     Account, DirectoryJob, EmployeeId, JobKind, OperationId, RosterEntry, RosterStatus, StoreError,
     Username,
     store::{AuditEvent, ImportOptions, ImportSummary, Millis, PlannedChange},
 };
-use sqlx::SqliteConnection;
 
 use crate::error::{corrupt, store_error};
 
@@ -24,11 +24,13 @@ type ClaimRow = (String, String, String);
 
 /// Applies the file to the roster and plans (queues) the directory changes.
 pub(super) async fn import(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     entries: &[RosterEntry],
     options: &ImportOptions,
     now: Millis,
 ) -> Result<ImportSummary, StoreError> {
+    // An import decides who may claim: claims and new passwords wait until it is done.
+    super::db::lock(conn, &["roster".to_owned()]).await?;
     let mut summary = ImportSummary {
         claimed: sqlx::query_scalar::<_, i64>(
             "SELECT COUNT(*) FROM claims WHERE state IN ('pending', 'active')",
@@ -45,7 +47,7 @@ pub(super) async fn import(
         in_file.insert(entry.employee_id.get());
         let id = i64::from(entry.employee_id.get());
         let old: Option<RosterRow> = sqlx::query_as(
-            "SELECT last_name, first_name, email, status FROM roster WHERE employee_id = ?",
+            "SELECT last_name, first_name, email, status FROM roster WHERE employee_id = $1",
         )
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -123,14 +125,10 @@ pub(super) async fn import(
 }
 
 /// The roster row as in the file.
-async fn upsert(
-    conn: &mut SqliteConnection,
-    entry: &RosterEntry,
-    now: Millis,
-) -> Result<(), StoreError> {
+async fn upsert(conn: &mut Conn, entry: &RosterEntry, now: Millis) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO roster (employee_id, last_name, first_name, email, status, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (employee_id) DO UPDATE SET
              last_name = excluded.last_name, first_name = excluded.first_name,
              email = excluded.email, status = excluded.status, updated_at = excluded.updated_at",
@@ -147,12 +145,9 @@ async fn upsert(
     Ok(())
 }
 
-async fn live_claim(
-    conn: &mut SqliteConnection,
-    id: EmployeeId,
-) -> Result<Option<ClaimRow>, StoreError> {
+async fn live_claim(conn: &mut Conn, id: EmployeeId) -> Result<Option<ClaimRow>, StoreError> {
     sqlx::query_as(
-        "SELECT id, state, username FROM claims WHERE employee_id = ? AND state <> 'rejected'",
+        "SELECT id, state, username FROM claims WHERE employee_id = $1 AND state <> 'rejected'",
     )
     .bind(i64::from(id.get()))
     .fetch_optional(&mut *conn)
@@ -190,7 +185,7 @@ fn job(kind: JobKind, entry: &RosterEntry, username: &str) -> Result<DirectoryJo
 
 /// Queues `job` for the claim and records it in the plan and the audit log.
 async fn plan(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     summary: &mut ImportSummary,
     claim_id: &str,
     job: DirectoryJob,
@@ -202,7 +197,7 @@ async fn plan(
         JobKind::DisableAccount => "roster.disable",
         _ => "roster.update",
     };
-    super::insert_audit(
+    super::audit::insert(
         conn,
         &AuditEvent {
             at: now,
@@ -228,7 +223,7 @@ async fn plan(
 /// finishes first: the disable is queued after it), the claim is released so a rehire can
 /// claim again, and the account is disabled.
 async fn leave(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     entry: &RosterEntry,
     why: &str,
     summary: &mut ImportSummary,
@@ -239,9 +234,9 @@ async fn leave(
     };
     let cancelled: Vec<String> = sqlx::query_scalar(
         "UPDATE directory_jobs
-         SET state = 'failed', sealed_password = NULL, last_error = ?1, updated_at = ?2
-         WHERE claim_id = ?3 AND state = 'queued'
-           AND (lease_until IS NULL OR lease_until <= ?2)
+         SET state = 'failed', sealed_password = NULL, last_error = $1, updated_at = $2
+         WHERE claim_id = $3 AND state = 'queued'
+           AND (lease_until IS NULL OR lease_until <= $2)
          RETURNING id",
     )
     .bind(LEFT)
@@ -252,7 +247,7 @@ async fn leave(
     .map_err(store_error)?;
     for id in cancelled {
         sqlx::query(
-            "UPDATE operations SET state = 'failed', reason = ?, updated_at = ? WHERE id = ?",
+            "UPDATE operations SET state = 'failed', reason = $1, updated_at = $2 WHERE id = $3",
         )
         .bind(LEFT)
         .bind(now)
@@ -261,14 +256,14 @@ async fn leave(
         .await
         .map_err(store_error)?;
     }
-    sqlx::query("UPDATE claims SET state = 'rejected', reason = ?, updated_at = ? WHERE id = ?")
+    sqlx::query("UPDATE claims SET state = 'rejected', reason = $1, updated_at = $2 WHERE id = $3")
         .bind(why)
         .bind(now)
         .bind(&claim_id)
         .execute(&mut *conn)
         .await
         .map_err(store_error)?;
-    sqlx::query("DELETE FROM challenge_answers WHERE claim_id = ?")
+    sqlx::query("DELETE FROM challenge_answers WHERE claim_id = $1")
         .bind(&claim_id)
         .execute(&mut *conn)
         .await

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
+use super::db::{Conn, Pool};
 use claimd_core::{
     DirectoryJob, JobKind, Operation, OperationId, OperationState, StoreError,
     store::{JobOutcome, LeaseCheck, LeasedJob, Millis},
 };
-use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::{
     account_json,
@@ -18,11 +18,11 @@ use crate::{
 const RETRY_REASON: &str = "waiting for the directory; claimd keeps retrying";
 
 pub(super) async fn operation(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: OperationId,
 ) -> Result<Option<Operation>, StoreError> {
     let row: Option<(String, Option<String>)> =
-        sqlx::query_as("SELECT state, reason FROM operations WHERE id = ?")
+        sqlx::query_as("SELECT state, reason FROM operations WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(pool)
             .await
@@ -43,19 +43,20 @@ type LeasedRow = (String, String, String, Option<Vec<u8>>, i64, i64, bool);
 /// Takes the oldest due job whose lease is free or has expired, in one statement, so two
 /// workers can never hold the same job.
 pub(super) async fn lease(
-    pool: &SqlitePool,
+    pool: &Pool,
     owner: &str,
     lease_for: Duration,
     now: Millis,
 ) -> Result<Option<LeasedJob>, StoreError> {
     let lease_until = now.saturating_add(i64::try_from(lease_for.as_millis()).unwrap_or(i64::MAX));
     let row: Option<LeasedRow> = sqlx::query_as(
+        sqlx::AssertSqlSafe(format!(
         "UPDATE directory_jobs
-         SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1, updated_at = ?3
+         SET lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
          WHERE id = (
              SELECT j.id FROM directory_jobs j
-             WHERE j.state = 'queued' AND j.next_attempt_at <= ?3
-               AND (j.lease_until IS NULL OR j.lease_until <= ?3)
+             WHERE j.state = 'queued' AND j.next_attempt_at <= $3
+               AND (j.lease_until IS NULL OR j.lease_until <= $3)
                -- One employee's jobs go in order, across claims (a leaver's disable before a
                -- rehire's provision): never pass an older one still queued.
                AND NOT EXISTS (
@@ -63,8 +64,10 @@ pub(super) async fn lease(
                    WHERE oc.employee_id = (SELECT c.employee_id FROM claims c WHERE c.id = j.claim_id)
                      AND o.state = 'queued' AND o.created_at < j.created_at)
              ORDER BY j.next_attempt_at, j.created_at
-             LIMIT 1)
+             LIMIT 1 {take})
          RETURNING id, kind, account, sealed_password, attempts, created_at, rehire",
+        take = super::db::TAKE_ROW
+    )),
     )
     .bind(owner)
     .bind(lease_until)
@@ -93,16 +96,16 @@ pub(super) async fn lease(
 /// password) with no later job that sets the account's password (a reset, a change, a
 /// leaver's disable).
 pub(super) async fn confirm(
-    pool: &SqlitePool,
+    pool: &Pool,
     job: &LeasedJob,
     now: Millis,
 ) -> Result<LeaseCheck, StoreError> {
     let row: Option<(bool, bool)> = sqlx::query_as(
-        "SELECT j.state = 'queued' AND j.lease_owner = ?2 AND j.lease_until > ?3,
+        "SELECT j.state = 'queued' AND j.lease_owner = $2 AND j.lease_until > $3,
                 EXISTS (SELECT 1 FROM directory_jobs n
                         WHERE n.claim_id = j.claim_id AND n.account_seq > j.account_seq
                           AND n.kind IN ('reset_password', 'change_password', 'disable_account'))
-         FROM directory_jobs j WHERE j.id = ?1",
+         FROM directory_jobs j WHERE j.id = $1",
     )
     .bind(job.job.id.to_string())
     .bind(&job.lease_owner)
@@ -120,7 +123,7 @@ pub(super) async fn confirm(
 /// Ends a job held by `job.lease_owner`: the job, its operation and, for a provision, its
 /// claim, inside the caller's transaction. False (and nothing written) when the lease is lost.
 pub(super) async fn finish(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     job: &LeasedJob,
     outcome: &JobOutcome,
     now: Millis,
@@ -132,9 +135,9 @@ pub(super) async fn finish(
     };
     let updated = sqlx::query(
         "UPDATE directory_jobs
-         SET state = ?, sealed_password = NULL, lease_owner = NULL, lease_until = NULL,
-             last_error = ?, updated_at = ?
-         WHERE id = ? AND state = 'queued' AND lease_owner = ?",
+         SET state = $1, sealed_password = NULL, lease_owner = NULL, lease_until = NULL,
+             last_error = $2, updated_at = $3
+         WHERE id = $4 AND state = 'queued' AND lease_owner = $5",
     )
     .bind(job_state)
     .bind(reason)
@@ -147,7 +150,7 @@ pub(super) async fn finish(
     if updated.rows_affected() == 0 {
         return Ok(false);
     }
-    sqlx::query("UPDATE operations SET state = ?, reason = ?, updated_at = ? WHERE id = ?")
+    sqlx::query("UPDATE operations SET state = $1, reason = $2, updated_at = $3 WHERE id = $4")
         .bind(op_state)
         .bind(reason)
         .bind(now)
@@ -164,8 +167,8 @@ pub(super) async fn finish(
         | JobKind::DisableAccount => {}
         JobKind::Provision => {
             sqlx::query(
-                "UPDATE claims SET state = ?, reason = ?, updated_at = ?
-                 WHERE id = (SELECT claim_id FROM directory_jobs WHERE id = ?) AND state = 'pending'",
+                "UPDATE claims SET state = $1, reason = $2, updated_at = $3
+                 WHERE id = (SELECT claim_id FROM directory_jobs WHERE id = $4) AND state = 'pending'",
             )
             .bind(claim_state)
             .bind(reason)
@@ -176,7 +179,7 @@ pub(super) async fn finish(
             .map_err(store_error)?;
             if claim_state == "rejected" {
                 // A rejected claim's answers protect nothing; the person claims again.
-                sqlx::query("DELETE FROM challenge_answers WHERE claim_id = (SELECT claim_id FROM directory_jobs WHERE id = ?)")
+                sqlx::query("DELETE FROM challenge_answers WHERE claim_id = (SELECT claim_id FROM directory_jobs WHERE id = $1)")
                     .bind(&id)
                     .execute(&mut *conn)
                     .await
@@ -189,14 +192,14 @@ pub(super) async fn finish(
 
 /// Queues a directory job and its pending operation inside the caller's transaction.
 pub(super) async fn queue(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     job: &DirectoryJob,
     claim_id: &str,
     sealed_password: &[u8],
     now: Millis,
 ) -> Result<(), StoreError> {
     let id = job.id.to_string();
-    sqlx::query("INSERT INTO operations (id, kind, state, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?)")
+    sqlx::query("INSERT INTO operations (id, kind, state, created_at, updated_at) VALUES ($1, $2, 'pending', $3, $4)")
         .bind(&id)
         .bind(job.kind.as_str())
         .bind(now)
@@ -208,8 +211,8 @@ pub(super) async fn queue(
         "INSERT INTO directory_jobs
              (id, kind, claim_id, account, sealed_password, state, next_attempt_at, created_at,
               updated_at, rehire, account_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?6, ?7,
-                 (SELECT COALESCE(MAX(account_seq), 0) + 1 FROM directory_jobs WHERE claim_id = ?3))",
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $6, $6, $7,
+                 (SELECT COALESCE(MAX(account_seq), 0) + 1 FROM directory_jobs WHERE claim_id = $3))",
     )
     .bind(&id)
     .bind(job.kind.as_str())
@@ -226,21 +229,18 @@ pub(super) async fn queue(
 
 /// Gives a job back for another try at `retry_at`. False when the lease is lost.
 pub(super) async fn retry(
-    pool: &SqlitePool,
+    pool: &Pool,
     job: &LeasedJob,
     retry_at: Millis,
     error: &str,
     now: Millis,
 ) -> Result<bool, StoreError> {
-    let mut tx = pool
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(store_error)?;
+    let mut tx = super::db::begin(pool).await?;
     let id = job.job.id.to_string();
     let updated = sqlx::query(
         "UPDATE directory_jobs
-         SET next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, last_error = ?, updated_at = ?
-         WHERE id = ? AND state = 'queued' AND lease_owner = ?",
+         SET next_attempt_at = $1, lease_owner = NULL, lease_until = NULL, last_error = $2, updated_at = $3
+         WHERE id = $4 AND state = 'queued' AND lease_owner = $5",
     )
     .bind(retry_at)
     .bind(error)
@@ -254,7 +254,7 @@ pub(super) async fn retry(
         return Ok(false);
     }
     sqlx::query(
-        "UPDATE operations SET reason = ?, updated_at = ? WHERE id = ? AND state = 'pending'",
+        "UPDATE operations SET reason = $1, updated_at = $2 WHERE id = $3 AND state = 'pending'",
     )
     .bind(RETRY_REASON)
     .bind(now)

@@ -1,18 +1,15 @@
 //! Roster rows.
 
+use super::db::Pool;
 use claimd_core::{Email, EmployeeId, PersonName, RosterEntry, RosterStatus, StoreError};
-use sqlx::SqlitePool;
 
 use crate::error::{corrupt, store_error};
 
 type Row = (String, String, String, String);
 
-pub(super) async fn entry(
-    pool: &SqlitePool,
-    id: EmployeeId,
-) -> Result<Option<RosterEntry>, StoreError> {
+pub(super) async fn entry(pool: &Pool, id: EmployeeId) -> Result<Option<RosterEntry>, StoreError> {
     let row: Option<Row> = sqlx::query_as(
-        "SELECT last_name, first_name, email, status FROM roster WHERE employee_id = ?",
+        "SELECT last_name, first_name, email, status FROM roster WHERE employee_id = $1",
     )
     .bind(i64::from(id.get()))
     .fetch_optional(pool)

@@ -1,23 +1,20 @@
 //! What administrators do by hand: unlock, release a stuck claim, retry now, read the audit.
 
+use super::db::{Conn, Pool};
 use claimd_core::{
     EmployeeId, OperationId, StoreError,
     store::{AttemptKey, AuditRow, Millis},
 };
-use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::error::store_error;
 
-pub(super) async fn unlock(
-    conn: &mut SqliteConnection,
-    key: &AttemptKey,
-) -> Result<bool, StoreError> {
+pub(super) async fn unlock(conn: &mut Conn, key: &AttemptKey) -> Result<bool, StoreError> {
     let stored = key.stored();
     let mut touched = 0;
     for sql in [
-        "DELETE FROM lockouts WHERE key = ?",
-        "DELETE FROM attempt_failures WHERE key = ?",
-        "DELETE FROM attempt_streaks WHERE key = ?",
+        "DELETE FROM lockouts WHERE key = $1",
+        "DELETE FROM attempt_failures WHERE key = $1",
+        "DELETE FROM attempt_streaks WHERE key = $1",
     ] {
         touched += sqlx::query(sql)
             .bind(&stored)
@@ -32,13 +29,13 @@ pub(super) async fn unlock(
 /// Fails the pending claim's job and operation and rejects the claim, inside the caller's
 /// transaction. A worker holding the job is fenced: its finish finds the job no longer queued.
 pub(super) async fn release_pending_claim(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     employee_id: EmployeeId,
     reason: &str,
     now: Millis,
 ) -> Result<bool, StoreError> {
     let claim: Option<String> =
-        sqlx::query_scalar("SELECT id FROM claims WHERE employee_id = ? AND state = 'pending'")
+        sqlx::query_scalar("SELECT id FROM claims WHERE employee_id = $1 AND state = 'pending'")
             .bind(i64::from(employee_id.get()))
             .fetch_optional(&mut *conn)
             .await
@@ -46,13 +43,13 @@ pub(super) async fn release_pending_claim(
     let Some(claim) = claim else { return Ok(false) };
     for sql in [
         "UPDATE directory_jobs SET state = 'failed', sealed_password = NULL, lease_owner = NULL,
-             lease_until = NULL, last_error = ?1, updated_at = ?2 WHERE claim_id = ?3 AND state = 'queued'",
-        "UPDATE operations SET state = 'failed', reason = ?1, updated_at = ?2 WHERE id = ?3 AND state = 'pending'",
-        "UPDATE claims SET state = 'rejected', reason = ?1, updated_at = ?2 WHERE id = ?3",
+             lease_until = NULL, last_error = $1, updated_at = $2 WHERE claim_id = $3 AND state = 'queued'",
+        "UPDATE operations SET state = 'failed', reason = $1, updated_at = $2 WHERE id = $3 AND state = 'pending'",
+        "UPDATE claims SET state = 'rejected', reason = $1, updated_at = $2 WHERE id = $3",
     ] {
         sqlx::query(sql).bind(reason).bind(now).bind(&claim).execute(&mut *conn).await.map_err(store_error)?;
     }
-    sqlx::query("DELETE FROM challenge_answers WHERE claim_id = ?")
+    sqlx::query("DELETE FROM challenge_answers WHERE claim_id = $1")
         .bind(&claim)
         .execute(&mut *conn)
         .await
@@ -61,13 +58,13 @@ pub(super) async fn release_pending_claim(
 }
 
 pub(super) async fn retry_now(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: OperationId,
     now: Millis,
 ) -> Result<bool, StoreError> {
     let updated = sqlx::query(
-        "UPDATE directory_jobs SET next_attempt_at = ?, updated_at = ?
-         WHERE id = ? AND state = 'queued' AND (lease_until IS NULL OR lease_until <= ?)",
+        "UPDATE directory_jobs SET next_attempt_at = $1, updated_at = $2
+         WHERE id = $3 AND state = 'queued' AND (lease_until IS NULL OR lease_until <= $4)",
     )
     .bind(now)
     .bind(now)
@@ -90,14 +87,14 @@ type Row = (
 );
 
 pub(super) async fn audit_rows(
-    pool: &SqlitePool,
+    pool: &Pool,
     employee_id: Option<EmployeeId>,
     limit: u32,
 ) -> Result<Vec<AuditRow>, StoreError> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT at, action, employee_id, username, client, outcome, reason FROM audit_log
-         WHERE ?1 IS NULL OR employee_id = ?1
-         ORDER BY id DESC LIMIT ?2",
+         WHERE $1 IS NULL OR employee_id = $1
+         ORDER BY id DESC LIMIT $2",
     )
     .bind(employee_id.map(|id| i64::from(id.get())))
     .bind(i64::from(limit))

@@ -1,0 +1,116 @@
+//! The PostgreSQL store: any number of `run`, `serve` and `sync` replicas share one database.
+//! The SQL is the SQLite store's (`src/sql/`); this module connects (password from a file or
+//! the URL, TLS verified against a CA file), migrates, and says how PostgreSQL writes
+//! (`db.rs`: advisory locks and `SKIP LOCKED` instead of one write lock).
+
+#[path = "../sql/accounts.rs"]
+mod accounts;
+#[path = "../sql/admin.rs"]
+mod admin;
+#[path = "../sql/attempts.rs"]
+mod attempts;
+#[path = "../sql/audit.rs"]
+mod audit;
+#[path = "../sql/claims.rs"]
+mod claims;
+mod db;
+#[path = "../sql/jobs.rs"]
+mod jobs;
+#[path = "../sql/lifecycle.rs"]
+mod lifecycle;
+#[path = "../sql/mail.rs"]
+mod mail;
+#[path = "../sql/roster.rs"]
+mod roster;
+
+use std::{fmt, path::PathBuf, str::FromStr, time::Duration};
+
+use claimd_core::StoreError;
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::{
+    PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions, PgSslMode},
+};
+
+use crate::error::store_error;
+
+/// How to reach the database beyond its URL.
+#[derive(Clone, Debug, Default)]
+pub struct PgSettings {
+    /// The password (`store.password_file`), when the URL carries none.
+    pub password: Option<SecretString>,
+    /// The CA that signed the server's certificate (`store.ca_file`): TLS is then required
+    /// and the server's name verified.
+    pub ca_file: Option<PathBuf>,
+    /// Connections this process keeps at most.
+    pub max_connections: u32,
+}
+
+/// The store on a PostgreSQL database.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgStore").finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://claimd@db.district.internal/claimd`) and applies any
+    /// pending migrations (one replica at a time: the migrator holds an advisory lock).
+    pub async fn connect(url: &str, settings: &PgSettings) -> Result<Self, StoreError> {
+        let mut options = PgConnectOptions::from_str(url).map_err(|e| StoreError::Internal {
+            // The URL may hold a password: only the driver's complaint is shown.
+            reason: format!("store.url: {}", redact(&e.to_string(), url)),
+        })?;
+        if let Some(password) = &settings.password {
+            options = options.password(password.expose_secret());
+        }
+        if let Some(ca) = &settings.ca_file {
+            options = options
+                .ssl_mode(PgSslMode::VerifyFull)
+                .ssl_root_cert(ca.clone());
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections.max(2))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(store_error)?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Internal {
+                reason: format!("migration failed: {e}"),
+            })?;
+        Ok(Self { pool })
+    }
+
+    /// The underlying pool, for tests that read rows directly.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn write(&self) -> Result<db::Tx, StoreError> {
+        db::begin(&self.pool).await
+    }
+}
+
+/// `text` with the URL's password, if any, replaced.
+fn redact(text: &str, url: &str) -> String {
+    let password = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map(|(_, password)| password)
+        .filter(|p| !p.is_empty());
+    match password {
+        Some(password) => text.replace(password, "[redacted]"),
+        None => text.to_owned(),
+    }
+}
+
+crate::sql::roles::impl_store_roles!(PgStore);

@@ -1,0 +1,330 @@
+//! The [`Store`](claimd_core::Store) roles for a backend: each method opens what it needs
+//! (a read on the pool, or a write transaction from the backend's `db::begin`) and calls the
+//! shared SQL modules. Both backends expand this one macro, so they cannot drift apart.
+
+/// Implements every role trait for `$store` (in a child module `roles`): the store has a
+/// `pool` and a `write()` transaction, and the shared SQL modules are its siblings.
+macro_rules! impl_store_roles {
+    ($store:ident) => {
+        mod roles {
+            use std::time::Duration;
+
+            use async_trait::async_trait;
+            use claimd_core::{
+                Account, Email, EmployeeId, Operation, OperationId, RosterEntry, StoreError,
+                Username,
+                mail::{Mail, MailKind, QueuedMail},
+                store::{
+                    AdminStore, AttemptKey, AttemptStore, AttemptTicket, AuditEvent, AuditRow,
+                    AuditStore, ClaimInsert, ClaimState, ClaimStore, ClaimedAccount,
+                    ImportOptions, ImportSummary, JobOutcome, JobStore, LeaseCheck, LeasedJob,
+                    Lockout, LockoutPolicy, Millis, NewClaim, NewPasswordJob, OutboxStore,
+                    QueueStats, Reservation, RosterStore, StoredAnswer,
+                },
+            };
+
+            use super::{
+                $store, accounts, admin, attempts, audit, claims, jobs, lifecycle, mail, roster,
+            };
+            use crate::error::store_error;
+
+            #[async_trait]
+            impl RosterStore for $store {
+                async fn import_roster_with(
+                    &self,
+                    entries: &[RosterEntry],
+                    options: &ImportOptions,
+                    now: Millis,
+                ) -> Result<ImportSummary, StoreError> {
+                    let mut tx = self.write().await?;
+                    let summary = lifecycle::import(&mut tx, entries, options, now).await?;
+                    if summary.applied {
+                        tx.commit().await.map_err(store_error)?;
+                    } else {
+                        tx.rollback().await.map_err(store_error)?;
+                    }
+                    Ok(summary)
+                }
+
+                async fn roster_entry(&self, id: EmployeeId) -> Result<Option<RosterEntry>, StoreError> {
+                    roster::entry(&self.pool, id).await
+                }
+            }
+
+            #[async_trait]
+            impl ClaimStore for $store {
+                async fn live_claim(&self, id: EmployeeId) -> Result<Option<ClaimState>, StoreError> {
+                    claims::live_state(&self.pool, id).await
+                }
+
+                async fn insert_claim(&self, claim: NewClaim) -> Result<ClaimInsert, StoreError> {
+                    let mut tx = self.write().await?;
+                    let outcome = claims::insert(&mut tx, &claim).await?;
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(outcome)
+                }
+
+                async fn claimed_account(
+                    &self,
+                    username: &Username,
+                ) -> Result<Option<ClaimedAccount>, StoreError> {
+                    accounts::by_username(&self.pool, username).await
+                }
+
+                async fn claimed_accounts_by_email(&self, email: &Email) -> Result<Vec<Account>, StoreError> {
+                    accounts::by_email(&self.pool, email).await
+                }
+
+                async fn insert_password_job(&self, job: NewPasswordJob) -> Result<bool, StoreError> {
+                    let mut tx = self.write().await?;
+                    if !accounts::insert_password_job(&mut tx, &job).await? {
+                        return Ok(false);
+                    }
+                    audit::insert(&mut tx, &job.audit).await?;
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(true)
+                }
+
+                async fn replace_answers(
+                    &self,
+                    claim_id: &str,
+                    answers: &[StoredAnswer],
+                    audit: AuditEvent,
+                    mail: Mail,
+                ) -> Result<(), StoreError> {
+                    let mut tx = self.write().await?;
+                    accounts::replace_answers(&mut tx, claim_id, answers).await?;
+                    audit::insert(&mut tx, &audit).await?;
+                    mail::enqueue(&mut tx, &mail, audit.at).await?;
+                    tx.commit().await.map_err(store_error)
+                }
+            }
+
+            #[async_trait]
+            impl JobStore for $store {
+                async fn operation(&self, id: OperationId) -> Result<Option<Operation>, StoreError> {
+                    jobs::operation(&self.pool, id).await
+                }
+
+                async fn lease_job(
+                    &self,
+                    owner: &str,
+                    lease_for: Duration,
+                    now: Millis,
+                ) -> Result<Option<LeasedJob>, StoreError> {
+                    jobs::lease(&self.pool, owner, lease_for, now).await
+                }
+
+                async fn confirm_lease(&self, job: &LeasedJob, now: Millis) -> Result<LeaseCheck, StoreError> {
+                    jobs::confirm(&self.pool, job, now).await
+                }
+
+                async fn finish_job(
+                    &self,
+                    job: &LeasedJob,
+                    outcome: JobOutcome,
+                    audit: AuditEvent,
+                    mail: Option<Mail>,
+                ) -> Result<bool, StoreError> {
+                    let mut tx = self.write().await?;
+                    if !jobs::finish(&mut tx, job, &outcome, audit.at).await? {
+                        return Ok(false);
+                    }
+                    audit::insert(&mut tx, &audit).await?;
+                    if let Some(mail) = &mail {
+                        mail::enqueue(&mut tx, mail, audit.at).await?;
+                    }
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(true)
+                }
+
+                async fn retry_job(
+                    &self,
+                    job: &LeasedJob,
+                    retry_at: Millis,
+                    error: &str,
+                    now: Millis,
+                ) -> Result<bool, StoreError> {
+                    jobs::retry(&self.pool, job, retry_at, error, now).await
+                }
+            }
+
+            #[async_trait]
+            impl AttemptStore for $store {
+                async fn locked_until(
+                    &self,
+                    keys: &[AttemptKey],
+                    now: Millis,
+                ) -> Result<Option<Millis>, StoreError> {
+                    attempts::locked_until(&self.pool, keys, now).await
+                }
+
+                async fn reserve_attempt(
+                    &self,
+                    keys: &[AttemptKey],
+                    policy: &LockoutPolicy,
+                    now: Millis,
+                ) -> Result<Reservation, StoreError> {
+                    // A locked key is refused on a read, without the write lock: a locked-out script
+                    // calling in a loop must not queue every other writer behind it.
+                    if let Some(until) = attempts::locked_until(&self.pool, keys, now).await? {
+                        return Ok(Reservation::Locked { until });
+                    }
+                    let mut tx = self.write().await?;
+                    let reservation = attempts::reserve(&mut tx, keys, policy, now).await?;
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(reservation)
+                }
+
+                async fn fail_attempt(
+                    &self,
+                    ticket: &AttemptTicket,
+                    policy: &LockoutPolicy,
+                    now: Millis,
+                ) -> Result<Vec<Lockout>, StoreError> {
+                    let mut tx = self.write().await?;
+                    let locks = attempts::fail(&mut tx, ticket, policy, now).await?;
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(locks)
+                }
+
+                async fn give_back(
+                    &self,
+                    ticket: &AttemptTicket,
+                    clear_accounts: bool,
+                ) -> Result<(), StoreError> {
+                    let mut tx = self.write().await?;
+                    attempts::give_back(&mut tx, ticket, clear_accounts).await?;
+                    tx.commit().await.map_err(store_error)
+                }
+
+                async fn clear_failures(&self, key: &AttemptKey) -> Result<(), StoreError> {
+                    let mut tx = self.write().await?;
+                    attempts::clear(&mut tx, key).await?;
+                    tx.commit().await.map_err(store_error)
+                }
+            }
+
+            #[async_trait]
+            impl OutboxStore for $store {
+                async fn enqueue_mail(&self, mail: &Mail, audit: AuditEvent) -> Result<(), StoreError> {
+                    let mut tx = self.write().await?;
+                    mail::enqueue(&mut tx, mail, audit.at).await?;
+                    audit::insert(&mut tx, &audit).await?;
+                    tx.commit().await.map_err(store_error)
+                }
+
+                async fn mails_queued_since(
+                    &self,
+                    to: &Email,
+                    kind: MailKind,
+                    since: Millis,
+                ) -> Result<u32, StoreError> {
+                    mail::queued_since(&self.pool, to, kind, since).await
+                }
+
+                async fn lease_mail(
+                    &self,
+                    owner: &str,
+                    lease_for: Duration,
+                    now: Millis,
+                ) -> Result<Option<QueuedMail>, StoreError> {
+                    mail::lease(&self.pool, owner, lease_for, now).await
+                }
+
+                async fn finish_mail(
+                    &self,
+                    mail: &QueuedMail,
+                    failure: Option<&str>,
+                    now: Millis,
+                ) -> Result<bool, StoreError> {
+                    mail::finish(&self.pool, mail, failure, now).await
+                }
+
+                async fn retry_mail(
+                    &self,
+                    mail: &QueuedMail,
+                    retry_at: Millis,
+                    error: &str,
+                    now: Millis,
+                ) -> Result<bool, StoreError> {
+                    mail::retry(&self.pool, mail, retry_at, error, now).await
+                }
+            }
+
+            #[async_trait]
+            impl AuditStore for $store {
+                async fn record_audit(&self, event: AuditEvent) -> Result<(), StoreError> {
+                    let mut conn = self.pool.acquire().await.map_err(store_error)?;
+                    audit::insert(&mut conn, &event).await
+                }
+
+                async fn audit_rows(
+                    &self,
+                    employee_id: Option<EmployeeId>,
+                    limit: u32,
+                ) -> Result<Vec<AuditRow>, StoreError> {
+                    admin::audit_rows(&self.pool, employee_id, limit).await
+                }
+            }
+
+            #[async_trait]
+            impl AdminStore for $store {
+                async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
+                    let (jobs, oldest): (i64, Option<i64>) = sqlx::query_as(
+                        "SELECT COUNT(*), MIN(created_at) FROM directory_jobs WHERE state = 'queued'",
+                    )
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                    let mails: i64 =
+                        sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE state = 'queued'")
+                            .fetch_one(&self.pool)
+                            .await
+                            .map_err(store_error)?;
+                    Ok(QueueStats {
+                        jobs_waiting: u64::try_from(jobs).unwrap_or(0),
+                        oldest_job_queued_at: oldest,
+                        mails_waiting: u64::try_from(mails).unwrap_or(0),
+                    })
+                }
+
+                async fn unlock(&self, key: &AttemptKey, audit: AuditEvent) -> Result<bool, StoreError> {
+                    let mut tx = self.write().await?;
+                    let lifted = admin::unlock(&mut tx, key).await?;
+                    audit::insert(&mut tx, &audit).await?;
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(lifted)
+                }
+
+                async fn release_pending_claim(
+                    &self,
+                    employee_id: EmployeeId,
+                    reason: &str,
+                    audit: AuditEvent,
+                ) -> Result<bool, StoreError> {
+                    let mut tx = self.write().await?;
+                    let released = admin::release_pending_claim(&mut tx, employee_id, reason, audit.at).await?;
+                    audit::insert(&mut tx, &audit).await?;
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(released)
+                }
+
+                async fn retry_now(
+                    &self,
+                    id: OperationId,
+                    audit: AuditEvent,
+                    now: Millis,
+                ) -> Result<bool, StoreError> {
+                    let mut tx = self.write().await?;
+                    let due = admin::retry_now(&mut tx, id, now).await?;
+                    audit::insert(&mut tx, &audit).await?;
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(due)
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store_roles;

@@ -1,0 +1,199 @@
+//! A throwaway PostgreSQL server: `initdb` in a temp dir, `pg_ctl start` on a free loopback
+//! port, a `claimd` database. Run as the `postgres` user when the tests run as root (the
+//! server refuses root), as the current user otherwise. Stopped (fast) when dropped.
+
+use std::{
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+use crate::wait::free_port;
+
+/// A running PostgreSQL server in a temp dir, with an empty `claimd` database.
+#[derive(Debug)]
+pub struct Postgres {
+    dir: tempfile::TempDir,
+    port: u16,
+    bin: PathBuf,
+    running: bool,
+}
+
+/// The newest installed server's programs (`/usr/lib/postgresql/15/bin`).
+fn server_bin() -> PathBuf {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    versions.sort();
+    let bin = versions
+        .pop()
+        .map(|v| v.join("bin"))
+        .filter(|bin| bin.join("initdb").exists());
+    bin.unwrap_or_else(|| {
+        panic!("PostgreSQL is not installed: run scripts/deps (apt-get install -y postgresql)")
+    })
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+impl Postgres {
+    /// Creates and starts a server with a `claimd` database (about two seconds).
+    pub fn start() -> Self {
+        let bin = server_bin();
+        let dir = tempfile::Builder::new()
+            .prefix("claimd-postgres-")
+            .tempdir()
+            .expect("temp dir");
+        if is_root() {
+            // The server runs as `postgres`, which must own its directory.
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+                .expect("chmod");
+            let status = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .expect("chown runs");
+            assert!(status.success(), "chown postgres failed");
+        }
+        let mut server = Self {
+            dir,
+            port: free_port(),
+            bin,
+            running: false,
+        };
+        let data = server.data();
+        let out = server.run_owner(
+            &server.bin.join("initdb"),
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        server.start_again();
+        let out = server.run_owner(
+            &server.bin.join("createdb"),
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &server.port.to_string(),
+                "-U",
+                "postgres",
+                "claimd",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "createdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        server
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Runs a server program as the server's owner.
+    fn run_owner(&self, program: &Path, args: &[&str]) -> Output {
+        let mut command = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(program);
+            c
+        } else {
+            Command::new(program)
+        };
+        command
+            .args(args)
+            .output()
+            .expect("PostgreSQL program runs")
+    }
+
+    /// The `claimd` database's URL (user `postgres`, trusted on loopback).
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/claimd", self.port)
+    }
+
+    /// The server's port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Starts the server again after [`Postgres::stop`], with its data; waits until it
+    /// accepts connections.
+    pub fn start_again(&mut self) {
+        let data = self.data();
+        let log = self.dir.path().join("log");
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let out = self.run_owner(
+            &self.bin.join("pg_ctl"),
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-l",
+                log.to_str().unwrap(),
+                "-w",
+                "-o",
+                &options,
+                "start",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl start failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        self.running = true;
+    }
+
+    /// Stops the server (fast shutdown: sessions are cut, data kept).
+    pub fn stop(&mut self) {
+        let data = self.data();
+        let out = self.run_owner(
+            &self.bin.join("pg_ctl"),
+            &["-D", data.to_str().unwrap(), "-m", "fast", "-w", "stop"],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl stop failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.running = false;
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        if self.running {
+            let data = self.data();
+            let _ = self.run_owner(
+                &self.bin.join("pg_ctl"),
+                &[
+                    "-D",
+                    data.to_str().unwrap(),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "stop",
+                ],
+            );
+        }
+    }
+}
