@@ -18,6 +18,7 @@ mod metrics;
 mod portal;
 mod recovery;
 mod refusals;
+mod replicas;
 mod secrets;
 mod standalone;
 mod tls;

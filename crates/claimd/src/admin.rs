@@ -2,12 +2,11 @@
 
 use std::{net::IpAddr, time::Duration};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use claimd_core::{
-    EmployeeId, OperationId, Username, UsernameTemplate, account_keys,
-    store::{AdminStore, AttemptKey, AuditEvent, AuditStore, ClaimStore, now_millis},
+    EmployeeId, OperationId, Store, Username, UsernameTemplate, account_keys,
+    store::{AttemptKey, AuditEvent, now_millis},
 };
-use claimd_store::SqliteStore;
 use clap::Subcommand;
 
 /// The administrator commands.
@@ -77,13 +76,13 @@ fn employee_id(value: &str) -> anyhow::Result<EmployeeId> {
 
 /// Runs one admin command against the store.
 pub async fn run(
-    store_url: &str,
+    store: &crate::settings::StoreParts,
     usernames: &UsernameTemplate,
     command: AdminCommand,
 ) -> anyhow::Result<()> {
-    let store = SqliteStore::connect(store_url).await.context("store.url")?;
+    let store = store.open().await?;
     match command {
-        AdminCommand::Unlock { account } => unlock(&store, usernames, &account).await,
+        AdminCommand::Unlock { account } => unlock(&*store, usernames, &account).await,
         AdminCommand::Release {
             employee_id: id,
             reason,
@@ -137,7 +136,7 @@ pub async fn run(
 }
 
 async fn unlock(
-    store: &SqliteStore,
+    store: &dyn Store,
     usernames: &UsernameTemplate,
     account: &str,
 ) -> anyhow::Result<()> {

@@ -12,7 +12,6 @@ use claimd_core::{
 };
 use claimd_ldap::LdapDirectory;
 use claimd_mail::SmtpMailer;
-use claimd_store::SqliteStore;
 use claimd_sync::{MailSender, Worker};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -33,11 +32,7 @@ pub enum Mode {
 
 /// Runs until a shutdown signal, then drains and returns.
 pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
-    let store = Arc::new(
-        SqliteStore::connect(&parts.store_url)
-            .await
-            .context("store.url")?,
-    );
+    let store = parts.store.open().await?;
     let (sealer, created) =
         Sealer::load_or_create(&parts.seal_key_file).context("store.seal_key_file")?;
     if created {

@@ -111,13 +111,15 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 .then_some(settings.roster.max_disable_percent),
         };
         // Importing needs only the store: a directory not yet set up must not block it.
-        return runtime.block_on(roster::import(&settings.store.url, file, &options));
+        let store = settings.store()?;
+        return runtime.block_on(roster::import(&store, file, &options));
     }
     if let Command::Admin { command } = cli.command {
         // Like roster import, this needs only the store.
         let usernames = claimd_core::UsernameTemplate::parse(&settings.accounts.username_template)
             .map_err(|rule| anyhow::anyhow!("accounts.username_template: {rule}"))?;
-        return runtime.block_on(admin::run(&settings.store.url, &usernames, command));
+        let store = settings.store()?;
+        return runtime.block_on(admin::run(&store, &usernames, command));
     }
     if let Command::Portal = cli.command {
         // The pages alone need only [portal]: the store, directory and keys stay inside.
@@ -131,7 +133,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "configuration OK: gRPC on {}, store {}, {:?} directory at {}",
                 parts.listen,
-                parts.store_url,
+                parts.store.display(),
                 parts.directory.flavor,
                 parts.directory.urls.join(", ")
             );

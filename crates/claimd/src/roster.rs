@@ -6,15 +6,18 @@ use std::{fs::File, io::IsTerminal, path::Path};
 use anyhow::Context;
 use claimd_core::{
     JobKind, parse_roster_csv,
-    store::{ImportOptions, ImportSummary, RosterStore, now_millis},
+    store::{ImportOptions, ImportSummary, now_millis},
 };
-use claimd_store::SqliteStore;
 
 /// Files this large say what they are doing on a terminal.
 const PROGRESS_ROWS: usize = 5_000;
 
 /// Imports a roster file; on any bad row nothing changes and every problem is printed.
-pub async fn import(store_url: &str, path: &Path, options: &ImportOptions) -> anyhow::Result<()> {
+pub async fn import(
+    store: &crate::settings::StoreParts,
+    path: &Path,
+    options: &ImportOptions,
+) -> anyhow::Result<()> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let entries = match parse_roster_csv(file) {
         Ok(entries) => entries,
@@ -41,7 +44,7 @@ pub async fn import(store_url: &str, path: &Path, options: &ImportOptions) -> an
             path.display()
         );
     }
-    let store = SqliteStore::connect(store_url).await.context("store.url")?;
+    let store = store.open().await?;
     let started = std::time::Instant::now();
     let summary = store
         .import_roster_with(&entries, options, now_millis())

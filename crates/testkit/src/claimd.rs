@@ -159,6 +159,29 @@ impl ClaimdProcess {
         sibling
     }
 
+    /// Another replica on a port of its own: the same configuration and environment (so the
+    /// same store and seal key) with only its gRPC listen address changed.
+    pub fn replica(&self) -> Self {
+        let replica = Self {
+            binary: self.binary.clone(),
+            dir: tempfile::Builder::new()
+                .prefix("claimd-replica-")
+                .tempdir()
+                .expect("temp dir"),
+            port: free_port(),
+            env: self.env.clone(),
+            child: None,
+        };
+        let config = fs::read_to_string(self.config_path())
+            .expect("config readable")
+            .replace(
+                &format!("127.0.0.1:{}", self.port),
+                &format!("127.0.0.1:{}", replica.port),
+            );
+        fs::write(replica.config_path(), config).expect("config written");
+        replica
+    }
+
     /// Everything claimd has logged so far.
     pub fn logs(&self) -> String {
         fs::read_to_string(self.log_path()).unwrap_or_default()

@@ -19,7 +19,7 @@ use super::Settings;
 pub struct Parts {
     pub listen: SocketAddr,
     pub grpc: GrpcSettings,
-    pub store_url: String,
+    pub store: super::StoreParts,
     pub seal_key_file: PathBuf,
     pub directory: DirectorySettings,
     pub policy: AccountPolicy,
@@ -120,9 +120,7 @@ impl Settings {
             p.add_named(e);
         }
 
-        if !self.store.url.starts_with("sqlite:") {
-            p.add("store.url", "must be a SQLite URL such as sqlite://claimd.db (PostgreSQL is not supported by this build)");
-        }
+        let store = self.store_parts(&mut p);
 
         let d = &self.directory;
         let flavor = match d.flavor.as_str() {
@@ -311,8 +309,8 @@ impl Settings {
         if !p.0.is_empty() {
             anyhow::bail!("invalid configuration:\n  {}", p.0.join("\n  "));
         }
-        let (Some(listen), Some(usernames), Some(passwords), Some(questions)) =
-            (listen, usernames, passwords, questions)
+        let (Some(listen), Some(usernames), Some(passwords), Some(questions), Some(store)) =
+            (listen, usernames, passwords, questions, store)
         else {
             anyhow::bail!("invalid configuration");
         };
@@ -328,7 +326,7 @@ impl Settings {
                 request_timeout: Duration::from_secs(l.request_timeout_secs),
                 support,
             },
-            store_url: self.store.url.clone(),
+            store,
             seal_key_file: self.store.seal_key_file.clone(),
             directory,
             policy: AccountPolicy {

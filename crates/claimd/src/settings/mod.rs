@@ -4,6 +4,7 @@
 
 mod build;
 mod portal;
+mod store;
 
 use std::{collections::HashMap, net::IpAddr, path::PathBuf};
 
@@ -13,6 +14,7 @@ use serde::Deserialize;
 
 pub use build::Parts;
 pub use portal::PortalParts;
+pub use store::StoreParts;
 
 /// Everything claimd reads from its configuration.
 #[derive(Debug, Default, Deserialize)]
@@ -185,8 +187,15 @@ impl Default for GrpcSection {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreSection {
+    /// `sqlite://claimd.db` (one machine) or `postgres://claimd@db.district.internal/claimd`.
     pub url: String,
     pub seal_key_file: PathBuf,
+    /// PostgreSQL: the password, when the URL carries none.
+    pub password_file: Option<PathBuf>,
+    /// PostgreSQL: the CA of the server's certificate; TLS is then required and verified.
+    pub ca_file: Option<PathBuf>,
+    /// PostgreSQL: connections each process keeps at most.
+    pub max_connections: u32,
 }
 
 impl Default for StoreSection {
@@ -194,6 +203,9 @@ impl Default for StoreSection {
         Self {
             url: "sqlite://claimd.db".into(),
             seal_key_file: "claimd.key".into(),
+            password_file: None,
+            ca_file: None,
+            max_connections: 8,
         }
     }
 }

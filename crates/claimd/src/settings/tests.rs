@@ -160,3 +160,59 @@ fn active_directory_settings_are_checked() {
     .unwrap();
     assert_eq!(parts.directory.upn_suffix(), "district.example");
 }
+
+#[test]
+fn the_store_is_sqlite_or_postgres_with_its_keys_checked() {
+    let s = Settings::load(
+        None,
+        env(&[(
+            "CLAIMD__STORE__URL",
+            "postgres://claimd:s3cret-pw@db.example/claimd",
+        )]),
+    )
+    .unwrap();
+    let store = s.store().unwrap();
+    assert_eq!(store.display(), "postgres://claimd@db.example/claimd");
+    assert!(!format!("{store:?}").contains("s3cret"), "{store:?}");
+
+    let mut password = tempfile::NamedTempFile::new().unwrap();
+    writeln!(password, "db-Pa55word").unwrap();
+    let s = Settings::load(
+        None,
+        env(&[
+            ("CLAIMD__STORE__URL", "postgres://claimd@db.example/claimd"),
+            (
+                "CLAIMD__STORE__PASSWORD_FILE",
+                password.path().to_str().unwrap(),
+            ),
+        ]),
+    )
+    .unwrap();
+    let store = s.store().unwrap();
+    assert_eq!(
+        store.postgres.password.as_ref().unwrap().expose_secret(),
+        "db-Pa55word"
+    );
+    assert!(!format!("{store:?}").contains("db-Pa55word"));
+
+    for (pairs, key) in [
+        (vec![("CLAIMD__STORE__URL", "mysql://x/y")], "store.url"),
+        (
+            vec![("CLAIMD__STORE__PASSWORD_FILE", "/etc/hostname")],
+            "store.password_file: is for a postgres:// store.url only",
+        ),
+        (
+            vec![
+                ("CLAIMD__STORE__URL", "postgres://claimd@db/claimd"),
+                ("CLAIMD__STORE__CA_FILE", "/nonexistent/ca.pem"),
+            ],
+            "store.ca_file: cannot read /nonexistent/ca.pem",
+        ),
+    ] {
+        let error = Settings::load(None, env(&pairs))
+            .unwrap()
+            .store()
+            .unwrap_err();
+        assert!(format!("{error:#}").contains(key), "{error:#}");
+    }
+}

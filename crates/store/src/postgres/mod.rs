@@ -34,6 +34,9 @@ use sqlx::{
 
 use crate::error::store_error;
 
+/// How long a starting process waits for an unreachable database.
+const CONNECT_PATIENCE: Duration = Duration::from_secs(60);
+
 /// How to reach the database beyond its URL.
 #[derive(Clone, Debug, Default)]
 pub struct PgSettings {
@@ -74,12 +77,25 @@ impl PgStore {
                 .ssl_mode(PgSslMode::VerifyFull)
                 .ssl_root_cert(ca.clone());
         }
-        let pool = PgPoolOptions::new()
-            .max_connections(settings.max_connections.max(2))
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await
-            .map_err(store_error)?;
+        // A replica may start while the database restarts or fails over: it waits for it
+        // (a minute at most) rather than exit and be given up on by its service manager.
+        let deadline = std::time::Instant::now() + CONNECT_PATIENCE;
+        let pool = loop {
+            let attempt = PgPoolOptions::new()
+                .max_connections(settings.max_connections.max(2))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options.clone())
+                .await
+                .map_err(store_error);
+            match attempt {
+                Ok(pool) => break pool,
+                Err(StoreError::Unavailable { reason }) if std::time::Instant::now() < deadline => {
+                    tracing::warn!(reason = %redact(&reason, url), "database not reachable yet; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         sqlx::migrate!("./migrations/postgres")
             .run(&pool)
             .await

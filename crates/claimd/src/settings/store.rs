@@ -1,0 +1,110 @@
+//! `[store]`, checked: SQLite (the embedded default) or PostgreSQL, with the password and the
+//! TLS trust PostgreSQL needs. Every command that touches the store (`run`, `serve`, `sync`,
+//! `roster import`, `admin`) opens it through here.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use claimd_core::Store;
+use claimd_store::PgSettings;
+use secrecy::SecretString;
+
+use super::{Settings, build::Problems, build::read_secret_file};
+
+/// Where the store is and how to reach it.
+#[derive(Clone)]
+pub struct StoreParts {
+    pub url: String,
+    pub postgres: PgSettings,
+}
+
+/// The URL may carry the database password: shown without it.
+impl std::fmt::Debug for StoreParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreParts")
+            .field("url", &self.display())
+            .field("postgres", &self.postgres)
+            .finish()
+    }
+}
+
+impl StoreParts {
+    /// Opens the store (migrating it), naming `store.url` when that fails.
+    pub async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
+        claimd_store::open(&self.url, &self.postgres)
+            .await
+            .context("store.url")
+    }
+
+    /// The URL without a password, for messages.
+    pub fn display(&self) -> String {
+        match self.url.split_once("://") {
+            Some((scheme, rest)) => match rest.split_once('@') {
+                Some((userinfo, host)) => {
+                    let user = userinfo.split(':').next().unwrap_or_default();
+                    format!("{scheme}://{user}@{host}")
+                }
+                None => self.url.clone(),
+            },
+            None => self.url.clone(),
+        }
+    }
+}
+
+impl Settings {
+    /// `[store]`, checked on its own (the roster and admin commands need nothing else).
+    pub fn store(&self) -> anyhow::Result<StoreParts> {
+        let mut p = Problems::default();
+        let parts = self.store_parts(&mut p);
+        if !p.0.is_empty() {
+            anyhow::bail!("invalid configuration:\n  {}", p.0.join("\n  "));
+        }
+        parts.context("invalid configuration")
+    }
+
+    pub(super) fn store_parts(&self, p: &mut Problems) -> Option<StoreParts> {
+        let s = &self.store;
+        let url = s.url.trim();
+        let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        if !postgres && !url.starts_with("sqlite:") {
+            p.add(
+                "store.url",
+                "must be sqlite://FILE (one machine) or postgres://USER@HOST/DATABASE (replicas)",
+            );
+            return None;
+        }
+        if !postgres {
+            for (key, set) in [
+                ("store.password_file", s.password_file.is_some()),
+                ("store.ca_file", s.ca_file.is_some()),
+            ] {
+                if set {
+                    p.add(key, "is for a postgres:// store.url only");
+                }
+            }
+        }
+        let password = s.password_file.as_ref().and_then(|path| {
+            p.take("store.password_file", read_secret_file(path))
+                .map(SecretString::from)
+        });
+        if let Some(ca) = &s.ca_file
+            && let Err(e) = std::fs::read(ca)
+        {
+            p.add(
+                "store.ca_file",
+                format!("cannot read {}: {e}", ca.display()),
+            );
+        }
+        if s.max_connections == 0 {
+            p.add("store.max_connections", "must be at least 1");
+        }
+        Some(StoreParts {
+            url: url.to_owned(),
+            postgres: PgSettings {
+                password,
+                ca_file: s.ca_file.clone(),
+                max_connections: s.max_connections,
+            },
+        })
+    }
+}

@@ -1,0 +1,98 @@
+//! Two `claimd run` replicas on one PostgreSQL database, as a district runs them behind a load
+//! balancer: a claim accepted by one is watched to its end on the other, the roster and admin
+//! commands work on the shared store, and a burst of guesses spread over both replicas is
+//! judged at most the account's limit between them.
+
+use std::time::Duration;
+
+use claimd_api::v1::{
+    ChallengeAnswer, CompletePasswordResetRequest, OperationState, WatchOperationRequest,
+    account_service_client::AccountServiceClient,
+};
+use claimd_testkit::Postgres;
+use tonic::Code;
+
+use crate::harness::{App, claim_ok, jane, wait_healthy};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_postgres_share_claims_watches_and_limits() {
+    let postgres = tokio::task::spawn_blocking(Postgres::start).await.unwrap();
+    let url = postgres.url();
+    // The roster is imported into PostgreSQL by `claimd roster import` before the start.
+    let app = App::start_with(&[("CLAIMD__STORE__URL", &url)]).await;
+    let mut other = app.claimd.replica();
+    other.launch();
+    wait_healthy(&other.endpoint(), &other.logs()).await;
+    let mut first = app.client().await;
+    let mut second = AccountServiceClient::connect(other.endpoint())
+        .await
+        .unwrap();
+
+    // Accepted by one replica, written by whichever worker leases it, watched on the other.
+    let receipt = claim_ok(&mut first, jane()).await;
+    let id = receipt.operation.unwrap().id;
+    let mut watch = second
+        .watch_operation(WatchOperationRequest { id: id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    let last = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut last = None;
+        while let Some(reply) = watch.message().await.unwrap() {
+            last = reply.operation;
+        }
+        last
+    })
+    .await
+    .expect("the watch ends")
+    .expect("a final state");
+    assert_eq!(last.state(), OperationState::Succeeded, "{last:?}");
+    assert!(app.can_login("e77777", crate::harness::PASSWORD));
+
+    // Twelve wrong guesses at once, six at each replica: the account's limit (five) is
+    // judged between them, the rest refused unjudged.
+    let wrong = |n: usize| CompletePasswordResetRequest {
+        username: "e77777".into(),
+        answers: ["first-pet", "birth-city", "first-car"]
+            .iter()
+            .map(|q| ChallengeAnswer {
+                question_id: (*q).into(),
+                answer: format!("wrong guess {n}"),
+            })
+            .collect(),
+        new_password: "Violet-Harbor-Compass-31".into(),
+    };
+    let mut calls = Vec::new();
+    for n in 0..12 {
+        let mut client = if n % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        let request = wrong(n);
+        calls.push(tokio::spawn(async move {
+            client.complete_password_reset(request).await.map(|_| ())
+        }));
+    }
+    let mut judged = 0;
+    for call in calls {
+        match call.await.unwrap() {
+            Err(status) if status.code() == Code::Unauthenticated => judged += 1,
+            Err(status) if status.code() == Code::ResourceExhausted => {}
+            other => panic!("unexpected reply: {other:?}"),
+        }
+    }
+    assert!(
+        (1..=5).contains(&judged),
+        "{judged} guesses were judged across two replicas"
+    );
+
+    // The operator's commands run against the shared store.
+    let out = app.claimd(&["admin", "audit", "--limit", "50"]);
+    let audit = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{audit}");
+    assert!(audit.contains("e77777"), "{audit}");
+    drop(other);
+    drop(app);
+    drop(postgres);
+}
