@@ -17,6 +17,8 @@ pub struct Postgres {
     port: u16,
     bin: PathBuf,
     running: bool,
+    /// Serves TLS with `server.crt` and `server.key` in its directory.
+    tls: bool,
 }
 
 /// The newest installed server's programs (`/usr/lib/postgresql/15/bin`).
@@ -41,6 +43,15 @@ fn is_root() -> bool {
 impl Postgres {
     /// Creates and starts a server with a `claimd` database (about two seconds).
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// Like [`Postgres::start`], serving TLS (as well as plain connections) with `identity`.
+    pub fn start_tls(identity: &crate::Issued) -> Self {
+        Self::start_with(Some(identity))
+    }
+
+    fn start_with(identity: Option<&crate::Issued>) -> Self {
         let bin = server_bin();
         let dir = tempfile::Builder::new()
             .prefix("claimd-postgres-")
@@ -62,7 +73,28 @@ impl Postgres {
             port: free_port(),
             bin,
             running: false,
+            tls: identity.is_some(),
         };
+        if let Some(identity) = identity {
+            let (cert, key) = (
+                server.dir.path().join("server.crt"),
+                server.dir.path().join("server.key"),
+            );
+            std::fs::write(&cert, &identity.cert_pem).expect("certificate written");
+            std::fs::write(&key, &identity.key_pem).expect("key written");
+            // The server refuses a key others can read.
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+            if is_root() {
+                for file in [&cert, &key] {
+                    let status = Command::new("chown")
+                        .arg("postgres:postgres")
+                        .arg(file)
+                        .status()
+                        .expect("chown runs");
+                    assert!(status.success(), "chown postgres failed");
+                }
+            }
+        }
         let data = server.data();
         let out = server.run_owner(
             &server.bin.join("initdb"),
@@ -136,11 +168,17 @@ impl Postgres {
     pub fn start_again(&mut self) {
         let data = self.data();
         let log = self.dir.path().join("log");
-        let options = format!(
+        let mut options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
             self.port,
             self.dir.path().display()
         );
+        if self.tls {
+            let dir = self.dir.path().display();
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key"
+            ));
+        }
         let out = self.run_owner(
             &self.bin.join("pg_ctl"),
             &[

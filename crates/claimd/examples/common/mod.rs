@@ -25,6 +25,10 @@ pub struct Stack {
     pub portal_port: u16,
     claimd: PathBuf,
     server: Option<Child>,
+    /// `CLAIMD__…` overrides for every command (e.g. a PostgreSQL store.url).
+    pub env: Vec<(String, String)>,
+    /// More `claimd run` replicas (same configuration, their own ports).
+    replicas: Vec<Child>,
 }
 
 impl Stack {
@@ -65,6 +69,8 @@ impl Stack {
             portal_port,
             claimd: claimd.into(),
             server: None,
+            env: Vec::new(),
+            replicas: Vec::new(),
         })
     }
 
@@ -83,6 +89,7 @@ impl Stack {
             .arg(self.config())
             .args(["roster", "import"])
             .arg(roster)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()?;
         if !out.status.success() {
             return Err(format!(
@@ -102,20 +109,31 @@ impl Stack {
                 .arg("--config")
                 .arg(self.config())
                 .arg("run")
+                .envs(self.env.iter().map(|(k, v)| (k, v)))
                 .stdout(Stdio::null())
                 .stderr(log)
                 .spawn()?,
         );
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            match AccountServiceClient::connect(format!("http://127.0.0.1:{}", self.port)).await {
-                Ok(client) => return Ok(client),
-                Err(_) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(100)).await
-                }
-                Err(e) => return Err(format!("claimd did not start: {e}").into()),
-            }
-        }
+        connect(self.port).await
+    }
+
+    /// Starts one more `claimd run` replica on its own gRPC port (no pages) and connects.
+    pub async fn replica(&mut self) -> Result<AccountServiceClient<Channel>, BoxError> {
+        let port = free_port();
+        let log = fs::File::create(self.dir.path().join(format!("replica-{port}.log")))?;
+        self.replicas.push(
+            Command::new(&self.claimd)
+                .arg("--config")
+                .arg(self.config())
+                .arg("run")
+                .envs(self.env.iter().map(|(k, v)| (k, v)))
+                .env("CLAIMD__GRPC__LISTEN", format!("127.0.0.1:{port}"))
+                .env("CLAIMD__PORTAL__LISTEN", "")
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()?,
+        );
+        connect(port).await
     }
 
     /// The running claimd's process id.
@@ -138,9 +156,23 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        if let Some(server) = &mut self.server {
+        for server in self.server.iter_mut().chain(self.replicas.iter_mut()) {
             let _ = server.kill();
             let _ = server.wait();
+        }
+    }
+}
+
+/// A client of the claimd on `port`, once it answers (30 s at most).
+async fn connect(port: u16) -> Result<AccountServiceClient<Channel>, BoxError> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match AccountServiceClient::connect(format!("http://127.0.0.1:{port}")).await {
+            Ok(client) => return Ok(client),
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => return Err(format!("claimd did not start: {e}").into()),
         }
     }
 }

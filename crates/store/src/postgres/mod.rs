@@ -85,15 +85,16 @@ impl PgStore {
                 .max_connections(settings.max_connections.max(2))
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options.clone())
-                .await
-                .map_err(store_error);
+                .await;
             match attempt {
                 Ok(pool) => break pool,
-                Err(StoreError::Unavailable { reason }) if std::time::Instant::now() < deadline => {
-                    tracing::warn!(reason = %redact(&reason, url), "database not reachable yet; retrying");
+                // Only a server that is not there (yet) is waited for; a refused certificate
+                // or password is a configuration error and stops the start at once.
+                Err(e) if not_there_yet(&e) && std::time::Instant::now() < deadline => {
+                    tracing::warn!(reason = %redact(&e.to_string(), url), "database not reachable yet; retrying");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(store_error(e)),
             }
         };
         sqlx::migrate!("./migrations/postgres")
@@ -112,6 +113,28 @@ impl PgStore {
 
     async fn write(&self) -> Result<db::Tx, StoreError> {
         db::begin(&self.pool).await
+    }
+}
+
+/// True for a database that is down, starting or restarting (worth waiting for).
+fn not_there_yet(error: &sqlx::Error) -> bool {
+    match error {
+        // Nobody listening yet, or the server went away mid-handshake; a TLS failure comes as
+        // invalid data and is not waited for.
+        sqlx::Error::Io(e) => matches!(
+            e.kind(),
+            std::io::ErrorKind::ConnectionRefused
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::NotConnected
+                | std::io::ErrorKind::TimedOut
+                | std::io::ErrorKind::NotFound
+        ),
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| matches!(code.as_ref(), "57P01" | "57P02" | "57P03")),
+        _ => false,
     }
 }
 
