@@ -9,12 +9,13 @@ fn is_lock_contention(code: &str) -> bool {
 }
 
 /// PostgreSQL's SQLSTATEs for "try again": the connection (08), a serialization failure or
-/// deadlock (40001, 40P01), resources (53) and the server shutting down or starting (57P).
+/// deadlock (40001, 40P01), a lock not granted in time (55P03), resources (53) and the server
+/// shutting down or starting (57P).
 fn is_transient_postgres(code: &str) -> bool {
     code.starts_with("08")
         || code.starts_with("53")
         || code.starts_with("57P")
-        || matches!(code, "40001" | "40P01")
+        || matches!(code, "40001" | "40P01" | "55P03")
 }
 
 pub(crate) fn store_error(error: sqlx::Error) -> StoreError {

@@ -184,7 +184,7 @@ impl Default for GrpcSection {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreSection {
     /// `sqlite://claimd.db` (one machine) or `postgres://claimd@db.district.internal/claimd`.
@@ -196,6 +196,19 @@ pub struct StoreSection {
     pub ca_file: Option<PathBuf>,
     /// PostgreSQL: connections each process keeps at most.
     pub max_connections: u32,
+}
+
+/// The URL may carry the database password: shown without it.
+impl std::fmt::Debug for StoreSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSection")
+            .field("url", &store::without_password(&self.url))
+            .field("seal_key_file", &self.seal_key_file)
+            .field("password_file", &self.password_file)
+            .field("ca_file", &self.ca_file)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
 }
 
 impl Default for StoreSection {

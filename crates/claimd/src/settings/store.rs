@@ -38,16 +38,52 @@ impl StoreParts {
 
     /// The URL without a password, for messages.
     pub fn display(&self) -> String {
-        match self.url.split_once("://") {
-            Some((scheme, rest)) => match rest.split_once('@') {
-                Some((userinfo, host)) => {
-                    let user = userinfo.split(':').next().unwrap_or_default();
-                    format!("{scheme}://{user}@{host}")
-                }
-                None => self.url.clone(),
-            },
-            None => self.url.clone(),
+        without_password(&self.url)
+    }
+}
+
+/// `url` without the password it may carry (in the user info or as `password=`).
+pub(super) fn without_password(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        // Not a URL a driver would take either; keep only what precedes any user info.
+        return url.split('@').next_back().unwrap_or_default().to_owned();
+    };
+    let _ = parsed.set_password(None);
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(k, _)| k != "password")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    parsed.to_string()
+}
+
+/// True when the URL names only this machine (loopback, or a Unix socket directory).
+fn on_this_machine(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    let socket = parsed
+        .query_pairs()
+        .any(|(k, v)| k == "host" && v.starts_with('/'));
+    match parsed.host() {
+        None => true,
+        // postgres:// is not a scheme the url crate knows, so addresses come as names.
+        Some(url::Host::Domain(name)) => {
+            name == "localhost"
+                || name.is_empty()
+                || socket
+                || name
+                    .trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
         }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
     }
 }
 
@@ -87,6 +123,14 @@ impl Settings {
             p.take("store.password_file", read_secret_file(path))
                 .map(SecretString::from)
         });
+        // The database password and every claim's sealed password cross this link: to
+        // another host only over TLS whose server is verified.
+        if postgres && s.ca_file.is_none() && !on_this_machine(url) {
+            p.add(
+                "store.ca_file",
+                "is required for a database on another host (TLS, with the server verified)",
+            );
+        }
         if let Some(ca) = &s.ca_file
             && let Err(e) = std::fs::read(ca)
         {

@@ -167,20 +167,25 @@ fn the_store_is_sqlite_or_postgres_with_its_keys_checked() {
         None,
         env(&[(
             "CLAIMD__STORE__URL",
-            "postgres://claimd:s3cret-pw@db.example/claimd",
+            "postgres://claimd:s3cret-pw@127.0.0.1/claimd",
         )]),
     )
     .unwrap();
+    assert!(!format!("{s:?}").contains("s3cret"), "{s:?}");
     let store = s.store().unwrap();
-    assert_eq!(store.display(), "postgres://claimd@db.example/claimd");
+    assert_eq!(store.display(), "postgres://claimd@127.0.0.1/claimd");
     assert!(!format!("{store:?}").contains("s3cret"), "{store:?}");
+    let query = super::store::without_password(
+        "postgres://claimd@db/claimd?password=s3cret&sslmode=require",
+    );
+    assert_eq!(query, "postgres://claimd@db/claimd?sslmode=require");
 
     let mut password = tempfile::NamedTempFile::new().unwrap();
     writeln!(password, "db-Pa55word").unwrap();
     let s = Settings::load(
         None,
         env(&[
-            ("CLAIMD__STORE__URL", "postgres://claimd@db.example/claimd"),
+            ("CLAIMD__STORE__URL", "postgres://claimd@localhost/claimd"),
             (
                 "CLAIMD__STORE__PASSWORD_FILE",
                 password.path().to_str().unwrap(),
@@ -207,6 +212,13 @@ fn the_store_is_sqlite_or_postgres_with_its_keys_checked() {
                 ("CLAIMD__STORE__CA_FILE", "/nonexistent/ca.pem"),
             ],
             "store.ca_file: cannot read /nonexistent/ca.pem",
+        ),
+        (
+            vec![(
+                "CLAIMD__STORE__URL",
+                "postgres://claimd@db.district.example/claimd",
+            )],
+            "store.ca_file: is required for a database on another host",
         ),
     ] {
         let error = Settings::load(None, env(&pairs))

@@ -16,8 +16,18 @@ pub(super) type Tx = Transaction<'static, Postgres>;
 /// Takes the due row a lease picks, skipping rows another replica is taking right now.
 pub(super) const TAKE_ROW: &str = "FOR UPDATE SKIP LOCKED";
 
+/// A write waits this long for a lock (an import holds the roster's for its whole run)
+/// before it fails as unavailable, like SQLite's busy timeout: a caller is not kept waiting,
+/// and the pool's connections are not all held by waiters.
+const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '10s'";
+
 pub(super) async fn begin(pool: &Pool) -> Result<Tx, StoreError> {
-    pool.begin().await.map_err(store_error)
+    let mut tx = pool.begin().await.map_err(store_error)?;
+    sqlx::query(LOCK_TIMEOUT)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+    Ok(tx)
 }
 
 /// Holds `names` exclusively until the transaction ends.

@@ -138,18 +138,66 @@ fn not_there_yet(error: &sqlx::Error) -> bool {
     }
 }
 
-/// `text` with the URL's password, if any, replaced.
+/// `text` with the URL's password replaced, wherever the URL carries it (in the user info,
+/// as written or percent-decoded, or as a `password=` parameter).
 fn redact(text: &str, url: &str) -> String {
-    let password = url
-        .split_once("://")
-        .and_then(|(_, rest)| rest.split_once('@'))
-        .and_then(|(userinfo, _)| userinfo.split_once(':'))
-        .map(|(_, password)| password)
-        .filter(|p| !p.is_empty());
-    match password {
-        Some(password) => text.replace(password, "[redacted]"),
-        None => text.to_owned(),
+    let mut secrets = Vec::new();
+    if let Ok(parsed) = url::Url::parse(url) {
+        if let Some(password) = parsed.password() {
+            secrets.push(password.to_owned());
+            if let Ok(decoded) = percent_decode(password) {
+                secrets.push(decoded);
+            }
+        }
+        secrets.extend(
+            parsed
+                .query_pairs()
+                .filter(|(k, _)| k == "password")
+                .map(|(_, v)| v.into_owned()),
+        );
     }
+    // Each also as a URL would write it.
+    let encoded: Vec<String> = secrets
+        .iter()
+        .flat_map(|s| {
+            [
+                url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>(),
+                s.replace('@', "%40").replace(':', "%3A"),
+            ]
+        })
+        .collect();
+    secrets.extend(encoded);
+    secrets.retain(|s| !s.is_empty());
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets.iter().fold(text.to_owned(), |text, secret| {
+        text.replace(secret.as_str(), "[redacted]")
+    })
+}
+
+fn percent_decode(text: &str) -> Result<String, std::string::FromUtf8Error> {
+    String::from_utf8(
+        url::form_urlencoded::parse(format!("x={text}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned().into_bytes())
+            .unwrap_or_default(),
+    )
 }
 
 crate::sql::roles::impl_store_roles!(PgStore);
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn every_form_of_the_url_password_is_redacted() {
+        for url in [
+            "postgres://claimd:Pa55%40word@db/claimd",
+            "postgres://claimd@db/claimd?password=Pa55@word",
+        ] {
+            let text = format!("cannot connect to {url}: Pa55@word Pa55%40word");
+            let redacted = redact(&text, url);
+            assert!(!redacted.contains("Pa55"), "{redacted}");
+        }
+    }
+}

@@ -9,6 +9,8 @@ use claimd_core::{
 use crate::error::store_error;
 
 pub(super) async fn unlock(conn: &mut Conn, key: &AttemptKey) -> Result<bool, StoreError> {
+    // Decided like an attempt on the key: a failure being recorded finishes first.
+    super::db::lock(conn, &[key.stored()]).await?;
     let stored = key.stored();
     let mut touched = 0;
     for sql in [
@@ -34,20 +36,38 @@ pub(super) async fn release_pending_claim(
     reason: &str,
     now: Millis,
 ) -> Result<bool, StoreError> {
-    let claim: Option<String> =
-        sqlx::query_scalar("SELECT id FROM claims WHERE employee_id = $1 AND state = 'pending'")
-            .bind(i64::from(employee_id.get()))
-            .fetch_optional(&mut *conn)
+    // The pending claim's queued job is failed first, in one statement: the same row, and
+    // the same order (job, operation, claim), a finishing worker takes, so whichever commits
+    // first wins and the other changes nothing. A claim the worker has just made active is
+    // not released (its job is done, so no row matches).
+    let claims: Vec<String> = sqlx::query_scalar(
+        "UPDATE directory_jobs SET state = 'failed', sealed_password = NULL, lease_owner = NULL,
+             lease_until = NULL, last_error = $2, updated_at = $3
+         WHERE state = 'queued' AND claim_id IN (
+             SELECT id FROM claims WHERE employee_id = $1 AND state = 'pending')
+         RETURNING claim_id",
+    )
+    .bind(i64::from(employee_id.get()))
+    .bind(reason)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    let Some(claim) = claims.into_iter().next() else {
+        return Ok(false);
+    };
+    for sql in [
+        "UPDATE operations SET state = 'failed', reason = $1, updated_at = $2
+         WHERE state = 'pending' AND id IN (SELECT id FROM directory_jobs WHERE claim_id = $3)",
+        "UPDATE claims SET state = 'rejected', reason = $1, updated_at = $2 WHERE id = $3 AND state = 'pending'",
+    ] {
+        sqlx::query(sql)
+            .bind(reason)
+            .bind(now)
+            .bind(&claim)
+            .execute(&mut *conn)
             .await
             .map_err(store_error)?;
-    let Some(claim) = claim else { return Ok(false) };
-    for sql in [
-        "UPDATE directory_jobs SET state = 'failed', sealed_password = NULL, lease_owner = NULL,
-             lease_until = NULL, last_error = $1, updated_at = $2 WHERE claim_id = $3 AND state = 'queued'",
-        "UPDATE operations SET state = 'failed', reason = $1, updated_at = $2 WHERE id = $3 AND state = 'pending'",
-        "UPDATE claims SET state = 'rejected', reason = $1, updated_at = $2 WHERE id = $3",
-    ] {
-        sqlx::query(sql).bind(reason).bind(now).bind(&claim).execute(&mut *conn).await.map_err(store_error)?;
     }
     sqlx::query("DELETE FROM challenge_answers WHERE claim_id = $1")
         .bind(&claim)

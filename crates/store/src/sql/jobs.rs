@@ -101,7 +101,7 @@ pub(super) async fn confirm(
     now: Millis,
 ) -> Result<LeaseCheck, StoreError> {
     let row: Option<(bool, bool)> = sqlx::query_as(
-        "SELECT j.state = 'queued' AND j.lease_owner = $2 AND j.lease_until > $3,
+        "SELECT COALESCE(j.state = 'queued' AND j.lease_owner = $2 AND j.lease_until > $3, FALSE),
                 EXISTS (SELECT 1 FROM directory_jobs n
                         WHERE n.claim_id = j.claim_id AND n.account_seq > j.account_seq
                           AND n.kind IN ('reset_password', 'change_password', 'disable_account'))

@@ -36,6 +36,7 @@ macro_rules! conformance {
                 recovery::mail_is_leased_retried_and_sent_once,
                 recovery::a_leaver_takes_no_new_password_claim_or_revived_claim,
                 recovery::the_lease_is_confirmed_before_a_write,
+                recovery::releasing_an_active_claim_changes_nothing,
             );
         }
     };

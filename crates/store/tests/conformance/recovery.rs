@@ -339,3 +339,28 @@ pub async fn the_lease_is_confirmed_before_a_write(store: Arc<dyn Store>) {
         LeaseCheck::Held
     );
 }
+
+/// Releasing a claim that has just become active changes nothing: the release and the
+/// worker's finish meet on the same job row, and only a pending claim is given up.
+pub async fn releasing_an_active_claim_changes_nothing(store: Arc<dyn Store>) {
+    active_claim(&*store).await;
+    let employee = EmployeeId::new(77777).unwrap();
+    assert!(
+        !store
+            .release_pending_claim(employee, "stuck", audit(T0 + 1, "admin.release", "done"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.live_claim(employee).await.unwrap(),
+        Some(ClaimState::Active)
+    );
+    assert!(
+        store
+            .claimed_account(&claimd_core::Username::parse("e77777").unwrap())
+            .await
+            .unwrap()
+            .is_some_and(|a| a.answers.len() == 3),
+        "the answers are kept"
+    );
+}
