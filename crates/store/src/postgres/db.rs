@@ -9,6 +9,7 @@ use sqlx::{Postgres, Transaction};
 
 use crate::error::store_error;
 
+pub(super) type Db = sqlx::Postgres;
 pub(super) type Conn = sqlx::PgConnection;
 pub(super) type Pool = sqlx::PgPool;
 pub(super) type Tx = Transaction<'static, Postgres>;

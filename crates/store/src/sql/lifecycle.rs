@@ -2,12 +2,11 @@
 //! updated in the directory, leavers are disabled. All inside the caller's transaction, so an
 //! import (with its jobs) lands whole or not at all.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::db::Conn;
 use claimd_core::{
-    Account, DirectoryJob, EmployeeId, JobKind, OperationId, RosterEntry, RosterStatus, StoreError,
-    Username,
+    Account, DirectoryJob, JobKind, OperationId, RosterEntry, RosterStatus, StoreError, Username,
     store::{AuditEvent, ImportOptions, ImportSummary, Millis, PlannedChange},
 };
 
@@ -23,6 +22,10 @@ type RosterRow = (String, String, String, String);
 type ClaimRow = (String, String, String);
 
 /// Applies the file to the roster and plans (queues) the directory changes.
+///
+/// The roster and the live claims are read once, compared in memory, and the rows that
+/// changed written in batches: a statement per row made a 100,000-row import spend four
+/// fifths of its time handing statements to the database's thread (BENCHMARKS.md).
 pub(super) async fn import(
     conn: &mut Conn,
     entries: &[RosterEntry],
@@ -31,35 +34,47 @@ pub(super) async fn import(
 ) -> Result<ImportSummary, StoreError> {
     // An import decides who may claim: claims and new passwords wait until it is done.
     super::db::lock(conn, &["roster".to_owned()]).await?;
+    let claims: HashMap<u32, ClaimRow> = sqlx::query_as::<_, (i64, String, String, String)>(
+        "SELECT employee_id, id, state, username FROM claims WHERE state <> 'rejected'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(store_error)?
+    .into_iter()
+    .map(|(id, claim, state, username)| Ok((number(id)?, (claim, state, username))))
+    .collect::<Result<_, StoreError>>()?;
     let mut summary = ImportSummary {
-        claimed: sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM claims WHERE state IN ('pending', 'active')",
-        )
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(store_error)?
-        .try_into()
-        .unwrap_or(0),
+        claimed: claims.len(),
         ..ImportSummary::default()
     };
+    let old: HashMap<u32, RosterRow> = sqlx::query_as::<_, (i64, String, String, String, String)>(
+        "SELECT employee_id, last_name, first_name, email, status FROM roster",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(store_error)?
+    .into_iter()
+    .map(|(id, l, f, e, s)| Ok((number(id)?, (l, f, e, s))))
+    .collect::<Result<_, StoreError>>()?;
+
+    // What the file changes, in file order; then (for a full import) who is missing.
     let mut in_file = HashSet::with_capacity(entries.len());
+    let mut writes: Vec<&RosterEntry> = Vec::new();
+    let mut leavers: Vec<(&RosterEntry, &str)> = Vec::new();
+    // Rows a full import marks terminated (not in the file, so owned here).
+    let mut gone: Vec<RosterEntry> = Vec::new();
+    let mut updates: Vec<(&RosterEntry, String)> = Vec::new();
     for entry in entries {
-        in_file.insert(entry.employee_id.get());
-        let id = i64::from(entry.employee_id.get());
-        let old: Option<RosterRow> = sqlx::query_as(
-            "SELECT last_name, first_name, email, status FROM roster WHERE employee_id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(store_error)?;
+        let id = entry.employee_id.get();
+        in_file.insert(id);
+        let before = old.get(&id);
         let new = (
             entry.last_name.as_str(),
             entry.first_name.as_str(),
             entry.email.as_str(),
             entry.status.as_str(),
         );
-        match &old {
+        match before {
             Some((l, f, e, s)) if (l.as_str(), f.as_str(), e.as_str(), s.as_str()) == new => {
                 summary.unchanged += 1;
                 continue;
@@ -67,49 +82,60 @@ pub(super) async fn import(
             Some(_) => summary.updated += 1,
             None => summary.added += 1,
         }
-        upsert(conn, entry, now).await?;
-        let was_active = old.as_ref().is_none_or(|(_, _, _, s)| s == "active");
+        writes.push(entry);
+        let was_active = before.is_none_or(|(_, _, _, s)| s == "active");
         if entry.status == RosterStatus::Terminated {
             summary.terminated += usize::from(was_active);
             // Also when already terminated: a claim that slipped in meanwhile is ended too.
-            leave(conn, entry, "terminated in the roster", &mut summary, now).await?;
+            leavers.push((entry, "terminated in the roster"));
         } else if entry.status == RosterStatus::Active
-            && let Some((l, f, e, _)) = &old
-            && let Some(claim) = live_claim(conn, entry.employee_id).await?
+            && let Some((l, f, e, _)) = before
+            && claims.contains_key(&id)
         {
             let changes = changed(entry, l, f, e);
             if !changes.is_empty() {
-                let job = job(JobKind::UpdateAccount, entry, &claim.2)?;
-                plan(conn, &mut summary, &claim.0, job, changes.join("; "), now).await?;
+                updates.push((entry, changes.join("; ")));
             }
         }
     }
     if options.full {
         // Everyone active on file before and missing from the whole-staff file has left.
-        let active: Vec<(i64, String, String, String)> = sqlx::query_as(
-            "SELECT employee_id, last_name, first_name, email FROM roster WHERE status = 'active'",
-        )
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(store_error)?;
-        for (id, last, first, email) in active {
-            let number = u32::try_from(id).map_err(|_| corrupt("roster.employee_id"))?;
-            if in_file.contains(&number) {
-                continue;
-            }
-            let entry =
-                super::roster::entry_from_row(number, (last, first, email, "terminated".into()))?;
-            upsert(conn, &entry, now).await?;
+        let mut missing: Vec<(&u32, &RosterRow)> = old
+            .iter()
+            .filter(|(id, (_, _, _, status))| status == "active" && !in_file.contains(*id))
+            .collect();
+        missing.sort_by_key(|(id, _)| **id);
+        for (id, (last, first, email, _)) in missing {
+            let entry = super::roster::entry_from_row(
+                *id,
+                (
+                    last.clone(),
+                    first.clone(),
+                    email.clone(),
+                    "terminated".into(),
+                ),
+            )?;
             summary.updated += 1;
             summary.terminated += 1;
-            leave(
-                conn,
-                &entry,
-                "missing from a full import",
-                &mut summary,
-                now,
-            )
-            .await?;
+            gone.push(entry);
+        }
+    }
+    writes.extend(&gone);
+    leavers.extend(
+        gone.iter()
+            .map(|entry| (entry, "missing from a full import")),
+    );
+
+    upsert_all(conn, &writes, now).await?;
+    for (entry, changes) in updates {
+        if let Some(claim) = claims.get(&entry.employee_id.get()) {
+            let job = job(JobKind::UpdateAccount, entry, &claim.2)?;
+            plan(conn, &mut summary, &claim.0, job, changes, now).await?;
+        }
+    }
+    for (entry, why) in leavers {
+        if let Some(claim) = claims.get(&entry.employee_id.get()) {
+            leave(conn, entry, claim, why, &mut summary, now).await?;
         }
     }
     // Only a full import guesses leavers from what is missing, so only it is guarded: a
@@ -124,35 +150,43 @@ pub(super) async fn import(
     Ok(summary)
 }
 
-/// The roster row as in the file.
-async fn upsert(conn: &mut Conn, entry: &RosterEntry, now: Millis) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO roster (employee_id, last_name, first_name, email, status, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (employee_id) DO UPDATE SET
-             last_name = excluded.last_name, first_name = excluded.first_name,
-             email = excluded.email, status = excluded.status, updated_at = excluded.updated_at",
-    )
-    .bind(i64::from(entry.employee_id.get()))
-    .bind(entry.last_name.as_str())
-    .bind(entry.first_name.as_str())
-    .bind(entry.email.as_str())
-    .bind(entry.status.as_str())
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map_err(store_error)?;
-    Ok(())
+fn number(id: i64) -> Result<u32, StoreError> {
+    u32::try_from(id).map_err(|_| corrupt("roster.employee_id"))
 }
 
-async fn live_claim(conn: &mut Conn, id: EmployeeId) -> Result<Option<ClaimRow>, StoreError> {
-    sqlx::query_as(
-        "SELECT id, state, username FROM claims WHERE employee_id = $1 AND state <> 'rejected'",
-    )
-    .bind(i64::from(id.get()))
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(store_error)
+/// Rows per statement: six values each, well under both databases' parameter limits.
+const BATCH: usize = 500;
+
+/// The roster rows as in the file, a batch of rows per statement.
+async fn upsert_all(
+    conn: &mut Conn,
+    entries: &[&RosterEntry],
+    now: Millis,
+) -> Result<(), StoreError> {
+    for batch in entries.chunks(BATCH) {
+        let mut query = sqlx::QueryBuilder::<super::db::Db>::new(
+            "INSERT INTO roster (employee_id, last_name, first_name, email, status, updated_at) ",
+        );
+        query.push_values(batch, |mut row, entry| {
+            row.push_bind(i64::from(entry.employee_id.get()))
+                .push_bind(entry.last_name.as_str().to_owned())
+                .push_bind(entry.first_name.as_str().to_owned())
+                .push_bind(entry.email.as_str().to_owned())
+                .push_bind(entry.status.as_str())
+                .push_bind(now);
+        });
+        query.push(
+            " ON CONFLICT (employee_id) DO UPDATE SET
+                 last_name = excluded.last_name, first_name = excluded.first_name,
+                 email = excluded.email, status = excluded.status, updated_at = excluded.updated_at",
+        );
+        query
+            .build()
+            .execute(&mut *conn)
+            .await
+            .map_err(store_error)?;
+    }
+    Ok(())
 }
 
 /// What differs between the roster row before and the entry now, for the plan.
@@ -225,13 +259,11 @@ async fn plan(
 async fn leave(
     conn: &mut Conn,
     entry: &RosterEntry,
+    (claim_id, _state, username): &ClaimRow,
     why: &str,
     summary: &mut ImportSummary,
     now: Millis,
 ) -> Result<(), StoreError> {
-    let Some((claim_id, _state, username)) = live_claim(conn, entry.employee_id).await? else {
-        return Ok(());
-    };
     let cancelled: Vec<String> = sqlx::query_scalar(
         "UPDATE directory_jobs
          SET state = 'failed', sealed_password = NULL, last_error = $1, updated_at = $2
@@ -241,7 +273,7 @@ async fn leave(
     )
     .bind(LEFT)
     .bind(now)
-    .bind(&claim_id)
+    .bind(claim_id)
     .fetch_all(&mut *conn)
     .await
     .map_err(store_error)?;
@@ -259,15 +291,15 @@ async fn leave(
     sqlx::query("UPDATE claims SET state = 'rejected', reason = $1, updated_at = $2 WHERE id = $3")
         .bind(why)
         .bind(now)
-        .bind(&claim_id)
+        .bind(claim_id)
         .execute(&mut *conn)
         .await
         .map_err(store_error)?;
     sqlx::query("DELETE FROM challenge_answers WHERE claim_id = $1")
-        .bind(&claim_id)
+        .bind(claim_id)
         .execute(&mut *conn)
         .await
         .map_err(store_error)?;
-    let job = job(JobKind::DisableAccount, entry, &username)?;
-    plan(conn, summary, &claim_id, job, why.to_owned(), now).await
+    let job = job(JobKind::DisableAccount, entry, username)?;
+    plan(conn, summary, claim_id, job, why.to_owned(), now).await
 }

@@ -7,6 +7,7 @@ use sqlx::{Sqlite, Transaction};
 
 use crate::error::store_error;
 
+pub(super) type Db = sqlx::Sqlite;
 pub(super) type Conn = sqlx::SqliteConnection;
 pub(super) type Pool = sqlx::SqlitePool;
 pub(super) type Tx = Transaction<'static, Sqlite>;
