@@ -5,7 +5,10 @@
 //!
 //! Prints: ClaimAccount latency (accept: validate, roster match, three argon2id hashes, one
 //! transaction) sequentially, time from accept to SUCCEEDED (the directory write), and the
-//! throughput of N claims sent 8 at a time.
+//! throughput of N claims sent 8 at a time. Then the ratios to the claim's floor, measured in
+//! the same run: three argon2id answer hashes (claimd's own hasher, one thread): claimd's CPU
+//! per accepted claim (service and worker together), and the throughput against what the
+//! hashes alone allow on this machine's cores.
 
 mod common;
 
@@ -113,6 +116,8 @@ async fn main() -> Result<(), BoxError> {
     report("accepted -> SUCCEEDED in directory", to_directory);
 
     let first = 6 + n;
+    let pid = stack.pid().ok_or("claimd is not running")?;
+    let cpu_before = cpu_seconds(pid)?;
     let started = Instant::now();
     let concurrency = 8;
     let mut tasks = Vec::new();
@@ -140,11 +145,34 @@ async fn main() -> Result<(), BoxError> {
         task.await??;
     }
     let elapsed = started.elapsed();
+    let cpu = cpu_seconds(pid)? - cpu_before;
+    let rate = f64::from(n) / elapsed.as_secs_f64();
     println!(
         "{:<34} {n} claims in {:.2} s = {:.1} claims/s (accepted and written)",
         format!("{concurrency} clients at once"),
         elapsed.as_secs_f64(),
-        f64::from(n) / elapsed.as_secs_f64()
+        rate
+    );
+    let hashes = three_hashes();
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let hash_rate = hashes_alone(cores);
+    let per_claim = cpu / f64::from(n);
+    println!(
+        "{:<34} {:.1} ms alone; {:.1} claims' worth/s on {cores} threads at once",
+        "floor: three argon2id hashes",
+        hashes * 1e3,
+        hash_rate
+    );
+    println!(
+        "{:<34} {:.1} ms = {:.2} x the floor",
+        "claimd CPU per accepted claim",
+        per_claim * 1e3,
+        per_claim / hashes
+    );
+    println!(
+        "{:<34} {:.2} x what the hashes alone allow",
+        "throughput",
+        rate / hash_rate
     );
     let entries = stack
         .slapd
@@ -158,4 +186,70 @@ async fn main() -> Result<(), BoxError> {
     );
     stack.stop()?;
     Ok(())
+}
+
+/// User and system CPU seconds `pid` has used (from /proc).
+fn cpu_seconds(pid: u32) -> Result<f64, BoxError> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .ok_or("bad /proc stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+    let per_second = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()?;
+    let per_second: f64 = String::from_utf8_lossy(&per_second.stdout).trim().parse()?;
+    Ok(ticks / per_second)
+}
+
+/// The median time of claimd's own hasher doing a claim's three answer hashes, one thread.
+fn three_hashes() -> f64 {
+    use secrecy::SecretString;
+    let hasher = claimd_core::AnswerHasher::new(None);
+    let keys: Vec<SecretString> = ["biscuit", "jonesboro", "ford ranger"]
+        .iter()
+        .map(|k| SecretString::from(*k))
+        .collect();
+    let mut samples: Vec<f64> = (0..21)
+        .map(|_| {
+            let started = Instant::now();
+            hasher.hash_each(&keys).expect("hashes");
+            started.elapsed().as_secs_f64()
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// Claims' worth of answer hashes per second with `threads` threads hashing at once for
+/// three seconds: what the hashes alone allow on these cores (they share memory bandwidth
+/// and caches, so two threads are not twice one).
+fn hashes_alone(threads: usize) -> f64 {
+    use secrecy::SecretString;
+    let until = Instant::now() + Duration::from_secs(3);
+    let counts: Vec<u32> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(move || {
+                    let hasher = claimd_core::AnswerHasher::new(None);
+                    let keys: Vec<SecretString> = ["biscuit", "jonesboro", "ford ranger"]
+                        .iter()
+                        .map(|k| SecretString::from(*k))
+                        .collect();
+                    let mut done = 0;
+                    while Instant::now() < until {
+                        hasher.hash_each(&keys).expect("hashes");
+                        done += 1;
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    f64::from(counts.iter().sum::<u32>()) / 3.0
 }
