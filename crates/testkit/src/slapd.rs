@@ -318,6 +318,7 @@ objectClass: olcDatabaseConfig
 objectClass: olcMdbConfig
 olcDatabase: {{1}}mdb
 olcDbDirectory: {data}
+olcDbMaxSize: 1073741824
 olcSuffix: {SUFFIX}
 olcRootDN: {root_dn}
 olcRootPW: {root_pw}
