@@ -93,19 +93,22 @@ async fn worker(jobs: u32) -> Result<f64, BoxError> {
             })
             .await?;
     }
-    let directory = Arc::new(LdapDirectory::new(DirectorySettings {
-        flavor: Flavor::OpenLdap,
-        urls: vec![slapd.url()],
-        bind_dn: Slapd::SERVICE_DN.into(),
-        bind_password: SecretString::from(Slapd::SERVICE_PASSWORD),
-        users_base_dn: Slapd::USERS_BASE_DN.into(),
-        ca_file: None,
-        starttls: false,
-        allow_insecure_directory: true,
-        timeout: Duration::from_secs(10),
-        upn_suffix: None,
-        adopt_used_accounts: false,
-    })?);
+    let directory = Arc::new(
+        LdapDirectory::new(DirectorySettings {
+            flavor: Flavor::OpenLdap,
+            urls: vec![slapd.url()],
+            bind_dn: Slapd::SERVICE_DN.into(),
+            bind_password: SecretString::from(Slapd::SERVICE_PASSWORD),
+            users_base_dn: Slapd::USERS_BASE_DN.into(),
+            ca_file: None,
+            starttls: false,
+            allow_insecure_directory: true,
+            timeout: Duration::from_secs(10),
+            upn_suffix: None,
+            adopt_used_accounts: false,
+        })?
+        .with_connections(CONNECTIONS as usize),
+    );
     let config = SyncConfig {
         concurrency: CONNECTIONS as usize,
         ..SyncConfig::default()

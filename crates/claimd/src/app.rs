@@ -40,7 +40,9 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
     }
     let sealer = Arc::new(sealer);
     let events = Arc::new(Events::default());
-    let directory: Arc<dyn Directory> = Arc::new(LdapDirectory::new(parts.directory.clone())?);
+    let directory: Arc<dyn Directory> = Arc::new(
+        LdapDirectory::new(parts.directory.clone())?.with_connections(parts.sync.concurrency),
+    );
     let mail = Arc::new(MailWriter::new(parts.mail.signature.clone()));
     let shutdown = CancellationToken::new();
     if let Some(listen) = parts.metrics_listen {

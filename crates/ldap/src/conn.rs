@@ -1,5 +1,6 @@
-//! One service-account connection, bound once and reused by every job; a broken connection is
-//! dropped and the next call opens a new one.
+//! Service-account connections, each bound once and reused; jobs take them in turn, so the
+//! worker's loops write side by side (one connection would carry every loop's requests in
+//! turn). A broken connection is dropped and the next call on its slot opens a new one.
 
 use std::sync::{
     Arc,
@@ -20,7 +21,9 @@ use crate::{
 pub(crate) struct Connection {
     settings: DirectorySettings,
     tls: Option<Arc<ClientConfig>>,
-    current: Mutex<Option<Ldap>>,
+    slots: Vec<Mutex<Option<Ldap>>>,
+    /// The slot the next job takes.
+    next: AtomicUsize,
     /// The URL that answered last.
     preferred: AtomicUsize,
 }
@@ -30,32 +33,41 @@ impl Connection {
         Self {
             settings,
             tls,
-            current: Mutex::new(None),
+            slots: vec![Mutex::new(None)],
+            next: AtomicUsize::new(0),
             preferred: AtomicUsize::new(0),
         }
+    }
+
+    /// Keeps up to `n` connections (one per worker loop).
+    pub(crate) fn with_slots(mut self, n: usize) -> Self {
+        self.slots = (0..n.max(1)).map(|_| Mutex::new(None)).collect();
+        self
     }
 
     pub(crate) fn settings(&self) -> &DirectorySettings {
         &self.settings
     }
 
-    /// A bound handle: the kept one, or a new connection when there is none or it closed.
-    pub(crate) async fn get(&self) -> Result<Ldap, DirectoryError> {
-        let mut current = self.current.lock().await;
+    /// A bound handle on the next slot, and the slot: its kept connection, or a new one when
+    /// there is none or it closed.
+    pub(crate) async fn get(&self) -> Result<(usize, Ldap), DirectoryError> {
+        let slot = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        let mut current = self.slots[slot].lock().await;
         if let Some(ldap) = current.as_mut()
             && !ldap.is_closed()
         {
-            return Ok(ldap.clone());
+            return Ok((slot, ldap.clone()));
         }
         *current = None;
         let ldap = self.open().await?;
         *current = Some(ldap.clone());
-        Ok(ldap)
+        Ok((slot, ldap))
     }
 
-    /// Forgets the kept connection after a failure, so the next job starts afresh.
-    pub(crate) async fn reset(&self) {
-        if let Some(mut ldap) = self.current.lock().await.take() {
+    /// Forgets a slot's connection after a failure, so the next job on it starts afresh.
+    pub(crate) async fn reset(&self, slot: usize) {
+        if let Some(mut ldap) = self.slots[slot].lock().await.take() {
             let _ = ldap.unbind().await;
         }
     }

@@ -36,6 +36,14 @@ impl LdapDirectory {
             conn: Connection::new(settings, tls),
         })
     }
+
+    /// Keeps `n` connections to the directory (one per worker loop, `sync.concurrency`).
+    #[must_use]
+    pub fn with_connections(self, n: usize) -> Self {
+        Self {
+            conn: self.conn.with_slots(n),
+        }
+    }
 }
 
 #[async_trait]
@@ -45,7 +53,7 @@ impl Directory for LdapDirectory {
         job: &DirectoryJob,
         password: Option<&SecretString>,
     ) -> Result<(), DirectoryError> {
-        let mut ldap = self.conn.get().await?;
+        let (slot, mut ldap) = self.conn.get().await?;
         let s = self.conn.settings();
         let account = &job.account;
         let result = match (s.flavor, job.kind, password) {
@@ -92,7 +100,7 @@ impl Directory for LdapDirectory {
             }
         };
         if let Err(DirectoryError::Transient { .. }) = &result {
-            self.conn.reset().await;
+            self.conn.reset(slot).await;
         }
         result
     }

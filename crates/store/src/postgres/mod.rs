@@ -114,6 +114,16 @@ impl PgStore {
     async fn write(&self) -> Result<db::Tx, StoreError> {
         db::begin(&self.pool).await
     }
+
+    /// The worker's bookkeeping goes through the same pool (PostgreSQL's commits are the
+    /// server's to make durable).
+    fn job_pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn job_write(&self) -> Result<db::Tx, StoreError> {
+        self.write().await
+    }
 }
 
 /// True for a database that is down, starting or restarting (worth waiting for).

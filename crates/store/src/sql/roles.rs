@@ -3,7 +3,8 @@
 //! shared SQL modules. Both backends expand this one macro, so they cannot drift apart.
 
 /// Implements every role trait for `$store` (in a child module `roles`): the store has a
-/// `pool` and a `write()` transaction, and the shared SQL modules are its siblings.
+/// `pool` and a `write()` transaction, a `job_pool()` and `job_write()` for the directory
+/// worker's own bookkeeping, and the shared SQL modules are its siblings.
 macro_rules! impl_store_roles {
     ($store:ident) => {
         mod roles {
@@ -112,11 +113,11 @@ macro_rules! impl_store_roles {
                     lease_for: Duration,
                     now: Millis,
                 ) -> Result<Option<LeasedJob>, StoreError> {
-                    jobs::lease(&self.pool, owner, lease_for, now).await
+                    jobs::lease(self.job_pool(), owner, lease_for, now).await
                 }
 
                 async fn confirm_lease(&self, job: &LeasedJob, now: Millis) -> Result<LeaseCheck, StoreError> {
-                    jobs::confirm(&self.pool, job, now).await
+                    jobs::confirm(self.job_pool(), job, now).await
                 }
 
                 async fn finish_job(
@@ -126,7 +127,7 @@ macro_rules! impl_store_roles {
                     audit: AuditEvent,
                     mail: Option<Mail>,
                 ) -> Result<bool, StoreError> {
-                    let mut tx = self.write().await?;
+                    let mut tx = self.job_write().await?;
                     if !jobs::finish(&mut tx, job, &outcome, audit.at).await? {
                         return Ok(false);
                     }
@@ -145,7 +146,7 @@ macro_rules! impl_store_roles {
                     error: &str,
                     now: Millis,
                 ) -> Result<bool, StoreError> {
-                    jobs::retry(&self.pool, job, retry_at, error, now).await
+                    jobs::retry(self.job_pool(), job, retry_at, error, now).await
                 }
             }
 

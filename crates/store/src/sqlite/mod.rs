@@ -39,6 +39,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The directory worker's leases and finishes: commits not fsynced on their own. A lost
+    /// one (a power cut) only makes an idempotent job run again, and the next commit on
+    /// `pool` (every claim and request) fsyncs the log with them; so a claim stays durable
+    /// while the worker no longer waits on two fsyncs a job.
+    jobs: SqlitePool,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -65,7 +70,7 @@ impl SqliteStore {
             .pragma("secure_delete", "ON");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(store_error)?;
         sqlx::migrate!("./migrations/sqlite")
@@ -74,7 +79,12 @@ impl SqliteStore {
             .map_err(|e| StoreError::Internal {
                 reason: format!("migration failed: {e}"),
             })?;
-        Ok(Self { pool })
+        let jobs = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options.synchronous(SqliteSynchronous::Normal))
+            .await
+            .map_err(store_error)?;
+        Ok(Self { pool, jobs })
     }
 
     /// The underlying pool, for tests and admin tools that read rows directly.
@@ -84,6 +94,14 @@ impl SqliteStore {
 
     async fn write(&self) -> Result<db::Tx, StoreError> {
         db::begin(&self.pool).await
+    }
+
+    fn job_pool(&self) -> &SqlitePool {
+        &self.jobs
+    }
+
+    async fn job_write(&self) -> Result<db::Tx, StoreError> {
+        db::begin(&self.jobs).await
     }
 }
 
