@@ -5,6 +5,8 @@
 //!
 //! `cargo build --release -p claimd --example bench_worker &&
 //!  target/release/examples/bench_worker [JOBS]`
+//!
+//! `LOOPS=4` runs four worker loops over the same two connections (requests pipelined).
 
 use std::{
     collections::HashSet,
@@ -110,7 +112,10 @@ async fn worker(jobs: u32) -> Result<f64, BoxError> {
         .with_connections(CONNECTIONS as usize),
     );
     let config = SyncConfig {
-        concurrency: CONNECTIONS as usize,
+        concurrency: std::env::var("LOOPS")
+            .ok()
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(CONNECTIONS as usize),
         ..SyncConfig::default()
     };
     let worker = Arc::new(Worker::new(
