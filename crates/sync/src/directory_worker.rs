@@ -5,7 +5,8 @@ use std::{sync::Arc, time::Instant};
 use claimd_core::{
     Directory, DirectoryError, DirectoryJob, Events, JobKind, MailWriter, Sealer, StoreError,
     store::{
-        AuditEvent, JobOutcome, JobStore, LeaseCheck, LeasedJob, SUPERSEDED_REASON, now_millis,
+        AuditEvent, EndedJob, JobOutcome, JobStore, LeaseCheck, LeasedJob, SUPERSEDED_REASON,
+        now_millis,
     },
 };
 use tokio_util::sync::CancellationToken;
@@ -28,6 +29,17 @@ pub enum Step {
     LeaseLost,
     /// A newer password for the same account was requested: this one was not written.
     Superseded,
+}
+
+/// Jobs a loop leases at once: written one after another, recorded together.
+const BATCH: usize = 16;
+
+/// How a leased job came out, before it is recorded.
+enum Decision {
+    /// Nothing more to record (a retry recorded, or the lease lost).
+    Done(Step),
+    /// To be recorded as ended.
+    End(Box<EndedJob>, Step),
 }
 
 /// Applies directory jobs from the store.
@@ -89,7 +101,17 @@ impl Worker {
             username = %job.job.account.username,
             attempt = job.attempts,
         );
-        let step = self.apply(job, deadline).instrument(span).await?;
+        let step = async {
+            match self.decide(&job, deadline).await? {
+                Decision::Done(step) => Ok(step),
+                Decision::End(end, step) => {
+                    let held = self.store.finish_jobs(std::slice::from_ref(&end)).await?;
+                    Ok(self.recorded(&end, step, held.first().copied().unwrap_or(false)))
+                }
+            }
+        }
+        .instrument(span)
+        .await?;
         if matches!(step, Step::Succeeded | Step::Failed | Step::Superseded) {
             self.events.job_finished();
         }
@@ -99,11 +121,55 @@ impl Worker {
         Ok(step)
     }
 
-    async fn apply(
+    /// Leases up to [`BATCH`] due jobs under `owner`, writes them one after another (each
+    /// behind its own fence, all within the lease) and records their ends in one
+    /// transaction: a nightly queue of thousands costs a few statements per batch rather than
+    /// per job. False when nothing was due.
+    async fn step_batch(&self, owner: &str) -> Result<bool, StoreError> {
+        let leased_at = tokio::time::Instant::now();
+        let jobs = self
+            .store
+            .lease_jobs(owner, self.config.lease, now_millis(), BATCH)
+            .await?;
+        if jobs.is_empty() {
+            return Ok(false);
+        }
+        let deadline = leased_at + self.config.lease - self.config.lease / 10;
+        let (mut ended, mut steps) = (Vec::new(), Vec::new());
+        for job in &jobs {
+            let span = info_span!(
+                "job",
+                job_id = %job.job.id,
+                kind = job.job.kind.as_str(),
+                username = %job.job.account.username,
+                attempt = job.attempts,
+            );
+            if let Decision::End(end, step) = self.decide(job, deadline).instrument(span).await? {
+                ended.push(*end);
+                steps.push(step);
+            }
+        }
+        if !ended.is_empty() {
+            let held = self.store.finish_jobs(&ended).await?;
+            let mut mail = false;
+            for ((end, step), held) in ended.iter().zip(steps).zip(held) {
+                mail |= self.recorded(end, step, held) == Step::Succeeded;
+            }
+            self.events.job_finished();
+            if mail {
+                self.events.mail_queued();
+            }
+        }
+        Ok(true)
+    }
+
+    /// Writes one leased job (behind the fence) and says how it ended; a retry is recorded
+    /// here, an end is recorded by the caller (alone, or with the rest of a batch).
+    async fn decide(
         &self,
-        job: LeasedJob,
+        job: &LeasedJob,
         deadline: tokio::time::Instant,
-    ) -> Result<Step, StoreError> {
+    ) -> Result<Decision, StoreError> {
         let opened = if job.job.kind.carries_password() {
             self.sealer
                 .open(&job.sealed_password, job.job.id.to_string().as_bytes())
@@ -113,13 +179,13 @@ impl Worker {
         };
         // The fence: right before writing, the job must still be ours and, for a password,
         // still the account's newest.
-        match self.store.confirm_lease(&job, now_millis()).await? {
+        match self.store.confirm_lease(job, now_millis()).await? {
             LeaseCheck::Held => {}
             LeaseCheck::Lost => {
                 warn!("lease lost before the directory write; nothing written");
-                return Ok(Step::LeaseLost);
+                return Ok(Decision::Done(Step::LeaseLost));
             }
-            LeaseCheck::Superseded => return self.supersede(&job).await,
+            LeaseCheck::Superseded => return Ok(self.supersede(job)),
         }
         let result = match opened {
             Ok(password) => {
@@ -180,14 +246,14 @@ impl Worker {
                 warn!(%reason, retry_in_ms = delay.as_millis() as u64, "directory write failed, will retry");
                 count_job(job.job.kind.as_str(), "retrying");
                 let retry_at = now.saturating_add(millis(delay));
-                return Ok(
-                    if self.store.retry_job(&job, retry_at, &reason, now).await? {
+                return Ok(Decision::Done(
+                    if self.store.retry_job(job, retry_at, &reason, now).await? {
                         Step::Retrying
                     } else {
                         warn!("lease lost before the retry was recorded");
                         Step::LeaseLost
                     },
-                );
+                ));
             }
         };
         let audit = AuditEvent {
@@ -211,11 +277,30 @@ impl Worker {
         } else {
             None
         };
-        if !self.store.finish_job(&job, outcome, audit, notice).await? {
+        Ok(Decision::End(
+            Box::new(EndedJob {
+                job: job.clone(),
+                outcome,
+                audit,
+                mail: notice,
+            }),
+            step,
+        ))
+    }
+
+    /// Logs and counts a job whose end was recorded (or says its lease was lost).
+    fn recorded(&self, end: &EndedJob, step: Step, held: bool) -> Step {
+        let job = &end.job;
+        if !held {
             warn!("lease lost before the outcome was recorded; the job's new holder records it");
-            return Ok(Step::LeaseLost);
+            return Step::LeaseLost;
         }
-        let waited_ms = now.saturating_sub(job.queued_at);
+        if step == Step::Superseded {
+            info!("older password not written: a newer one was requested");
+            count_job(job.job.kind.as_str(), "superseded");
+            return step;
+        }
+        let waited_ms = end.audit.at.saturating_sub(job.queued_at);
         info!(outcome = ?step, waited_ms, "directory job ended");
         count_job(
             job.job.kind.as_str(),
@@ -228,14 +313,13 @@ impl Worker {
         // How long people wait from request to directory, retries included.
         metrics::histogram!("claimd_directory_job_wait_seconds", "kind" => job.job.kind.as_str())
             .record(waited_ms as f64 / 1000.0);
-        Ok(step)
+        step
     }
 
     /// Ends a password job a newer one replaced, without writing it.
-    async fn supersede(&self, job: &LeasedJob) -> Result<Step, StoreError> {
-        let now = now_millis();
+    fn supersede(&self, job: &LeasedJob) -> Decision {
         let audit = AuditEvent {
-            at: now,
+            at: now_millis(),
             action: audit_action(job.job.kind),
             employee_id: Some(job.job.account.employee_id),
             username: Some(job.job.account.username.clone()),
@@ -246,12 +330,15 @@ impl Worker {
         let outcome = JobOutcome::Failed {
             reason: SUPERSEDED_REASON.into(),
         };
-        if !self.store.finish_job(job, outcome, audit, None).await? {
-            return Ok(Step::LeaseLost);
-        }
-        info!("older password not written: a newer one was requested");
-        count_job(job.job.kind.as_str(), "superseded");
-        Ok(Step::Superseded)
+        Decision::End(
+            Box::new(EndedJob {
+                job: job.clone(),
+                outcome,
+                audit,
+                mail: None,
+            }),
+            Step::Superseded,
+        )
     }
 
     /// The mail telling the person the change is done (roster-driven changes send none).
@@ -273,7 +360,7 @@ impl Worker {
                 let shutdown = shutdown.clone();
                 let owner = format!("{}-{i}", worker.owner);
                 tokio::spawn(async move {
-                    let step = || async { worker.step_as(&owner).await.map(|s| s != Step::Idle) };
+                    let step = || async { worker.step_batch(&owner).await };
                     run_loop(&worker.config, &shutdown, step, || worker.events.queued()).await;
                 })
             })

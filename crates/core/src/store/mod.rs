@@ -20,9 +20,9 @@ use async_trait::async_trait;
 
 pub use attempts::{AttemptKey, AttemptTicket, Lockout, LockoutPolicy, Reservation};
 pub use records::{
-    AuditEvent, AuditRow, ClaimInsert, ClaimState, ClaimedAccount, ImportOptions, ImportSummary,
-    JobOutcome, LeaseCheck, LeasedJob, NewClaim, NewPasswordJob, PlannedChange, QueueStats,
-    SUPERSEDED_REASON, StoredAnswer,
+    AuditEvent, AuditRow, ClaimInsert, ClaimState, ClaimedAccount, EndedJob, ImportOptions,
+    ImportSummary, JobOutcome, LeaseCheck, LeasedJob, NewClaim, NewPasswordJob, PlannedChange,
+    QueueStats, SUPERSEDED_REASON, StoredAnswer,
 };
 
 use crate::{
@@ -155,6 +155,21 @@ pub trait JobStore: Send + Sync + fmt::Debug {
         lease_for: Duration,
         now: Millis,
     ) -> Result<Option<LeasedJob>, StoreError>;
+
+    /// Takes up to `max` due jobs at once, each as [`JobStore::lease_job`] would (never two
+    /// of one employee), for a worker that writes them one after another and records them
+    /// together.
+    async fn lease_jobs(
+        &self,
+        owner: &str,
+        lease_for: Duration,
+        now: Millis,
+        max: usize,
+    ) -> Result<Vec<LeasedJob>, StoreError>;
+
+    /// Ends several jobs in one transaction, each as [`JobStore::finish_job`] would; for each,
+    /// false when its lease was lost (nothing is written for it).
+    async fn finish_jobs(&self, ended: &[EndedJob]) -> Result<Vec<bool>, StoreError>;
 
     /// Whether `job` is still this worker's to write at `now` (its lease unexpired and its
     /// owner), and, for a password, still the account's newest: checked immediately before

@@ -199,6 +199,20 @@ pub enum LeaseCheck {
     Superseded,
 }
 
+/// A job a worker has ended, recorded with others in one transaction
+/// ([`super::JobStore::finish_jobs`]).
+#[derive(Debug)]
+pub struct EndedJob {
+    /// The job as leased.
+    pub job: LeasedJob,
+    /// How it ended.
+    pub outcome: JobOutcome,
+    /// Its audit row.
+    pub audit: AuditEvent,
+    /// The notice it sends, if any.
+    pub mail: Option<crate::mail::Mail>,
+}
+
 /// How a job ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JobOutcome {

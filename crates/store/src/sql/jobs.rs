@@ -40,20 +40,21 @@ pub(super) async fn operation(
 /// `id, kind, account, sealed_password, attempts, created_at, rehire` of a leased job.
 type LeasedRow = (String, String, String, Option<Vec<u8>>, i64, i64, bool);
 
-/// Takes the oldest due job whose lease is free or has expired, in one statement, so two
-/// workers can never hold the same job.
+/// Takes the `max` oldest due jobs whose lease is free or has expired, in one statement, so
+/// two workers can never hold the same job.
 pub(super) async fn lease(
     pool: &Pool,
     owner: &str,
     lease_for: Duration,
     now: Millis,
-) -> Result<Option<LeasedJob>, StoreError> {
+    max: usize,
+) -> Result<Vec<LeasedJob>, StoreError> {
     let lease_until = now.saturating_add(i64::try_from(lease_for.as_millis()).unwrap_or(i64::MAX));
-    let row: Option<LeasedRow> = sqlx::query_as(
+    let rows: Vec<LeasedRow> = sqlx::query_as(
         sqlx::AssertSqlSafe(format!(
         "UPDATE directory_jobs
          SET lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
-         WHERE id = (
+         WHERE id IN (
              SELECT j.id FROM directory_jobs j
              WHERE j.state = 'queued' AND j.next_attempt_at <= $3
                AND (j.lease_until IS NULL OR j.lease_until <= $3)
@@ -64,7 +65,7 @@ pub(super) async fn lease(
                    WHERE oc.employee_id = (SELECT c.employee_id FROM claims c WHERE c.id = j.claim_id)
                      AND o.state = 'queued' AND o.created_at < j.created_at)
              ORDER BY j.next_attempt_at, j.created_at
-             LIMIT 1 {take})
+             LIMIT $4 {take})
          RETURNING id, kind, account, sealed_password, attempts, created_at, rehire",
         take = super::db::TAKE_ROW
     )),
@@ -72,24 +73,30 @@ pub(super) async fn lease(
     .bind(owner)
     .bind(lease_until)
     .bind(now)
-    .fetch_optional(pool)
+    .bind(i64::try_from(max).unwrap_or(1))
+    .fetch_all(pool)
     .await
     .map_err(store_error)?;
-    let Some((id, kind, account, sealed, attempts, queued_at, rehire)) = row else {
-        return Ok(None);
-    };
-    Ok(Some(LeasedJob {
-        job: DirectoryJob {
-            id: OperationId::parse(&id).map_err(|_| corrupt("directory_jobs.id"))?,
-            kind: JobKind::parse(&kind).ok_or_else(|| corrupt("directory_jobs.kind"))?,
-            account: account_json::from_json(&account)?,
-            rehire,
-        },
-        sealed_password: sealed.unwrap_or_default(),
-        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-        lease_owner: owner.to_owned(),
-        queued_at,
-    }))
+    let mut leased = rows
+        .into_iter()
+        .map(|(id, kind, account, sealed, attempts, queued_at, rehire)| {
+            Ok(LeasedJob {
+                job: DirectoryJob {
+                    id: OperationId::parse(&id).map_err(|_| corrupt("directory_jobs.id"))?,
+                    kind: JobKind::parse(&kind).ok_or_else(|| corrupt("directory_jobs.kind"))?,
+                    account: account_json::from_json(&account)?,
+                    rehire,
+                },
+                sealed_password: sealed.unwrap_or_default(),
+                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                lease_owner: owner.to_owned(),
+                queued_at,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    // In queue order (RETURNING's order is the database's).
+    leased.sort_by_key(|job| job.queued_at);
+    Ok(leased)
 }
 
 /// Whether `job` may be written now: still held by its owner within the lease, and (for a

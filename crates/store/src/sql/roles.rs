@@ -17,7 +17,7 @@ macro_rules! impl_store_roles {
                 mail::{Mail, MailKind, QueuedMail},
                 store::{
                     AdminStore, AttemptKey, AttemptStore, AttemptTicket, AuditEvent, AuditRow,
-                    AuditStore, ClaimInsert, ClaimState, ClaimStore, ClaimedAccount,
+                    AuditStore, ClaimInsert, ClaimState, ClaimStore, ClaimedAccount, EndedJob,
                     ImportOptions, ImportSummary, JobOutcome, JobStore, LeaseCheck, LeasedJob,
                     Lockout, LockoutPolicy, Millis, NewClaim, NewPasswordJob, OutboxStore,
                     QueueStats, Reservation, RosterStore, StoredAnswer,
@@ -113,11 +113,40 @@ macro_rules! impl_store_roles {
                     lease_for: Duration,
                     now: Millis,
                 ) -> Result<Option<LeasedJob>, StoreError> {
-                    jobs::lease(self.job_pool(), owner, lease_for, now).await
+                    jobs::lease(self.job_pool(), owner, lease_for, now, 1)
+                        .await
+                        .map(|mut leased| leased.pop())
                 }
 
                 async fn confirm_lease(&self, job: &LeasedJob, now: Millis) -> Result<LeaseCheck, StoreError> {
                     jobs::confirm(self.job_pool(), job, now).await
+                }
+
+                async fn lease_jobs(
+                    &self,
+                    owner: &str,
+                    lease_for: Duration,
+                    now: Millis,
+                    max: usize,
+                ) -> Result<Vec<LeasedJob>, StoreError> {
+                    jobs::lease(self.job_pool(), owner, lease_for, now, max).await
+                }
+
+                async fn finish_jobs(&self, ended: &[EndedJob]) -> Result<Vec<bool>, StoreError> {
+                    let mut tx = self.job_write().await?;
+                    let mut recorded = Vec::with_capacity(ended.len());
+                    for end in ended {
+                        let held = jobs::finish(&mut tx, &end.job, &end.outcome, end.audit.at).await?;
+                        if held {
+                            audit::insert(&mut tx, &end.audit).await?;
+                            if let Some(mail) = &end.mail {
+                                mail::enqueue(&mut tx, mail, end.audit.at).await?;
+                            }
+                        }
+                        recorded.push(held);
+                    }
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(recorded)
                 }
 
                 async fn finish_job(

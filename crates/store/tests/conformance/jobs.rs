@@ -175,3 +175,44 @@ pub async fn a_retried_job_waits_until_due(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(again.attempts, 2);
 }
+
+/// A worker may lease several due jobs at once and record them in one transaction; a job
+/// whose lease it lost meanwhile is not recorded, the others are.
+pub async fn jobs_are_leased_and_recorded_in_batches(store: Arc<dyn Store>) {
+    use claimd_core::store::EndedJob;
+    seeded(&*store, &[21, 22, 23]).await;
+    for id in [21, 22, 23] {
+        store.insert_claim(claim(id, T0)).await.unwrap();
+    }
+    let batch = store
+        .lease_jobs("w1", Duration::from_secs(60), T0, 2)
+        .await
+        .unwrap();
+    assert_eq!(batch.len(), 2);
+    let rest = store
+        .lease_jobs("w2", Duration::from_secs(60), T0, 16)
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 1, "leased jobs are not shared");
+    let mut lost = batch[1].clone();
+    lost.lease_owner = "w9".into();
+    let ended = [
+        EndedJob {
+            job: batch[0].clone(),
+            outcome: JobOutcome::Succeeded,
+            audit: audit(T0, "directory.provision", "succeeded"),
+            mail: None,
+        },
+        EndedJob {
+            job: lost,
+            outcome: JobOutcome::Succeeded,
+            audit: audit(T0, "directory.provision", "succeeded"),
+            mail: None,
+        },
+    ];
+    assert_eq!(store.finish_jobs(&ended).await.unwrap(), [true, false]);
+    let first = store.operation(batch[0].job.id).await.unwrap().unwrap();
+    assert_eq!(first.state, OperationState::Succeeded);
+    let second = store.operation(batch[1].job.id).await.unwrap().unwrap();
+    assert_eq!(second.state, OperationState::Pending);
+}
