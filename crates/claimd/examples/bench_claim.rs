@@ -17,50 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use claimd_api::v1::{
-    ChallengeAnswer, ClaimAccountRequest, OperationState, WatchOperationRequest,
-    account_service_client::AccountServiceClient,
-};
-use common::{BoxError, Stack};
-use tonic::transport::Channel;
-
-const PASSWORD: &str = "Maple-Canoe-Lantern-42";
-
-fn request(i: u32) -> ClaimAccountRequest {
-    let answers = [
-        ("first-pet", "Biscuit"),
-        ("birth-city", "Jonesboro"),
-        ("first-car", "Ford Ranger"),
-    ];
-    ClaimAccountRequest {
-        last_name: format!("Bench{i}"),
-        first_name: "Person".into(),
-        employee_id: format!("{i:06}"),
-        password: PASSWORD.into(),
-        answers: answers
-            .iter()
-            .map(|(q, a)| ChallengeAnswer {
-                question_id: (*q).into(),
-                answer: (*a).into(),
-            })
-            .collect(),
-    }
-}
-
-async fn settle(client: &mut AccountServiceClient<Channel>, id: String) -> Result<(), BoxError> {
-    let mut stream = client
-        .watch_operation(WatchOperationRequest { id })
-        .await?
-        .into_inner();
-    let mut last = None;
-    while let Some(m) = stream.message().await? {
-        last = m.operation;
-    }
-    match last {
-        Some(op) if op.state() == OperationState::Succeeded => Ok(()),
-        other => Err(format!("operation ended as {other:?}").into()),
-    }
-}
+use common::{BoxError, Stack, bench_claim_request as request, settle};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;

@@ -13,50 +13,10 @@ mod common;
 
 use std::{fs, time::Instant};
 
-use claimd_api::v1::{
-    ChallengeAnswer, ClaimAccountRequest, OperationState, WatchOperationRequest,
-    account_service_client::AccountServiceClient,
-};
+use claimd_api::v1::account_service_client::AccountServiceClient;
 use claimd_testkit::Postgres;
-use common::{BoxError, Stack};
+use common::{BoxError, Stack, bench_claim_request as request, settle};
 use tonic::transport::Channel;
-
-fn request(i: u32) -> ClaimAccountRequest {
-    let answers = [
-        ("first-pet", "Biscuit"),
-        ("birth-city", "Jonesboro"),
-        ("first-car", "Ford Ranger"),
-    ];
-    ClaimAccountRequest {
-        last_name: format!("Bench{i}"),
-        first_name: "Person".into(),
-        employee_id: format!("{i:06}"),
-        password: "Maple-Canoe-Lantern-42".into(),
-        answers: answers
-            .iter()
-            .map(|(q, a)| ChallengeAnswer {
-                question_id: (*q).into(),
-                answer: (*a).into(),
-            })
-            .collect(),
-    }
-}
-
-async fn settle(client: &mut AccountServiceClient<Channel>, id: String) -> Result<(), String> {
-    let mut stream = client
-        .watch_operation(WatchOperationRequest { id })
-        .await
-        .map_err(|e| e.to_string())?
-        .into_inner();
-    let mut last = None;
-    while let Some(m) = stream.message().await.map_err(|e| e.to_string())? {
-        last = m.operation;
-    }
-    match last {
-        Some(op) if op.state() == OperationState::Succeeded => Ok(()),
-        other => Err(format!("operation ended as {other:?}")),
-    }
-}
 
 /// N claims from 8 clients spread over `clients`; claims per second, accepted and written.
 async fn measure(clients: &[AccountServiceClient<Channel>], n: u32) -> Result<f64, BoxError> {

@@ -77,65 +77,27 @@ impl Worker {
 
     /// Leases and applies at most one job, as this worker's first loop.
     pub async fn step(&self) -> Result<Step, StoreError> {
-        self.step_as(&format!("{}-0", self.owner)).await
+        let steps = self.run_batch(&format!("{}-0", self.owner), 1).await?;
+        Ok(steps.first().copied().unwrap_or(Step::Idle))
     }
 
-    /// Leases and applies at most one job under the lease identity `owner` (one per loop, so
-    /// two loops of one process can never mistake each other's lease for their own).
-    async fn step_as(&self, owner: &str) -> Result<Step, StoreError> {
-        // The lease runs from before it is asked for; the write must end inside it, with a
-        // tenth to spare for clocks and the commit, or it is abandoned (see `apply`).
-        let leased_at = tokio::time::Instant::now();
-        let Some(job) = self
-            .store
-            .lease_job(owner, self.config.lease, now_millis())
-            .await?
-        else {
-            return Ok(Step::Idle);
-        };
-        let deadline = leased_at + self.config.lease - self.config.lease / 10;
-        let span = info_span!(
-            "job",
-            job_id = %job.job.id,
-            kind = job.job.kind.as_str(),
-            username = %job.job.account.username,
-            attempt = job.attempts,
-        );
-        let step = async {
-            match self.decide(&job, deadline).await? {
-                Decision::Done(step) => Ok(step),
-                Decision::End(end, step) => {
-                    let held = self.store.finish_jobs(std::slice::from_ref(&end)).await?;
-                    Ok(self.recorded(&end, step, held.first().copied().unwrap_or(false)))
-                }
-            }
-        }
-        .instrument(span)
-        .await?;
-        if matches!(step, Step::Succeeded | Step::Failed | Step::Superseded) {
-            self.events.job_finished();
-        }
-        if step == Step::Succeeded {
-            self.events.mail_queued();
-        }
-        Ok(step)
-    }
-
-    /// Leases up to [`BATCH`] due jobs under `owner`, writes them one after another (each
-    /// behind its own fence, all within the lease) and records their ends in one
-    /// transaction: a nightly queue of thousands costs a few statements per batch rather than
-    /// per job. False when nothing was due.
-    async fn step_batch(&self, owner: &str) -> Result<bool, StoreError> {
+    /// Leases up to `max` due jobs under the lease identity `owner` (one per loop, so two
+    /// loops of one process can never mistake each other's lease for their own), writes them
+    /// one after another, each behind its own fence and all within the lease, and records
+    /// their ends in one transaction: a nightly queue of thousands costs a few statements per
+    /// batch rather than per job. How each job went, in lease order (empty: nothing was due).
+    async fn run_batch(&self, owner: &str, max: usize) -> Result<Vec<Step>, StoreError> {
+        // The lease runs from before it is asked for; the writes must end inside it, with a
+        // tenth to spare for clocks and the commit, or they are abandoned (see `decide`).
         let leased_at = tokio::time::Instant::now();
         let jobs = self
             .store
-            .lease_jobs(owner, self.config.lease, now_millis(), BATCH)
+            .lease_jobs(owner, self.config.lease, now_millis(), max)
             .await?;
-        if jobs.is_empty() {
-            return Ok(false);
-        }
         let deadline = leased_at + self.config.lease - self.config.lease / 10;
-        let (mut ended, mut steps) = (Vec::new(), Vec::new());
+        let mut steps = Vec::with_capacity(jobs.len());
+        // The jobs to record as ended, and where each is in `steps`.
+        let (mut ended, mut at) = (Vec::new(), Vec::new());
         for job in &jobs {
             let span = info_span!(
                 "job",
@@ -144,23 +106,31 @@ impl Worker {
                 username = %job.job.account.username,
                 attempt = job.attempts,
             );
-            if let Decision::End(end, step) = self.decide(job, deadline).instrument(span).await? {
-                ended.push(*end);
-                steps.push(step);
+            match self.decide(job, deadline).instrument(span).await? {
+                Decision::Done(step) => steps.push(step),
+                Decision::End(end, step) => {
+                    ended.push(*end);
+                    at.push(steps.len());
+                    steps.push(step);
+                }
             }
         }
         if !ended.is_empty() {
             let held = self.store.finish_jobs(&ended).await?;
-            let mut mail = false;
-            for ((end, step), held) in ended.iter().zip(steps).zip(held) {
-                mail |= self.recorded(end, step, held) == Step::Succeeded;
-            }
-            self.events.job_finished();
-            if mail {
-                self.events.mail_queued();
+            for ((end, i), held) in ended.iter().zip(at).zip(held) {
+                steps[i] = self.recorded(end, steps[i], held);
             }
         }
-        Ok(true)
+        if steps
+            .iter()
+            .any(|s| matches!(s, Step::Succeeded | Step::Failed | Step::Superseded))
+        {
+            self.events.job_finished();
+        }
+        if steps.contains(&Step::Succeeded) {
+            self.events.mail_queued();
+        }
+        Ok(steps)
     }
 
     /// Writes one leased job (behind the fence) and says how it ended; a retry is recorded
@@ -360,7 +330,12 @@ impl Worker {
                 let shutdown = shutdown.clone();
                 let owner = format!("{}-{i}", worker.owner);
                 tokio::spawn(async move {
-                    let step = || async { worker.step_batch(&owner).await };
+                    let step = || async {
+                        worker
+                            .run_batch(&owner, BATCH)
+                            .await
+                            .map(|steps| !steps.is_empty())
+                    };
                     run_loop(&worker.config, &shutdown, step, || worker.events.queued()).await;
                 })
             })

@@ -145,30 +145,25 @@ impl ClaimdProcess {
     /// port): the other half of a split deployment, `serve` here and `sync` there. It has its
     /// own temp dir for its log.
     pub fn sibling(&self) -> Self {
-        let sibling = Self {
-            binary: self.binary.clone(),
-            dir: tempfile::Builder::new()
-                .prefix("claimd-sibling-")
-                .tempdir()
-                .expect("temp dir"),
-            port: self.port,
-            env: self.env.clone(),
-            child: None,
-        };
-        fs::copy(self.config_path(), sibling.config_path()).expect("config copied");
-        sibling
+        self.copy("claimd-sibling-", self.port)
     }
 
     /// Another replica on a port of its own: the same configuration and environment (so the
     /// same store and seal key) with only its gRPC listen address changed.
     pub fn replica(&self) -> Self {
-        let replica = Self {
+        self.copy("claimd-replica-", free_port())
+    }
+
+    /// A process with this one's configuration and environment, in a temp dir of its own,
+    /// listening on `port`.
+    fn copy(&self, prefix: &str, port: u16) -> Self {
+        let copy = Self {
             binary: self.binary.clone(),
             dir: tempfile::Builder::new()
-                .prefix("claimd-replica-")
+                .prefix(prefix)
                 .tempdir()
                 .expect("temp dir"),
-            port: free_port(),
+            port,
             env: self.env.clone(),
             child: None,
         };
@@ -176,10 +171,10 @@ impl ClaimdProcess {
             .expect("config readable")
             .replace(
                 &format!("127.0.0.1:{}", self.port),
-                &format!("127.0.0.1:{}", replica.port),
+                &format!("127.0.0.1:{port}"),
             );
-        fs::write(replica.config_path(), config).expect("config written");
-        replica
+        fs::write(copy.config_path(), config).expect("config written");
+        copy
     }
 
     /// Everything claimd has logged so far.

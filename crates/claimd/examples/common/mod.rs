@@ -176,3 +176,43 @@ async fn connect(port: u16) -> Result<AccountServiceClient<Channel>, BoxError> {
         }
     }
 }
+
+/// Bench person `i`'s claim (roster row `i,Bench{i},Person,…`), with the benchmarks' password.
+pub fn bench_claim_request(i: u32) -> claimd_api::v1::ClaimAccountRequest {
+    let answers = [
+        ("first-pet", "Biscuit"),
+        ("birth-city", "Jonesboro"),
+        ("first-car", "Ford Ranger"),
+    ];
+    claimd_api::v1::ClaimAccountRequest {
+        last_name: format!("Bench{i}"),
+        first_name: "Person".into(),
+        employee_id: format!("{i:06}"),
+        password: "Maple-Canoe-Lantern-42".into(),
+        answers: answers
+            .iter()
+            .map(|(q, a)| claimd_api::v1::ChallengeAnswer {
+                question_id: (*q).into(),
+                answer: (*a).into(),
+            })
+            .collect(),
+    }
+}
+
+/// Watches operation `id` to its end; an error unless it SUCCEEDED.
+pub async fn settle(client: &mut AccountServiceClient<Channel>, id: String) -> Result<(), String> {
+    use claimd_api::v1::{OperationState, WatchOperationRequest};
+    let mut stream = client
+        .watch_operation(WatchOperationRequest { id })
+        .await
+        .map_err(|e| e.to_string())?
+        .into_inner();
+    let mut last = None;
+    while let Some(m) = stream.message().await.map_err(|e| e.to_string())? {
+        last = m.operation;
+    }
+    match last {
+        Some(op) if op.state() == OperationState::Succeeded => Ok(()),
+        other => Err(format!("operation ended as {other:?}")),
+    }
+}

@@ -154,7 +154,9 @@ pub trait JobStore: Send + Sync + fmt::Debug {
         owner: &str,
         lease_for: Duration,
         now: Millis,
-    ) -> Result<Option<LeasedJob>, StoreError>;
+    ) -> Result<Option<LeasedJob>, StoreError> {
+        Ok(self.lease_jobs(owner, lease_for, now, 1).await?.pop())
+    }
 
     /// Takes up to `max` due jobs at once, each as [`JobStore::lease_job`] would (never two
     /// of one employee), for a worker that writes them one after another and records them
@@ -186,7 +188,16 @@ pub trait JobStore: Send + Sync + fmt::Debug {
         outcome: JobOutcome,
         audit: AuditEvent,
         mail: Option<Mail>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool, StoreError> {
+        let ended = EndedJob {
+            job: job.clone(),
+            outcome,
+            audit,
+            mail,
+        };
+        let held = self.finish_jobs(std::slice::from_ref(&ended)).await?;
+        Ok(held.first().copied().unwrap_or(false))
+    }
 
     /// Gives a job back to be retried at `retry_at`, keeping `error` for operators. False when
     /// the lease was lost.

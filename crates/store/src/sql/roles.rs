@@ -18,7 +18,7 @@ macro_rules! impl_store_roles {
                 store::{
                     AdminStore, AttemptKey, AttemptStore, AttemptTicket, AuditEvent, AuditRow,
                     AuditStore, ClaimInsert, ClaimState, ClaimStore, ClaimedAccount, EndedJob,
-                    ImportOptions, ImportSummary, JobOutcome, JobStore, LeaseCheck, LeasedJob,
+                    ImportOptions, ImportSummary, JobStore, LeaseCheck, LeasedJob,
                     Lockout, LockoutPolicy, Millis, NewClaim, NewPasswordJob, OutboxStore,
                     QueueStats, Reservation, RosterStore, StoredAnswer,
                 },
@@ -107,17 +107,6 @@ macro_rules! impl_store_roles {
                     jobs::operation(&self.pool, id).await
                 }
 
-                async fn lease_job(
-                    &self,
-                    owner: &str,
-                    lease_for: Duration,
-                    now: Millis,
-                ) -> Result<Option<LeasedJob>, StoreError> {
-                    jobs::lease(self.job_pool(), owner, lease_for, now, 1)
-                        .await
-                        .map(|mut leased| leased.pop())
-                }
-
                 async fn confirm_lease(&self, job: &LeasedJob, now: Millis) -> Result<LeaseCheck, StoreError> {
                     jobs::confirm(self.job_pool(), job, now).await
                 }
@@ -147,25 +136,6 @@ macro_rules! impl_store_roles {
                     }
                     tx.commit().await.map_err(store_error)?;
                     Ok(recorded)
-                }
-
-                async fn finish_job(
-                    &self,
-                    job: &LeasedJob,
-                    outcome: JobOutcome,
-                    audit: AuditEvent,
-                    mail: Option<Mail>,
-                ) -> Result<bool, StoreError> {
-                    let mut tx = self.job_write().await?;
-                    if !jobs::finish(&mut tx, job, &outcome, audit.at).await? {
-                        return Ok(false);
-                    }
-                    audit::insert(&mut tx, &audit).await?;
-                    if let Some(mail) = &mail {
-                        mail::enqueue(&mut tx, mail, audit.at).await?;
-                    }
-                    tx.commit().await.map_err(store_error)?;
-                    Ok(true)
                 }
 
                 async fn retry_job(
