@@ -4,10 +4,7 @@ use std::{sync::Arc, time::Instant};
 
 use claimd_core::{
     Directory, DirectoryError, DirectoryJob, Events, JobKind, MailWriter, Sealer, StoreError,
-    store::{
-        AuditEvent, EndedJob, JobOutcome, JobStore, LeaseCheck, LeasedJob, SUPERSEDED_REASON,
-        now_millis,
-    },
+    store::{AuditEvent, EndedJob, JobOutcome, JobStore, LeaseCheck, LeasedJob, now_millis},
 };
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
@@ -155,7 +152,7 @@ impl Worker {
                 warn!("lease lost before the directory write; nothing written");
                 return Ok(Decision::Done(Step::LeaseLost));
             }
-            LeaseCheck::Superseded => return Ok(self.supersede(job)),
+            LeaseCheck::Superseded(reason) => return Ok(self.supersede(job, reason)),
         }
         let result = match opened {
             Ok(password) => {
@@ -286,8 +283,9 @@ impl Worker {
         step
     }
 
-    /// Ends a password job a newer one replaced, without writing it.
-    fn supersede(&self, job: &LeasedJob) -> Decision {
+    /// Ends a password job a newer job replaced (a newer request, or a leaver's disable),
+    /// without writing it.
+    fn supersede(&self, job: &LeasedJob, reason: &'static str) -> Decision {
         let audit = AuditEvent {
             at: now_millis(),
             action: audit_action(job.job.kind),
@@ -295,10 +293,10 @@ impl Worker {
             username: Some(job.job.account.username.clone()),
             client: None,
             outcome: "superseded",
-            reason: Some(SUPERSEDED_REASON.into()),
+            reason: Some(reason.into()),
         };
         let outcome = JobOutcome::Failed {
-            reason: SUPERSEDED_REASON.into(),
+            reason: reason.into(),
         };
         Decision::End(
             Box::new(EndedJob {

@@ -21,8 +21,8 @@ use async_trait::async_trait;
 pub use attempts::{AttemptKey, AttemptTicket, Lockout, LockoutPolicy, Reservation};
 pub use records::{
     AuditEvent, AuditRow, ClaimInsert, ClaimState, ClaimedAccount, EndedJob, ImportOptions,
-    ImportSummary, JobOutcome, LeaseCheck, LeasedJob, NewClaim, NewPasswordJob, PlannedChange,
-    QueueStats, SUPERSEDED_REASON, StoredAnswer,
+    ImportSummary, JobOutcome, LEFT_REASON, LeaseCheck, LeasedJob, NewClaim, NewPasswordJob,
+    PlannedChange, QueueStats, SUPERSEDED_REASON, StoredAnswer,
 };
 
 use crate::{

@@ -188,6 +188,9 @@ pub struct LeasedJob {
 /// Why a password job ended without being written: a newer one for the account replaced it.
 pub const SUPERSEDED_REASON: &str = "replaced by a newer password request";
 
+/// Why a password job ended without being written: the person left (a roster import).
+pub const LEFT_REASON: &str = "cancelled: the employee has left";
+
 /// What a worker finds when it checks its lease right before writing the directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LeaseCheck {
@@ -195,8 +198,10 @@ pub enum LeaseCheck {
     Held,
     /// The lease ran out or another worker holds the job: write nothing.
     Lost,
-    /// A newer password job exists for the same account: this older password must not land.
-    Superseded,
+    /// A newer job sets the account's password (a newer request, or a leaver's disable): this
+    /// older password must not land. Why, in plain words ([`SUPERSEDED_REASON`] or
+    /// [`LEFT_REASON`]).
+    Superseded(&'static str),
 }
 
 /// A job a worker has ended, recorded with others in one transaction

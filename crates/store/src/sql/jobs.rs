@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::db::{Conn, Pool};
 use claimd_core::{
     DirectoryJob, JobKind, Operation, OperationId, OperationState, StoreError,
-    store::{JobOutcome, LeaseCheck, LeasedJob, Millis},
+    store::{JobOutcome, LEFT_REASON, LeaseCheck, LeasedJob, Millis, SUPERSEDED_REASON},
 };
 
 use crate::{
@@ -107,11 +107,14 @@ pub(super) async fn confirm(
     job: &LeasedJob,
     now: Millis,
 ) -> Result<LeaseCheck, StoreError> {
-    let row: Option<(bool, bool)> = sqlx::query_as(
+    let row: Option<(bool, bool, bool)> = sqlx::query_as(
         "SELECT COALESCE(j.state = 'queued' AND j.lease_owner = $2 AND j.lease_until > $3, FALSE),
                 EXISTS (SELECT 1 FROM directory_jobs n
                         WHERE n.claim_id = j.claim_id AND n.account_seq > j.account_seq
-                          AND n.kind IN ('reset_password', 'change_password', 'disable_account'))
+                          AND n.kind IN ('reset_password', 'change_password')),
+                EXISTS (SELECT 1 FROM directory_jobs n
+                        WHERE n.claim_id = j.claim_id AND n.account_seq > j.account_seq
+                          AND n.kind = 'disable_account')
          FROM directory_jobs j WHERE j.id = $1",
     )
     .bind(job.job.id.to_string())
@@ -120,9 +123,12 @@ pub(super) async fn confirm(
     .fetch_optional(pool)
     .await
     .map_err(store_error)?;
+    let password = job.job.kind.carries_password();
     Ok(match row {
-        Some((true, newer)) if newer && job.job.kind.carries_password() => LeaseCheck::Superseded,
-        Some((true, _)) => LeaseCheck::Held,
+        // A leaver's disable says more than a newer request: the person has left.
+        Some((true, _, true)) if password => LeaseCheck::Superseded(LEFT_REASON),
+        Some((true, true, _)) if password => LeaseCheck::Superseded(SUPERSEDED_REASON),
+        Some((true, _, _)) => LeaseCheck::Held,
         _ => LeaseCheck::Lost,
     })
 }

@@ -13,7 +13,7 @@ use claimd_core::{
 use crate::error::{corrupt, store_error};
 
 /// Why a password job queued for a leaver ends.
-const LEFT: &str = "cancelled: the employee has left";
+use claimd_core::store::LEFT_REASON as LEFT;
 
 /// `last_name, first_name, email, status` of a roster row.
 type RosterRow = (String, String, String, String);

@@ -313,7 +313,7 @@ pub async fn the_lease_is_confirmed_before_a_write(store: Arc<dyn Store>) {
     store.insert_password_job(newer).await.unwrap();
     assert_eq!(
         store.confirm_lease(&held, T0 + 5).await.unwrap(),
-        LeaseCheck::Superseded
+        LeaseCheck::Superseded(claimd_core::store::SUPERSEDED_REASON)
     );
     assert!(
         store
@@ -362,5 +362,32 @@ pub async fn releasing_an_active_claim_changes_nothing(store: Arc<dyn Store>) {
             .unwrap()
             .is_some_and(|a| a.answers.len() == 3),
         "the answers are kept"
+    );
+}
+
+/// A reset a worker holds when the roster says the person has left is not cancelled with
+/// the waiting ones; the fence then ends it, saying the person has left.
+pub async fn a_held_reset_of_a_leaver_is_fenced_as_left(store: Arc<dyn Store>) {
+    use claimd_core::{
+        RosterStatus,
+        store::{LEFT_REASON, LeaseCheck},
+    };
+    let claim_id = active_claim(&*store).await;
+    store
+        .insert_password_job(password_job(&claim_id, JobKind::ResetPassword, T0 + 1))
+        .await
+        .unwrap();
+    let held = store
+        .lease_job("w1", Duration::from_secs(60), T0 + 2)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .import_roster(&[entry(77777, "Doe", RosterStatus::Terminated)], T0 + 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.confirm_lease(&held, T0 + 4).await.unwrap(),
+        LeaseCheck::Superseded(LEFT_REASON)
     );
 }
