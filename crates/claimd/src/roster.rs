@@ -5,52 +5,60 @@ use std::{fs::File, io::IsTerminal, path::Path};
 
 use anyhow::Context;
 use claimd_core::{
-    JobKind, parse_roster_csv,
+    JobKind, RosterProblem, RosterRows,
     store::{ImportOptions, ImportSummary, now_millis},
 };
 
-/// Files this large say what they are doing on a terminal.
-const PROGRESS_ROWS: usize = 5_000;
+/// Files this large (about 5,000 rows) say what they are doing on a terminal.
+const PROGRESS_BYTES: u64 = 256 * 1024;
 
 /// Imports a roster file; on any bad row nothing changes and every problem is printed.
+///
+/// The file is read as the import goes (a chunk at a time), so a district's whole staff
+/// does not have to fit in memory twice; a bad row rolls everything back.
 pub async fn import(
     store: &crate::settings::StoreParts,
     path: &Path,
     options: &ImportOptions,
 ) -> anyhow::Result<()> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let entries = match parse_roster_csv(file) {
-        Ok(entries) => entries,
-        Err(problems) => {
-            let listed: Vec<String> = problems
-                .iter()
-                .map(|p| format!("  {}: {p}", path.display()))
-                .collect();
-            anyhow::bail!(
-                "{} problem(s) in {}; nothing was imported:\n{}",
-                problems.len(),
-                path.display(),
-                listed.join("\n")
-            );
-        }
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let refuse = |problems: Vec<RosterProblem>| {
+        let listed: Vec<String> = problems
+            .iter()
+            .map(|p| format!("  {}: {p}", path.display()))
+            .collect();
+        anyhow::anyhow!(
+            "{} problem(s) in {}; nothing was imported:\n{}",
+            problems.len(),
+            path.display(),
+            listed.join("\n")
+        )
     };
-    // On a terminal, say what a large file is doing while it runs (both steps take about a
-    // second per 10,000 rows); logs and timers get only the result.
-    let progress = std::io::stderr().is_terminal() && entries.len() >= PROGRESS_ROWS;
+    let mut rows = RosterRows::new(file).map_err(refuse)?;
+    // On a terminal, say what a large file is doing while it runs; logs and timers get
+    // only the result.
+    let progress = std::io::stderr().is_terminal() && size >= PROGRESS_BYTES;
     if progress {
         eprintln!(
-            "read {} rows from {}; checking them against the store and the claimed accounts…",
-            entries.len(),
+            "checking {} against the store and the claimed accounts…",
             path.display()
         );
     }
     let store = store.open().await?;
     let started = std::time::Instant::now();
     let summary = store
-        .import_roster_with(&entries, options, now_millis())
+        .import_roster_rows(&mut rows, options, now_millis())
         .await?;
     if progress {
-        eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "read {} rows in {:.1} s",
+            summary.rows,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    if !summary.problems.is_empty() {
+        return Err(refuse(summary.problems));
     }
     if options.dry_run {
         print_plan(&summary);
@@ -81,7 +89,7 @@ pub async fn import(
     };
     println!(
         "{verb}: {} roster entries from {}: {counts}",
-        entries.len(),
+        summary.rows,
         path.display()
     );
     Ok(())

@@ -55,6 +55,46 @@ impl fmt::Debug for EmployeeId {
     }
 }
 
+/// A line number for every possible employee ID (a million of them), for a file read once:
+/// which line first named each ID. The table is allocated zeroed, and the system hands out
+/// zeroed pages only as they are written, so it costs at most 4 MiB however long the file is
+/// (a hash map grew by 17 bytes a row).
+pub struct FirstLines(Vec<u32>);
+
+impl FirstLines {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    /// Records that `line` names `id`; the line that named it before, if one did.
+    pub fn insert(&mut self, id: EmployeeId, line: u64) -> Option<u64> {
+        if self.0.is_empty() {
+            self.0 = vec![0; EmployeeId::MAX as usize + 1];
+        }
+        let slot = &mut self.0[id.get() as usize];
+        let earlier = *slot;
+        if earlier == 0 {
+            *slot = u32::try_from(line).unwrap_or(u32::MAX);
+            None
+        } else {
+            Some(u64::from(earlier))
+        }
+    }
+}
+
+impl Default for FirstLines {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for FirstLines {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FirstLines")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

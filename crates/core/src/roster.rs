@@ -1,9 +1,9 @@
 //! The HR roster: who may claim an account. Parsed from the district's CSV export
 //! (`employee_id,last_name,first_name,email,status`; extra columns ignored).
 
-use std::{collections::HashMap, fmt, io};
+use std::{fmt, io};
 
-use crate::{EmployeeId, PersonName, text::has_invisible};
+use crate::{EmployeeId, PersonName, employee_id::FirstLines, text::has_invisible};
 
 /// Whether a roster entry may claim an account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,42 +102,67 @@ const COLUMNS: [&str; 5] = ["employee_id", "last_name", "first_name", "email", "
 /// Parses a whole roster file. Either every row is good, or every problem is returned, each
 /// with its line number, so an import never applies part of a file.
 pub fn parse_roster_csv(input: impl io::Read) -> Result<Vec<RosterEntry>, Vec<RosterProblem>> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-    let headers = reader
-        .headers()
-        .map_err(|e| vec![csv_problem(1, &e)])?
-        .clone();
-    let mut index = [0usize; 5];
+    let mut entries = Vec::new();
     let mut problems = Vec::new();
-    for (slot, column) in index.iter_mut().zip(COLUMNS) {
-        match headers.iter().position(|h| {
-            h.trim()
-                .trim_start_matches('\u{feff}')
-                .eq_ignore_ascii_case(column)
-        }) {
-            Some(i) => *slot = i,
-            None => problems.push(RosterProblem {
-                line: 1,
-                message: format!("the header has no column {column:?}"),
-            }),
+    for row in RosterRows::new(input)? {
+        match row {
+            Ok(entry) => entries.push(entry),
+            Err(found) => problems.extend(found),
         }
     }
-    if !problems.is_empty() {
-        return Err(problems);
+    if problems.is_empty() {
+        Ok(entries)
+    } else {
+        Err(problems)
     }
-    let mut entries = Vec::new();
-    let mut first_line: HashMap<EmployeeId, u64> = HashMap::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(record) => record,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                problems.push(csv_problem(line, &e));
-                continue;
+}
+
+/// A roster file read one row at a time, so an import holds a chunk of the file rather than
+/// all of it. Each item is an entry or the row's problems; only the employee IDs seen so far
+/// are kept (to name a duplicate's first line).
+pub struct RosterRows<R> {
+    reader: csv::Reader<R>,
+    index: [usize; 5],
+    first_line: FirstLines,
+}
+
+impl<R: io::Read> RosterRows<R> {
+    /// Reads the header; a missing column is a problem of line 1.
+    pub fn new(input: R) -> Result<Self, Vec<RosterProblem>> {
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+        let headers = reader
+            .headers()
+            .map_err(|e| vec![csv_problem(1, &e)])?
+            .clone();
+        let mut index = [0usize; 5];
+        let mut problems = Vec::new();
+        for (slot, column) in index.iter_mut().zip(COLUMNS) {
+            match headers.iter().position(|h| {
+                h.trim()
+                    .trim_start_matches('\u{feff}')
+                    .eq_ignore_ascii_case(column)
+            }) {
+                Some(i) => *slot = i,
+                None => problems.push(RosterProblem {
+                    line: 1,
+                    message: format!("the header has no column {column:?}"),
+                }),
             }
-        };
+        }
+        if problems.is_empty() {
+            Ok(Self {
+                reader,
+                index,
+                first_line: FirstLines::new(),
+            })
+        } else {
+            Err(problems)
+        }
+    }
+
+    fn entry(&mut self, record: &csv::StringRecord) -> Result<RosterEntry, Vec<RosterProblem>> {
         let line = record.position().map_or(0, |p| p.line());
-        let field = |i: usize| record.get(index[i]).unwrap_or("");
+        let field = |i: usize| record.get(self.index[i]).unwrap_or("");
         let mut row_problems = Vec::new();
         let mut note = |column: &str, rule: &str| row_problems.push(format!("{column}: {rule}"));
         let employee_id = EmployeeId::parse_roster(field(0))
@@ -155,37 +180,52 @@ pub fn parse_roster_csv(input: impl io::Read) -> Result<Vec<RosterEntry>, Vec<Ro
             note("status", "must be active or terminated");
         }
         if let Some(id) = employee_id
-            && let Some(earlier) = first_line.insert(id, line)
+            && let Some(earlier) = self.first_line.insert(id, line)
         {
             note(
                 "employee_id",
                 &format!("{id} already appears on line {earlier}"),
             );
         }
-        if !row_problems.is_empty() {
-            problems.extend(
-                row_problems
-                    .into_iter()
-                    .map(|message| RosterProblem { line, message }),
-            );
-            continue;
-        }
-        if let (Some(employee_id), Some(last_name), Some(first_name), Some(email), Some(status)) =
-            (employee_id, last_name, first_name, email, status)
-        {
-            entries.push(RosterEntry {
-                employee_id,
-                last_name,
-                first_name,
-                email,
-                status,
-            });
+        match (employee_id, last_name, first_name, email, status) {
+            (Some(employee_id), Some(last_name), Some(first_name), Some(email), Some(status))
+                if row_problems.is_empty() =>
+            {
+                Ok(RosterEntry {
+                    employee_id,
+                    last_name,
+                    first_name,
+                    email,
+                    status,
+                })
+            }
+            _ => Err(row_problems
+                .into_iter()
+                .map(|message| RosterProblem { line, message })
+                .collect()),
         }
     }
-    if problems.is_empty() {
-        Ok(entries)
-    } else {
-        Err(problems)
+}
+
+impl<R> fmt::Debug for RosterRows<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RosterRows").finish_non_exhaustive()
+    }
+}
+
+impl<R: io::Read> Iterator for RosterRows<R> {
+    type Item = Result<RosterEntry, Vec<RosterProblem>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut record = csv::StringRecord::new();
+        match self.reader.read_record(&mut record) {
+            Ok(true) => Some(self.entry(&record)),
+            Ok(false) => None,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                Some(Err(vec![csv_problem(line, &e)]))
+            }
+        }
     }
 }
 

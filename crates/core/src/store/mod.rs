@@ -103,6 +103,20 @@ pub trait RosterStore: Send + Sync + fmt::Debug {
         entries: &[RosterEntry],
         options: &ImportOptions,
         now: Millis,
+    ) -> Result<ImportSummary, StoreError> {
+        let mut rows = entries.iter().cloned().map(Ok);
+        self.import_roster_rows(&mut rows, options, now).await
+    }
+
+    /// [`import_roster_with`](Self::import_roster_with) for rows read as they come (a file's
+    /// [`RosterRows`](crate::RosterRows)): a chunk at a time is compared and written, so memory
+    /// does not grow with the file. A bad row means nothing is applied; every row is still
+    /// read, so the summary lists every problem.
+    async fn import_roster_rows(
+        &self,
+        rows: &mut (dyn Iterator<Item = Result<RosterEntry, Vec<crate::RosterProblem>>> + Send),
+        options: &ImportOptions,
+        now: Millis,
     ) -> Result<ImportSummary, StoreError>;
 
     /// The roster entry with this ID.

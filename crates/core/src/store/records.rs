@@ -51,6 +51,10 @@ pub struct ImportSummary {
     pub applied: bool,
     /// True when the mass-disable guard refused the import.
     pub refused_mass_disable: bool,
+    /// Rows read from the file, good or bad.
+    pub rows: usize,
+    /// Bad rows, with their lines: when there is any, nothing was applied.
+    pub problems: Vec<crate::RosterProblem>,
 }
 
 impl ImportSummary {

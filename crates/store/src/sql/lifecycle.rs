@@ -2,11 +2,14 @@
 //! updated in the directory, leavers are disabled. All inside the caller's transaction, so an
 //! import (with its jobs) lands whole or not at all.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use futures::TryStreamExt;
 
 use super::db::Conn;
 use claimd_core::{
-    Account, DirectoryJob, JobKind, OperationId, RosterEntry, RosterStatus, StoreError, Username,
+    Account, DirectoryJob, EmployeeId, JobKind, OperationId, RosterEntry, RosterProblem,
+    RosterStatus, StoreError, Username,
     store::{AuditEvent, ImportOptions, ImportSummary, Millis, PlannedChange},
 };
 
@@ -21,52 +24,140 @@ type RosterRow = (String, String, String, String);
 /// The live claim of an employee: `id, state, username`.
 type ClaimRow = (String, String, String);
 
+/// Rows compared and written together: what the import holds of the file at once.
+const CHUNK: usize = 2_000;
+
 /// Applies the file to the roster and plans (queues) the directory changes.
 ///
-/// The roster and the live claims are read once, compared in memory, and the rows that
-/// changed written in batches: a statement per row made a 100,000-row import spend four
-/// fifths of its time handing statements to the database's thread (BENCHMARKS.md).
+/// The file is read a chunk at a time; each chunk's stored rows and live claims are read
+/// in one query each, compared in memory, and the rows that changed written in batches
+/// (a statement per row made a 100,000-row import spend four fifths of its time handing
+/// statements to the database's thread, BENCHMARKS.md). Only the IDs seen stay in memory,
+/// to find who a full import no longer lists.
 pub(super) async fn import(
     conn: &mut Conn,
-    entries: &[RosterEntry],
+    rows: &mut (dyn Iterator<Item = Result<RosterEntry, Vec<RosterProblem>>> + Send),
     options: &ImportOptions,
     now: Millis,
 ) -> Result<ImportSummary, StoreError> {
     // An import decides who may claim: claims and new passwords wait until it is done.
     super::db::lock(conn, &["roster".to_owned()]).await?;
-    let claims: HashMap<u32, ClaimRow> = sqlx::query_as::<_, (i64, String, String, String)>(
-        "SELECT employee_id, id, state, username FROM claims WHERE state <> 'rejected'",
-    )
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(store_error)?
-    .into_iter()
-    .map(|(id, claim, state, username)| Ok((number(id)?, (claim, state, username))))
-    .collect::<Result<_, StoreError>>()?;
+    let claimed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM claims WHERE state <> 'rejected'")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(store_error)?;
     let mut summary = ImportSummary {
-        claimed: claims.len(),
+        claimed: usize::try_from(claimed).map_err(|_| corrupt("claims"))?,
         ..ImportSummary::default()
     };
-    let old: HashMap<u32, RosterRow> = sqlx::query_as::<_, (i64, String, String, String, String)>(
-        "SELECT employee_id, last_name, first_name, email, status FROM roster",
+    // One bit per possible employee ID (125 KiB): a set that does not grow with the file.
+    let mut in_file = vec![0u64; EmployeeId::MAX as usize / 64 + 1];
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let mut more = true;
+    while more {
+        chunk.clear();
+        more = false;
+        for row in &mut *rows {
+            summary.rows += 1;
+            match row {
+                // After a bad row nothing is written; the rest is read for its problems.
+                Ok(entry) if summary.problems.is_empty() => chunk.push(entry),
+                Ok(_) => {}
+                Err(problems) => summary.problems.extend(problems),
+            }
+            if chunk.len() == CHUNK {
+                more = true;
+                break;
+            }
+        }
+        if summary.problems.is_empty() {
+            for id in chunk.iter().map(|entry| entry.employee_id.get() as usize) {
+                in_file[id / 64] |= 1 << (id % 64);
+            }
+            apply(conn, &chunk, "terminated in the roster", &mut summary, now).await?;
+        }
+    }
+    if !summary.problems.is_empty() {
+        return Ok(summary);
+    }
+    if options.full {
+        // Everyone active on file before and missing from the whole-staff file has left.
+        let gone = missing(conn, &in_file).await?;
+        for chunk in gone.chunks(CHUNK) {
+            apply(conn, chunk, "missing from a full import", &mut summary, now).await?;
+        }
+    }
+    // Only a full import guesses leavers from what is missing, so only it is guarded: a
+    // truncated export must not lock out the district. Rows marked terminated are HR's word.
+    let disabling = summary.accounts_to_disable();
+    let too_many = options.full
+        && options
+            .max_disable_percent
+            .is_some_and(|percent| disabling * 100 > usize::from(percent) * summary.claimed);
+    summary.refused_mass_disable = too_many;
+    summary.applied = !too_many && !options.dry_run;
+    Ok(summary)
+}
+
+/// Active roster rows whose IDs the file did not list, as terminated entries.
+async fn missing(conn: &mut Conn, in_file: &[u64]) -> Result<Vec<RosterEntry>, StoreError> {
+    let mut gone = Vec::new();
+    let mut active = sqlx::query_as::<_, (i64, String, String, String)>(
+        "SELECT employee_id, last_name, first_name, email FROM roster
+         WHERE status = 'active' ORDER BY employee_id",
     )
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(store_error)?
+    .fetch(&mut *conn);
+    while let Some((id, last, first, email)) = active.try_next().await.map_err(store_error)? {
+        let id = number(id)?;
+        let listed = in_file[id as usize / 64] & (1 << (id % 64)) != 0;
+        if !listed {
+            let row = (last, first, email, "terminated".to_owned());
+            gone.push(super::roster::entry_from_row(id, row)?);
+        }
+    }
+    Ok(gone)
+}
+
+/// Compares a chunk of entries with their stored rows and claims, writes what changed and
+/// plans the directory changes; `left` says why an entry now terminated is disabled.
+async fn apply(
+    conn: &mut Conn,
+    entries: &[RosterEntry],
+    left: &str,
+    summary: &mut ImportSummary,
+    now: Millis,
+) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = entries
+        .iter()
+        .map(|entry| i64::from(entry.employee_id.get()))
+        .collect();
+    let old: HashMap<u32, RosterRow> = by_id(
+        conn,
+        "SELECT employee_id, last_name, first_name, email, status FROM roster WHERE ",
+        &ids,
+    )
+    .await?
     .into_iter()
     .map(|(id, l, f, e, s)| Ok((number(id)?, (l, f, e, s))))
     .collect::<Result<_, StoreError>>()?;
+    let claims: HashMap<u32, ClaimRow> = by_id(
+        conn,
+        "SELECT employee_id, id, state, username, '' FROM claims WHERE state <> 'rejected' AND ",
+        &ids,
+    )
+    .await?
+    .into_iter()
+    .map(|(id, claim, state, username, _)| Ok((number(id)?, (claim, state, username))))
+    .collect::<Result<_, StoreError>>()?;
 
-    // What the file changes, in file order; then (for a full import) who is missing.
-    let mut in_file = HashSet::with_capacity(entries.len());
     let mut writes: Vec<&RosterEntry> = Vec::new();
-    let mut leavers: Vec<(&RosterEntry, &str)> = Vec::new();
-    // Rows a full import marks terminated (not in the file, so owned here).
-    let mut gone: Vec<RosterEntry> = Vec::new();
+    let mut leavers: Vec<&RosterEntry> = Vec::new();
     let mut updates: Vec<(&RosterEntry, String)> = Vec::new();
     for entry in entries {
         let id = entry.employee_id.get();
-        in_file.insert(id);
         let before = old.get(&id);
         let new = (
             entry.last_name.as_str(),
@@ -87,7 +178,7 @@ pub(super) async fn import(
         if entry.status == RosterStatus::Terminated {
             summary.terminated += usize::from(was_active);
             // Also when already terminated: a claim that slipped in meanwhile is ended too.
-            leavers.push((entry, "terminated in the roster"));
+            leavers.push(entry);
         } else if entry.status == RosterStatus::Active
             && let Some((l, f, e, _)) = before
             && claims.contains_key(&id)
@@ -98,56 +189,40 @@ pub(super) async fn import(
             }
         }
     }
-    if options.full {
-        // Everyone active on file before and missing from the whole-staff file has left.
-        let mut missing: Vec<(&u32, &RosterRow)> = old
-            .iter()
-            .filter(|(id, (_, _, _, status))| status == "active" && !in_file.contains(*id))
-            .collect();
-        missing.sort_by_key(|(id, _)| **id);
-        for (id, (last, first, email, _)) in missing {
-            let entry = super::roster::entry_from_row(
-                *id,
-                (
-                    last.clone(),
-                    first.clone(),
-                    email.clone(),
-                    "terminated".into(),
-                ),
-            )?;
-            summary.updated += 1;
-            summary.terminated += 1;
-            gone.push(entry);
-        }
-    }
-    writes.extend(&gone);
-    leavers.extend(
-        gone.iter()
-            .map(|entry| (entry, "missing from a full import")),
-    );
-
     upsert_all(conn, &writes, now).await?;
     for (entry, changes) in updates {
         if let Some(claim) = claims.get(&entry.employee_id.get()) {
             let job = job(JobKind::UpdateAccount, entry, &claim.2)?;
-            plan(conn, &mut summary, &claim.0, job, changes, now).await?;
+            plan(conn, summary, &claim.0, job, changes, now).await?;
         }
     }
-    for (entry, why) in leavers {
+    for entry in leavers {
         if let Some(claim) = claims.get(&entry.employee_id.get()) {
-            leave(conn, entry, claim, why, &mut summary, now).await?;
+            leave(conn, entry, claim, left, summary, now).await?;
         }
     }
-    // Only a full import guesses leavers from what is missing, so only it is guarded: a
-    // truncated export must not lock out the district. Rows marked terminated are HR's word.
-    let disabling = summary.accounts_to_disable();
-    let too_many = options.full
-        && options
-            .max_disable_percent
-            .is_some_and(|percent| disabling * 100 > usize::from(percent) * summary.claimed);
-    summary.refused_mass_disable = too_many;
-    summary.applied = !too_many && !options.dry_run;
-    Ok(summary)
+    Ok(())
+}
+
+/// Runs `select` (ending in `WHERE ` or `AND `) for the rows whose employee is in `ids`:
+/// five text-or-number columns, the first the employee ID.
+async fn by_id(
+    conn: &mut Conn,
+    select: &str,
+    ids: &[i64],
+) -> Result<Vec<(i64, String, String, String, String)>, StoreError> {
+    let mut query = sqlx::QueryBuilder::<super::db::Db>::new(select);
+    query.push("employee_id IN (");
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    query.push(")");
+    query
+        .build_query_as()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(store_error)
 }
 
 fn number(id: i64) -> Result<u32, StoreError> {

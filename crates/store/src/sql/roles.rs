@@ -12,7 +12,7 @@ macro_rules! impl_store_roles {
 
             use async_trait::async_trait;
             use claimd_core::{
-                Account, Email, EmployeeId, Operation, OperationId, RosterEntry, StoreError,
+                Account, Email, EmployeeId, Operation, OperationId, RosterEntry, RosterProblem, StoreError,
                 Username,
                 mail::{Mail, MailKind, QueuedMail},
                 store::{
@@ -31,14 +31,14 @@ macro_rules! impl_store_roles {
 
             #[async_trait]
             impl RosterStore for $store {
-                async fn import_roster_with(
+                async fn import_roster_rows(
                     &self,
-                    entries: &[RosterEntry],
+                    rows: &mut (dyn Iterator<Item = Result<RosterEntry, Vec<RosterProblem>>> + Send),
                     options: &ImportOptions,
                     now: Millis,
                 ) -> Result<ImportSummary, StoreError> {
                     let mut tx = self.write().await?;
-                    let summary = lifecycle::import(&mut tx, entries, options, now).await?;
+                    let summary = lifecycle::import(&mut tx, rows, options, now).await?;
                     if summary.applied {
                         tx.commit().await.map_err(store_error)?;
                     } else {

@@ -83,3 +83,83 @@ pub async fn concurrent_claims_of_one_person_admit_one(store: Arc<dyn Store>) {
     }
     assert_eq!(created, 1);
 }
+
+/// An import larger than what the store compares at once: a bad row near the end undoes
+/// the chunks already written, and a full import finds who is missing across chunks.
+pub async fn a_large_import_is_whole_or_nothing(store: Arc<dyn Store>) {
+    use claimd_core::{RosterProblem, store::ImportOptions};
+    const ROWS: u32 = 5_000;
+    let staff = |moved: u32, skip: u32| {
+        (1..=ROWS).filter(move |id| *id != skip).map(move |id| {
+            entry(
+                id,
+                if id == moved { "Moved" } else { "Doe" },
+                RosterStatus::Active,
+            )
+        })
+    };
+    let all: Vec<_> = staff(0, 0).collect();
+    assert_eq!(store.import_roster(&all, T0).await.unwrap().added, 5_000);
+    store.insert_claim(claim(4_500, T0)).await.unwrap();
+
+    let full = ImportOptions {
+        full: true,
+        ..ImportOptions::default()
+    };
+    let mut bad = staff(10, 0).enumerate().map(|(i, entry)| {
+        if i == 4_900 {
+            Err(vec![RosterProblem {
+                line: 4_902,
+                message: "status: must be active or terminated".into(),
+            }])
+        } else {
+            Ok(entry)
+        }
+    });
+    let refused = store
+        .import_roster_rows(&mut bad, &full, T0 + 1)
+        .await
+        .unwrap();
+    assert!(!refused.applied, "{refused:?}");
+    assert_eq!(refused.rows, 5_000);
+    assert_eq!(refused.problems.len(), 1);
+    let ten = store
+        .roster_entry(EmployeeId::new(10).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ten.last_name.as_str(),
+        "Doe",
+        "a chunk before the bad row was kept"
+    );
+
+    // 4,500 left (missing from the whole-staff file); 10 moved.
+    let mut good = staff(10, 4_500).map(Ok);
+    let summary = store
+        .import_roster_rows(&mut good, &full, T0 + 2)
+        .await
+        .unwrap();
+    assert!(
+        summary.applied && summary.problems.is_empty(),
+        "{summary:?}"
+    );
+    assert_eq!(
+        (summary.updated, summary.unchanged, summary.terminated),
+        (2, 4_998, 1)
+    );
+    assert_eq!(summary.accounts_to_disable(), 1);
+    assert_eq!(
+        store
+            .live_claim(EmployeeId::new(4_500).unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+    let ten = store
+        .roster_entry(EmployeeId::new(10).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ten.last_name.as_str(), "Moved");
+}

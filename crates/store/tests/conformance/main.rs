@@ -19,6 +19,7 @@ macro_rules! conformance {
                 claims::roster_import_counts_and_updates,
                 claims::one_live_claim_per_employee,
                 claims::concurrent_claims_of_one_person_admit_one,
+                claims::a_large_import_is_whole_or_nothing,
                 jobs::a_finished_job_completes_its_operation_and_claim,
                 jobs::a_refused_job_frees_the_roster_entry,
                 jobs::an_expired_lease_is_taken_over_and_the_old_holder_fenced,
