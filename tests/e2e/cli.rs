@@ -122,4 +122,16 @@ fn check_config_names_the_bad_key() {
     assert!(!err.contains("hunter2-bind"));
     let (ok, err) = run("[directory]\nbind_password = \"x\"\nurl = \"ldaps://dc1\"\n");
     assert!(ok, "{err}");
+    // Valid, but answers would be hashed without a pepper: said, not refused.
+    assert!(
+        err.contains("warning: security.pepper_file is not set"),
+        "{err}"
+    );
+    let pepper = dir.path().join("pepper");
+    fs::write(&pepper, "a-long-random-pepper-value\n").unwrap();
+    let (ok, err) = run(&format!(
+        "[directory]\nbind_password = \"x\"\nurl = \"ldaps://dc1\"\n[security]\npepper_file = {:?}\n",
+        pepper.display().to_string()
+    ));
+    assert!(ok && !err.contains("warning"), "{err}");
 }

@@ -282,6 +282,17 @@ async fn five_wrong_answer_sets_lock_the_account() {
     assert_eq!(status.code(), Code::ResourceExhausted);
     assert!(status.get_error_details().retry_info().is_some());
     assert!(app.can_login("e77777", PASSWORD));
+    // The lock is in the audit log under the employee, as a claim lockout is.
+    let out = app.claimd(&["admin", "audit", "--employee", "077777"]);
+    let audit = String::from_utf8_lossy(&out.stdout);
+    let lockout = audit
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("lockout"))
+        .unwrap_or_else(|| panic!("no lockout row:\n{audit}"));
+    assert!(
+        lockout.contains("e77777") && lockout.contains("locked"),
+        "{lockout}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,6 +32,9 @@ pub enum Mode {
 
 /// Runs until a shutdown signal, then drains and returns.
 pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
+    for warning in parts.warnings() {
+        warn!("{warning}");
+    }
     let store = parts.store.open().await?;
     let (sealer, created) =
         Sealer::load_or_create(&parts.seal_key_file).context("store.seal_key_file")?;

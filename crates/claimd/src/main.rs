@@ -130,6 +130,9 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
     let parts = settings.parts()?;
     match cli.command {
         Command::CheckConfig => {
+            for warning in parts.warnings() {
+                eprintln!("warning: {warning}");
+            }
             println!(
                 "configuration OK: gRPC on {}, store {}, {:?} directory at {}",
                 parts.listen,

@@ -158,6 +158,12 @@ impl Accounts {
 }
 
 impl Attempt<'_> {
+    /// The employee the typed name turned out to be: a lock this attempt completes is then
+    /// audited under the employee as well as the name (found by `admin audit --employee`).
+    pub(crate) fn found_employee(&mut self, id: Option<crate::EmployeeId>) {
+        self.audit.employee_id = id;
+    }
+
     fn take(&mut self) -> AttemptTicket {
         self.ticket.take().expect("an attempt is resolved once")
     }

@@ -32,15 +32,19 @@ pub(crate) fn classify(step: Step, error: LdapError) -> DirectoryError {
     }
     match error {
         LdapError::LdapResult { result } if PERMANENT.contains(&result.rc) => {
-            let what = match step {
-                Step::Password => "the directory refused the password",
-                Step::Entry | Step::Connect => "the directory refused the account entry",
-            };
-            let text = result.text.trim();
-            let reason = if text.is_empty() {
-                format!("{what} (result {})", result.rc)
-            } else {
-                format!("{what}: {text}")
+            // The server's own text goes to the log only: it can name entries, DNs and
+            // policies a claimant has no business reading, so the caller gets fixed words.
+            tracing::warn!(rc = result.rc, text = %result.text.trim(), "the directory refused a change");
+            let reason = match (step, result.rc) {
+                (Step::Password, 19) => {
+                    "the directory refused the password: it does not meet the directory's \
+                     password policy"
+                        .to_owned()
+                }
+                (Step::Password, rc) => format!("the directory refused the password (result {rc})"),
+                (Step::Entry | Step::Connect, rc) => {
+                    format!("the directory refused the account entry (result {rc})")
+                }
             };
             DirectoryError::Permanent { reason }
         }
@@ -98,7 +102,7 @@ mod tests {
     }
 
     #[test]
-    fn policy_refusals_are_permanent_and_readable() {
+    fn policy_refusals_are_permanent_readable_and_never_the_server_s_text() {
         let e = classify(
             Step::Password,
             result(19, "Password fails quality checking policy"),
@@ -106,9 +110,22 @@ mod tests {
         assert_eq!(
             e,
             DirectoryError::Permanent {
-                reason:
-                    "the directory refused the password: Password fails quality checking policy"
-                        .into()
+                reason: "the directory refused the password: it does not meet the directory's \
+                         password policy"
+                    .into()
+            }
+        );
+        let e = classify(
+            Step::Entry,
+            result(
+                65,
+                "object class 'x' requires attribute 'y' in cn=admin,dc=secret",
+            ),
+        );
+        assert_eq!(
+            e,
+            DirectoryError::Permanent {
+                reason: "the directory refused the account entry (result 65)".into()
             }
         );
     }

@@ -152,7 +152,7 @@ async fn a_password_the_server_refuses_is_a_permanent_readable_failure() {
     };
     assert_eq!(
         reason,
-        "the directory refused the password: Password fails quality checking policy"
+        "the directory refused the password: it does not meet the directory's password policy"
     );
     assert!(!reason.contains(short));
     // A later try with a good password completes the same entry.

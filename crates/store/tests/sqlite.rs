@@ -142,3 +142,28 @@ async fn a_released_claim_loses_its_password_even_while_a_worker_holds_it() {
             .unwrap()
     );
 }
+
+/// The database, its write-ahead log and its index hold answer hashes and sealed passwords:
+/// created for the owner alone, and an existing file others could read is closed to them.
+#[tokio::test]
+async fn the_database_and_its_log_are_the_owner_s_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let (store, dir) = open().await;
+    seeded(&store, &[77777]).await;
+    store.insert_claim(claim(77777, T0)).await.unwrap();
+    for name in ["claimd.db", "claimd.db-wal", "claimd.db-shm"] {
+        let path = dir.path().join(name);
+        assert!(path.exists(), "{name}");
+        assert_eq!(mode(&path), 0o600, "{name}");
+    }
+    drop(store);
+
+    let other = dir.path().join("old.db");
+    std::fs::write(&other, b"").unwrap();
+    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let url = format!("sqlite://{}", other.display());
+    let _store = SqliteStore::connect(&url).await.unwrap();
+    assert_eq!(mode(&other), 0o600);
+}

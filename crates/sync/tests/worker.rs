@@ -178,7 +178,9 @@ async fn a_refused_password_fails_the_operation_and_frees_the_entry() {
     assert_eq!(op.state, OperationState::Failed);
     assert_eq!(
         op.reason.as_deref(),
-        Some("the directory refused the password: Password fails quality checking policy")
+        Some(
+            "the directory refused the password: it does not meet the directory's password policy"
+        )
     );
     assert_eq!(
         rig.store

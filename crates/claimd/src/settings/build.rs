@@ -33,6 +33,23 @@ pub struct Parts {
     pub admission: AdmissionPolicy,
 }
 
+impl Parts {
+    /// What is valid but weaker than it should be, for `check-config` and the start's log.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.pepper.is_none() {
+            warnings.push(
+                "security.pepper_file is not set: challenge answers are hashed without a \
+                 server-side pepper, so a copy of the database alone is enough to start \
+                 guessing them offline. Point it at a file of at least 16 random characters \
+                 (the same on every replica, backed up apart from the database)"
+                    .to_owned(),
+            );
+        }
+        warnings
+    }
+}
+
 /// `[mail]`, checked.
 #[derive(Clone, Debug)]
 pub struct MailParts {
@@ -118,6 +135,22 @@ impl Settings {
             && let Err(e) = claimd_grpc::tls_config(files)
         {
             p.add_named(e);
+        }
+        // Passwords and answers cross this listener: in the clear only on this host, or
+        // where IT says a proxy in front terminates TLS.
+        if let Some(addr) = listen
+            && !addr.ip().is_loopback()
+            && tls.is_none()
+            && !g.allow_plaintext
+        {
+            p.add(
+                "grpc.listen",
+                format!(
+                    "{addr} is reachable from other hosts but no TLS is configured: set \
+                     grpc.tls_cert_file and grpc.tls_key_file, or grpc.allow_plaintext = true \
+                     when a proxy in front terminates TLS"
+                ),
+            );
         }
 
         let store = self.store_parts(&mut p);

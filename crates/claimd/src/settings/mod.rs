@@ -170,6 +170,8 @@ pub struct GrpcSection {
     pub tls_key_file: Option<PathBuf>,
     pub client_ca_file: Option<PathBuf>,
     pub trusted_proxies: Vec<IpAddr>,
+    /// Serve plain HTTP/2 on a non-loopback address (behind a proxy that terminates TLS).
+    pub allow_plaintext: bool,
 }
 
 impl Default for GrpcSection {
@@ -180,6 +182,7 @@ impl Default for GrpcSection {
             tls_key_file: None,
             client_ca_file: None,
             trusted_proxies: Vec::new(),
+            allow_plaintext: false,
         }
     }
 }

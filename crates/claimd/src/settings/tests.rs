@@ -228,3 +228,35 @@ fn the_store_is_sqlite_or_postgres_with_its_keys_checked() {
         assert!(format!("{error:#}").contains(key), "{error:#}");
     }
 }
+
+#[test]
+fn grpc_on_another_address_without_tls_needs_allow_plaintext() {
+    let f = file(
+        "[grpc]\nlisten = \"0.0.0.0:50051\"\n[directory]\nurl = \"ldaps://dc1\"\nbind_password = \"x\"\n",
+    );
+    let err = Settings::load(Some(f.path()), env(&[]))
+        .unwrap()
+        .parts()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("grpc.listen") && err.contains("grpc.allow_plaintext"),
+        "{err}"
+    );
+    let parts = Settings::load(
+        Some(f.path()),
+        env(&[("CLAIMD__GRPC__ALLOW_PLAINTEXT", "true")]),
+    )
+    .unwrap()
+    .parts()
+    .unwrap();
+    assert!(!parts.listen.ip().is_loopback());
+    // Loopback needs nothing: the embedded default.
+    let f = file(
+        "[grpc]\nlisten = \"[::1]:50051\"\n[directory]\nurl = \"ldaps://dc1\"\nbind_password = \"x\"\n",
+    );
+    Settings::load(Some(f.path()), env(&[]))
+        .unwrap()
+        .parts()
+        .unwrap();
+}

@@ -109,11 +109,12 @@ impl Accounts {
             username: Some(username.clone()),
             client,
         };
-        let attempt = self
+        let mut attempt = self
             .reserve(&Subject::Recovery(username.clone()), &audit)
             .await?;
         let claimed = self.store.claimed_account(&username).await?;
         audit.employee_id = claimed.as_ref().map(|c| c.account.employee_id);
+        attempt.found_employee(audit.employee_id);
         Ok(Target {
             username,
             claimed,

@@ -68,6 +68,7 @@ impl SqliteStore {
             .foreign_keys(true)
             // Erased sealed passwords are overwritten on disk, not left in free pages.
             .pragma("secure_delete", "ON");
+        owner_only(options.get_filename())?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.clone())
@@ -103,6 +104,44 @@ impl SqliteStore {
     async fn job_write(&self) -> Result<db::Tx, StoreError> {
         db::begin(&self.jobs).await
     }
+}
+
+/// Creates the database file readable by its owner only (mode 0600), or takes group and
+/// other access away from one that exists, with its write-ahead log and shared-memory index:
+/// they hold answer hashes and sealed passwords. SQLite gives the log and index the
+/// database file's mode when it creates them.
+fn owner_only(path: &std::path::Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    let failed = |e: std::io::Error| StoreError::Internal {
+        reason: format!("store.url: {}: {e}", path.display()),
+    };
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(failed(e)),
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = std::path::Path::new(&name);
+        let Ok(meta) = std::fs::metadata(file) else {
+            continue;
+        };
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+                .map_err(failed)?;
+            tracing::warn!(file = %file.display(), "the store's file was readable by others; now mode 0600");
+        }
+    }
+    Ok(())
 }
 
 crate::sql::roles::impl_store_roles!(SqliteStore);
