@@ -27,6 +27,7 @@ impl fmt::Debug for ClaimAccountRequest {
             .field("employee_id", &self.employee_id)
             .field("password", &REDACTED)
             .field("answers", &self.answers)
+            .field("claim_code", &REDACTED)
             .finish()
     }
 }
@@ -37,6 +38,7 @@ impl fmt::Debug for CompletePasswordResetRequest {
             .field("username", &self.username)
             .field("answers", &self.answers)
             .field("new_password", &REDACTED)
+            .field("verification_code", &REDACTED)
             .finish()
     }
 }
@@ -79,10 +81,12 @@ mod tests {
                 question_id: "first-pet".into(),
                 answer: "Rex the dog".into(),
             }],
+            claim_code: "7KDM-3QXA-9RFT".into(),
         };
         let printed = format!("{request:?}");
         assert!(printed.contains("077777"), "{printed}");
         assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!printed.contains("7KDM"), "{printed}");
         assert!(!printed.contains("Rex"), "{printed}");
         let change = ChangePasswordRequest {
             username: "e77777".into(),
@@ -98,10 +102,11 @@ mod tests {
             username: "e77777".into(),
             answers: request.answers.clone(),
             new_password: "new-Secret-2".into(),
+            verification_code: "4821 0937".into(),
         };
         let printed = format!("{reset:?}");
         assert!(
-            !printed.contains("Secret") && !printed.contains("Rex"),
+            !printed.contains("Secret") && !printed.contains("Rex") && !printed.contains("4821"),
             "{printed}"
         );
         let update = UpdateChallengeAnswersRequest {

@@ -161,6 +161,7 @@ pub async fn resets_and_changes_land_in_ad(dc: &mut SambaDc) {
             username: "e5005".into(),
             answers: answers(),
             new_password: reset_to.into(),
+            verification_code: String::new(),
         })
         .await
         .unwrap()
@@ -256,6 +257,7 @@ pub async fn names_with_dn_syntax_are_created_found_and_reset(dc: &mut SambaDc) 
                 username: username.clone(),
                 answers: answers(),
                 new_password: reset_to.into(),
+                verification_code: String::new(),
             })
             .await
             .unwrap()

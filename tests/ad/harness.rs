@@ -97,6 +97,7 @@ pub fn claim(id: u32, last: &str, first: &str, password: &str) -> ClaimAccountRe
         employee_id: format!("{id:06}"),
         password: password.into(),
         answers: answers(),
+        claim_code: String::new(),
     }
 }
 

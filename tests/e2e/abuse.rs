@@ -50,6 +50,7 @@ fn reset(username: &str, answers: Vec<ChallengeAnswer>) -> CompletePasswordReset
         username: username.into(),
         answers,
         new_password: NEW_PASSWORD.into(),
+        verification_code: String::new(),
     }
 }
 

@@ -37,6 +37,7 @@ async fn a_burst_past_the_queue_is_refused_with_retry_info_and_every_retry_lands
                 employee_id: format!("{:06}", 500 + i),
                 password: PASSWORD.into(),
                 answers: answers(),
+                claim_code: String::new(),
             };
             let deadline = Instant::now() + Duration::from_secs(120);
             let mut refused = 0;

@@ -109,6 +109,7 @@ async fn twenty_people_claim_at_once() {
                 employee_id: format!("{:06}", 100 + i),
                 password: PASSWORD.into(),
                 answers: answers(),
+                claim_code: String::new(),
             };
             let reply = claim_ok(&mut client, request).await;
             let op = settle(&mut client, &reply.operation.unwrap().id).await;

@@ -203,6 +203,7 @@ pub fn jane() -> ClaimAccountRequest {
         employee_id: "077777".into(),
         password: PASSWORD.into(),
         answers: answers(),
+        claim_code: String::new(),
     }
 }
 

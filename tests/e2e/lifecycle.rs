@@ -74,6 +74,7 @@ async fn a_leaver_loses_the_login_and_self_service_and_a_queued_reset_is_cancell
             username: "e77777".into(),
             answers: answers(),
             new_password: "Violet-Harbor-Compass-31".into(),
+            verification_code: String::new(),
         })
         .await
         .unwrap()
@@ -112,6 +113,7 @@ async fn a_leaver_loses_the_login_and_self_service_and_a_queued_reset_is_cancell
                 username: username.into(),
                 answers: answers(),
                 new_password: "Violet-Harbor-Compass-31".into(),
+                verification_code: String::new(),
             })
             .await
             .unwrap_err();

@@ -10,6 +10,7 @@ mod claim;
 mod cli;
 #[path = "../common/client.rs"]
 mod client;
+mod codes;
 mod faults;
 mod harness;
 mod keyboard;

@@ -43,6 +43,8 @@ async fn a_new_hire_claims_on_the_portal_and_is_told_the_username() {
     ] {
         assert!(body.contains(&format!("name=\"{field}\"")), "{field}");
     }
+    // Claim codes are off by default: the sheet's form, unchanged.
+    assert!(!body.contains("name=\"claim_code\""));
     assert!(body.contains("<html lang=\"en\">"));
     let (cookie, token) = form_tokens(&headers, &body);
 

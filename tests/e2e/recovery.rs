@@ -65,6 +65,7 @@ fn reset(
         username: username.into(),
         answers,
         new_password: new_password.into(),
+        verification_code: String::new(),
     }
 }
 

@@ -61,6 +61,7 @@ async fn two_replicas_on_postgres_share_claims_watches_and_limits() {
             })
             .collect(),
         new_password: "Violet-Harbor-Compass-31".into(),
+        verification_code: String::new(),
     };
     let mut calls = Vec::new();
     for n in 0..12 {

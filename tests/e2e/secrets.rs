@@ -91,6 +91,7 @@ async fn recovery_flows_leave_no_password_answer_or_token_in_logs_store_or_mail(
             })
             .collect(),
         new_password: reset_password.into(),
+        verification_code: String::new(),
     };
     assert!(client.complete_password_reset(wrong).await.is_err());
     let op = client
@@ -98,6 +99,7 @@ async fn recovery_flows_leave_no_password_answer_or_token_in_logs_store_or_mail(
             username: "e77777".into(),
             answers: answers(),
             new_password: reset_password.into(),
+            verification_code: String::new(),
         })
         .await
         .unwrap()

@@ -159,6 +159,7 @@ async fn request(
                 username: format!("e{id}"),
                 answers: answers(),
                 new_password: password.into(),
+                verification_code: String::new(),
             })
             .await
             .map(|r| r.into_inner().operation.unwrap_or_default().id)
@@ -170,6 +171,7 @@ async fn request(
                 employee_id: format!("{id:06}"),
                 password: password.into(),
                 answers: answers(),
+                claim_code: String::new(),
             })
             .await
             .map(|r| r.into_inner().operation.unwrap_or_default().id)

@@ -101,6 +101,7 @@ async fn main() -> Result<(), BoxError> {
             employee_id: "077777".into(),
             password: "Maple-Canoe-Lantern-42".into(),
             answers: answers(["Biscuit", "Jonesboro", "Ford Ranger"]),
+            claim_code: String::new(),
         })
         .await?
         .into_inner();
@@ -133,6 +134,7 @@ async fn main() -> Result<(), BoxError> {
                 username: username.into(),
                 answers: answers(["Wrong", "Wrong Too", "Still Wrong"]),
                 new_password: "Violet-Harbor-Compass-31".into(),
+                verification_code: String::new(),
             };
             let started = Instant::now();
             let status = client.complete_password_reset(request).await.unwrap_err();

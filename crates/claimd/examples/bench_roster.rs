@@ -34,6 +34,7 @@ fn request(i: usize) -> ClaimAccountRequest {
         first_name: "Person".into(),
         employee_id: format!("{i:06}"),
         password: PASSWORD.into(),
+        claim_code: String::new(),
         answers: [
             ("first-pet", "Biscuit"),
             ("birth-city", "Jonesboro"),

@@ -53,6 +53,7 @@ fn request(i: usize) -> ClaimAccountRequest {
                 answer: (*a).into(),
             })
             .collect(),
+        claim_code: String::new(),
     }
 }
 

@@ -57,6 +57,7 @@ async fn worker(jobs: u32) -> Result<f64, BoxError> {
                 first_name: a.first_name,
                 email: a.email,
                 status: RosterStatus::Active,
+                personal_email: None,
             }
         })
         .collect();
@@ -92,6 +93,7 @@ async fn worker(jobs: u32) -> Result<f64, BoxError> {
                     .collect(),
                 audit,
                 now: 0,
+                claim_code: None,
             })
             .await?;
     }

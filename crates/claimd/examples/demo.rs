@@ -98,6 +98,7 @@ async fn claim(stack: &mut Stack) -> Result<(), BoxError> {
                 answer: a.into(),
             })
             .collect(),
+        claim_code: String::new(),
     };
     let reply = client.claim_account(request).await?.into_inner();
     println!("   {}", reply.message);

@@ -8,6 +8,7 @@ use claimd_core::{
     store::{AttemptKey, AuditEvent, now_millis},
 };
 use clap::Subcommand;
+use secrecy::ExposeSecret;
 
 /// The administrator commands.
 #[derive(Debug, Subcommand)]
@@ -28,6 +29,12 @@ pub enum AdminCommand {
             default_value = "released by the district's IT staff; please claim again"
         )]
         reason: String,
+    },
+    /// Give an employee a new claim code (the old one stops working): mailed to the roster's
+    /// personal_email, or printed here for IT to hand over when there is none.
+    ReissueCode {
+        /// The employee ID.
+        employee_id: String,
     },
     /// Retry a waiting directory job now instead of at its next backoff time.
     Retry {
@@ -78,10 +85,31 @@ fn employee_id(value: &str) -> anyhow::Result<EmployeeId> {
 pub async fn run(
     store: &crate::settings::StoreParts,
     usernames: &UsernameTemplate,
+    codes: &crate::settings::CodeParts,
     command: AdminCommand,
 ) -> anyhow::Result<()> {
     let store = store.open().await?;
     match command {
+        AdminCommand::ReissueCode { employee_id: id } => {
+            let id = employee_id(&id)?;
+            let Some(issuer) = crate::codes::Issuer::new(codes, store.clone())? else {
+                bail!("claim codes are off; set accounts.claim_code = \"required\" first");
+            };
+            let until = issuer.until();
+            match issuer.reissue(id).await? {
+                None => println!(
+                    "a new claim code for employee {id} was mailed to their personal address \
+                     (it works until {until}); the old one no longer works"
+                ),
+                Some(code) => println!(
+                    "new claim code for employee {id}: {} (works until {until}; the old one no \
+                     longer works). The roster has no personal_email: give it to the person \
+                     yourself.",
+                    code.expose_secret()
+                ),
+            }
+            Ok(())
+        }
         AdminCommand::Unlock { account } => unlock(&*store, usernames, &account).await,
         AdminCommand::Release {
             employee_id: id,

@@ -103,7 +103,7 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
         let worker = Arc::new(Worker::new(
             store.clone(),
             directory,
-            sealer,
+            sealer.clone(),
             events.clone(),
             mail,
             parts.sync.clone(),
@@ -122,6 +122,7 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
         let sender = Arc::new(MailSender::new(
             store.clone(),
             mailer,
+            sealer.clone(),
             events,
             parts.sync.clone(),
         ));

@@ -6,6 +6,7 @@
 
 mod admin;
 mod app;
+mod codes;
 mod roster;
 mod settings;
 mod telemetry;
@@ -73,6 +74,10 @@ enum RosterCommand {
         /// Let a full import disable more than roster.max_disable_percent of the accounts.
         #[arg(long)]
         allow_mass_disable: bool,
+        /// With accounts.claim_code = "required": write the claim codes of entries without a
+        /// personal_email to this new CSV file (mode 0600) for HR to print and hand out.
+        #[arg(long, value_name = "FILE")]
+        codes_out: Option<PathBuf>,
     },
 }
 
@@ -101,6 +106,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 full,
                 dry_run,
                 allow_mass_disable,
+                codes_out,
             },
     } = &cli.command
     {
@@ -112,14 +118,22 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         };
         // Importing needs only the store: a directory not yet set up must not block it.
         let store = settings.store()?;
-        return runtime.block_on(roster::import(&store, file, &options));
+        let codes = settings.code_parts()?;
+        return runtime.block_on(roster::import(
+            &store,
+            file,
+            &options,
+            &codes,
+            codes_out.as_deref(),
+        ));
     }
     if let Command::Admin { command } = cli.command {
         // Like roster import, this needs only the store.
         let usernames = claimd_core::UsernameTemplate::parse(&settings.accounts.username_template)
             .map_err(|rule| anyhow::anyhow!("accounts.username_template: {rule}"))?;
         let store = settings.store()?;
-        return runtime.block_on(admin::run(&store, &usernames, command));
+        let codes = settings.code_parts()?;
+        return runtime.block_on(admin::run(&store, &usernames, &codes, command));
     }
     if let Command::Portal = cli.command {
         // The pages alone need only [portal]: the store, directory and keys stay inside.

@@ -3,6 +3,7 @@
 
 use std::{fs::File, io::IsTerminal, path::Path};
 
+use crate::codes::{CodesOut, Issuer};
 use anyhow::Context;
 use claimd_core::{
     JobKind, RosterProblem, RosterRows,
@@ -20,22 +21,17 @@ pub async fn import(
     store: &crate::settings::StoreParts,
     path: &Path,
     options: &ImportOptions,
+    code_parts: &crate::settings::CodeParts,
+    codes_out: Option<&Path>,
 ) -> anyhow::Result<()> {
+    if codes_out.is_some() && code_parts.lifetime.is_none() {
+        anyhow::bail!(
+            "--codes-out: claim codes are off; set accounts.claim_code = \"required\" first"
+        );
+    }
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let refuse = |problems: Vec<RosterProblem>| {
-        let listed: Vec<String> = problems
-            .iter()
-            .map(|p| format!("  {}: {p}", path.display()))
-            .collect();
-        anyhow::anyhow!(
-            "{} problem(s) in {}; nothing was imported:\n{}",
-            problems.len(),
-            path.display(),
-            listed.join("\n")
-        )
-    };
-    let mut rows = RosterRows::new(file).map_err(refuse)?;
+    let mut rows = RosterRows::new(file).map_err(|problems| refusal(path, problems))?;
     // On a terminal, say what a large file is doing while it runs; logs and timers get
     // only the result.
     let progress = std::io::stderr().is_terminal() && size >= PROGRESS_BYTES;
@@ -46,9 +42,53 @@ pub async fn import(
         );
     }
     let store = store.open().await?;
+    // Created before anything changes, so a name already taken stops the import.
+    let mut out = match codes_out {
+        Some(path) if !options.dry_run => Some(CodesOut::create(path)?),
+        _ => None,
+    };
+    let result = import_rows(&store, path, &mut rows, options, progress).await;
+    let issuer = match &result {
+        Ok(summary) if summary.applied => Issuer::new(code_parts, store.clone())?,
+        _ => None,
+    };
+    let Some(issuer) = issuer else {
+        if let Some(out) = out {
+            out.discard();
+        }
+        return result.map(|_| ());
+    };
+    let issued = issuer.issue_all(out.as_mut()).await?;
+    if issued.mailed + issued.printed > 0 {
+        println!(
+            "claim codes: {} mailed to personal addresses, {} written to {} (they work until {})",
+            issued.mailed,
+            issued.printed,
+            codes_out.map_or_else(|| "-".into(), |p| p.display().to_string()),
+            issuer.until()
+        );
+    }
+    if issued.without_address > 0 {
+        println!(
+            "claim codes: {} active entries without personal_email have no code yet; rerun \
+             with --codes-out FILE to print theirs, or give one with claimd admin reissue-code",
+            issued.without_address
+        );
+    }
+    Ok(())
+}
+
+/// Imports the rows and prints what changed; the summary when it ran (applied or not).
+async fn import_rows(
+    store: &std::sync::Arc<dyn claimd_core::Store>,
+    path: &Path,
+    rows: &mut RosterRows<File>,
+    options: &ImportOptions,
+    progress: bool,
+) -> anyhow::Result<ImportSummary> {
     let started = std::time::Instant::now();
     let summary = store
-        .import_roster_rows(&mut rows, options, now_millis())
+        .import_roster_rows(rows, options, now_millis())
         .await?;
     if progress {
         eprintln!(
@@ -58,7 +98,7 @@ pub async fn import(
         );
     }
     if !summary.problems.is_empty() {
-        return Err(refuse(summary.problems));
+        return Err(refusal(path, summary.problems));
     }
     if options.dry_run {
         print_plan(&summary);
@@ -92,7 +132,21 @@ pub async fn import(
         summary.rows,
         path.display()
     );
-    Ok(())
+    Ok(summary)
+}
+
+/// Every problem of a refused file, each with its line.
+fn refusal(path: &Path, problems: Vec<RosterProblem>) -> anyhow::Error {
+    let listed: Vec<String> = problems
+        .iter()
+        .map(|p| format!("  {}: {p}", path.display()))
+        .collect();
+    anyhow::anyhow!(
+        "{} problem(s) in {}; nothing was imported:\n{}",
+        problems.len(),
+        path.display(),
+        listed.join("\n")
+    )
 }
 
 /// One line per planned directory change (names and mail are not secrets; no password is).

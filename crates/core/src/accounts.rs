@@ -54,6 +54,8 @@ pub struct Accounts {
     pub(crate) cpu: Arc<CpuPool>,
     /// Keys the decoy questions shown for unknown usernames.
     pub(crate) decoy_key: Zeroizing<[u8; 32]>,
+    /// Keys the stored hashes of claim and verification codes.
+    pub(crate) codes: crate::codes::CodeKeys,
     /// Verified against when an account is unknown, so the work matches a known one.
     pub(crate) dummy_hash: String,
     /// How long the directory's password checks take, for names it is not asked about.
@@ -75,6 +77,7 @@ impl Accounts {
         let dummy_hash = deps.hasher.dummy_hash()?;
         Ok(Self {
             decoy_key: deps.sealer.subkey("decoy challenge questions"),
+            codes: crate::codes::CodeKeys::new(&deps.sealer),
             store: deps.store,
             policy: deps.policy,
             hasher: deps.hasher,

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tracing::{info, warn};
 
 use crate::{
@@ -17,6 +17,9 @@ use crate::{
     questions::{TypedAnswer, validate_answers},
     store::{AuditEvent, ClaimInsert, ClaimState, NewClaim, StoredAnswer, now_millis},
 };
+
+/// Why a claim with a missing, wrong, used or expired code was refused (audit only).
+const CODE_REFUSED: &str = "the claim code is missing, wrong, used or expired";
 
 /// A claim as it arrives from the portal.
 #[derive(Debug)]
@@ -31,6 +34,8 @@ pub struct ClaimRequest {
     pub password: SecretString,
     /// Three answers to three different questions.
     pub answers: Vec<TypedAnswer>,
+    /// The claim code HR sent, when the district requires one (else ignored).
+    pub claim_code: SecretString,
 }
 
 /// What an accepted claim returns.
@@ -84,6 +89,20 @@ impl Accounts {
             .await?;
 
         let entry = self.store.roster_entry(claim.employee_id).await?;
+        // The code is looked up for every typed ID, known or not, so the reply takes as long.
+        let code = match self.policy.claim_code {
+            Some(_) => {
+                let hash = self
+                    .codes
+                    .claim(claim.employee_id, request.claim_code.expose_secret());
+                let live = self
+                    .store
+                    .claim_code_live(claim.employee_id, &hash, now)
+                    .await?;
+                Some((hash, live))
+            }
+            None => None,
+        };
         let mismatch = match &entry {
             None => Some("no roster entry has this employee ID"),
             Some(e)
@@ -95,6 +114,8 @@ impl Accounts {
             Some(e) if e.status == RosterStatus::Terminated => {
                 Some("the roster entry is terminated")
             }
+            // As a names mismatch: a wrong code must not tell that the names were right.
+            Some(_) if code.as_ref().is_some_and(|(_, live)| !live) => Some(CODE_REFUSED),
             Some(_) => None,
         };
         if let Some(reason) = mismatch {
@@ -154,6 +175,7 @@ impl Accounts {
                 answers,
                 audit: self.event(&claim, client, "accepted", None),
                 now,
+                claim_code: code.map(|(hash, _)| hash),
             })
             .await?;
         match insert {
@@ -169,16 +191,15 @@ impl Accounts {
                 attempt.not_judged().await?;
                 return self.refuse_live(&claim, client, state).await;
             }
-            // Terminated since the names matched: as any mismatch.
-            ClaimInsert::NotClaimable => {
+            // Terminated, or the code used or replaced, since the check: as any mismatch.
+            ClaimInsert::NotClaimable | ClaimInsert::CodeRefused => {
+                let reason = if insert == ClaimInsert::CodeRefused {
+                    CODE_REFUSED
+                } else {
+                    "the roster entry is terminated"
+                };
                 attempt.failed().await?;
-                self.audit(
-                    &claim,
-                    client,
-                    "no_match",
-                    Some("the roster entry is terminated"),
-                )
-                .await?;
+                self.audit(&claim, client, "no_match", Some(reason)).await?;
                 return Err(Error::NoRosterMatch);
             }
         }

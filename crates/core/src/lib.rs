@@ -11,6 +11,7 @@ pub mod admission;
 mod attempts;
 mod claim;
 pub mod client_address;
+pub mod codes;
 mod directory;
 mod employee_id;
 mod error;

@@ -1,6 +1,7 @@
 //! Notices sent to the person's district address: what they say, and the sender they go
 //! through. Mail is queued in the store (the outbox) with the change it reports, and drained by
-//! a sender that retries while the SMTP server is down. No mail ever holds a secret.
+//! a sender that retries while the SMTP server is down. Only code mails hold a secret, and
+//! their bodies wait sealed (see `codes`).
 
 use std::fmt;
 
@@ -23,6 +24,10 @@ pub enum MailKind {
     AnswersChanged,
     /// A work order for the Technology Support Center, from someone who cannot get in.
     WorkOrder,
+    /// A new hire's claim code, to the personal address (sealed in the outbox).
+    ClaimCode,
+    /// A Forgot My Password verification code, to the personal address (sealed).
+    VerificationCode,
 }
 
 impl MailKind {
@@ -35,6 +40,8 @@ impl MailKind {
             Self::PasswordChanged => "password_changed",
             Self::AnswersChanged => "answers_changed",
             Self::WorkOrder => "work_order",
+            Self::ClaimCode => "claim_code",
+            Self::VerificationCode => "verification_code",
         }
     }
 
@@ -47,6 +54,8 @@ impl MailKind {
             Self::PasswordChanged,
             Self::AnswersChanged,
             Self::WorkOrder,
+            Self::ClaimCode,
+            Self::VerificationCode,
         ]
         .into_iter()
         .find(|k| k.as_str() == value)
@@ -153,6 +162,52 @@ impl MailWriter {
             MailKind::ClaimConfirmation,
             &account.email,
             "Your district account is ready",
+            body,
+        )
+    }
+
+    /// A new hire's claim code, with the sheet's steps, to the personal address HR holds.
+    /// The body carries a secret: it is sealed for the outbox (`codes::seal_body`).
+    pub fn claim_code(
+        &self,
+        entry: &crate::RosterEntry,
+        to: &Email,
+        code: &str,
+        portal: &str,
+        expires: &str,
+    ) -> Mail {
+        let body = format!(
+            "Hello {first},\n\n\
+             Welcome to the district! To use the district's computers and applications,\n\
+             claim your network account:\n\n\
+             1. Go to {portal} and press Claim My Account.\n\
+             2. Enter your last name and first name, then your employee ID as six digits\n\
+             \x20  (zeroes first: {id}).\n\
+             3. Enter this claim code: {code}\n\
+             4. Choose a password and answer three challenge questions.\n\n\
+             The page tells you your username. The code works once, until {expires}.\n\
+             If it has expired, ask the district's IT department for a new one.\n\n\
+             If you did not expect this message, you can ignore it.",
+            first = entry.first_name.as_str(),
+            id = entry.employee_id,
+        );
+        self.mail(MailKind::ClaimCode, to, "Claim your district account", body)
+    }
+
+    /// A Forgot My Password verification code, to the personal address. Sealed like a claim
+    /// code.
+    pub fn verification_code(&self, to: &Email, username: &Username, code: &str) -> Mail {
+        let body = format!(
+            "Hello,\n\n\
+             Someone is resetting the password of the district account {username}.\n\n\
+             Verification code: {code}\n\n\
+             Enter it with your challenge answers within 10 minutes. If you did not ask\n\
+             for this, do not share the code: your password stays as it is.",
+        );
+        self.mail(
+            MailKind::VerificationCode,
+            to,
+            "Your district password reset code",
             body,
         )
     }

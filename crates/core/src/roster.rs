@@ -1,5 +1,6 @@
 //! The HR roster: who may claim an account. Parsed from the district's CSV export
-//! (`employee_id,last_name,first_name,email,status`; extra columns ignored).
+//! (`employee_id,last_name,first_name,email,status`, optionally `personal_email`; extra
+//! columns ignored).
 
 use std::{fmt, io};
 
@@ -80,6 +81,10 @@ pub struct RosterEntry {
     pub email: Email,
     /// Whether the entry may claim.
     pub status: RosterStatus,
+    /// The address HR's offer letter went to (optional column `personal_email`): where claim
+    /// and verification codes go. Never shown, never written to the directory, never sent a
+    /// username.
+    pub personal_email: Option<Email>,
 }
 
 /// A bad row (or header) of a roster file.
@@ -123,6 +128,8 @@ pub fn parse_roster_csv(input: impl io::Read) -> Result<Vec<RosterEntry>, Vec<Ro
 pub struct RosterRows<R> {
     reader: csv::Reader<R>,
     index: [usize; 5],
+    /// The optional `personal_email` column.
+    personal: Option<usize>,
     first_line: FirstLines,
 }
 
@@ -149,10 +156,16 @@ impl<R: io::Read> RosterRows<R> {
                 }),
             }
         }
+        let personal = headers.iter().position(|h| {
+            h.trim()
+                .trim_start_matches('\u{feff}')
+                .eq_ignore_ascii_case("personal_email")
+        });
         if problems.is_empty() {
             Ok(Self {
                 reader,
                 index,
+                personal,
                 first_line: FirstLines::new(),
             })
         } else {
@@ -179,6 +192,15 @@ impl<R: io::Read> RosterRows<R> {
         if status.is_none() {
             note("status", "must be active or terminated");
         }
+        let personal = self.personal.map_or("", |i| record.get(i).unwrap_or(""));
+        let personal_email = if personal.trim().is_empty() {
+            Some(None)
+        } else {
+            Email::parse(personal)
+                .map(Some)
+                .map_err(|r| note("personal_email", r))
+                .ok()
+        };
         if let Some(id) = employee_id
             && let Some(earlier) = self.first_line.insert(id, line)
         {
@@ -187,18 +209,29 @@ impl<R: io::Read> RosterRows<R> {
                 &format!("{id} already appears on line {earlier}"),
             );
         }
-        match (employee_id, last_name, first_name, email, status) {
-            (Some(employee_id), Some(last_name), Some(first_name), Some(email), Some(status))
-                if row_problems.is_empty() =>
-            {
-                Ok(RosterEntry {
-                    employee_id,
-                    last_name,
-                    first_name,
-                    email,
-                    status,
-                })
-            }
+        match (
+            employee_id,
+            last_name,
+            first_name,
+            email,
+            status,
+            personal_email,
+        ) {
+            (
+                Some(employee_id),
+                Some(last_name),
+                Some(first_name),
+                Some(email),
+                Some(status),
+                Some(personal_email),
+            ) if row_problems.is_empty() => Ok(RosterEntry {
+                employee_id,
+                last_name,
+                first_name,
+                email,
+                status,
+                personal_email,
+            }),
             _ => Err(row_problems
                 .into_iter()
                 .map(|message| RosterProblem { line, message })
@@ -273,6 +306,31 @@ mod tests {
                 "line 5: employee_id: 077777 already appears on line 2",
             ]
         );
+    }
+
+    #[test]
+    fn a_personal_address_is_optional_and_checked() {
+        let csv = "employee_id,last_name,first_name,email,status,personal_email\n\
+                   1,Doe,Jane,jane@d.example,active,Jane.Doe@Home.example\n\
+                   2,Roe,Rick,rick@d.example,active,\n\
+                   3,Poe,Pat,pat@d.example,active,not an address\n";
+        let problems = parse_roster_csv(csv.as_bytes()).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].line, 4);
+        assert!(problems[0].message.starts_with("personal_email:"));
+        let good = csv.lines().take(3).collect::<Vec<_>>().join("\n");
+        let entries = parse_roster_csv(good.as_bytes()).unwrap();
+        assert_eq!(
+            entries[0].personal_email.as_ref().map(Email::as_str),
+            Some("jane.doe@home.example")
+        );
+        assert_eq!(entries[1].personal_email, None);
+        let without = parse_roster_csv(
+            "employee_id,last_name,first_name,email,status\n1,Doe,Jane,j@d.example,active\n"
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(without[0].personal_email, None);
     }
 
     #[test]

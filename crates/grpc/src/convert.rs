@@ -35,12 +35,14 @@ pub(crate) fn claim_request(mut m: v1::ClaimAccountRequest) -> ClaimRequest {
         employee_id: m.employee_id,
         password: SecretString::from(std::mem::take(&mut m.password)),
         answers: m.answers.into_iter().map(answer).collect(),
+        claim_code: SecretString::from(std::mem::take(&mut m.claim_code)),
     }
 }
 
 pub(crate) fn reset_request(mut m: v1::CompletePasswordResetRequest) -> ResetRequest {
     ResetRequest {
         new_password: SecretString::from(std::mem::take(&mut m.new_password)),
+        verification_code: SecretString::from(std::mem::take(&mut m.verification_code)),
         username: m.username,
         answers: m.answers.into_iter().map(answer).collect(),
     }

@@ -42,6 +42,8 @@ struct ClaimPage<'a> {
     last_name: Field,
     first_name: Field,
     employee_id: Field,
+    /// Asked when the district requires claim codes.
+    claim_code: Option<Field>,
     password: Field,
     password_confirm: Field,
     picks: Vec<Pick>,
@@ -73,6 +75,8 @@ pub(crate) struct ClaimForm {
     first_name: String,
     #[serde(default)]
     employee_id: String,
+    #[serde(default)]
+    claim_code: SecretString,
     #[serde(default)]
     password: SecretString,
     #[serde(default)]
@@ -172,6 +176,16 @@ fn claim_page<'a>(
         &values.employee_id,
     );
     employee_id.inputmode = "numeric";
+    // Never typed back into the form: the code is a secret, like the password.
+    let claim_code = portal.settings.claim_code.then(|| {
+        text(
+            "claim_code",
+            lang.t("Claim code"),
+            lang.t("From the email or letter Human Resources sent you: 12 letters and digits, such as 7KDM-3QXA-9RFT."),
+            "one-time-code",
+            "",
+        )
+    });
     ClaimPage {
         site: &portal.settings,
         lang: lang.clone(),
@@ -192,6 +206,7 @@ fn claim_page<'a>(
             &values.first_name,
         ),
         employee_id,
+        claim_code,
         password: secret("password", lang.t("Password"), "new-password"),
         password_confirm: secret("password_confirm", lang.t("Password again"), "new-password"),
         picks,
@@ -239,6 +254,7 @@ pub(crate) async fn submit(
         employee_id: values.employee_id.clone(),
         password: form.password,
         answers: form.picked.into_typed(),
+        claim_code: form.claim_code,
     };
     match portal.accounts.claim(request, client).await {
         Ok(claimed) => {

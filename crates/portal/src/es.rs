@@ -49,6 +49,16 @@ pub(crate) static CATALOG: &[(&str, &str)] = &[
     ("First name", "Nombre"),
     ("Step 2: Your employee ID", "Paso 2: Su número de empleado"),
     ("Employee ID", "Número de empleado"),
+    ("Claim code", "Código para reclamar"),
+    (
+        "From the email or letter Human Resources sent you: 12 letters and digits, such as 7KDM-3QXA-9RFT.",
+        "Del correo o la carta que le envió Recursos Humanos: 12 letras y números, como 7KDM-3QXA-9RFT.",
+    ),
+    ("Verification code", "Código de verificación"),
+    (
+        "We sent it to your personal email address, if Human Resources has one: 8 digits, for 10 minutes. Without one, leave this empty.",
+        "Lo enviamos a su correo electrónico personal, si Recursos Humanos lo tiene: 8 dígitos, válido por 10 minutos. Si no lo tiene, deje este campo vacío.",
+    ),
     (
         "Six digits: put 0 before a five-digit ID (077777), 00 before a four-digit one.",
         "Seis dígitos: ponga 0 delante de un número de cinco dígitos (077777) y 00 delante de uno de cuatro.",

@@ -53,6 +53,11 @@ pub struct PortalSettings {
     pub clients: claimd_core::client_address::ClientAddressPolicy,
     /// The district's logo for the page header: its content type and bytes.
     pub logo: Option<(&'static str, Vec<u8>)>,
+    /// The claim form asks for the claim code HR sent (`accounts.claim_code = "required"`).
+    pub claim_code: bool,
+    /// Forgot My Password asks for the code mailed to the personal address
+    /// (`recovery.second_factor = "personal_email"`).
+    pub second_factor: bool,
 }
 
 /// Everything a page needs.

@@ -318,6 +318,8 @@ fn field_label(lang: &Lang, field: &str) -> Option<&'static str> {
         "last_name" => lang.t("Last name"),
         "first_name" => lang.t("First name"),
         "employee_id" => lang.t("Employee ID"),
+        "claim_code" => lang.t("Claim code"),
+        "verification_code" => lang.t("Verification code"),
         "password" => lang.t("Password"),
         "password_confirm" => lang.t("Password again"),
         "current_password" => lang.t("Your password now"),

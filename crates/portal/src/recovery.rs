@@ -34,6 +34,8 @@ struct ResetPage<'a> {
     username: Field,
     questions: Vec<Question>,
     answers: Vec<Field>,
+    /// Asked when the district sends a code to the personal address.
+    verification_code: Option<Field>,
     new_password: Field,
     new_password_confirm: Field,
     summary: Vec<SummaryItem>,
@@ -63,6 +65,8 @@ pub(crate) struct ResetForm {
     /// `question_1..3` and `answer_1..3`.
     #[serde(flatten)]
     picked: Picked,
+    #[serde(default)]
+    verification_code: SecretString,
     #[serde(default)]
     new_password: SecretString,
     #[serde(default)]
@@ -104,6 +108,16 @@ fn page<'a>(
             })
             .collect(),
         questions,
+        verification_code: portal.settings.second_factor.then(|| Field {
+            name: "verification_code",
+            label: lang.t("Verification code"),
+            hint: lang.t("We sent it to your personal email address, if Human Resources has one: 8 digits, for 10 minutes. Without one, leave this empty."),
+            kind: "text",
+            autocomplete: "one-time-code",
+            inputmode: "numeric",
+            error: error("verification_code"),
+            ..Field::default()
+        }),
         new_password: secret("new_password", lang.t("New password")),
         new_password_confirm: secret("new_password_confirm", lang.t("New password again")),
         summary: summary_of(errors),
@@ -164,6 +178,7 @@ pub(crate) async fn submit(
         username: username.clone(),
         answers: form.picked.into_typed(),
         new_password: form.new_password,
+        verification_code: form.verification_code,
     };
     match portal.accounts.complete_reset(request, client).await {
         Ok(operation) => Redirect::to(&format!("/password/done?op={operation}")).into_response(),

@@ -218,6 +218,7 @@ impl Remote {
             employee_id: request.employee_id,
             password: request.password.expose_secret().to_owned(),
             answers: answers(request.answers),
+            claim_code: request.claim_code.expose_secret().to_owned(),
         };
         let reply = self
             .client()
@@ -283,6 +284,7 @@ impl Remote {
             username: request.username,
             answers: answers(request.answers),
             new_password: request.new_password.expose_secret().to_owned(),
+            verification_code: request.verification_code.expose_secret().to_owned(),
         };
         let reply = self
             .client()

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use claimd_core::{
-    Events, MailError, Mailer, StoreError,
+    Events, Mail, MailError, Mailer, Sealer, StoreError, codes,
     store::{OutboxStore, now_millis},
 };
+use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
@@ -31,6 +32,8 @@ pub enum MailStep {
 pub struct MailSender {
     store: Arc<dyn OutboxStore>,
     mailer: Arc<dyn Mailer>,
+    /// Opens the bodies sealed in the outbox (those carrying a one-time code).
+    sealer: Arc<Sealer>,
     events: Arc<Events>,
     config: SyncConfig,
     owner: String,
@@ -41,16 +44,30 @@ impl MailSender {
     pub fn new(
         store: Arc<dyn OutboxStore>,
         mailer: Arc<dyn Mailer>,
+        sealer: Arc<Sealer>,
         events: Arc<Events>,
         config: SyncConfig,
     ) -> Self {
         Self {
             store,
             mailer,
+            sealer,
             events,
             config,
             owner: owner("mailer"),
         }
+    }
+
+    /// The mail as sent: a sealed body opened (in memory only, just before sending).
+    fn opened(&self, mail: &Mail) -> Option<Mail> {
+        if !codes::is_sealed(&mail.body) {
+            return Some(mail.clone());
+        }
+        let body = codes::open_body(&self.sealer, mail.to.as_str(), &mail.body)?;
+        Some(Mail {
+            body: body.expose_secret().to_owned(),
+            ..mail.clone()
+        })
     }
 
     /// Leases and sends at most one mail.
@@ -64,7 +81,12 @@ impl MailSender {
         };
         let span = info_span!("mail", kind = queued.mail.kind.as_str(), to = %queued.mail.to.as_str(), attempt = queued.attempts);
         async {
-            let result = self.mailer.send(&queued.mail).await;
+            let result = match self.opened(&queued.mail) {
+                Some(mail) => self.mailer.send(&mail).await,
+                None => Err(MailError::Permanent {
+                    reason: "its sealed body cannot be opened with this seal key".into(),
+                }),
+            };
             let now = now_millis();
             let (recorded, step) = match result {
                 Ok(()) => (self.store.finish_mail(&queued, None, now).await?, MailStep::Sent),

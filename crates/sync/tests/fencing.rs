@@ -84,6 +84,7 @@ impl Rig {
             first_name: PersonName::parse("Jane").unwrap(),
             email: Email::parse("jane.doe@district.example").unwrap(),
             status: RosterStatus::Active,
+            personal_email: None,
         };
         store.import_roster(&[entry], 0).await.unwrap();
         let sealer = Arc::new(Sealer::from_key(&[9; 32]));
@@ -137,6 +138,7 @@ impl Rig {
                     username: "e77777".into(),
                     answers: answers(),
                     new_password: SecretString::from(password),
+                    verification_code: SecretString::default(),
                 },
                 None,
             )
@@ -184,6 +186,7 @@ async fn claimed(rig: &Rig, worker: &Worker) {
                 employee_id: "077777".into(),
                 password: SecretString::from("Correct-Horse-Battery-9"),
                 answers: answers(),
+                claim_code: SecretString::default(),
             },
             None,
         )

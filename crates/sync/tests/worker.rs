@@ -38,6 +38,7 @@ async fn rig() -> Rig {
         first_name: PersonName::parse("Jane").unwrap(),
         email: Email::parse("jane.doe@district.example").unwrap(),
         status: RosterStatus::Active,
+        personal_email: None,
     };
     store.import_roster(&[entry], 0).await.unwrap();
     let sealer = Arc::new(Sealer::from_key(&[9; 32]));
@@ -99,6 +100,7 @@ fn request(password: &str) -> ClaimRequest {
             answer("birth-city", "Atlanta"),
             answer("first-car", "Ford Focus"),
         ],
+        claim_code: SecretString::default(),
     }
 }
 

@@ -196,6 +196,7 @@ pub fn bench_claim_request(i: u32) -> claimd_api::v1::ClaimAccountRequest {
                 answer: (*a).into(),
             })
             .collect(),
+        claim_code: String::new(),
     }
 }
 

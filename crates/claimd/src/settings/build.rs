@@ -33,6 +33,22 @@ pub struct Parts {
     pub admission: AdmissionPolicy,
 }
 
+impl Settings {
+    /// The name mail is signed with (`mail.from`'s display name, else its address).
+    pub(super) fn mail_signature(&self, p: &mut Problems) -> String {
+        let m = &self.mail;
+        match claimd_mail::validate(&m.url, &m.from) {
+            Ok(()) => claimd_mail::parse_from(&m.from)
+                .map(|b| b.name.unwrap_or_else(|| b.email.to_string()))
+                .unwrap_or_default(),
+            Err(e) => {
+                p.add_named(e);
+                String::new()
+            }
+        }
+    }
+}
+
 impl Parts {
     /// What is valid but weaker than it should be, for `check-config` and the start's log.
     pub fn warnings(&self) -> Vec<String> {
@@ -294,15 +310,7 @@ impl Settings {
         }
 
         let m = &self.mail;
-        let signature = match claimd_mail::validate(&m.url, &m.from) {
-            Ok(()) => claimd_mail::parse_from(&m.from)
-                .map(|b| b.name.unwrap_or_else(|| b.email.to_string()))
-                .unwrap_or_default(),
-            Err(e) => {
-                p.add_named(e);
-                String::new()
-            }
-        };
+        let signature = self.mail_signature(&mut p);
         if m.timeout_secs == 0 {
             p.add("mail.timeout_secs", "must be at least 1");
         }
@@ -375,6 +383,10 @@ impl Settings {
                     username_mails_per_address: s.username_mails_per_address,
                     ..LockoutPolicy::default()
                 },
+                claim_code: portal.claim_code.then(|| {
+                    Duration::from_secs(u64::from(self.accounts.claim_code_days) * 86_400)
+                }),
+                second_factor: portal.second_factor,
             },
             pepper,
             sync: SyncConfig {

@@ -3,6 +3,7 @@
 //! Unknown keys and invalid values stop the start with a message naming the key.
 
 mod build;
+mod codes;
 mod portal;
 mod store;
 
@@ -13,6 +14,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 pub use build::Parts;
+pub use codes::CodeParts;
 pub use portal::PortalParts;
 pub use store::StoreParts;
 
@@ -24,6 +26,7 @@ pub struct Settings {
     pub store: StoreSection,
     pub directory: DirectorySection,
     pub accounts: AccountsSection,
+    pub recovery: RecoverySection,
     pub challenge: ChallengeSection,
     pub security: SecuritySection,
     pub sync: SyncSection,
@@ -294,6 +297,10 @@ pub struct AccountsSection {
     pub password_min_length: usize,
     /// AD: claim a pre-provisioned account even when it has been used before.
     pub adopt_used_accounts: bool,
+    /// `off` (names and ID claim) or `required` (and the code HR sent).
+    pub claim_code: String,
+    /// Days a claim code works.
+    pub claim_code_days: u32,
 }
 
 impl Default for AccountsSection {
@@ -302,6 +309,23 @@ impl Default for AccountsSection {
             username_template: "e{id}".into(),
             password_min_length: claimd_core::MIN_PASSWORD_CHARS,
             adopt_used_accounts: false,
+            claim_code: "off".into(),
+            claim_code_days: 30,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecoverySection {
+    /// `off` (answers alone) or `personal_email` (and a code mailed there).
+    pub second_factor: String,
+}
+
+impl Default for RecoverySection {
+    fn default() -> Self {
+        Self {
+            second_factor: "off".into(),
         }
     }
 }

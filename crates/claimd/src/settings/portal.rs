@@ -22,6 +22,39 @@ pub struct PortalParts {
 impl Settings {
     /// The pages' settings: where they listen (`None`: off), what they show, and the
     /// validated support address work orders go to.
+    /// `accounts.claim_code`: whether claims need the code HR sent.
+    pub(super) fn claim_code_required(&self, p: &mut Problems) -> bool {
+        if self.accounts.claim_code_days == 0 {
+            p.add("accounts.claim_code_days", "must be at least 1");
+        }
+        match self.accounts.claim_code.trim() {
+            "off" => false,
+            "required" => true,
+            other => {
+                p.add(
+                    "accounts.claim_code",
+                    format!("{other:?} is not \"off\" or \"required\""),
+                );
+                false
+            }
+        }
+    }
+
+    /// `recovery.second_factor`: whether a reset needs a code mailed to the personal address.
+    fn second_factor(&self, p: &mut Problems) -> bool {
+        match self.recovery.second_factor.trim() {
+            "off" => false,
+            "personal_email" => true,
+            other => {
+                p.add(
+                    "recovery.second_factor",
+                    format!("{other:?} is not \"off\" or \"personal_email\""),
+                );
+                false
+            }
+        }
+    }
+
     pub(super) fn pages(
         &self,
         p: &mut Problems,
@@ -55,6 +88,8 @@ impl Settings {
                 trusted_proxies: s.trusted_proxies.clone(),
             },
             logo,
+            claim_code: self.claim_code_required(p),
+            second_factor: self.second_factor(p),
         };
         (listen, pages, support)
     }

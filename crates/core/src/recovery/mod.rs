@@ -46,6 +46,8 @@ pub struct ResetRequest {
     pub answers: Vec<TypedAnswer>,
     /// The new password.
     pub new_password: SecretString,
+    /// The code mailed to the personal address, when the district asks for one.
+    pub verification_code: SecretString,
 }
 
 /// A logged-in person changes the password.

@@ -7,7 +7,8 @@
 /// Every role trait, for code that calls a concrete backend (tests, admin tools).
 pub mod prelude {
     pub use super::{
-        AdminStore, AttemptStore, AuditStore, ClaimStore, JobStore, OutboxStore, RosterStore, Store,
+        AdminStore, AttemptStore, AuditStore, ClaimStore, CodeStore, JobStore, OutboxStore,
+        RosterStore, Store,
     };
 }
 
@@ -21,8 +22,8 @@ use async_trait::async_trait;
 pub use attempts::{AttemptKey, AttemptTicket, Lockout, LockoutPolicy, Reservation};
 pub use records::{
     AuditEvent, AuditRow, ClaimInsert, ClaimState, ClaimedAccount, EndedJob, ImportOptions,
-    ImportSummary, JobOutcome, LEFT_REASON, LeaseCheck, LeasedJob, NewClaim, NewPasswordJob,
-    PlannedChange, QueueStats, SUPERSEDED_REASON, StoredAnswer,
+    ImportSummary, IssuedCode, JobOutcome, LEFT_REASON, LeaseCheck, LeasedJob, NewClaim,
+    NewPasswordJob, PlannedChange, QueueStats, SUPERSEDED_REASON, StoredAnswer,
 };
 
 use crate::{
@@ -72,13 +73,71 @@ impl From<StoreError> for crate::Error {
 /// take the role they use (the directory worker a [`JobStore`], the mail sender an
 /// [`OutboxStore`], …); the account flows take the whole.
 pub trait Store:
-    RosterStore + ClaimStore + JobStore + AttemptStore + OutboxStore + AuditStore + AdminStore
+    RosterStore
+    + ClaimStore
+    + CodeStore
+    + JobStore
+    + AttemptStore
+    + OutboxStore
+    + AuditStore
+    + AdminStore
 {
 }
 
 impl<T> Store for T where
-    T: RosterStore + ClaimStore + JobStore + AttemptStore + OutboxStore + AuditStore + AdminStore
+    T: RosterStore
+        + ClaimStore
+        + CodeStore
+        + JobStore
+        + AttemptStore
+        + OutboxStore
+        + AuditStore
+        + AdminStore
 {
+}
+
+/// One-time codes, stored as keyed hashes: claim codes and reset verification codes.
+#[async_trait]
+pub trait CodeStore: Send + Sync + fmt::Debug {
+    /// Up to `limit` active roster entries after ID `after` (in ID order) that have no live
+    /// claim and no code, or only a used one (a rehire): the ones an import gives a code.
+    async fn entries_needing_codes(
+        &self,
+        after: u32,
+        limit: u32,
+    ) -> Result<Vec<RosterEntry>, StoreError>;
+
+    /// Stores the codes, each replacing its employee's earlier one (which stops working),
+    /// with their mail and audit rows, in one transaction.
+    async fn issue_claim_codes(&self, codes: &[IssuedCode], now: Millis) -> Result<(), StoreError>;
+
+    /// Whether `hash` is the employee's claim code, unused and unexpired.
+    async fn claim_code_live(
+        &self,
+        id: EmployeeId,
+        hash: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError>;
+
+    /// Stores a verification code for the account and queues its mail and audit row, unless
+    /// the account has [`MAX_LIVE_VERIFICATION_CODES`](crate::codes::MAX_LIVE_VERIFICATION_CODES)
+    /// live already; whether it did.
+    async fn add_verification_code(
+        &self,
+        username: &Username,
+        hash: &str,
+        expires_at: Millis,
+        mail: &Mail,
+        audit: AuditEvent,
+    ) -> Result<bool, StoreError>;
+
+    /// Uses up a live verification code of the account: whether `hash` was one.
+    async fn take_verification_code(
+        &self,
+        username: &Username,
+        hash: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The HR roster: imports and lookups.

@@ -132,6 +132,9 @@ pub struct NewClaim {
     pub audit: AuditEvent,
     /// When the claim was accepted.
     pub now: Millis,
+    /// The hash of the claim code it came with, when codes are required: used up with the
+    /// claim, so a code makes one claim.
+    pub claim_code: Option<String>,
 }
 
 /// How inserting a claim went. A live (pending or active) claim of the same employee ID or
@@ -144,6 +147,24 @@ pub enum ClaimInsert {
     Exists(ClaimState),
     /// Nothing was written: the roster entry is no longer active (terminated meanwhile).
     NotClaimable,
+    /// Nothing was written: the claim code is no longer live (used by a racing claim,
+    /// reissued or expired since it was checked).
+    CodeRefused,
+}
+
+/// A claim code to store, with the mail that carries it (sealed) and its audit row.
+#[derive(Debug)]
+pub struct IssuedCode {
+    /// Whose code it is.
+    pub employee_id: crate::EmployeeId,
+    /// Its keyed hash.
+    pub hash: String,
+    /// When it stops working.
+    pub expires_at: Millis,
+    /// The mail to the personal address, if there is one.
+    pub mail: Option<crate::mail::Mail>,
+    /// What the audit log records.
+    pub audit: AuditEvent,
 }
 
 /// An active claim: the account as written to the directory, and the challenge answers.

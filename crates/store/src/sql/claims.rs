@@ -65,6 +65,11 @@ pub(super) async fn insert(conn: &mut Conn, claim: &NewClaim) -> Result<ClaimIns
     if !active {
         return Ok(ClaimInsert::NotClaimable);
     }
+    if let Some(code) = &claim.claim_code
+        && !super::codes::use_up(conn, account.employee_id, code, claim.now).await?
+    {
+        return Ok(ClaimInsert::CodeRefused);
+    }
 
     let id = claim.job.id.to_string();
     let now = claim.now;

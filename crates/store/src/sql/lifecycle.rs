@@ -18,8 +18,8 @@ use crate::error::{corrupt, store_error};
 /// Why a password job queued for a leaver ends.
 use claimd_core::store::LEFT_REASON as LEFT;
 
-/// `last_name, first_name, email, status` of a roster row.
-type RosterRow = (String, String, String, String);
+/// A stored roster row, as `roster::entry_from_row` reads it.
+type RosterRow = super::roster::Row;
 
 /// The live claim of an employee: `id, state, username`.
 type ClaimRow = (String, String, String);
@@ -102,16 +102,18 @@ pub(super) async fn import(
 /// Active roster rows whose IDs the file did not list, as terminated entries.
 async fn missing(conn: &mut Conn, in_file: &[u64]) -> Result<Vec<RosterEntry>, StoreError> {
     let mut gone = Vec::new();
-    let mut active = sqlx::query_as::<_, (i64, String, String, String)>(
-        "SELECT employee_id, last_name, first_name, email FROM roster
+    let mut active = sqlx::query_as::<_, (i64, String, String, String, Option<String>)>(
+        "SELECT employee_id, last_name, first_name, email, personal_email FROM roster
          WHERE status = 'active' ORDER BY employee_id",
     )
     .fetch(&mut *conn);
-    while let Some((id, last, first, email)) = active.try_next().await.map_err(store_error)? {
+    while let Some((id, last, first, email, personal)) =
+        active.try_next().await.map_err(store_error)?
+    {
         let id = number(id)?;
         let listed = in_file[id as usize / 64] & (1 << (id % 64)) != 0;
         if !listed {
-            let row = (last, first, email, "terminated".to_owned());
+            let row = (last, first, email, "terminated".to_owned(), personal);
             gone.push(super::roster::entry_from_row(id, row)?);
         }
     }
@@ -136,21 +138,23 @@ async fn apply(
         .collect();
     let old: HashMap<u32, RosterRow> = by_id(
         conn,
-        "SELECT employee_id, last_name, first_name, email, status FROM roster WHERE ",
+        "SELECT employee_id, last_name, first_name, email, status, personal_email
+         FROM roster WHERE ",
         &ids,
     )
     .await?
     .into_iter()
-    .map(|(id, l, f, e, s)| Ok((number(id)?, (l, f, e, s))))
+    .map(|(id, l, f, e, s, p)| Ok((number(id)?, (l, f, e, s, p))))
     .collect::<Result<_, StoreError>>()?;
     let claims: HashMap<u32, ClaimRow> = by_id(
         conn,
-        "SELECT employee_id, id, state, username, '' FROM claims WHERE state <> 'rejected' AND ",
+        "SELECT employee_id, id, state, username, '', NULL FROM claims
+         WHERE state <> 'rejected' AND ",
         &ids,
     )
     .await?
     .into_iter()
-    .map(|(id, claim, state, username, _)| Ok((number(id)?, (claim, state, username))))
+    .map(|(id, claim, state, username, _, _)| Ok((number(id)?, (claim, state, username))))
     .collect::<Result<_, StoreError>>()?;
 
     let mut writes: Vec<&RosterEntry> = Vec::new();
@@ -164,9 +168,12 @@ async fn apply(
             entry.first_name.as_str(),
             entry.email.as_str(),
             entry.status.as_str(),
+            entry.personal_email.as_ref().map(|p| p.as_str()),
         );
         match before {
-            Some((l, f, e, s)) if (l.as_str(), f.as_str(), e.as_str(), s.as_str()) == new => {
+            Some((l, f, e, s, p))
+                if (l.as_str(), f.as_str(), e.as_str(), s.as_str(), p.as_deref()) == new =>
+            {
                 summary.unchanged += 1;
                 continue;
             }
@@ -174,13 +181,13 @@ async fn apply(
             None => summary.added += 1,
         }
         writes.push(entry);
-        let was_active = before.is_none_or(|(_, _, _, s)| s == "active");
+        let was_active = before.is_none_or(|(_, _, _, s, _)| s == "active");
         if entry.status == RosterStatus::Terminated {
             summary.terminated += usize::from(was_active);
             // Also when already terminated: a claim that slipped in meanwhile is ended too.
             leavers.push(entry);
         } else if entry.status == RosterStatus::Active
-            && let Some((l, f, e, _)) = before
+            && let Some((l, f, e, _, _)) = before
             && claims.contains_key(&id)
         {
             let changes = changed(entry, l, f, e);
@@ -204,13 +211,12 @@ async fn apply(
     Ok(())
 }
 
-/// Runs `select` (ending in `WHERE ` or `AND `) for the rows whose employee is in `ids`:
-/// five text-or-number columns, the first the employee ID.
-async fn by_id(
-    conn: &mut Conn,
-    select: &str,
-    ids: &[i64],
-) -> Result<Vec<(i64, String, String, String, String)>, StoreError> {
+/// A row `by_id` reads: the employee ID, four texts and one that may be NULL.
+type IdRow = (i64, String, String, String, String, Option<String>);
+
+/// Runs `select` (ending in `WHERE ` or `AND `, reading an [`IdRow`]) for the rows whose
+/// employee is in `ids`.
+async fn by_id(conn: &mut Conn, select: &str, ids: &[i64]) -> Result<Vec<IdRow>, StoreError> {
     let mut query = sqlx::QueryBuilder::<super::db::Db>::new(select);
     query.push("employee_id IN (");
     let mut list = query.separated(", ");
@@ -229,7 +235,7 @@ fn number(id: i64) -> Result<u32, StoreError> {
     u32::try_from(id).map_err(|_| corrupt("roster.employee_id"))
 }
 
-/// Rows per statement: six values each, well under both databases' parameter limits.
+/// Rows per statement: seven values each, well under both databases' parameter limits.
 const BATCH: usize = 500;
 
 /// The roster rows as in the file, a batch of rows per statement.
@@ -240,7 +246,8 @@ async fn upsert_all(
 ) -> Result<(), StoreError> {
     for batch in entries.chunks(BATCH) {
         let mut query = sqlx::QueryBuilder::<super::db::Db>::new(
-            "INSERT INTO roster (employee_id, last_name, first_name, email, status, updated_at) ",
+            "INSERT INTO roster
+             (employee_id, last_name, first_name, email, status, personal_email, updated_at) ",
         );
         query.push_values(batch, |mut row, entry| {
             row.push_bind(i64::from(entry.employee_id.get()))
@@ -248,12 +255,14 @@ async fn upsert_all(
                 .push_bind(entry.first_name.as_str().to_owned())
                 .push_bind(entry.email.as_str().to_owned())
                 .push_bind(entry.status.as_str())
+                .push_bind(entry.personal_email.as_ref().map(|p| p.as_str().to_owned()))
                 .push_bind(now);
         });
         query.push(
             " ON CONFLICT (employee_id) DO UPDATE SET
                  last_name = excluded.last_name, first_name = excluded.first_name,
-                 email = excluded.email, status = excluded.status, updated_at = excluded.updated_at",
+                 email = excluded.email, status = excluded.status,
+                 personal_email = excluded.personal_email, updated_at = excluded.updated_at",
         );
         query
             .build()

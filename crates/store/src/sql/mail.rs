@@ -101,7 +101,9 @@ pub(super) async fn finish(
 ) -> Result<bool, StoreError> {
     let state = if failure.is_some() { "failed" } else { "sent" };
     let updated = sqlx::query(
-        "UPDATE mail_outbox SET state = $1, last_error = $2, lease_owner = NULL, lease_until = NULL, updated_at = $3
+        // A sealed body (it carries a one-time code) is erased once the mail has ended.
+        "UPDATE mail_outbox SET state = $1, last_error = $2, lease_owner = NULL, lease_until = NULL,
+             updated_at = $3, body = CASE WHEN body LIKE 'sealed:%' THEN '' ELSE body END
          WHERE id = $4 AND state = 'queued' AND lease_owner = $5",
     )
     .bind(state)

@@ -17,15 +17,16 @@ macro_rules! impl_store_roles {
                 mail::{Mail, MailKind, QueuedMail},
                 store::{
                     AdminStore, AttemptKey, AttemptStore, AttemptTicket, AuditEvent, AuditRow,
-                    AuditStore, ClaimInsert, ClaimState, ClaimStore, ClaimedAccount, EndedJob,
-                    ImportOptions, ImportSummary, JobStore, LeaseCheck, LeasedJob,
+                    AuditStore, ClaimInsert, ClaimState, ClaimStore, ClaimedAccount, CodeStore, EndedJob,
+                    ImportOptions, ImportSummary, IssuedCode, JobStore, LeaseCheck, LeasedJob,
                     Lockout, LockoutPolicy, Millis, NewClaim, NewPasswordJob, OutboxStore,
                     QueueStats, Reservation, RosterStore, StoredAnswer,
                 },
             };
 
             use super::{
-                $store, accounts, admin, attempts, audit, claims, jobs, lifecycle, mail, roster,
+                $store, accounts, admin, attempts, audit, claims, codes, jobs, lifecycle, mail,
+                roster,
             };
             use crate::error::store_error;
 
@@ -49,6 +50,61 @@ macro_rules! impl_store_roles {
 
                 async fn roster_entry(&self, id: EmployeeId) -> Result<Option<RosterEntry>, StoreError> {
                     roster::entry(&self.pool, id).await
+                }
+            }
+
+            #[async_trait]
+            impl CodeStore for $store {
+                async fn entries_needing_codes(
+                    &self,
+                    after: u32,
+                    limit: u32,
+                ) -> Result<Vec<RosterEntry>, StoreError> {
+                    codes::needing(&self.pool, after, limit).await
+                }
+
+                async fn issue_claim_codes(
+                    &self,
+                    issued: &[IssuedCode],
+                    now: Millis,
+                ) -> Result<(), StoreError> {
+                    let mut tx = self.write().await?;
+                    codes::issue(&mut tx, issued, now).await?;
+                    tx.commit().await.map_err(store_error)
+                }
+
+                async fn claim_code_live(
+                    &self,
+                    id: EmployeeId,
+                    hash: &str,
+                    now: Millis,
+                ) -> Result<bool, StoreError> {
+                    codes::live(&self.pool, id, hash, now).await
+                }
+
+                async fn add_verification_code(
+                    &self,
+                    username: &Username,
+                    hash: &str,
+                    expires_at: Millis,
+                    mail: &Mail,
+                    audit: AuditEvent,
+                ) -> Result<bool, StoreError> {
+                    let mut tx = self.write().await?;
+                    let added =
+                        codes::add_verification(&mut tx, username, hash, expires_at, mail, &audit)
+                            .await?;
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(added)
+                }
+
+                async fn take_verification_code(
+                    &self,
+                    username: &Username,
+                    hash: &str,
+                    now: Millis,
+                ) -> Result<bool, StoreError> {
+                    codes::take_verification(&self.pool, username, hash, now).await
                 }
             }
 

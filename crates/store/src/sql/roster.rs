@@ -5,11 +5,13 @@ use claimd_core::{Email, EmployeeId, PersonName, RosterEntry, RosterStatus, Stor
 
 use crate::error::{corrupt, store_error};
 
-type Row = (String, String, String, String);
+/// `last_name, first_name, email, status, personal_email`.
+pub(super) type Row = (String, String, String, String, Option<String>);
 
 pub(super) async fn entry(pool: &Pool, id: EmployeeId) -> Result<Option<RosterEntry>, StoreError> {
     let row: Option<Row> = sqlx::query_as(
-        "SELECT last_name, first_name, email, status FROM roster WHERE employee_id = $1",
+        "SELECT last_name, first_name, email, status, personal_email FROM roster
+         WHERE employee_id = $1",
     )
     .bind(i64::from(id.get()))
     .fetch_optional(pool)
@@ -21,7 +23,7 @@ pub(super) async fn entry(pool: &Pool, id: EmployeeId) -> Result<Option<RosterEn
 /// A roster entry from its stored row.
 pub(super) fn entry_from_row(
     id: u32,
-    (last, first, email, status): Row,
+    (last, first, email, status, personal): Row,
 ) -> Result<RosterEntry, StoreError> {
     Ok(RosterEntry {
         employee_id: EmployeeId::new(id).ok_or_else(|| corrupt("roster.employee_id"))?,
@@ -29,5 +31,8 @@ pub(super) fn entry_from_row(
         first_name: PersonName::parse(&first).map_err(|_| corrupt("roster.first_name"))?,
         email: Email::parse(&email).map_err(|_| corrupt("roster.email"))?,
         status: RosterStatus::parse(&status).ok_or_else(|| corrupt("roster.status"))?,
+        personal_email: personal
+            .map(|p| Email::parse(&p).map_err(|_| corrupt("roster.personal_email")))
+            .transpose()?,
     })
 }

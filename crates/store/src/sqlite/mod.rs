@@ -12,6 +12,8 @@ mod attempts;
 mod audit;
 #[path = "../sql/claims.rs"]
 mod claims;
+#[path = "../sql/codes.rs"]
+mod codes;
 mod db;
 #[path = "../sql/jobs.rs"]
 mod jobs;

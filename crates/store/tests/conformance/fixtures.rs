@@ -20,6 +20,7 @@ pub fn entry(id: u32, last: &str, status: RosterStatus) -> RosterEntry {
         first_name: PersonName::parse("Jane").unwrap(),
         email: Email::parse(&format!("e{id}@district.example")).unwrap(),
         status,
+        personal_email: None,
     }
 }
 
@@ -49,6 +50,7 @@ pub fn claim(id: u32, now: i64) -> NewClaim {
         sealed_password: vec![1, 2, 3],
         audit: audit(now, "claim", "accepted"),
         now,
+        claim_code: None,
     }
 }
 

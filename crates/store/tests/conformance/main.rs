@@ -3,6 +3,7 @@
 
 mod attempts;
 mod claims;
+mod codes;
 mod fixtures;
 mod jobs;
 mod recovery;
@@ -20,6 +21,8 @@ macro_rules! conformance {
                 claims::one_live_claim_per_employee,
                 claims::concurrent_claims_of_one_person_admit_one,
                 claims::a_large_import_is_whole_or_nothing,
+                codes::claim_codes_expire_are_replaced_and_used_once,
+                codes::verification_codes_are_few_and_used_once,
                 jobs::a_finished_job_completes_its_operation_and_claim,
                 jobs::a_refused_job_frees_the_roster_entry,
                 jobs::an_expired_lease_is_taken_over_and_the_old_holder_fenced,

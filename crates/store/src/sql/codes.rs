@@ -1,0 +1,175 @@
+//! One-time codes, stored as keyed hashes: claim codes (one per employee, replaced when
+//! reissued, used once) and Forgot My Password's verification codes (a few live per account,
+//! each used once, gone after ten minutes).
+
+use super::db::{Conn, Pool};
+use claimd_core::{
+    EmployeeId, RosterEntry, StoreError, Username,
+    codes::MAX_LIVE_VERIFICATION_CODES,
+    mail::Mail,
+    store::{AuditEvent, IssuedCode, Millis},
+};
+
+use crate::error::store_error;
+
+/// Active entries without a live claim whose code is missing or used (a rehire's), after
+/// `after`, in ID order.
+pub(super) async fn needing(
+    pool: &Pool,
+    after: u32,
+    limit: u32,
+) -> Result<Vec<RosterEntry>, StoreError> {
+    let rows: Vec<(i64, String, String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT r.employee_id, r.last_name, r.first_name, r.email, r.status, r.personal_email
+         FROM roster r
+         LEFT JOIN claim_codes k ON k.employee_id = r.employee_id
+         WHERE r.status = 'active' AND r.employee_id > $1
+           AND (k.employee_id IS NULL OR k.used_at IS NOT NULL)
+           AND NOT EXISTS (SELECT 1 FROM claims c
+                           WHERE c.employee_id = r.employee_id AND c.state <> 'rejected')
+         ORDER BY r.employee_id LIMIT $2",
+    )
+    .bind(i64::from(after))
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(store_error)?;
+    rows.into_iter()
+        .map(|(id, l, f, e, s, p)| {
+            let id = u32::try_from(id).map_err(|_| crate::error::corrupt("roster.employee_id"))?;
+            super::roster::entry_from_row(id, (l, f, e, s, p))
+        })
+        .collect()
+}
+
+/// Stores the codes (each replacing its employee's earlier one), queues their mail and
+/// records their audit rows.
+pub(super) async fn issue(
+    conn: &mut Conn,
+    codes: &[IssuedCode],
+    now: Millis,
+) -> Result<(), StoreError> {
+    for code in codes {
+        sqlx::query(
+            "INSERT INTO claim_codes (employee_id, hash, issued_at, expires_at, used_at)
+             VALUES ($1, $2, $3, $4, NULL)
+             ON CONFLICT (employee_id) DO UPDATE SET hash = excluded.hash,
+                 issued_at = excluded.issued_at, expires_at = excluded.expires_at, used_at = NULL",
+        )
+        .bind(i64::from(code.employee_id.get()))
+        .bind(&code.hash)
+        .bind(now)
+        .bind(code.expires_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        if let Some(mail) = &code.mail {
+            super::mail::enqueue(conn, mail, now).await?;
+        }
+        super::audit::insert(conn, &code.audit).await?;
+    }
+    Ok(())
+}
+
+/// Whether `hash` is the employee's code, unused and unexpired.
+pub(super) async fn live(
+    pool: &Pool,
+    id: EmployeeId,
+    hash: &str,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM claim_codes WHERE employee_id = $1 AND hash = $2
+                        AND used_at IS NULL AND expires_at > $3)",
+    )
+    .bind(i64::from(id.get()))
+    .bind(hash)
+    .bind(now)
+    .fetch_one(pool)
+    .await
+    .map_err(store_error)
+}
+
+/// Uses the employee's code up, inside the claim's transaction: false when `hash` is not
+/// (or no longer) live, and nothing is to be written.
+pub(super) async fn use_up(
+    conn: &mut Conn,
+    id: EmployeeId,
+    hash: &str,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    let used = sqlx::query(
+        "UPDATE claim_codes SET used_at = $1
+         WHERE employee_id = $2 AND hash = $3 AND used_at IS NULL AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(i64::from(id.get()))
+    .bind(hash)
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    Ok(used.rows_affected() == 1)
+}
+
+/// Adds a verification code and queues its mail, unless the account already has the most
+/// live codes allowed.
+pub(super) async fn add_verification(
+    conn: &mut Conn,
+    username: &Username,
+    hash: &str,
+    expires_at: Millis,
+    mail: &Mail,
+    audit: &AuditEvent,
+) -> Result<bool, StoreError> {
+    let now = audit.at;
+    super::db::lock(conn, &[format!("verification:{username}")]).await?;
+    sqlx::query("DELETE FROM verification_codes WHERE username = $1 AND expires_at <= $2")
+        .bind(username.as_str())
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    let live: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM verification_codes WHERE username = $1")
+            .bind(username.as_str())
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(store_error)?;
+    if live >= i64::from(MAX_LIVE_VERIFICATION_CODES) {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO verification_codes (id, username, hash, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(username.as_str())
+    .bind(hash)
+    .bind(now)
+    .bind(expires_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    super::mail::enqueue(conn, mail, now).await?;
+    super::audit::insert(conn, audit).await?;
+    Ok(true)
+}
+
+/// Uses a live verification code of the account up: true when `hash` was one.
+pub(super) async fn take_verification(
+    pool: &Pool,
+    username: &Username,
+    hash: &str,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    let taken = sqlx::query(
+        "DELETE FROM verification_codes WHERE username = $1 AND hash = $2 AND expires_at > $3",
+    )
+    .bind(username.as_str())
+    .bind(hash)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map_err(store_error)?;
+    Ok(taken.rows_affected() >= 1)
+}
