@@ -491,3 +491,81 @@ async fn the_portal_asks_for_the_codes_when_the_district_requires_them() {
     let (status, _, _) = post(&app.portal_listen, "/forgot-password", &cookie, &form);
     assert_eq!(status, 303);
 }
+
+/// In a real browser, by keyboard and with scripts off: the claim code typed into its field,
+/// then Forgot My Password with the mailed code. Both pages pass axe in both languages, and
+/// their screenshots go with the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codes_are_typed_by_keyboard_in_a_real_browser() {
+    use crate::browser::{fill, fill_secrets, shots, wait_for};
+    use claimd_testkit::{Browser, keys};
+    let app = App::with_portal_and(&[
+        ("CLAIMD__ACCOUNTS__CLAIM_CODE", "required"),
+        ("CLAIMD__RECOVERY__SECOND_FACTOR", "personal_email"),
+    ])
+    .await;
+    let (ok, out) = import(&app, ROSTER, &[]);
+    assert!(ok, "{out}");
+    let code = after(
+        &wait_mail_to(&app, "jane@home.example", 0).body,
+        "Enter this claim code:",
+    )
+    .to_owned();
+    let base = format!("http://{}", app.portal_listen);
+    // axe runs as a script: its own browser, scripts on.
+    let axe = Browser::start(true);
+    let mut found = Vec::new();
+    for lang in ["es", "en"] {
+        axe.goto(&format!("{base}/claim?lang={lang}"));
+        wait_for(&axe, "name=\"claim_code\"").await;
+        found.extend(axe.accessibility_violations());
+        axe.screenshot(&shots().join(format!("claim-with-code-{lang}.png")));
+    }
+    let browser = Browser::start(false);
+    browser.goto(&format!("{base}/claim"));
+    wait_for(&browser, "name=\"claim_code\"").await;
+    fill(&browser, "last_name", "Doe");
+    fill(&browser, "first_name", "Jane");
+    fill(&browser, "employee_id", "077777");
+    fill(&browser, "claim_code", &code.to_lowercase());
+    fill_secrets(&browser, PASSWORD);
+    browser.type_keys(keys::ENTER);
+    let page = wait_for(&browser, "You Have Claimed Your Account").await;
+    assert!(page.contains("e77777"), "{page}");
+
+    let seen = mails_to(&app, "jane@home.example").len();
+    browser.goto(&format!("{base}/forgot-password"));
+    wait_for(&browser, "action=\"/forgot-password\"").await;
+    fill(&browser, "username", "e77777");
+    browser.type_keys(keys::ENTER);
+    wait_for(&browser, "name=\"verification_code\"").await;
+    browser.screenshot(&shots().join("reset-with-code.png"));
+    let code = after(
+        &wait_mail_to(&app, "jane@home.example", seen).body,
+        "Verification code:",
+    )
+    .to_owned();
+    for (field, text) in [
+        ("answer_1", "Rex the Dog"),
+        ("answer_2", "Jonesboro"),
+        ("answer_3", "Ford Focus"),
+        ("verification_code", code.as_str()),
+        ("new_password", NEW_PASSWORD),
+        ("new_password_confirm", NEW_PASSWORD),
+    ] {
+        fill(&browser, field, text);
+    }
+    browser.type_keys(keys::ENTER);
+    wait_for(&browser, "Your Password Has Been Changed").await;
+    assert!(app.can_login("e77777", NEW_PASSWORD));
+    // The answers step with its code field, in both languages.
+    for lang in ["en", "es"] {
+        axe.goto(&format!("{base}/forgot-password?lang={lang}"));
+        wait_for(&axe, "action=\"/forgot-password\"").await;
+        fill(&axe, "username", "e77777");
+        axe.type_keys(keys::ENTER);
+        wait_for(&axe, "name=\"verification_code\"").await;
+        found.extend(axe.accessibility_violations());
+    }
+    assert!(found.is_empty(), "{found:#?}");
+}
