@@ -92,10 +92,13 @@ impl Worker {
             .lease_jobs(owner, self.config.lease, now_millis(), max)
             .await?;
         let deadline = leased_at + self.config.lease - self.config.lease / 10;
+        // The fence for the whole batch, in one read, before its first write (see
+        // `JobStore::confirm_leases` for why that is as safe as one read per job).
+        let checks = self.store.confirm_leases(&jobs, now_millis()).await?;
         let mut steps = Vec::with_capacity(jobs.len());
         // The jobs to record as ended, and where each is in `steps`.
         let (mut ended, mut at) = (Vec::new(), Vec::new());
-        for job in &jobs {
+        for (job, check) in jobs.iter().zip(checks) {
             let span = info_span!(
                 "job",
                 job_id = %job.job.id,
@@ -103,7 +106,7 @@ impl Worker {
                 username = %job.job.account.username,
                 attempt = job.attempts,
             );
-            match self.decide(job, deadline).instrument(span).await? {
+            match self.decide(job, check, deadline).instrument(span).await? {
                 Decision::Done(step) => steps.push(step),
                 Decision::End(end, step) => {
                     ended.push(*end);
@@ -135,6 +138,7 @@ impl Worker {
     async fn decide(
         &self,
         job: &LeasedJob,
+        fence: LeaseCheck,
         deadline: tokio::time::Instant,
     ) -> Result<Decision, StoreError> {
         let opened = if job.job.kind.carries_password() {
@@ -144,9 +148,9 @@ impl Worker {
         } else {
             Ok(None)
         };
-        // The fence: right before writing, the job must still be ours and, for a password,
-        // still the account's newest.
-        match self.store.confirm_lease(job, now_millis()).await? {
+        // The fence: before writing, the job must still be ours and, for a password, still
+        // the account's newest.
+        match fence {
             LeaseCheck::Held => {}
             LeaseCheck::Lost => {
                 warn!("lease lost before the directory write; nothing written");

@@ -250,7 +250,20 @@ pub trait JobStore: Send + Sync + fmt::Debug {
     /// owner), and, for a password, still the account's newest: checked immediately before
     /// the directory write, the fence that keeps a stalled worker's older password from
     /// landing after a newer one.
-    async fn confirm_lease(&self, job: &LeasedJob, now: Millis) -> Result<LeaseCheck, StoreError>;
+    async fn confirm_lease(&self, job: &LeasedJob, now: Millis) -> Result<LeaseCheck, StoreError> {
+        let checks = self.confirm_leases(std::slice::from_ref(job), now).await?;
+        Ok(checks.into_iter().next().unwrap_or(LeaseCheck::Lost))
+    }
+
+    /// [`JobStore::confirm_lease`] for a batch leased together, in one read, in order. Safe
+    /// before the batch's first write: one employee's jobs never share a batch and run in
+    /// order (a request queued meanwhile waits for these), and every write must end before
+    /// the lease's deadline, so a lease lost meanwhile stops the writes that remain.
+    async fn confirm_leases(
+        &self,
+        jobs: &[LeasedJob],
+        now: Millis,
+    ) -> Result<Vec<LeaseCheck>, StoreError>;
 
     /// Ends a job: marks it, its operation and (for a provision) its claim, erases the sealed
     /// password, records `audit` and queues `mail`, in one transaction. False when the lease

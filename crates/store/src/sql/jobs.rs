@@ -104,33 +104,61 @@ pub(super) async fn lease(
 /// leaver's disable).
 pub(super) async fn confirm(
     pool: &Pool,
-    job: &LeasedJob,
+    jobs: &[LeasedJob],
     now: Millis,
-) -> Result<LeaseCheck, StoreError> {
-    let row: Option<(bool, bool, bool)> = sqlx::query_as(
-        "SELECT COALESCE(j.state = 'queued' AND j.lease_owner = $2 AND j.lease_until > $3, FALSE),
+) -> Result<Vec<LeaseCheck>, StoreError> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = sqlx::QueryBuilder::<super::db::Db>::new(
+        "SELECT j.id, COALESCE(j.state = 'queued' AND j.lease_owner = ",
+    );
+    // One owner leases a batch: the first job's owner stands for all.
+    query.push_bind(jobs[0].lease_owner.clone());
+    query.push(" AND j.lease_until > ");
+    query.push_bind(now);
+    query.push(
+        ", FALSE),
                 EXISTS (SELECT 1 FROM directory_jobs n
                         WHERE n.claim_id = j.claim_id AND n.account_seq > j.account_seq
                           AND n.kind IN ('reset_password', 'change_password')),
                 EXISTS (SELECT 1 FROM directory_jobs n
                         WHERE n.claim_id = j.claim_id AND n.account_seq > j.account_seq
                           AND n.kind = 'disable_account')
-         FROM directory_jobs j WHERE j.id = $1",
-    )
-    .bind(job.job.id.to_string())
-    .bind(&job.lease_owner)
-    .bind(now)
-    .fetch_optional(pool)
-    .await
-    .map_err(store_error)?;
-    let password = job.job.kind.carries_password();
-    Ok(match row {
-        // A leaver's disable says more than a newer request: the person has left.
-        Some((true, _, true)) if password => LeaseCheck::Superseded(LEFT_REASON),
-        Some((true, true, _)) if password => LeaseCheck::Superseded(SUPERSEDED_REASON),
-        Some((true, _, _)) => LeaseCheck::Held,
-        _ => LeaseCheck::Lost,
-    })
+         FROM directory_jobs j WHERE j.id IN (",
+    );
+    let mut ids = query.separated(", ");
+    for job in jobs {
+        ids.push_bind(job.job.id.to_string());
+    }
+    query.push(")");
+    let rows: Vec<(String, bool, bool, bool)> = query
+        .build_query_as()
+        .fetch_all(pool)
+        .await
+        .map_err(store_error)?;
+    let found: std::collections::HashMap<String, (bool, bool, bool)> = rows
+        .into_iter()
+        .map(|(id, held, newer, left)| (id, (held, newer, left)))
+        .collect();
+    Ok(jobs
+        .iter()
+        .map(|job| {
+            let password = job.job.kind.carries_password();
+            let same_owner = job.lease_owner == jobs[0].lease_owner;
+            match found.get(&job.job.id.to_string()) {
+                // A leaver's disable says more than a newer request: the person has left.
+                Some((true, _, true)) if same_owner && password => {
+                    LeaseCheck::Superseded(LEFT_REASON)
+                }
+                Some((true, true, _)) if same_owner && password => {
+                    LeaseCheck::Superseded(SUPERSEDED_REASON)
+                }
+                Some((true, _, _)) if same_owner => LeaseCheck::Held,
+                _ => LeaseCheck::Lost,
+            }
+        })
+        .collect())
 }
 
 /// Ends a job held by `job.lease_owner`: the job, its operation and, for a provision, its

@@ -163,8 +163,12 @@ macro_rules! impl_store_roles {
                     jobs::operation(&self.pool, id).await
                 }
 
-                async fn confirm_lease(&self, job: &LeasedJob, now: Millis) -> Result<LeaseCheck, StoreError> {
-                    jobs::confirm(self.job_pool(), job, now).await
+                async fn confirm_leases(
+                    &self,
+                    leased: &[LeasedJob],
+                    now: Millis,
+                ) -> Result<Vec<LeaseCheck>, StoreError> {
+                    jobs::confirm(self.job_pool(), leased, now).await
                 }
 
                 async fn lease_jobs(
