@@ -83,8 +83,8 @@ impl CodesOut {
         for (entry, code) in rows {
             self.csv.write_record([
                 entry.employee_id.to_string().as_str(),
-                entry.last_name.as_str(),
-                entry.first_name.as_str(),
+                &cell(entry.last_name.as_str()),
+                &cell(entry.first_name.as_str()),
                 code.expose_secret(),
             ])?;
         }
@@ -201,7 +201,11 @@ impl Issuer {
         let now = now_millis();
         let (issued, code) = self.code_for(&entry, now, "issued", "admin.reissue_code");
         let mailed = issued.mail.is_some();
-        self.store.issue_claim_codes(&[issued], now).await?;
+        // Stored (and so live) only if the person is still claimable inside the store's
+        // transaction.
+        if self.store.issue_claim_codes(&[issued], now).await? == 0 {
+            bail!("employee {id} claimed or left meanwhile; no code was made");
+        }
         Ok((!mailed).then_some(code))
     }
 
@@ -211,8 +215,28 @@ impl Issuer {
     }
 }
 
+/// A name as a spreadsheet cell: one that starts like a formula (`=`, `+`, `-`, `@`) gets a
+/// leading `'`, so HR's spreadsheet shows it rather than runs it (OWASP CSV injection).
+fn cell(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
+}
+
 /// `2026-12-28`: the UTC day of a time.
 fn day(at: Millis) -> String {
     let time = std::time::UNIX_EPOCH + Duration::from_millis(u64::try_from(at).unwrap_or(0));
     humantime::format_rfc3339_seconds(time).to_string()[..10].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_that_look_like_formulas_are_quoted() {
+        assert_eq!(super::cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(super::cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(super::cell("O'Brien"), "O'Brien");
+    }
 }

@@ -115,6 +115,8 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             dry_run: *dry_run,
             max_disable_percent: (!allow_mass_disable)
                 .then_some(settings.roster.max_disable_percent),
+            // Set from the file's header by `roster::import`.
+            keep_personal_email: false,
         };
         // Importing needs only the store: a directory not yet set up must not block it.
         let store = settings.store()?;

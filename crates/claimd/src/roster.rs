@@ -32,6 +32,10 @@ pub async fn import(
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut rows = RosterRows::new(file).map_err(|problems| refusal(path, problems))?;
+    let options = &ImportOptions {
+        keep_personal_email: !rows.has_personal_email(),
+        ..options.clone()
+    };
     // On a terminal, say what a large file is doing while it runs; logs and timers get
     // only the result.
     let progress = std::io::stderr().is_terminal() && size >= PROGRESS_BYTES;

@@ -56,6 +56,8 @@ pub struct Accounts {
     pub(crate) decoy_key: Zeroizing<[u8; 32]>,
     /// Keys the stored hashes of claim and verification codes.
     pub(crate) codes: crate::codes::CodeKeys,
+    /// Verification codes to make and mail, off the request path.
+    pub(crate) codes_to_send: crate::recovery::code_mail::CodeMail,
     /// Verified against when an account is unknown, so the work matches a known one.
     pub(crate) dummy_hash: String,
     /// How long the directory's password checks take, for names it is not asked about.
@@ -78,6 +80,12 @@ impl Accounts {
         Ok(Self {
             decoy_key: deps.sealer.subkey("decoy challenge questions"),
             codes: crate::codes::CodeKeys::new(&deps.sealer),
+            codes_to_send: crate::recovery::code_mail::CodeMail::new(
+                deps.store.clone(),
+                deps.sealer.clone(),
+                deps.mail.clone(),
+                crate::codes::CodeKeys::new(&deps.sealer),
+            ),
             store: deps.store,
             policy: deps.policy,
             hasher: deps.hasher,

@@ -28,8 +28,12 @@ pub const VERIFICATION_DIGITS: usize = 8;
 pub const VERIFICATION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// How many verification codes may be live for one account: a fourth request sends nothing
-/// until one expires or is used, so nobody can flood a person's inbox.
+/// until one expires or is used.
 pub const MAX_LIVE_VERIFICATION_CODES: u32 = 3;
+
+/// How many verification codes one account is sent in a day at most: with the live limit,
+/// nobody can flood a person's inbox by asking for resets in a loop.
+pub const MAX_DAILY_VERIFICATION_CODES: u32 = 10;
 
 /// A new claim code, as printed and mailed: `7KDM-3QXA-9RFT`.
 pub fn new_claim_code() -> SecretString {

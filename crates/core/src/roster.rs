@@ -173,6 +173,11 @@ impl<R: io::Read> RosterRows<R> {
         }
     }
 
+    /// Whether the file has the optional `personal_email` column.
+    pub fn has_personal_email(&self) -> bool {
+        self.personal.is_some()
+    }
+
     fn entry(&mut self, record: &csv::StringRecord) -> Result<RosterEntry, Vec<RosterProblem>> {
         let line = record.position().map_or(0, |p| p.line());
         let field = |i: usize| record.get(self.index[i]).unwrap_or("");

@@ -7,6 +7,7 @@
 //! are reserved and judged by the rule in `attempts`, against the username as typed.
 
 mod change;
+pub(crate) mod code_mail;
 mod reset;
 mod username;
 

@@ -6,13 +6,11 @@ use std::net::IpAddr;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 
-use tracing::{info, warn};
-
 use super::{ResetRequest, at_least_floor};
 use crate::{
-    Accounts, Error, JobKind, Operation, Question, Username, Violations, codes,
+    Accounts, Error, JobKind, Operation, Question, Username, Violations,
     questions::{ANSWERS_REQUIRED, MAX_ANSWER_CHARS, TypedAnswer},
-    store::{AuditEvent, ClaimedAccount, now_millis},
+    store::now_millis,
     text::{INVISIBLE_RULE, answer_key, has_invisible},
 };
 
@@ -31,8 +29,10 @@ impl Accounts {
         let claimed = self.store.claimed_account(&username).await?;
         if self.policy.second_factor
             && let Some(claimed) = &claimed
+            && let Some(to) = &claimed.personal_email
         {
-            self.send_verification_code(claimed.clone());
+            self.codes_to_send
+                .offer(claimed.account.username.clone(), to.clone());
         }
         match claimed {
             // Worded as the pool words them today, like the decoys: a pool reworded since the
@@ -50,49 +50,6 @@ impl Accounts {
                 .collect()),
             _ => Ok(decoys),
         }
-    }
-
-    /// Mails a verification code to the account's personal address, if the roster has one,
-    /// in the background: the reply must not wait on it, or its time would tell a claimed
-    /// account from an unknown name.
-    fn send_verification_code(&self, claimed: ClaimedAccount) {
-        let store = self.store.clone();
-        let sealer = self.sealer.clone();
-        let mail = self.mail.clone();
-        let keys = self.codes.clone();
-        tokio::spawn(async move {
-            let account = &claimed.account;
-            let entry = match store.roster_entry(account.employee_id).await {
-                Ok(entry) => entry,
-                Err(e) => return warn!(error = %e, "verification code not sent"),
-            };
-            let Some(to) = entry.and_then(|e| e.personal_email) else {
-                return info!("no personal address on the roster: answers alone will be asked");
-            };
-            let code = codes::new_verification_code();
-            let hash = keys.verification(&account.username, code.expose_secret());
-            let mut mail = mail.verification_code(&to, &account.username, code.expose_secret());
-            mail.body = codes::seal_body(&sealer, to.as_str(), &SecretString::from(mail.body));
-            let now = now_millis();
-            let expires = now.saturating_add(codes::VERIFICATION_LIFETIME.as_millis() as i64);
-            let audit = AuditEvent {
-                at: now,
-                action: "verification_code",
-                employee_id: Some(account.employee_id),
-                username: Some(account.username.clone()),
-                client: None,
-                outcome: "sent",
-                reason: None,
-            };
-            match store
-                .add_verification_code(&account.username, &hash, expires, &mail, audit)
-                .await
-            {
-                Ok(true) => info!("verification code queued for the personal address"),
-                Ok(false) => info!("verification code not sent: the most allowed are live"),
-                Err(e) => warn!(error = %e, "verification code not stored"),
-            }
-        });
     }
 
     /// Three questions from the pool picked by a keyed hash of the username.
@@ -170,25 +127,27 @@ impl Accounts {
                 return Err(busy);
             }
         };
-        // The second factor is asked only once the answers are right (so wrong answers cost
-        // the same for every name), and a code is used up only by a reset that passes.
+        // The second factor: one read for every request (known or not, answers right or
+        // not), so its cost tells nothing; the code is used up only by a reset that passes.
         let mut answers_only = false;
-        if all_right
-            && self.policy.second_factor
-            && let Some(claimed) = &target.claimed
-        {
-            let entry = self.store.roster_entry(claimed.account.employee_id).await?;
-            if entry.and_then(|e| e.personal_email).is_some() {
-                let hash = self.codes.verification(
-                    &claimed.account.username,
-                    request.verification_code.expose_secret(),
-                );
-                all_right = self
-                    .store
-                    .take_verification_code(&claimed.account.username, &hash, now_millis())
-                    .await?;
-            } else {
-                answers_only = true;
+        if self.policy.second_factor {
+            let hash = self
+                .codes
+                .verification(&target.username, request.verification_code.expose_secret());
+            let code_ok = self
+                .store
+                .verification_code_live(&target.username, &hash, now_millis())
+                .await?;
+            match &target.claimed {
+                Some(claimed) if claimed.personal_email.is_some() => {
+                    all_right = all_right
+                        && code_ok
+                        && self
+                            .store
+                            .take_verification_code(&target.username, &hash, now_millis())
+                            .await?;
+                }
+                _ => answers_only = all_right,
             }
         }
         let claimed = self.verified(target, all_right).await?;

@@ -108,8 +108,13 @@ pub trait CodeStore: Send + Sync + fmt::Debug {
     ) -> Result<Vec<RosterEntry>, StoreError>;
 
     /// Stores the codes, each replacing its employee's earlier one (which stops working),
-    /// with their mail and audit rows, in one transaction.
-    async fn issue_claim_codes(&self, codes: &[IssuedCode], now: Millis) -> Result<(), StoreError>;
+    /// with their mail and audit rows, in one transaction; skips (and mails nothing for)
+    /// anyone no longer claimable: terminated, or claimed meanwhile. How many were stored.
+    async fn issue_claim_codes(
+        &self,
+        codes: &[IssuedCode],
+        now: Millis,
+    ) -> Result<usize, StoreError>;
 
     /// Whether `hash` is the employee's claim code, unused and unexpired.
     async fn claim_code_live(
@@ -121,7 +126,9 @@ pub trait CodeStore: Send + Sync + fmt::Debug {
 
     /// Stores a verification code for the account and queues its mail and audit row, unless
     /// the account has [`MAX_LIVE_VERIFICATION_CODES`](crate::codes::MAX_LIVE_VERIFICATION_CODES)
-    /// live already; whether it did.
+    /// live already or was sent
+    /// [`MAX_DAILY_VERIFICATION_CODES`](crate::codes::MAX_DAILY_VERIFICATION_CODES) in the last
+    /// day; whether it did.
     async fn add_verification_code(
         &self,
         username: &Username,
@@ -129,6 +136,14 @@ pub trait CodeStore: Send + Sync + fmt::Debug {
         expires_at: Millis,
         mail: &Mail,
         audit: AuditEvent,
+    ) -> Result<bool, StoreError>;
+
+    /// Whether `hash` is a live verification code of the account; uses nothing up.
+    async fn verification_code_live(
+        &self,
+        username: &Username,
+        hash: &str,
+        now: Millis,
     ) -> Result<bool, StoreError>;
 
     /// Uses up a live verification code of the account: whether `hash` was one.

@@ -17,6 +17,9 @@ pub struct ImportOptions {
     /// claimed accounts would be disabled; `None` lets any number through
     /// (`--allow-mass-disable`).
     pub max_disable_percent: Option<u8>,
+    /// The file has no `personal_email` column: keep the addresses on file rather than
+    /// clear them all (an older export must not switch the second factor off).
+    pub keep_personal_email: bool,
 }
 
 /// One directory change a roster import queues (or, in a dry run, would queue).
@@ -176,6 +179,8 @@ pub struct ClaimedAccount {
     pub account: Account,
     /// The three hashed answers, in the order they were given.
     pub answers: Vec<StoredAnswer>,
+    /// The roster's personal address: where reset codes go (with the second factor on).
+    pub personal_email: Option<crate::Email>,
 }
 
 /// A new password for an active claim: the job (reset or change) with the sealed password

@@ -17,6 +17,8 @@ CREATE TABLE verification_codes (
     username   TEXT    NOT NULL,
     hash       TEXT    NOT NULL,
     created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL
+    expires_at INTEGER NOT NULL,
+    -- Kept a day once used, so the day's count of codes sent includes them.
+    used_at    INTEGER
 );
 CREATE INDEX verification_codes_username ON verification_codes (username, expires_at);

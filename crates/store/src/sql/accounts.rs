@@ -48,10 +48,11 @@ pub(super) async fn by_username(
         Option<String>,
         Option<String>,
         Option<String>,
+        Option<String>,
     );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT c.id, c.username, r.employee_id, r.last_name, r.first_name, r.email,
-                a.question_id, a.question_text, a.answer_hash
+                a.question_id, a.question_text, a.answer_hash, r.personal_email
          FROM claims c
          JOIN roster r ON r.employee_id = c.employee_id
          LEFT JOIN challenge_answers a ON a.claim_id = c.id
@@ -73,6 +74,11 @@ pub(super) async fn by_username(
         first.4.clone(),
         first.5.clone(),
     );
+    let personal_email = first
+        .9
+        .as_deref()
+        .map(|p| Email::parse(p).map_err(|_| corrupt("roster.personal_email")))
+        .transpose()?;
     let answers = rows
         .into_iter()
         .filter_map(|row| match (row.6, row.7, row.8) {
@@ -88,6 +94,7 @@ pub(super) async fn by_username(
         account: account(&head)?,
         claim_id: head.0,
         answers,
+        personal_email,
     }))
 }
 

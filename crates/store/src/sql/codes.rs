@@ -5,7 +5,7 @@
 use super::db::{Conn, Pool};
 use claimd_core::{
     EmployeeId, RosterEntry, StoreError, Username,
-    codes::MAX_LIVE_VERIFICATION_CODES,
+    codes::{MAX_DAILY_VERIFICATION_CODES, MAX_LIVE_VERIFICATION_CODES},
     mail::Mail,
     store::{AuditEvent, IssuedCode, Millis},
 };
@@ -48,8 +48,27 @@ pub(super) async fn issue(
     conn: &mut Conn,
     codes: &[IssuedCode],
     now: Millis,
-) -> Result<(), StoreError> {
+) -> Result<usize, StoreError> {
+    let mut stored = 0;
     for code in codes {
+        // Taken as a claim takes it, and checked again inside: a person who claimed since
+        // the code was drawn gets none (a live code beside a pending claim could claim again
+        // if the directory refused that one).
+        let id = i64::from(code.employee_id.get());
+        super::db::lock(conn, &[format!("employee:{id}")]).await?;
+        let claimable: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM roster r WHERE r.employee_id = $1 AND r.status = 'active'
+                 AND NOT EXISTS (SELECT 1 FROM claims c
+                                 WHERE c.employee_id = r.employee_id AND c.state <> 'rejected'))",
+        )
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        if !claimable {
+            continue;
+        }
+        stored += 1;
         sqlx::query(
             "INSERT INTO claim_codes (employee_id, hash, issued_at, expires_at, used_at)
              VALUES ($1, $2, $3, $4, NULL)
@@ -68,7 +87,7 @@ pub(super) async fn issue(
         }
         super::audit::insert(conn, &code.audit).await?;
     }
-    Ok(())
+    Ok(stored)
 }
 
 /// Whether `hash` is the employee's code, unused and unexpired.
@@ -112,7 +131,7 @@ pub(super) async fn use_up(
 }
 
 /// Adds a verification code and queues its mail, unless the account already has the most
-/// live codes allowed.
+/// live codes allowed, or has been sent the most allowed in a day.
 pub(super) async fn add_verification(
     conn: &mut Conn,
     username: &Username,
@@ -121,21 +140,28 @@ pub(super) async fn add_verification(
     mail: &Mail,
     audit: &AuditEvent,
 ) -> Result<bool, StoreError> {
+    const DAY: Millis = 86_400_000;
     let now = audit.at;
     super::db::lock(conn, &[format!("verification:{username}")]).await?;
-    sqlx::query("DELETE FROM verification_codes WHERE username = $1 AND expires_at <= $2")
+    sqlx::query("DELETE FROM verification_codes WHERE username = $1 AND created_at <= $2")
         .bind(username.as_str())
-        .bind(now)
+        .bind(now - DAY)
         .execute(&mut *conn)
         .await
         .map_err(store_error)?;
-    let live: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM verification_codes WHERE username = $1")
-            .bind(username.as_str())
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(store_error)?;
-    if live >= i64::from(MAX_LIVE_VERIFICATION_CODES) {
+    let (live, today): (i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(CASE WHEN used_at IS NULL AND expires_at > $2 THEN 1 ELSE 0 END), 0),
+                COUNT(*)
+         FROM verification_codes WHERE username = $1",
+    )
+    .bind(username.as_str())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    if live >= i64::from(MAX_LIVE_VERIFICATION_CODES)
+        || today >= i64::from(MAX_DAILY_VERIFICATION_CODES)
+    {
         return Ok(false);
     }
     sqlx::query(
@@ -155,7 +181,27 @@ pub(super) async fn add_verification(
     Ok(true)
 }
 
-/// Uses a live verification code of the account up: true when `hash` was one.
+/// Whether `hash` is a live code of the account (read only: every reset asks, whatever the
+/// name and the answers, so the question costs the same for all).
+pub(super) async fn verification_live(
+    pool: &Pool,
+    username: &Username,
+    hash: &str,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM verification_codes WHERE username = $1 AND hash = $2
+                        AND used_at IS NULL AND expires_at > $3)",
+    )
+    .bind(username.as_str())
+    .bind(hash)
+    .bind(now)
+    .fetch_one(pool)
+    .await
+    .map_err(store_error)
+}
+
+/// Uses up a live verification code of the account: true when `hash` was one.
 pub(super) async fn take_verification(
     pool: &Pool,
     username: &Username,
@@ -163,7 +209,8 @@ pub(super) async fn take_verification(
     now: Millis,
 ) -> Result<bool, StoreError> {
     let taken = sqlx::query(
-        "DELETE FROM verification_codes WHERE username = $1 AND hash = $2 AND expires_at > $3",
+        "UPDATE verification_codes SET used_at = $3
+         WHERE username = $1 AND hash = $2 AND used_at IS NULL AND expires_at > $3",
     )
     .bind(username.as_str())
     .bind(hash)

@@ -74,7 +74,8 @@ pub(super) async fn import(
             for id in chunk.iter().map(|entry| entry.employee_id.get() as usize) {
                 in_file[id / 64] |= 1 << (id % 64);
             }
-            apply(conn, &chunk, "terminated in the roster", &mut summary, now).await?;
+            let why = "terminated in the roster";
+            apply(conn, &chunk, why, options, &mut summary, now).await?;
         }
     }
     if !summary.problems.is_empty() {
@@ -84,7 +85,8 @@ pub(super) async fn import(
         // Everyone active on file before and missing from the whole-staff file has left.
         let gone = missing(conn, &in_file).await?;
         for chunk in gone.chunks(CHUNK) {
-            apply(conn, chunk, "missing from a full import", &mut summary, now).await?;
+            let why = "missing from a full import";
+            apply(conn, chunk, why, options, &mut summary, now).await?;
         }
     }
     // Only a full import guesses leavers from what is missing, so only it is guarded: a
@@ -126,6 +128,7 @@ async fn apply(
     conn: &mut Conn,
     entries: &[RosterEntry],
     left: &str,
+    options: &ImportOptions,
     summary: &mut ImportSummary,
     now: Millis,
 ) -> Result<(), StoreError> {
@@ -160,15 +163,27 @@ async fn apply(
     let mut writes: Vec<&RosterEntry> = Vec::new();
     let mut leavers: Vec<&RosterEntry> = Vec::new();
     let mut updates: Vec<(&RosterEntry, String)> = Vec::new();
+    // Whose personal address changed: a claim code mailed to the old one stops working.
+    let mut readdressed: Vec<i64> = Vec::new();
     for entry in entries {
         let id = entry.employee_id.get();
         let before = old.get(&id);
+        let personal = if options.keep_personal_email {
+            before.and_then(|(_, _, _, _, p)| p.as_deref())
+        } else {
+            entry.personal_email.as_ref().map(|p| p.as_str())
+        };
+        if let Some((_, _, _, _, was)) = before
+            && was.as_deref() != personal
+        {
+            readdressed.push(i64::from(id));
+        }
         let new = (
             entry.last_name.as_str(),
             entry.first_name.as_str(),
             entry.email.as_str(),
             entry.status.as_str(),
-            entry.personal_email.as_ref().map(|p| p.as_str()),
+            personal,
         );
         match before {
             Some((l, f, e, s, p))
@@ -196,7 +211,22 @@ async fn apply(
             }
         }
     }
-    upsert_all(conn, &writes, now).await?;
+    upsert_all(conn, &writes, options.keep_personal_email, now).await?;
+    if !readdressed.is_empty() {
+        let mut query = sqlx::QueryBuilder::<super::db::Db>::new(
+            "DELETE FROM claim_codes WHERE used_at IS NULL AND employee_id IN (",
+        );
+        let mut list = query.separated(", ");
+        for id in &readdressed {
+            list.push_bind(*id);
+        }
+        query.push(")");
+        query
+            .build()
+            .execute(&mut *conn)
+            .await
+            .map_err(store_error)?;
+    }
     for (entry, changes) in updates {
         if let Some(claim) = claims.get(&entry.employee_id.get()) {
             let job = job(JobKind::UpdateAccount, entry, &claim.2)?;
@@ -242,8 +272,14 @@ const BATCH: usize = 500;
 async fn upsert_all(
     conn: &mut Conn,
     entries: &[&RosterEntry],
+    keep_personal_email: bool,
     now: Millis,
 ) -> Result<(), StoreError> {
+    let personal = if keep_personal_email {
+        "roster.personal_email"
+    } else {
+        "excluded.personal_email"
+    };
     for batch in entries.chunks(BATCH) {
         let mut query = sqlx::QueryBuilder::<super::db::Db>::new(
             "INSERT INTO roster
@@ -258,12 +294,12 @@ async fn upsert_all(
                 .push_bind(entry.personal_email.as_ref().map(|p| p.as_str().to_owned()))
                 .push_bind(now);
         });
-        query.push(
+        query.push(format_args!(
             " ON CONFLICT (employee_id) DO UPDATE SET
                  last_name = excluded.last_name, first_name = excluded.first_name,
                  email = excluded.email, status = excluded.status,
-                 personal_email = excluded.personal_email, updated_at = excluded.updated_at",
-        );
+                 personal_email = {personal}, updated_at = excluded.updated_at"
+        ));
         query
             .build()
             .execute(&mut *conn)

@@ -67,10 +67,11 @@ macro_rules! impl_store_roles {
                     &self,
                     issued: &[IssuedCode],
                     now: Millis,
-                ) -> Result<(), StoreError> {
+                ) -> Result<usize, StoreError> {
                     let mut tx = self.write().await?;
-                    codes::issue(&mut tx, issued, now).await?;
-                    tx.commit().await.map_err(store_error)
+                    let stored = codes::issue(&mut tx, issued, now).await?;
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(stored)
                 }
 
                 async fn claim_code_live(
@@ -96,6 +97,15 @@ macro_rules! impl_store_roles {
                             .await?;
                     tx.commit().await.map_err(store_error)?;
                     Ok(added)
+                }
+
+                async fn verification_code_live(
+                    &self,
+                    username: &Username,
+                    hash: &str,
+                    now: Millis,
+                ) -> Result<bool, StoreError> {
+                    codes::verification_live(&self.pool, username, hash, now).await
                 }
 
                 async fn take_verification_code(

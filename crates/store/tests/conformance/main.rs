@@ -23,6 +23,7 @@ macro_rules! conformance {
                 claims::a_large_import_is_whole_or_nothing,
                 codes::claim_codes_expire_are_replaced_and_used_once,
                 codes::verification_codes_are_few_and_used_once,
+                codes::codes_follow_the_person_and_their_address,
                 jobs::a_finished_job_completes_its_operation_and_claim,
                 jobs::a_refused_job_frees_the_roster_entry,
                 jobs::an_expired_lease_is_taken_over_and_the_old_holder_fenced,
