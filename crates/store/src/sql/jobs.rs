@@ -161,6 +161,99 @@ pub(super) async fn confirm(
         .collect())
 }
 
+/// Ends the succeeded jobs of one worker's batch in a few statements (a statement per job
+/// and table made the batch's commit most of the worker's bookkeeping): the jobs still held,
+/// their operations and, for provisions, their claims. Which of `jobs` were still held.
+pub(super) async fn finish_succeeded(
+    conn: &mut Conn,
+    jobs: &[&LeasedJob],
+    now: Millis,
+) -> Result<Vec<bool>, StoreError> {
+    let ids: Vec<String> = jobs.iter().map(|job| job.job.id.to_string()).collect();
+    // A batch has one owner; grouped all the same, should a caller mix them. A job whose
+    // lease passed to another is left out by the owner test.
+    let mut owners: Vec<&str> = jobs.iter().map(|job| job.lease_owner.as_str()).collect();
+    owners.sort_unstable();
+    owners.dedup();
+    let mut held = std::collections::HashSet::new();
+    for owner in owners {
+        let mine: Vec<String> = jobs
+            .iter()
+            .filter(|job| job.lease_owner == owner)
+            .map(|job| job.job.id.to_string())
+            .collect();
+        let mut query = sqlx::QueryBuilder::<super::db::Db>::new(
+            "UPDATE directory_jobs
+             SET state = 'done', sealed_password = NULL, lease_owner = NULL, lease_until = NULL,
+                 last_error = NULL, updated_at = ",
+        );
+        query.push_bind(now);
+        query.push(" WHERE state = 'queued' AND lease_owner = ");
+        query.push_bind(owner.to_owned());
+        query.push(" AND id");
+        in_list(&mut query, &mine);
+        query.push(" RETURNING id");
+        let returned: Vec<String> = query
+            .build_query_scalar()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(store_error)?;
+        held.extend(returned);
+    }
+    let done: Vec<String> = ids
+        .iter()
+        .filter(|id| held.contains(*id))
+        .cloned()
+        .collect();
+    if !done.is_empty() {
+        let mut query = sqlx::QueryBuilder::<super::db::Db>::new(
+            "UPDATE operations SET state = 'succeeded', reason = NULL, updated_at = ",
+        );
+        query.push_bind(now);
+        query.push(" WHERE id");
+        in_list(&mut query, &done);
+        query
+            .build()
+            .execute(&mut *conn)
+            .await
+            .map_err(store_error)?;
+        // A provision settles a pending claim only: one released meanwhile stays released.
+        let provisions: Vec<String> = jobs
+            .iter()
+            .filter(|job| job.job.kind == JobKind::Provision)
+            .map(|job| job.job.id.to_string())
+            .filter(|id| held.contains(id))
+            .collect();
+        if !provisions.is_empty() {
+            let mut query = sqlx::QueryBuilder::<super::db::Db>::new(
+                "UPDATE claims SET state = 'active', reason = NULL, updated_at = ",
+            );
+            query.push_bind(now);
+            query.push(
+                " WHERE state = 'pending' AND id IN (SELECT claim_id FROM directory_jobs WHERE id",
+            );
+            in_list(&mut query, &provisions);
+            query.push(")");
+            query
+                .build()
+                .execute(&mut *conn)
+                .await
+                .map_err(store_error)?;
+        }
+    }
+    Ok(ids.iter().map(|id| held.contains(id)).collect())
+}
+
+/// Appends ` IN ($…, $…)` for `ids`.
+fn in_list(query: &mut sqlx::QueryBuilder<super::db::Db>, ids: &[String]) {
+    query.push(" IN (");
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(id.clone());
+    }
+    query.push(")");
+}
+
 /// Ends a job held by `job.lease_owner`: the job, its operation and, for a provision, its
 /// claim, inside the caller's transaction. False (and nothing written) when the lease is lost.
 pub(super) async fn finish(

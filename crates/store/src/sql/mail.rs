@@ -12,22 +12,34 @@ use claimd_core::{
 use crate::error::{corrupt, store_error};
 
 pub(super) async fn enqueue(conn: &mut Conn, mail: &Mail, now: Millis) -> Result<(), StoreError> {
-    sqlx::query(
+    enqueue_all(conn, &[mail], now).await
+}
+
+/// Several mails in one statement (a worker's batch of finished jobs).
+pub(super) async fn enqueue_all(
+    conn: &mut Conn,
+    mails: &[&Mail],
+    now: Millis,
+) -> Result<(), StoreError> {
+    if mails.is_empty() {
+        return Ok(());
+    }
+    let mut query = sqlx::QueryBuilder::<super::db::Db>::new(
         "INSERT INTO mail_outbox
-             (id, kind, recipient, subject, body, state, next_attempt_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8)",
-    )
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(mail.kind.as_str())
-    .bind(mail.to.as_str())
-    .bind(&mail.subject)
-    .bind(&mail.body)
-    .bind(now)
-    .bind(now)
-    .bind(now)
-    .execute(conn)
-    .await
-    .map_err(store_error)?;
+             (id, kind, recipient, subject, body, state, next_attempt_at, created_at, updated_at) ",
+    );
+    query.push_values(mails, |mut row, mail| {
+        row.push_bind(uuid::Uuid::new_v4().to_string())
+            .push_bind(mail.kind.as_str())
+            .push_bind(mail.to.as_str().to_owned())
+            .push_bind(mail.subject.clone())
+            .push_bind(mail.body.clone())
+            .push_bind("queued")
+            .push_bind(now)
+            .push_bind(now)
+            .push_bind(now);
+    });
+    query.build().execute(conn).await.map_err(store_error)?;
     Ok(())
 }
 
