@@ -106,6 +106,15 @@ fn check_config_names_the_bad_key() {
         "[grpc]\nlisten = \"nowhere\"\n[directory]\nbind_password = \"x\"\nurl = \"ldaps://dc1\"\n",
     );
     assert!(!ok && err.contains("grpc.listen"), "{err}");
+    // Reachable from other hosts in clear text: refused unless IT says a proxy does TLS.
+    let open = "[grpc]\nlisten = \"0.0.0.0:50051\"\n[directory]\nbind_password = \"x\"\nurl = \"ldaps://dc1\"\n";
+    let (ok, err) = run(open);
+    assert!(
+        !ok && err.contains("grpc.listen") && err.contains("grpc.allow_plaintext"),
+        "{err}"
+    );
+    let (ok, err) = run(&open.replace("[directory]", "allow_plaintext = true\n[directory]"));
+    assert!(ok, "{err}");
     let (ok, err) =
         run("[directory]\nbind_password = \"x\"\nurl = \"ldap://dc1.district.example\"\n");
     assert!(

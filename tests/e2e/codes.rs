@@ -221,7 +221,9 @@ async fn claim_codes_are_mailed_or_printed_used_once_and_reissued() {
     }
     let got = not_found_message(&app, pat_claim(&pat_code)).await;
     assert_eq!(got.0, Code::ResourceExhausted, "{got:?}");
-    // No code mail ever went to a district address.
+    // No code in claimd's log, and no code mail ever went to a district address.
+    let logs = app.logs();
+    assert!(!logs.contains(&jane_code) && !logs.contains(&new_code) && !logs.contains(&pat_code));
     assert!(
         mails_to(&app, "district.example")
             .iter()
