@@ -1,25 +1,24 @@
-//! Proof beyond names (issue 13): claim codes HR sends to the personal address (or prints),
-//! and Forgot My Password's code mailed there, through the real binary, slapd and SMTP.
+//! Proof beyond names (issue 13), claim codes: sent by HR to the personal address (or
+//! printed), used once, reissued; through the real binary, slapd and SMTP. The shared
+//! helpers serve `second_factor` and `code_pages` too.
 
 use std::{os::unix::fs::PermissionsExt, time::Duration};
 
-use claimd_api::v1::{
-    BeginPasswordResetRequest, ClaimAccountRequest, CompletePasswordResetRequest, OperationState,
-};
+use claimd_api::v1::{ClaimAccountRequest, OperationState};
 use claimd_testkit::ReceivedMail;
 use tonic::Code;
 
-use crate::harness::{App, PASSWORD, answers, claim_ok, jane, settle};
+use crate::harness::{App, claim_ok, jane, settle};
 
-const MAIL_WAIT: Duration = Duration::from_secs(20);
-const NEW_PASSWORD: &str = "Violet-Harbor-Compass-31";
+pub(crate) const MAIL_WAIT: Duration = Duration::from_secs(20);
+pub(crate) const NEW_PASSWORD: &str = "Violet-Harbor-Compass-31";
 
 /// Jane with a personal address; Rick without one.
-const ROSTER: &str = "employee_id,last_name,first_name,email,status,personal_email\n\
+pub(crate) const ROSTER: &str = "employee_id,last_name,first_name,email,status,personal_email\n\
                       077777,Doe,Jane,jane.doe@district.example,active,jane@home.example\n\
                       077778,Roe,Rick,rick.roe@district.example,active,\n";
 
-fn rick() -> ClaimAccountRequest {
+pub(crate) fn rick() -> ClaimAccountRequest {
     ClaimAccountRequest {
         last_name: "Roe".into(),
         first_name: "Rick".into(),
@@ -29,7 +28,7 @@ fn rick() -> ClaimAccountRequest {
 }
 
 /// The line after `marker` in a mail body.
-fn after<'a>(body: &'a str, marker: &str) -> &'a str {
+pub(crate) fn after<'a>(body: &'a str, marker: &str) -> &'a str {
     let start = body
         .find(marker)
         .unwrap_or_else(|| panic!("{marker}: {body}"))
@@ -38,7 +37,7 @@ fn after<'a>(body: &'a str, marker: &str) -> &'a str {
 }
 
 /// Waits (with a deadline) for mail number `seen + 1` to `to`, and returns it.
-fn wait_mail_to(app: &App, to: &str, seen: usize) -> ReceivedMail {
+pub(crate) fn wait_mail_to(app: &App, to: &str, seen: usize) -> ReceivedMail {
     let deadline = std::time::Instant::now() + MAIL_WAIT;
     loop {
         if let Some(mail) = mails_to(app, to).into_iter().nth(seen) {
@@ -49,7 +48,7 @@ fn wait_mail_to(app: &App, to: &str, seen: usize) -> ReceivedMail {
     }
 }
 
-fn mails_to(app: &App, address: &str) -> Vec<ReceivedMail> {
+pub(crate) fn mails_to(app: &App, address: &str) -> Vec<ReceivedMail> {
     app.smtp
         .messages()
         .into_iter()
@@ -58,7 +57,7 @@ fn mails_to(app: &App, address: &str) -> Vec<ReceivedMail> {
 }
 
 /// Runs `roster import` of `csv` with extra arguments; stdout and stderr together.
-fn import(app: &App, csv: &str, extra: &[&str]) -> (bool, String) {
+pub(crate) fn import(app: &App, csv: &str, extra: &[&str]) -> (bool, String) {
     let path = app.dir().join("codes-roster.csv");
     std::fs::write(&path, csv).unwrap();
     let mut args = vec!["roster", "import", path.to_str().unwrap()];
@@ -246,328 +245,4 @@ async fn with_codes_off_the_sheet_s_claim_is_unchanged_and_no_code_is_sent() {
         mail.iter().all(|m| !m.to.contains("home.example")),
         "{mail:?}"
     );
-}
-
-fn reset(username: &str, code: &str) -> CompletePasswordResetRequest {
-    CompletePasswordResetRequest {
-        username: username.into(),
-        answers: answers(),
-        new_password: NEW_PASSWORD.into(),
-        verification_code: code.into(),
-    }
-}
-
-/// A reset that is accepted and then written to the directory.
-async fn reset_ok(
-    client: &mut claimd_api::v1::account_service_client::AccountServiceClient<
-        tonic::transport::Channel,
-    >,
-    request: CompletePasswordResetRequest,
-) {
-    let op = client
-        .complete_password_reset(request)
-        .await
-        .unwrap()
-        .into_inner()
-        .operation
-        .unwrap();
-    assert_eq!(
-        settle(client, &op.id).await.state(),
-        OperationState::Succeeded
-    );
-}
-
-/// Asks for Forgot My Password's questions, and returns the code that then arrives at `to`.
-async fn verification_code(app: &App, username: &str, to: &str) -> String {
-    let before = mails_to(app, to).len();
-    app.client()
-        .await
-        .begin_password_reset(BeginPasswordResetRequest {
-            username: username.into(),
-        })
-        .await
-        .unwrap();
-    let deadline = std::time::Instant::now() + MAIL_WAIT;
-    loop {
-        let mail = mails_to(app, to);
-        if mail.len() > before {
-            let last = mail.last().unwrap();
-            assert_eq!(last.subject, "Your district password reset code");
-            return after(&last.body, "Verification code:").to_owned();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no code mailed to {to}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reset_needs_the_code_mailed_to_the_personal_address() {
-    let app = App::start_with(&[("CLAIMD__RECOVERY__SECOND_FACTOR", "personal_email")]).await;
-    // Jane and Rick with personal addresses, Pat without.
-    let (ok, out) = import(
-        &app,
-        "employee_id,last_name,first_name,email,status,personal_email\n\
-         077777,Doe,Jane,jane.doe@district.example,active,jane@home.example\n\
-         077778,Roe,Rick,rick.roe@district.example,active,rick@home.example\n\
-         077779,Poe,Pat,pat.poe@district.example,active,\n",
-        &[],
-    );
-    assert!(ok, "{out}");
-    let pat = ClaimAccountRequest {
-        last_name: "Poe".into(),
-        first_name: "Pat".into(),
-        employee_id: "077779".into(),
-        ..jane()
-    };
-    let mut client = app.client().await;
-    for person in [jane(), rick(), pat] {
-        let reply = claim_ok(&mut client, person).await;
-        assert_eq!(
-            settle(&mut client, &reply.operation.unwrap().id)
-                .await
-                .state(),
-            OperationState::Succeeded
-        );
-    }
-
-    let code = verification_code(&app, "e77777", "jane@home.example").await;
-    assert_eq!(code.replace(' ', "").len(), 8, "{code}");
-    // Without it, with a wrong one, or on another account: as wrong answers.
-    for (user, typed) in [
-        ("e77777", ""),
-        ("e77777", "0000 0000"),
-        ("e77778", code.as_str()),
-    ] {
-        let status = client
-            .complete_password_reset(reset(user, typed))
-            .await
-            .unwrap_err();
-        assert_eq!(status.code(), Code::Unauthenticated, "{user} {typed:?}");
-    }
-    reset_ok(&mut client, reset("e77777", &code)).await;
-    assert!(app.can_login("e77777", NEW_PASSWORD));
-    // Used once.
-    let status = client
-        .complete_password_reset(reset("e77777", &code))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::Unauthenticated);
-
-    // Pat has no personal address: answers alone, and the audit log says so.
-    reset_ok(&mut client, reset("e77779", "")).await;
-    let audit = app.claimd(&["admin", "audit", "--employee", "077779"]);
-    let audit = String::from_utf8_lossy(&audit.stdout);
-    assert!(audit.contains("answers_only"), "{audit}");
-
-    // Wrong codes count against the answers' limit: with the failure above (the used
-    // code; the reset before cleared the counter), four more lock Jane even with a right
-    // code.
-    let code = verification_code(&app, "e77777", "jane@home.example").await;
-    for _ in 0..4 {
-        let status = client
-            .complete_password_reset(reset("e77777", "1111 1111"))
-            .await
-            .unwrap_err();
-        assert_eq!(status.code(), Code::Unauthenticated);
-    }
-    let status = client
-        .complete_password_reset(reset("e77777", &code))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::ResourceExhausted);
-
-    // At most three live codes: with one live (the last), two more are mailed, then none.
-    for _ in 0..2 {
-        verification_code(&app, "e77777", "jane@home.example").await;
-    }
-    let before = mails_to(&app, "jane@home.example").len();
-    client
-        .begin_password_reset(BeginPasswordResetRequest {
-            username: "e77777".into(),
-        })
-        .await
-        .unwrap();
-    let deadline = std::time::Instant::now() + MAIL_WAIT;
-    while !app.logs().contains("the most allowed are live") {
-        assert!(std::time::Instant::now() < deadline, "{}", app.logs());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(mails_to(&app, "jane@home.example").len(), before);
-    assert!(!app.logs().contains(&code), "a code reached the log");
-    assert!(app.can_login("e77777", NEW_PASSWORD) && !app.can_login("e77777", PASSWORD));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_portal_asks_for_the_codes_when_the_district_requires_them() {
-    use crate::web::{form_tokens, get, header, jane_form, post};
-    let app = App::with_portal_and(&[
-        ("CLAIMD__ACCOUNTS__CLAIM_CODE", "required"),
-        ("CLAIMD__RECOVERY__SECOND_FACTOR", "personal_email"),
-    ])
-    .await;
-    let (ok, out) = import(&app, ROSTER, &[]);
-    assert!(ok, "{out}");
-    let jane_code = after(
-        &wait_mail_to(&app, "jane@home.example", 0).body,
-        "Enter this claim code:",
-    )
-    .to_owned();
-
-    let (_, headers, body) = get(&app.portal_listen, "/claim");
-    assert!(
-        body.contains("name=\"claim_code\"") && body.contains("autocomplete=\"one-time-code\""),
-        "{body}"
-    );
-    let (cookie, token) = form_tokens(&headers, &body);
-    // Without the code: refused as a mismatch, and the code field is never filled back in.
-    let (status, _, refused) = post(
-        &app.portal_listen,
-        "/claim",
-        &cookie,
-        &jane_form(&token, "077777"),
-    );
-    assert_eq!(status, 200);
-    assert!(
-        refused.contains("name=\"claim_code\" type=\"text\" value=\"\""),
-        "{refused}"
-    );
-    let mut form = jane_form(&token, "077777");
-    form.push(("claim_code", jane_code.as_str()));
-    let (status, headers, _) = post(&app.portal_listen, "/claim", &cookie, &form);
-    assert_eq!(status, 303, "claim with the code");
-    let location = header(&headers, "location").unwrap();
-    assert!(location.contains("&u=e77777&"), "{location}");
-    let mut client = app.client().await;
-    let op = location
-        .split("op=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap();
-    assert_eq!(
-        settle(&mut client, op).await.state(),
-        OperationState::Succeeded
-    );
-
-    let (_, headers, body) = get(&app.portal_listen, "/forgot-password");
-    let (cookie, token) = form_tokens(&headers, &body);
-    let seen = mails_to(&app, "jane@home.example").len();
-    let (_, _, body) = post(
-        &app.portal_listen,
-        "/forgot-password",
-        &cookie,
-        &[
-            ("csrf", token.as_str()),
-            ("step", "username"),
-            ("username", "e77777"),
-        ],
-    );
-    assert!(body.contains("name=\"verification_code\""), "{body}");
-    let code = after(
-        &wait_mail_to(&app, "jane@home.example", seen).body,
-        "Verification code:",
-    )
-    .to_owned();
-    let mut form = vec![
-        ("csrf", token.as_str()),
-        ("step", "answers"),
-        ("username", "e77777"),
-        ("question_1", "first-pet"),
-        ("answer_1", "rex the dog"),
-        ("question_2", "birth-city"),
-        ("answer_2", "Jonesboro"),
-        ("question_3", "first-car"),
-        ("answer_3", "Ford Focus"),
-        ("new_password", NEW_PASSWORD),
-        ("new_password_confirm", NEW_PASSWORD),
-        ("verification_code", "0000 0000"),
-    ];
-    let (status, _, body) = post(&app.portal_listen, "/forgot-password", &cookie, &form);
-    assert_eq!(status, 200);
-    assert!(body.contains("are not right"), "{body}");
-    form[11] = ("verification_code", code.as_str());
-    let (status, _, _) = post(&app.portal_listen, "/forgot-password", &cookie, &form);
-    assert_eq!(status, 303);
-}
-
-/// In a real browser, by keyboard and with scripts off: the claim code typed into its field,
-/// then Forgot My Password with the mailed code. Both pages pass axe in both languages, and
-/// their screenshots go with the others.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn codes_are_typed_by_keyboard_in_a_real_browser() {
-    use crate::browser::{fill, fill_secrets, shots, wait_for};
-    use claimd_testkit::{Browser, keys};
-    let app = App::with_portal_and(&[
-        ("CLAIMD__ACCOUNTS__CLAIM_CODE", "required"),
-        ("CLAIMD__RECOVERY__SECOND_FACTOR", "personal_email"),
-    ])
-    .await;
-    let (ok, out) = import(&app, ROSTER, &[]);
-    assert!(ok, "{out}");
-    let code = after(
-        &wait_mail_to(&app, "jane@home.example", 0).body,
-        "Enter this claim code:",
-    )
-    .to_owned();
-    let base = format!("http://{}", app.portal_listen);
-    // axe runs as a script: its own browser, scripts on.
-    let axe = Browser::start(true);
-    let mut found = Vec::new();
-    for lang in ["es", "en"] {
-        axe.goto(&format!("{base}/claim?lang={lang}"));
-        wait_for(&axe, "name=\"claim_code\"").await;
-        found.extend(axe.accessibility_violations());
-        axe.screenshot(&shots().join(format!("claim-with-code-{lang}.png")));
-    }
-    let browser = Browser::start(false);
-    browser.goto(&format!("{base}/claim"));
-    wait_for(&browser, "name=\"claim_code\"").await;
-    fill(&browser, "last_name", "Doe");
-    fill(&browser, "first_name", "Jane");
-    fill(&browser, "employee_id", "077777");
-    fill(&browser, "claim_code", &code.to_lowercase());
-    fill_secrets(&browser, PASSWORD);
-    browser.type_keys(keys::ENTER);
-    let page = wait_for(&browser, "You Have Claimed Your Account").await;
-    assert!(page.contains("e77777"), "{page}");
-
-    let seen = mails_to(&app, "jane@home.example").len();
-    browser.goto(&format!("{base}/forgot-password"));
-    wait_for(&browser, "action=\"/forgot-password\"").await;
-    fill(&browser, "username", "e77777");
-    browser.type_keys(keys::ENTER);
-    wait_for(&browser, "name=\"verification_code\"").await;
-    browser.screenshot(&shots().join("reset-with-code.png"));
-    let code = after(
-        &wait_mail_to(&app, "jane@home.example", seen).body,
-        "Verification code:",
-    )
-    .to_owned();
-    for (field, text) in [
-        ("answer_1", "Rex the Dog"),
-        ("answer_2", "Jonesboro"),
-        ("answer_3", "Ford Focus"),
-        ("verification_code", code.as_str()),
-        ("new_password", NEW_PASSWORD),
-        ("new_password_confirm", NEW_PASSWORD),
-    ] {
-        fill(&browser, field, text);
-    }
-    browser.type_keys(keys::ENTER);
-    wait_for(&browser, "Your Password Has Been Changed").await;
-    assert!(app.can_login("e77777", NEW_PASSWORD));
-    // The answers step with its code field, in both languages.
-    for lang in ["en", "es"] {
-        axe.goto(&format!("{base}/forgot-password?lang={lang}"));
-        wait_for(&axe, "action=\"/forgot-password\"").await;
-        fill(&axe, "username", "e77777");
-        axe.type_keys(keys::ENTER);
-        wait_for(&axe, "name=\"verification_code\"").await;
-        found.extend(axe.accessibility_violations());
-    }
-    assert!(found.is_empty(), "{found:#?}");
 }

@@ -10,6 +10,7 @@ mod claim;
 mod cli;
 #[path = "../common/client.rs"]
 mod client;
+mod code_pages;
 mod codes;
 mod faults;
 mod harness;
@@ -20,6 +21,7 @@ mod portal;
 mod recovery;
 mod refusals;
 mod replicas;
+mod second_factor;
 mod secrets;
 mod standalone;
 mod tls;
