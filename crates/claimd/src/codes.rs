@@ -41,6 +41,9 @@ pub struct Issued {
     pub printed: usize,
     /// Entries without a personal address, left without a code (no `--codes-out`).
     pub without_address: usize,
+    /// Codes drawn (and counted above) for people who claimed or left meanwhile: not
+    /// stored, so they do not work (and their mail was not queued).
+    pub not_kept: usize,
 }
 
 /// The mail-merge file HR prints: created for its owner alone, never over an older one.
@@ -182,7 +185,8 @@ impl Issuer {
             if let Some(out) = out.as_deref_mut() {
                 out.write(&printed)?;
             }
-            self.store.issue_claim_codes(&issued, now).await?;
+            let stored = self.store.issue_claim_codes(&issued, now).await?;
+            done.not_kept += issued.len() - stored;
         }
     }
 

@@ -72,6 +72,13 @@ pub async fn import(
             issuer.until()
         );
     }
+    if issued.not_kept > 0 {
+        println!(
+            "claim codes: {} of those were for people who claimed or left meanwhile and do not \
+             work",
+            issued.not_kept
+        );
+    }
     if issued.without_address > 0 {
         println!(
             "claim codes: {} active entries without personal_email have no code yet; rerun \

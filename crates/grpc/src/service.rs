@@ -213,15 +213,17 @@ impl AccountService for AccountApi {
         Ok(Response::new(RecoverUsernameResponse {}))
     }
 
-    #[instrument(skip_all, fields(rpc = "BeginPasswordReset", outcome = field::Empty))]
+    #[instrument(skip_all, fields(rpc = "BeginPasswordReset", client = field::Empty, outcome = field::Empty))]
     async fn begin_password_reset(
         &self,
         request: Request<BeginPasswordResetRequest>,
     ) -> Result<Response<BeginPasswordResetResponse>, Status> {
         let started = Instant::now();
+        let client = self.client(&request)?;
+        record_client(client);
         let result = self
             .accounts
-            .reset_questions(&request.into_inner().username)
+            .reset_questions(&request.into_inner().username, client)
             .await;
         finish("BeginPasswordReset", started, &result);
         let questions = result

@@ -87,10 +87,14 @@ impl Backend {
         }
     }
 
-    pub(crate) async fn reset_questions(&self, username: &str) -> Result<Vec<Question>, Error> {
+    pub(crate) async fn reset_questions(
+        &self,
+        username: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Vec<Question>, Error> {
         match self {
-            Self::Local(accounts) => accounts.reset_questions(username).await,
-            Self::Remote(remote) => remote.reset_questions(username).await,
+            Self::Local(accounts) => accounts.reset_questions(username, client).await,
+            Self::Remote(remote) => remote.reset_questions(username, client).await,
         }
     }
 

@@ -151,7 +151,7 @@ pub(crate) async fn submit(
     let questions = |errors: Vec<(String, String)>| {
         let (portal, nonce, username, lang) = (&portal, &nonce, &username, &lang);
         async move {
-            match portal.accounts.reset_questions(username).await {
+            match portal.accounts.reset_questions(username, client).await {
                 Ok(questions) => with_cookie(
                     render(page(portal, lang, nonce, username, questions, errors)),
                     nonce,

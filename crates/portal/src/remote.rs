@@ -258,13 +258,17 @@ impl Remote {
         last.ok_or(Error::Unavailable)
     }
 
-    pub(crate) async fn reset_questions(&self, username: &str) -> Result<Vec<Question>, Error> {
+    pub(crate) async fn reset_questions(
+        &self,
+        username: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Vec<Question>, Error> {
         let message = BeginPasswordResetRequest {
             username: username.to_owned(),
         };
         let reply = self
             .client()
-            .begin_password_reset(message)
+            .begin_password_reset(forwarded(message, client))
             .await
             .map_err(|s| domain_error(&s))?;
         Ok(reply

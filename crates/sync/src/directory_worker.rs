@@ -74,8 +74,14 @@ impl Worker {
 
     /// Leases and applies at most one job, as this worker's first loop.
     pub async fn step(&self) -> Result<Step, StoreError> {
-        let steps = self.run_batch(&format!("{}-0", self.owner), 1).await?;
+        let steps = self.step_batch(1).await?;
         Ok(steps.first().copied().unwrap_or(Step::Idle))
+    }
+
+    /// Leases and applies up to `max` jobs as one batch, as this worker's first loop: how
+    /// each went, in lease order (empty: nothing was due).
+    pub async fn step_batch(&self, max: usize) -> Result<Vec<Step>, StoreError> {
+        self.run_batch(&format!("{}-0", self.owner), max).await
     }
 
     /// Leases up to `max` due jobs under the lease identity `owner` (one per loop, so two
@@ -157,6 +163,14 @@ impl Worker {
                 return Ok(Decision::Done(Step::LeaseLost));
             }
             LeaseCheck::Superseded(reason) => return Ok(self.supersede(job, reason)),
+        }
+        // The batch's fence was read before its first write; a job reached after the
+        // deadline (the loop stalled: a paused VM, a starved CPU) is not started at all.
+        // Checked here, not left to the timeout below, which polls the write once (sending
+        // the request) before it looks at the clock.
+        if tokio::time::Instant::now() >= deadline {
+            warn!("the lease's deadline passed before the directory write; nothing written");
+            return Ok(Decision::Done(Step::LeaseLost));
         }
         let result = match opened {
             Ok(password) => {

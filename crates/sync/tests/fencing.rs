@@ -24,6 +24,8 @@ use secrecy::{ExposeSecret, SecretString};
 #[derive(Debug, Default)]
 struct FakeDirectory {
     password: Mutex<Option<String>>,
+    /// Every password whose write was started (sent), stalled or not.
+    sent: Mutex<Vec<String>>,
     stall: Mutex<HashMap<String, Duration>>,
     down: Mutex<bool>,
 }
@@ -42,6 +44,8 @@ impl Directory for FakeDirectory {
         }
         if let Some(password) = password {
             let password = password.expose_secret().to_owned();
+            // A real client sends the request on the first poll.
+            self.sent.lock().unwrap().push(password.clone());
             let stall = self.stall.lock().unwrap().get(&password).copied();
             if let Some(stall) = stall {
                 // A write stuck in the network: it lands when (and only if) it completes.
@@ -285,4 +289,56 @@ async fn a_job_that_cannot_be_written_for_too_long_fails_and_forgets_its_passwor
             .await
             .unwrap();
     assert_eq!(sealed, None);
+}
+
+/// A batch whose first write stalls past the lease's deadline starts no other write: the
+/// batch's one fence read was before that stall, and a lease lost during it must not let
+/// the rest of the batch through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_stall_past_the_deadline_the_rest_of_the_batch_is_not_sent() {
+    let rig = Rig::new().await;
+    let rick = RosterEntry {
+        employee_id: EmployeeId::new(77778).unwrap(),
+        last_name: PersonName::parse("Roe").unwrap(),
+        first_name: PersonName::parse("Rick").unwrap(),
+        email: Email::parse("rick.roe@district.example").unwrap(),
+        status: RosterStatus::Active,
+        personal_email: None,
+    };
+    rig.store.import_roster(&[rick], 0).await.unwrap();
+    let (jane_pw, rick_pw) = ("Stalled-Harbor-Lantern-11", "Waiting-Meadow-Compass-22");
+    rig.directory
+        .stall
+        .lock()
+        .unwrap()
+        .insert(jane_pw.into(), Duration::from_secs(2));
+    for (last, first, id, password) in [
+        ("Doe", "Jane", "077777", jane_pw),
+        ("Roe", "Rick", "077778", rick_pw),
+    ] {
+        rig.accounts
+            .claim(
+                ClaimRequest {
+                    last_name: last.into(),
+                    first_name: first.into(),
+                    employee_id: id.into(),
+                    password: SecretString::from(password),
+                    answers: answers(),
+                    claim_code: SecretString::default(),
+                },
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    let worker = rig.worker(Duration::from_secs(7 * 86_400));
+    let steps = worker.step_batch(16).await.unwrap();
+    assert_eq!(steps.len(), 2, "{steps:?}");
+    assert_ne!(steps[0], Step::Succeeded, "{steps:?}");
+    assert_eq!(steps[1], Step::LeaseLost, "{steps:?}");
+    assert_eq!(
+        *rig.directory.sent.lock().unwrap(),
+        [jane_pw],
+        "Rick's write was sent after the lease's deadline"
+    );
 }

@@ -17,13 +17,23 @@ use crate::{
 impl Accounts {
     /// Forgot My Password, first step: the three questions chosen at claim time, or three
     /// decoys (stable for the username) when there is no claimed account by that name.
-    pub async fn reset_questions(&self, username: &str) -> Result<Vec<Question>, Error> {
+    /// With the second factor on, a claimed account with a personal address is also sent a
+    /// code (off the request path; `client` counts against the per-address limit).
+    pub async fn reset_questions(
+        &self,
+        username: &str,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<Vec<Question>, Error> {
         let username =
             Username::parse(username).map_err(|rule| Error::invalid("username", rule))?;
-        at_least_floor(self.questions_for(username)).await
+        at_least_floor(self.questions_for(username, client)).await
     }
 
-    async fn questions_for(&self, username: Username) -> Result<Vec<Question>, Error> {
+    async fn questions_for(
+        &self,
+        username: Username,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<Vec<Question>, Error> {
         // Both paths do the same work: one store query and the decoy computation.
         let decoys = self.decoys(&username);
         let claimed = self.store.claimed_account(&username).await?;
@@ -31,8 +41,12 @@ impl Accounts {
             && let Some(claimed) = &claimed
             && let Some(to) = &claimed.personal_email
         {
-            self.codes_to_send
-                .offer(claimed.account.username.clone(), to.clone());
+            self.codes_to_send.offer(
+                claimed.account.username.clone(),
+                claimed.account.employee_id,
+                to.clone(),
+                client,
+            );
         }
         match claimed {
             // Worded as the pool words them today, like the decoys: a pool reworded since the

@@ -213,10 +213,11 @@ pub trait JobStore: Send + Sync + fmt::Debug {
         Ok(checks.into_iter().next().unwrap_or(LeaseCheck::Lost))
     }
 
-    /// [`JobStore::confirm_lease`] for a batch leased together, in one read, in order. Safe
-    /// before the batch's first write: one employee's jobs never share a batch and run in
-    /// order (a request queued meanwhile waits for these), and every write must end before
-    /// the lease's deadline, so a lease lost meanwhile stops the writes that remain.
+    /// [`JobStore::confirm_lease`] for a batch leased together, in one read, in order, before
+    /// the batch's first write. Safe only with what the worker adds: one employee's jobs
+    /// never share a batch and run in order (a request queued meanwhile waits for these), and
+    /// no write starts, or runs, past the lease's deadline (a tenth before its end), so a
+    /// lease lost meanwhile (a stalled loop) stops the writes that remain.
     async fn confirm_leases(
         &self,
         jobs: &[LeasedJob],
