@@ -8,7 +8,8 @@
 //! (e424242), interleaved so drift hits both alike: BeginPasswordReset, CompletePasswordReset
 //! with wrong answers (both UNAUTHENTICATED: three argon2id checks each, against the stored
 //! hashes or the dummy) and RecoverUsername for a known and an unknown address. Attempt limits
-//! are raised for the run so no lock cuts the work short.
+//! are raised for the run so no lock cuts the work short. `SECOND_FACTOR=1` turns on
+//! `recovery.second_factor` (Jane has a personal address; the codes typed are wrong).
 
 mod common;
 
@@ -76,11 +77,21 @@ async fn main() -> Result<(), BoxError> {
         .nth(1)
         .ok_or("usage: bench_recovery PATH-TO-CLAIMD [N]")?;
     let n: usize = std::env::args().nth(2).map_or(Ok(200), |s| s.parse())?;
-    let mut stack = Stack::with_config(&claimd, LIMITS)?;
+    // SECOND_FACTOR=1: Jane has a personal address and resets need a mailed code, so
+    // BeginPasswordReset offers her a code (off the request path) and every
+    // CompletePasswordReset looks a code up.
+    let second_factor = std::env::var("SECOND_FACTOR").is_ok_and(|v| v == "1");
+    let config = if second_factor {
+        format!("{LIMITS}[recovery]\nsecond_factor = \"personal_email\"\n")
+    } else {
+        LIMITS.to_owned()
+    };
+    let mut stack = Stack::with_config(&claimd, &config)?;
     let roster = stack.dir.path().join("roster.csv");
     fs::write(
         &roster,
-        "employee_id,last_name,first_name,email,status\n77777,Doe,Jane,jane.doe@district.example,active\n",
+        "employee_id,last_name,first_name,email,status,personal_email\n\
+         77777,Doe,Jane,jane.doe@district.example,active,jane@home.example\n",
     )?;
     stack.import(&roster)?;
     let mut client = stack.run().await?;
@@ -134,7 +145,7 @@ async fn main() -> Result<(), BoxError> {
                 username: username.into(),
                 answers: answers(["Wrong", "Wrong Too", "Still Wrong"]),
                 new_password: "Violet-Harbor-Compass-31".into(),
-                verification_code: String::new(),
+                verification_code: "1234 5678".into(),
             };
             let started = Instant::now();
             let status = client.complete_password_reset(request).await.unwrap_err();
@@ -172,7 +183,10 @@ async fn main() -> Result<(), BoxError> {
             }
         }
     }
-    println!("{n} calls each, known (e77777) and unknown (e424242), interleaved\n");
+    println!(
+        "{n} calls each, known (e77777) and unknown (e424242), interleaved; second factor {}\n",
+        if second_factor { "on" } else { "off" }
+    );
     report("BeginPasswordReset", &begin.0, &begin.1);
     report(
         "CompletePasswordReset, wrong answers (UNAUTHENTICATED)",
