@@ -133,10 +133,8 @@ async fn a_reset_needs_the_code_mailed_to_the_personal_address() {
         .unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted);
 
-    // At most three live codes: with one live (the last), two more are mailed, then none.
-    for _ in 0..2 {
-        verification_code(&app, "e77777", "jane@home.example").await;
-    }
+    // Asked again while that code is unused and on its way: nothing new is mailed (the
+    // store's caps, 3 live and 10 a day, are in the conformance suite).
     let before = mails_to(&app, "jane@home.example").len();
     client
         .begin_password_reset(BeginPasswordResetRequest {
@@ -145,7 +143,7 @@ async fn a_reset_needs_the_code_mailed_to_the_personal_address() {
         .await
         .unwrap();
     let deadline = std::time::Instant::now() + MAIL_WAIT;
-    while !app.logs().contains("the most allowed are live") {
+    while !app.logs().contains("verification code not sent") {
         assert!(std::time::Instant::now() < deadline, "{}", app.logs());
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -31,6 +31,10 @@ pub const VERIFICATION_LIFETIME: std::time::Duration = std::time::Duration::from
 /// until one expires or is used.
 pub const MAX_LIVE_VERIFICATION_CODES: u32 = 3;
 
+/// A new verification code is not sent while an unused one is younger than this: it is on
+/// its way (a slow mail, or the reset page drawn again after a refused step).
+pub const RESEND_AFTER: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// How many verification codes one account is sent in a day at most: with the live limit,
 /// nobody can flood a person's inbox by asking for resets in a loop.
 pub const MAX_DAILY_VERIFICATION_CODES: u32 = 10;

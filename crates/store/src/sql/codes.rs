@@ -5,7 +5,7 @@
 use super::db::{Conn, Pool};
 use claimd_core::{
     EmployeeId, RosterEntry, StoreError, Username,
-    codes::{MAX_DAILY_VERIFICATION_CODES, MAX_LIVE_VERIFICATION_CODES},
+    codes::{MAX_DAILY_VERIFICATION_CODES, MAX_LIVE_VERIFICATION_CODES, RESEND_AFTER},
     mail::Mail,
     store::{AuditEvent, IssuedCode, Millis},
 };
@@ -149,17 +149,23 @@ pub(super) async fn add_verification(
         .execute(&mut *conn)
         .await
         .map_err(store_error)?;
-    let (live, today): (i64, i64) = sqlx::query_as(
+    let (live, fresh, today): (i64, i64, i64) = sqlx::query_as(
         "SELECT COALESCE(SUM(CASE WHEN used_at IS NULL AND expires_at > $2 THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN used_at IS NULL AND expires_at > $2 AND created_at > $3
+                             THEN 1 ELSE 0 END), 0),
                 COUNT(*)
          FROM verification_codes WHERE username = $1",
     )
     .bind(username.as_str())
     .bind(now)
+    .bind(now - i64::try_from(RESEND_AFTER.as_millis()).unwrap_or(i64::MAX))
     .fetch_one(&mut *conn)
     .await
     .map_err(store_error)?;
-    if live >= i64::from(MAX_LIVE_VERIFICATION_CODES)
+    // An unused code sent moments ago is on its way: asking again (or the page drawn again
+    // after a refused step) sends nothing new.
+    if fresh > 0
+        || live >= i64::from(MAX_LIVE_VERIFICATION_CODES)
         || today >= i64::from(MAX_DAILY_VERIFICATION_CODES)
     {
         return Ok(false);

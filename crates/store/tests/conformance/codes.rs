@@ -84,11 +84,13 @@ pub async fn verification_codes_are_few_and_used_once(store: Arc<dyn Store>) {
                 .unwrap()
         }
     };
-    for (i, hash) in ["a", "b", "c"].into_iter().enumerate() {
-        assert!(add(hash.into(), T0 + i as i64).await, "{hash}");
-    }
+    // Two and a half minutes apart: a code younger than two minutes and unused stops a new one.
+    assert!(add("a".into(), T0).await);
+    assert!(!add("early".into(), T0 + 60_000).await, "one is on its way");
+    assert!(add("b".into(), T0 + 150_000).await);
+    assert!(add("c".into(), T0 + 300_000).await);
     assert!(
-        !add("d".into(), T0 + 3).await,
+        !add("d".into(), T0 + 450_000).await,
         "a fourth while three are live"
     );
     let live = |user: Username, hash: &'static str, at: i64| {
@@ -105,11 +107,11 @@ pub async fn verification_codes_are_few_and_used_once(store: Arc<dyn Store>) {
     assert!(take(jane.clone(), "a", T0 + 5).await);
     assert!(!live(jane.clone(), "a", T0 + 6).await);
     assert!(!take(jane.clone(), "a", T0 + 6).await, "once");
-    assert!(!take(jane.clone(), "b", T0 + 600_001).await, "expired");
+    assert!(!take(jane.clone(), "b", T0 + 750_001).await, "expired");
 
     // Expired or used ones no longer count as live: more may be sent, ten in a day at most.
     let mut sent = 3;
-    let mut at = T0 + 700_000;
+    let mut at = T0 + 1_000_000;
     while add(format!("n{sent}"), at).await {
         // Used at once, so only the day's count stops them.
         let hash = format!("n{sent}");
