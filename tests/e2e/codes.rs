@@ -246,3 +246,65 @@ async fn with_codes_off_the_sheet_s_claim_is_unchanged_and_no_code_is_sent() {
         "{mail:?}"
     );
 }
+
+/// A code past its `claim_code_days` is refused like a names mismatch; a reissued one goes
+/// to the personal address and works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_code_fails_and_a_reissued_one_is_mailed() {
+    let app = App::start_with(&[("CLAIMD__ACCOUNTS__CLAIM_CODE", "required")]).await;
+    let (ok, out) = import(&app, ROSTER, &[]);
+    assert!(ok, "{out}");
+    let old = after(
+        &wait_mail_to(&app, "jane@home.example", 0).body,
+        "Enter this claim code:",
+    )
+    .to_owned();
+    // Thirty days pass (the store's clock for this code, the rest unchanged).
+    let db = format!("sqlite://{}", app.dir().join("claimd.db").display());
+    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    let aged = sqlx::query("UPDATE claim_codes SET expires_at = 1 WHERE employee_id = 77777")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(aged.rows_affected(), 1);
+    pool.close().await;
+
+    let (code, mismatch) = not_found_message(
+        &app,
+        ClaimAccountRequest {
+            last_name: "Dough".into(),
+            ..jane()
+        },
+    )
+    .await;
+    assert_eq!(code, Code::NotFound);
+    let expired = not_found_message(
+        &app,
+        ClaimAccountRequest {
+            claim_code: old.clone(),
+            ..jane()
+        },
+    )
+    .await;
+    assert_eq!(expired, (Code::NotFound, mismatch));
+
+    let out = app.claimd(&["admin", "reissue-code", "077777"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && said.contains("mailed"), "{said}");
+    assert!(!said.contains(&old));
+    let new = after(
+        &wait_mail_to(&app, "jane@home.example", 1).body,
+        "Enter this claim code:",
+    )
+    .to_owned();
+    assert_ne!(new, old);
+    let reply = claim_ok(
+        &mut app.client().await,
+        ClaimAccountRequest {
+            claim_code: new,
+            ..jane()
+        },
+    )
+    .await;
+    assert_eq!(reply.username, "e77777");
+}
