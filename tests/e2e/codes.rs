@@ -79,7 +79,10 @@ async fn not_found_message(app: &App, request: ClaimAccountRequest) -> (Code, St
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claim_codes_are_mailed_or_printed_used_once_and_reissued() {
     let app = App::start_with(&[("CLAIMD__ACCOUNTS__CLAIM_CODE", "required")]).await;
+    // An empty file made beforehand (mktemp) is taken, and made the owner's alone.
     let out_file = app.dir().join("codes.csv");
+    std::fs::write(&out_file, "").unwrap();
+    std::fs::set_permissions(&out_file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let (ok, out) = import(&app, ROSTER, &["--codes-out", out_file.to_str().unwrap()]);
     assert!(ok, "{out}");
     assert!(
@@ -113,6 +116,10 @@ async fn claim_codes_are_mailed_or_printed_used_once_and_reissued() {
     assert!(row.starts_with("077778,Roe,Rick,"), "{row}");
     let rick_code = row.rsplit(',').next().unwrap().to_owned();
     assert_eq!(lines.next(), None, "{csv}");
+    // A file with codes in it is never overwritten: the import stops before changing anything.
+    let (ok, out) = import(&app, ROSTER, &["--codes-out", out_file.to_str().unwrap()]);
+    assert!(!ok && out.contains("never overwritten"), "{out}");
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), csv);
     // The store (the outbox included) never holds a code in the clear.
     for file in ["claimd.db", "claimd.db-wal"] {
         let bytes = std::fs::read(app.dir().join(file)).unwrap_or_default();

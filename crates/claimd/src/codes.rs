@@ -46,26 +46,40 @@ pub struct Issued {
     pub not_kept: usize,
 }
 
-/// The mail-merge file HR prints: created for its owner alone, never over an older one.
+/// The mail-merge file HR prints: for its owner alone, never over an earlier batch.
 pub struct CodesOut {
     path: PathBuf,
     csv: csv::Writer<File>,
 }
 
 impl CodesOut {
-    /// Creates `path` (mode 0600) with its header; refuses one that exists.
+    /// Creates `path` (mode 0600) with its header. An existing empty file (from `mktemp`) is
+    /// taken and made 0600; one with content (an earlier batch HR may not have printed yet)
+    /// or a link is refused.
     pub fn create(path: &Path) -> anyhow::Result<Self> {
+        use std::os::unix::fs::PermissionsExt;
+        let refused = |why: &str| anyhow::anyhow!("--codes-out {}: {why}", path.display());
+        let existing = match std::fs::symlink_metadata(path) {
+            Ok(meta) if !meta.file_type().is_file() => {
+                return Err(refused("is not a plain file"));
+            }
+            Ok(meta) if meta.len() > 0 => {
+                return Err(refused(
+                    "holds an earlier file; a file with codes is never overwritten",
+                ));
+            }
+            Ok(_) => true,
+            Err(_) => false,
+        };
         let file = std::fs::OpenOptions::new()
             .write(true)
-            .create_new(true)
+            .create_new(!existing)
+            .truncate(existing)
             .mode(0o600)
             .open(path)
-            .with_context(|| {
-                format!(
-                    "--codes-out {}: cannot create it (an older file is never overwritten)",
-                    path.display()
-                )
-            })?;
+            .with_context(|| format!("--codes-out {}: cannot create it", path.display()))?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("--codes-out {}: cannot make it 0600", path.display()))?;
         let mut csv = csv::Writer::from_writer(file);
         csv.write_record(["employee_id", "last_name", "first_name", "claim_code"])?;
         Ok(Self {
