@@ -5,7 +5,11 @@ use std::time::Duration;
 use super::db::{Conn, Pool};
 use claimd_core::{
     DirectoryJob, JobKind, Operation, OperationId, OperationState, StoreError,
-    store::{JobOutcome, LEFT_REASON, LeaseCheck, LeasedJob, Millis, SUPERSEDED_REASON},
+    mail::Mail,
+    store::{
+        AuditEvent, EndedJob, JobOutcome, LEFT_REASON, LeaseCheck, LeasedJob, Millis,
+        SUPERSEDED_REASON,
+    },
 };
 
 use crate::{
@@ -254,26 +258,57 @@ fn in_list(query: &mut sqlx::QueryBuilder<super::db::Db>, ids: &[String]) {
     query.push(")");
 }
 
-/// Ends a job held by `job.lease_owner`: the job, its operation and, for a provision, its
-/// claim, inside the caller's transaction. False (and nothing written) when the lease is lost.
-pub(super) async fn finish(
+/// Records how a worker's jobs ended, inside the caller's transaction: the successes (nearly
+/// all of a nightly queue) together, each failure alone with its reason and clean-up, then
+/// the audit rows and mails of the jobs still held. Which of `ended` were still held.
+pub(super) async fn finish_all(
+    conn: &mut Conn,
+    ended: &[EndedJob],
+) -> Result<Vec<bool>, StoreError> {
+    let now = ended.iter().map(|end| end.audit.at).max().unwrap_or(0);
+    let succeeded: Vec<&LeasedJob> = ended
+        .iter()
+        .filter(|end| end.outcome == JobOutcome::Succeeded)
+        .map(|end| &end.job)
+        .collect();
+    let mut held = finish_succeeded(conn, &succeeded, now).await?.into_iter();
+    let mut recorded = Vec::with_capacity(ended.len());
+    for end in ended {
+        let kept = match &end.outcome {
+            JobOutcome::Succeeded => held.next().unwrap_or(false),
+            JobOutcome::Failed { reason } => fail(conn, &end.job, reason, end.audit.at).await?,
+        };
+        recorded.push(kept);
+    }
+    let kept: Vec<&EndedJob> = ended
+        .iter()
+        .zip(&recorded)
+        .filter(|(_, kept)| **kept)
+        .map(|(end, _)| end)
+        .collect();
+    let audits: Vec<&AuditEvent> = kept.iter().map(|end| &end.audit).collect();
+    super::audit::insert_all(conn, &audits).await?;
+    let mails: Vec<&Mail> = kept.iter().filter_map(|end| end.mail.as_ref()).collect();
+    super::mail::enqueue_all(conn, &mails, now).await?;
+    Ok(recorded)
+}
+
+/// Ends a job held by `job.lease_owner` as failed: the job, its operation and, for a
+/// provision, its claim (rejected, its answers deleted, so the person claims again). False
+/// (and nothing written) when the lease is lost.
+async fn fail(
     conn: &mut Conn,
     job: &LeasedJob,
-    outcome: &JobOutcome,
+    reason: &str,
     now: Millis,
 ) -> Result<bool, StoreError> {
     let id = job.job.id.to_string();
-    let (job_state, op_state, claim_state, reason) = match outcome {
-        JobOutcome::Succeeded => ("done", "succeeded", "active", None),
-        JobOutcome::Failed { reason } => ("failed", "failed", "rejected", Some(reason.as_str())),
-    };
     let updated = sqlx::query(
         "UPDATE directory_jobs
-         SET state = $1, sealed_password = NULL, lease_owner = NULL, lease_until = NULL,
-             last_error = $2, updated_at = $3
-         WHERE id = $4 AND state = 'queued' AND lease_owner = $5",
+         SET state = 'failed', sealed_password = NULL, lease_owner = NULL, lease_until = NULL,
+             last_error = $1, updated_at = $2
+         WHERE id = $3 AND state = 'queued' AND lease_owner = $4",
     )
-    .bind(job_state)
     .bind(reason)
     .bind(now)
     .bind(&id)
@@ -284,42 +319,37 @@ pub(super) async fn finish(
     if updated.rows_affected() == 0 {
         return Ok(false);
     }
-    sqlx::query("UPDATE operations SET state = $1, reason = $2, updated_at = $3 WHERE id = $4")
-        .bind(op_state)
+    sqlx::query(
+        "UPDATE operations SET state = 'failed', reason = $1, updated_at = $2 WHERE id = $3",
+    )
+    .bind(reason)
+    .bind(now)
+    .bind(&id)
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    // A provision settles a pending claim only: one released meanwhile (the person left)
+    // stays released.
+    if job.job.kind == JobKind::Provision {
+        sqlx::query(
+            "UPDATE claims SET state = 'rejected', reason = $1, updated_at = $2
+             WHERE id = (SELECT claim_id FROM directory_jobs WHERE id = $3) AND state = 'pending'",
+        )
         .bind(reason)
         .bind(now)
         .bind(&id)
         .execute(&mut *conn)
         .await
         .map_err(store_error)?;
-    // A provision settles a pending claim only: one released meanwhile (the person left)
-    // stays released.
-    match job.job.kind {
-        JobKind::ResetPassword
-        | JobKind::ChangePassword
-        | JobKind::UpdateAccount
-        | JobKind::DisableAccount => {}
-        JobKind::Provision => {
-            sqlx::query(
-                "UPDATE claims SET state = $1, reason = $2, updated_at = $3
-                 WHERE id = (SELECT claim_id FROM directory_jobs WHERE id = $4) AND state = 'pending'",
-            )
-            .bind(claim_state)
-            .bind(reason)
-            .bind(now)
-            .bind(&id)
-            .execute(&mut *conn)
-            .await
-            .map_err(store_error)?;
-            if claim_state == "rejected" {
-                // A rejected claim's answers protect nothing; the person claims again.
-                sqlx::query("DELETE FROM challenge_answers WHERE claim_id = (SELECT claim_id FROM directory_jobs WHERE id = $1)")
-                    .bind(&id)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(store_error)?;
-            }
-        }
+        // A rejected claim's answers protect nothing; the person claims again.
+        sqlx::query(
+            "DELETE FROM challenge_answers
+             WHERE claim_id = (SELECT claim_id FROM directory_jobs WHERE id = $1)",
+        )
+        .bind(&id)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
     }
     Ok(true)
 }

@@ -192,38 +192,8 @@ macro_rules! impl_store_roles {
                 }
 
                 async fn finish_jobs(&self, ended: &[EndedJob]) -> Result<Vec<bool>, StoreError> {
-                    use claimd_core::store::JobOutcome;
                     let mut tx = self.job_write().await?;
-                    // The successes (nearly all of a nightly queue) together; failures,
-                    // each with its own reason and clean-up, one by one.
-                    let succeeded: Vec<&EndedJob> = ended
-                        .iter()
-                        .filter(|end| end.outcome == JobOutcome::Succeeded)
-                        .collect();
-                    let now = ended.iter().map(|end| end.audit.at).max().unwrap_or(0);
-                    let leased: Vec<&LeasedJob> = succeeded.iter().map(|end| &end.job).collect();
-                    let mut held = jobs::finish_succeeded(&mut tx, &leased, now)
-                        .await?
-                        .into_iter();
-                    let mut recorded = Vec::with_capacity(ended.len());
-                    for end in ended {
-                        let kept = if end.outcome == JobOutcome::Succeeded {
-                            held.next().unwrap_or(false)
-                        } else {
-                            jobs::finish(&mut tx, &end.job, &end.outcome, end.audit.at).await?
-                        };
-                        recorded.push(kept);
-                    }
-                    let kept: Vec<&EndedJob> = ended
-                        .iter()
-                        .zip(&recorded)
-                        .filter(|(_, kept)| **kept)
-                        .map(|(end, _)| end)
-                        .collect();
-                    let audits: Vec<&AuditEvent> = kept.iter().map(|end| &end.audit).collect();
-                    audit::insert_all(&mut tx, &audits).await?;
-                    let mails: Vec<&Mail> = kept.iter().filter_map(|end| end.mail.as_ref()).collect();
-                    mail::enqueue_all(&mut tx, &mails, now).await?;
+                    let recorded = jobs::finish_all(&mut tx, ended).await?;
                     tx.commit().await.map_err(store_error)?;
                     Ok(recorded)
                 }
