@@ -141,26 +141,26 @@ impl<R: io::Read> RosterRows<R> {
             .headers()
             .map_err(|e| vec![csv_problem(1, &e)])?
             .clone();
-        let mut index = [0usize; 5];
-        let mut problems = Vec::new();
-        for (slot, column) in index.iter_mut().zip(COLUMNS) {
-            match headers.iter().position(|h| {
+        // Names match ignoring case, surrounding spaces and a spreadsheet's byte-order mark.
+        let column = |name: &str| {
+            headers.iter().position(|h| {
                 h.trim()
                     .trim_start_matches('\u{feff}')
-                    .eq_ignore_ascii_case(column)
-            }) {
+                    .eq_ignore_ascii_case(name)
+            })
+        };
+        let mut index = [0usize; 5];
+        let mut problems = Vec::new();
+        for (slot, name) in index.iter_mut().zip(COLUMNS) {
+            match column(name) {
                 Some(i) => *slot = i,
                 None => problems.push(RosterProblem {
                     line: 1,
-                    message: format!("the header has no column {column:?}"),
+                    message: format!("the header has no column {name:?}"),
                 }),
             }
         }
-        let personal = headers.iter().position(|h| {
-            h.trim()
-                .trim_start_matches('\u{feff}')
-                .eq_ignore_ascii_case("personal_email")
-        });
+        let personal = column("personal_email");
         if problems.is_empty() {
             Ok(Self {
                 reader,
