@@ -82,15 +82,10 @@ impl Rig {
                 .await
                 .unwrap(),
         );
-        let entry = RosterEntry {
-            employee_id: EmployeeId::new(77777).unwrap(),
-            last_name: PersonName::parse("Doe").unwrap(),
-            first_name: PersonName::parse("Jane").unwrap(),
-            email: Email::parse("jane.doe@district.example").unwrap(),
-            status: RosterStatus::Active,
-            personal_email: None,
-        };
-        store.import_roster(&[entry], 0).await.unwrap();
+        store
+            .import_roster(&[person(77777, "Doe", "Jane")], 0)
+            .await
+            .unwrap();
         let sealer = Arc::new(Sealer::from_key(&[9; 32]));
         let events = Arc::new(Events::default());
         let directory = Arc::new(FakeDirectory::default());
@@ -167,6 +162,30 @@ impl Rig {
     }
 }
 
+/// An active roster entry with a district address made from the first name.
+fn person(id: u32, last: &str, first: &str) -> RosterEntry {
+    RosterEntry {
+        employee_id: EmployeeId::new(id).unwrap(),
+        last_name: PersonName::parse(last).unwrap(),
+        first_name: PersonName::parse(first).unwrap(),
+        email: Email::parse(&format!("{}@district.example", first.to_lowercase())).unwrap(),
+        status: RosterStatus::Active,
+        personal_email: None,
+    }
+}
+
+/// A claim with the test's answers.
+fn claim(last: &str, first: &str, id: &str, password: &str) -> ClaimRequest {
+    ClaimRequest {
+        last_name: last.into(),
+        first_name: first.into(),
+        employee_id: id.into(),
+        password: SecretString::from(password),
+        answers: answers(),
+        claim_code: SecretString::default(),
+    }
+}
+
 fn answers() -> Vec<TypedAnswer> {
     [
         ("first-pet", "Rex"),
@@ -184,14 +203,7 @@ fn answers() -> Vec<TypedAnswer> {
 async fn claimed(rig: &Rig, worker: &Worker) {
     rig.accounts
         .claim(
-            ClaimRequest {
-                last_name: "Doe".into(),
-                first_name: "Jane".into(),
-                employee_id: "077777".into(),
-                password: SecretString::from("Correct-Horse-Battery-9"),
-                answers: answers(),
-                claim_code: SecretString::default(),
-            },
+            claim("Doe", "Jane", "077777", "Correct-Horse-Battery-9"),
             None,
         )
         .await
@@ -297,15 +309,10 @@ async fn a_job_that_cannot_be_written_for_too_long_fails_and_forgets_its_passwor
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_stall_past_the_deadline_the_rest_of_the_batch_is_not_sent() {
     let rig = Rig::new().await;
-    let rick = RosterEntry {
-        employee_id: EmployeeId::new(77778).unwrap(),
-        last_name: PersonName::parse("Roe").unwrap(),
-        first_name: PersonName::parse("Rick").unwrap(),
-        email: Email::parse("rick.roe@district.example").unwrap(),
-        status: RosterStatus::Active,
-        personal_email: None,
-    };
-    rig.store.import_roster(&[rick], 0).await.unwrap();
+    rig.store
+        .import_roster(&[person(77778, "Roe", "Rick")], 0)
+        .await
+        .unwrap();
     let (jane_pw, rick_pw) = ("Stalled-Harbor-Lantern-11", "Waiting-Meadow-Compass-22");
     rig.directory
         .stall
@@ -317,17 +324,7 @@ async fn after_a_stall_past_the_deadline_the_rest_of_the_batch_is_not_sent() {
         ("Roe", "Rick", "077778", rick_pw),
     ] {
         rig.accounts
-            .claim(
-                ClaimRequest {
-                    last_name: last.into(),
-                    first_name: first.into(),
-                    employee_id: id.into(),
-                    password: SecretString::from(password),
-                    answers: answers(),
-                    claim_code: SecretString::default(),
-                },
-                None,
-            )
+            .claim(claim(last, first, id, password), None)
             .await
             .unwrap();
     }
