@@ -129,13 +129,9 @@ pub(super) async fn confirm(
                 EXISTS (SELECT 1 FROM directory_jobs n
                         WHERE n.claim_id = j.claim_id AND n.account_seq > j.account_seq
                           AND n.kind = 'disable_account')
-         FROM directory_jobs j WHERE j.id IN (",
+         FROM directory_jobs j WHERE j.id",
     );
-    let mut ids = query.separated(", ");
-    for job in jobs {
-        ids.push_bind(job.job.id.to_string());
-    }
-    query.push(")");
+    crate::sql::push_in(&mut query, jobs.iter().map(|job| job.job.id.to_string()));
     let rows: Vec<(String, bool, bool, bool)> = query
         .build_query_as()
         .fetch_all(pool)
@@ -195,7 +191,7 @@ pub(super) async fn finish_succeeded(
         query.push(" WHERE state = 'queued' AND lease_owner = ");
         query.push_bind(owner.to_owned());
         query.push(" AND id");
-        in_list(&mut query, &mine);
+        crate::sql::push_in(&mut query, mine);
         query.push(" RETURNING id");
         let returned: Vec<String> = query
             .build_query_scalar()
@@ -215,7 +211,7 @@ pub(super) async fn finish_succeeded(
         );
         query.push_bind(now);
         query.push(" WHERE id");
-        in_list(&mut query, &done);
+        crate::sql::push_in(&mut query, done);
         query
             .build()
             .execute(&mut *conn)
@@ -236,7 +232,7 @@ pub(super) async fn finish_succeeded(
             query.push(
                 " WHERE state = 'pending' AND id IN (SELECT claim_id FROM directory_jobs WHERE id",
             );
-            in_list(&mut query, &provisions);
+            crate::sql::push_in(&mut query, provisions);
             query.push(")");
             query
                 .build()
@@ -246,16 +242,6 @@ pub(super) async fn finish_succeeded(
         }
     }
     Ok(ids.iter().map(|id| held.contains(id)).collect())
-}
-
-/// Appends ` IN ($…, $…)` for `ids`.
-fn in_list(query: &mut sqlx::QueryBuilder<super::db::Db>, ids: &[String]) {
-    query.push(" IN (");
-    let mut list = query.separated(", ");
-    for id in ids {
-        list.push_bind(id.clone());
-    }
-    query.push(")");
 }
 
 /// Records how a worker's jobs ended, inside the caller's transaction: the successes (nearly

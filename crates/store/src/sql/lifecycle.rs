@@ -214,13 +214,9 @@ async fn apply(
     upsert_all(conn, &writes, options.keep_personal_email, now).await?;
     if !readdressed.is_empty() {
         let mut query = sqlx::QueryBuilder::<super::db::Db>::new(
-            "DELETE FROM claim_codes WHERE used_at IS NULL AND employee_id IN (",
+            "DELETE FROM claim_codes WHERE used_at IS NULL AND employee_id",
         );
-        let mut list = query.separated(", ");
-        for id in &readdressed {
-            list.push_bind(*id);
-        }
-        query.push(")");
+        crate::sql::push_in(&mut query, readdressed.iter().copied());
         query
             .build()
             .execute(&mut *conn)
@@ -248,12 +244,8 @@ type IdRow = (i64, String, String, String, String, Option<String>);
 /// employee is in `ids`.
 async fn by_id(conn: &mut Conn, select: &str, ids: &[i64]) -> Result<Vec<IdRow>, StoreError> {
     let mut query = sqlx::QueryBuilder::<super::db::Db>::new(select);
-    query.push("employee_id IN (");
-    let mut list = query.separated(", ");
-    for id in ids {
-        list.push_bind(*id);
-    }
-    query.push(")");
+    query.push("employee_id");
+    crate::sql::push_in(&mut query, ids.iter().copied());
     query
         .build_query_as()
         .fetch_all(&mut *conn)

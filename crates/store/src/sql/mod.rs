@@ -4,3 +4,19 @@
 //! serves SQLite and PostgreSQL.
 
 pub(crate) mod roles;
+
+/// Appends ` IN ($…, $…)` binding `values`: a batch in one statement, on either backend.
+pub(crate) fn push_in<DB, T>(
+    query: &mut sqlx::QueryBuilder<DB>,
+    values: impl IntoIterator<Item = T>,
+) where
+    DB: sqlx::Database,
+    T: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    query.push(" IN (");
+    let mut list = query.separated(", ");
+    for value in values {
+        list.push_bind(value);
+    }
+    query.push(")");
+}
