@@ -36,8 +36,7 @@ pub(super) async fn needing(
     .map_err(store_error)?;
     rows.into_iter()
         .map(|(id, l, f, e, s, p)| {
-            let id = u32::try_from(id).map_err(|_| crate::error::corrupt("roster.employee_id"))?;
-            super::roster::entry_from_row(id, (l, f, e, s, p))
+            super::roster::entry_from_row(super::roster::number(id)?, (l, f, e, s, p))
         })
         .collect()
 }

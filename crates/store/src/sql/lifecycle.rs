@@ -112,7 +112,7 @@ async fn missing(conn: &mut Conn, in_file: &[u64]) -> Result<Vec<RosterEntry>, S
     while let Some((id, last, first, email, personal)) =
         active.try_next().await.map_err(store_error)?
     {
-        let id = number(id)?;
+        let id = super::roster::number(id)?;
         let listed = in_file[id as usize / 64] & (1 << (id % 64)) != 0;
         if !listed {
             let row = (last, first, email, "terminated".to_owned(), personal);
@@ -147,7 +147,7 @@ async fn apply(
     )
     .await?
     .into_iter()
-    .map(|(id, l, f, e, s, p)| Ok((number(id)?, (l, f, e, s, p))))
+    .map(|(id, l, f, e, s, p)| Ok((super::roster::number(id)?, (l, f, e, s, p))))
     .collect::<Result<_, StoreError>>()?;
     let claims: HashMap<u32, ClaimRow> = by_id(
         conn,
@@ -157,7 +157,9 @@ async fn apply(
     )
     .await?
     .into_iter()
-    .map(|(id, claim, state, username, _, _)| Ok((number(id)?, (claim, state, username))))
+    .map(|(id, claim, state, username, _, _)| {
+        Ok((super::roster::number(id)?, (claim, state, username)))
+    })
     .collect::<Result<_, StoreError>>()?;
 
     let mut writes: Vec<&RosterEntry> = Vec::new();
@@ -251,10 +253,6 @@ async fn by_id(conn: &mut Conn, select: &str, ids: &[i64]) -> Result<Vec<IdRow>,
         .fetch_all(&mut *conn)
         .await
         .map_err(store_error)
-}
-
-fn number(id: i64) -> Result<u32, StoreError> {
-    u32::try_from(id).map_err(|_| corrupt("roster.employee_id"))
 }
 
 /// Rows per statement: seven values each, well under both databases' parameter limits.

@@ -20,6 +20,11 @@ pub(super) async fn entry(pool: &Pool, id: EmployeeId) -> Result<Option<RosterEn
     row.map(|row| entry_from_row(id.get(), row)).transpose()
 }
 
+/// A stored employee ID as the domain's number.
+pub(super) fn number(id: i64) -> Result<u32, StoreError> {
+    u32::try_from(id).map_err(|_| corrupt("roster.employee_id"))
+}
+
 /// A roster entry from its stored row.
 pub(super) fn entry_from_row(
     id: u32,
