@@ -46,7 +46,7 @@ pub use person::PersonName;
 pub use policy::AccountPolicy;
 pub use questions::{ANSWERS_REQUIRED, Question, QuestionPool, TypedAnswer};
 pub use recovery::{ChangeRequest, ResetRequest, UpdateAnswersRequest};
-pub use roster::{Email, RosterEntry, RosterProblem, RosterRows, RosterStatus, parse_roster_csv};
+pub use roster::{Email, RosterEntry, RosterProblem, RosterRows, RosterStatus};
 pub use seal::{SealError, Sealer};
 pub use store::{LockoutPolicy, Store, StoreError};
 pub use username::{Username, UsernameTemplate};

@@ -104,24 +104,6 @@ impl fmt::Display for RosterProblem {
 
 const COLUMNS: [&str; 5] = ["employee_id", "last_name", "first_name", "email", "status"];
 
-/// Parses a whole roster file. Either every row is good, or every problem is returned, each
-/// with its line number, so an import never applies part of a file.
-pub fn parse_roster_csv(input: impl io::Read) -> Result<Vec<RosterEntry>, Vec<RosterProblem>> {
-    let mut entries = Vec::new();
-    let mut problems = Vec::new();
-    for row in RosterRows::new(input)? {
-        match row {
-            Ok(entry) => entries.push(entry),
-            Err(found) => problems.extend(found),
-        }
-    }
-    if problems.is_empty() {
-        Ok(entries)
-    } else {
-        Err(problems)
-    }
-}
-
 /// A roster file read one row at a time, so an import holds a chunk of the file rather than
 /// all of it. Each item is an entry or the row's problems; only the employee IDs seen so far
 /// are kept (to name a duplicate's first line).
@@ -278,6 +260,23 @@ fn csv_problem(line: u64, error: &csv::Error) -> RosterProblem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A whole file read through [`RosterRows`]: every entry, or every problem.
+    fn parse_roster_csv(input: impl io::Read) -> Result<Vec<RosterEntry>, Vec<RosterProblem>> {
+        let mut entries = Vec::new();
+        let mut problems = Vec::new();
+        for row in RosterRows::new(input)? {
+            match row {
+                Ok(entry) => entries.push(entry),
+                Err(found) => problems.extend(found),
+            }
+        }
+        if problems.is_empty() {
+            Ok(entries)
+        } else {
+            Err(problems)
+        }
+    }
 
     #[test]
     fn a_good_file_parses_with_extra_columns_and_unpadded_ids() {
