@@ -33,14 +33,20 @@ enum Outcome {
     Accepted(String),
     /// No answer (the replica died, the store went away): it may or may not have been taken.
     Uncertain,
-    /// Refused with an answer: nothing was taken.
-    Refused,
+    /// Refused with an answer (this code): nothing was taken.
+    Refused(Code),
 }
 
 #[derive(Debug, Default)]
 struct Account {
     /// A claim is known to have been taken (its answer, or a later "already claimed").
     claimed: bool,
+    /// The operation of the claim that was answered, if one was.
+    claim_op: Option<String>,
+    /// The account is known to be in the directory: its claim's operation was seen
+    /// SUCCEEDED, or a reset was accepted. From then on a reset with the right answers must
+    /// never be UNAUTHENTICATED.
+    provisioned: bool,
     /// Every password requested, in order, and what became of it.
     history: Vec<(String, Outcome)>,
 }
@@ -51,6 +57,30 @@ struct Counts {
     accepted: AtomicUsize,
     uncertain: AtomicUsize,
     refused: AtomicUsize,
+    /// Resets with the right answers for a provisioned account that were refused as if the
+    /// answers were wrong: each one a defect.
+    wrongly_refused: Mutex<Vec<String>>,
+}
+
+/// What the campaign must at least have done and seen for `kills` kills, so that a run
+/// where every call failed, or nothing ran, cannot pass: the invariants below hold
+/// trivially over no accepted operations. Seen here: 20 kills send about 280 requests and
+/// accept about 240, 200 of them succeeding, over all 24 accounts.
+struct Minimums {
+    accepted: usize,
+    succeeded: usize,
+    accounts: usize,
+}
+
+impl Minimums {
+    fn for_kills(kills: usize) -> Self {
+        Self {
+            accepted: 5 * kills,
+            succeeded: 4 * kills,
+            // Every person is claimed within the first seconds of any campaign.
+            accounts: PEOPLE as usize,
+        }
+    }
 }
 
 fn config(port: u16, dir: &std::path::Path, store: &str, slapd: &Slapd, smtp: &Smtp) -> String {
@@ -117,20 +147,53 @@ async fn client(
             };
             n += 1;
             let password = format!("Quartz-Meadow-{index}x{n}-Lantern");
-            let claimed = accounts.lock().unwrap().entry(person).or_default().claimed;
+            let (claimed, claim_op, mut provisioned) = {
+                let mut accounts = accounts.lock().unwrap();
+                let account = accounts.entry(person).or_default();
+                (
+                    account.claimed,
+                    account.claim_op.clone(),
+                    account.provisioned,
+                )
+            };
+            // Before a reset, learn whether the claim has reached the directory: a reset
+            // refused as unknown is then a defect, not a claim still being written.
+            if let (true, false, Some(op)) = (claimed, provisioned, claim_op) {
+                provisioned = service
+                    .get_operation(GetOperationRequest { id: op })
+                    .await
+                    .is_ok_and(|r| {
+                        r.into_inner().operation.unwrap_or_default().state()
+                            == OperationState::Succeeded
+                    });
+            }
             counts.sent.fetch_add(1, Ordering::Relaxed);
             let outcome = request(&mut service, person, &password, claimed).await;
             let mut accounts = accounts.lock().unwrap();
             let account = accounts.entry(person).or_default();
+            account.provisioned |= provisioned;
             match &outcome {
-                Ok(Outcome::Accepted(_)) => {
+                Ok(Outcome::Accepted(op)) => {
+                    if account.claimed {
+                        // An accepted reset: the account is in the directory.
+                        account.provisioned = true;
+                    } else {
+                        account.claim_op = Some(op.clone());
+                    }
                     account.claimed = true;
                     counts.accepted.fetch_add(1, Ordering::Relaxed);
                 }
                 Ok(Outcome::Uncertain) => {
                     counts.uncertain.fetch_add(1, Ordering::Relaxed);
                 }
-                Ok(Outcome::Refused) => {
+                Ok(Outcome::Refused(code)) => {
+                    if account.provisioned && *code == Code::Unauthenticated {
+                        counts.wrongly_refused.lock().unwrap().push(format!(
+                            "e{}: a reset with the right answers was UNAUTHENTICATED after the \
+                             account was written",
+                            FIRST_ID + person
+                        ));
+                    }
                     counts.refused.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(()) => {
@@ -181,7 +244,7 @@ async fn request(
         Err(status) => match status.code() {
             Code::AlreadyExists | Code::FailedPrecondition if !claimed => Err(()),
             // Not yet provisioned (a reset right after an uncertain claim), or busy.
-            Code::Unauthenticated | Code::ResourceExhausted => Ok(Outcome::Refused),
+            code @ (Code::Unauthenticated | Code::ResourceExhausted) => Ok(Outcome::Refused(code)),
             Code::Unavailable | Code::Unknown | Code::Cancelled | Code::DeadlineExceeded => {
                 Ok(Outcome::Uncertain)
             }
@@ -289,8 +352,40 @@ pub async fn run(kills: usize) {
     );
 
     let accounts = std::mem::take(&mut *accounts.lock().unwrap());
-    crate::campaign::check(&postgres, &slapd, &a.endpoint(), &accounts).await;
+    let seen = check(&postgres, &slapd, &a.endpoint(), &accounts).await;
     drop((a, b, c));
+
+    // The invariants hold trivially over nothing: the campaign must have done its work.
+    let wrongly_refused = counts.wrongly_refused.lock().unwrap();
+    assert!(wrongly_refused.is_empty(), "{wrongly_refused:#?}");
+    let done = killed.iter().sum::<usize>();
+    assert_eq!(done, kills, "{done} of {kills} kills were done");
+    assert_eq!((pg_restarts, outages), (1, 1));
+    let least = Minimums::for_kills(kills);
+    let accepted = counts.accepted.load(Ordering::Relaxed);
+    assert!(
+        accepted >= least.accepted,
+        "only {accepted} requests accepted; {kills} kills need at least {}",
+        least.accepted
+    );
+    assert!(
+        seen.succeeded >= least.succeeded,
+        "only {} operations succeeded; {kills} kills need at least {}",
+        seen.succeeded,
+        least.succeeded
+    );
+    assert!(
+        seen.accounts >= least.accounts,
+        "only {} accounts checked in the directory; {kills} kills need at least {}",
+        seen.accounts,
+        least.accounts
+    );
+}
+
+/// What the invariants were checked over.
+struct Seen {
+    succeeded: usize,
+    accounts: usize,
 }
 
 /// The invariants, once every job has ended.
@@ -299,7 +394,7 @@ async fn check(
     slapd: &Slapd,
     endpoint: &str,
     accounts: &HashMap<u32, Account>,
-) {
+) -> Seen {
     let db = sqlx::PgPool::connect(&postgres.url()).await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
@@ -373,7 +468,7 @@ async fn check(
             .collect();
         let newest: Vec<&str> = account.history[last..]
             .iter()
-            .filter(|(_, o)| !matches!(o, Outcome::Refused))
+            .filter(|(_, o)| !matches!(o, Outcome::Refused(_)))
             .map(|(password, _)| password.as_str())
             .collect();
         assert_eq!(binding.len(), 1, "{dn}: these passwords work: {binding:?}");
@@ -416,4 +511,8 @@ async fn check(
          {checked} accounts bind with their newest password only; {} accounts' audit rows match their jobs",
         rows.len()
     );
+    Seen {
+        succeeded,
+        accounts: checked,
+    }
 }

@@ -22,6 +22,25 @@ use std::{
 
 const NAME: &str = "fault_campaign";
 
+/// The number of kills: `CLAIMD_FAULT_KILLS`, 20 when unset. A campaign of no kills tests
+/// nothing, so 0 (or anything but a number) is refused rather than passed.
+fn kills() -> Result<usize, String> {
+    let Ok(value) = std::env::var("CLAIMD_FAULT_KILLS") else {
+        return Ok(20);
+    };
+    match value.trim().parse::<usize>() {
+        Ok(0) => Err(
+            "CLAIMD_FAULT_KILLS=0 would kill nothing and check nothing; \
+                       set it to 1 or more (20 is the short form, 100 the long one)"
+                .into(),
+        ),
+        Ok(kills) => Ok(kills),
+        Err(_) => Err(format!(
+            "CLAIMD_FAULT_KILLS must be a whole number of kills, 1 or more, not {value:?}"
+        )),
+    }
+}
+
 fn main() -> ExitCode {
     // libtest-style filters: the campaign runs when none is given or one matches its name.
     let filters: Vec<String> = std::env::args()
@@ -32,10 +51,13 @@ fn main() -> ExitCode {
         println!("fault campaign not selected by {filters:?}\n\nfaults: 0 passed, 0 failed");
         return ExitCode::FAILURE;
     }
-    let kills = std::env::var("CLAIMD_FAULT_KILLS")
-        .ok()
-        .and_then(|k| k.parse().ok())
-        .unwrap_or(20);
+    let kills = match kills() {
+        Ok(kills) => kills,
+        Err(problem) => {
+            println!("test faults::{NAME} ... FAILED: {problem}\n\nfaults: 0 passed, 1 failed");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

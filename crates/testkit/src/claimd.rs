@@ -108,6 +108,9 @@ impl ClaimdProcess {
     /// accepts connections, or (for `sync`, which listens nowhere) it logs that it started.
     pub fn launch_command(&mut self, command: &str) {
         assert!(self.child.is_none(), "claimd already running");
+        // The log is appended across launches: this launch is up once the log holds one
+        // more start line than it did before it.
+        let starts_before = started_lines(&self.logs());
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -134,7 +137,7 @@ impl ClaimdProcess {
                 );
             }
             if command == "sync" {
-                fs::read_to_string(&log_path).is_ok_and(|log| log.contains("claimd started"))
+                fs::read_to_string(&log_path).is_ok_and(|log| started_lines(&log) > starts_before)
             } else {
                 TcpStream::connect(("127.0.0.1", port)).is_ok()
             }
@@ -203,6 +206,11 @@ impl ClaimdProcess {
         let mut child = self.child.take().expect("claimd running");
         child.wait().expect("claimd exits")
     }
+}
+
+/// How many times a log says claimd started.
+fn started_lines(log: &str) -> usize {
+    log.matches("claimd started").count()
 }
 
 impl Drop for ClaimdProcess {
