@@ -94,12 +94,37 @@ pub enum DirectoryError {
         /// What happened, for the log.
         reason: String,
     },
+    /// The request was sent and no answer came (a timeout, a connection lost mid-way): the
+    /// directory may still carry it out. Retried like a transient failure, but never
+    /// before the job's lease has run out, so that no later write for the account can
+    /// start while this one may still land.
+    #[error("unconfirmed directory write: {reason}")]
+    Unconfirmed {
+        /// What happened, for the log.
+        reason: String,
+    },
     /// The directory refused this change; retrying will not help. Shown to the person.
     #[error("the directory refused the change: {reason}")]
     Permanent {
         /// Why, in plain words.
         reason: String,
     },
+}
+
+impl DirectoryError {
+    /// True when the same write may succeed later (everything but a refusal).
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, Self::Permanent { .. })
+    }
+
+    /// Its reason.
+    pub fn into_reason(self) -> String {
+        match self {
+            Self::Transient { reason }
+            | Self::Unconfirmed { reason }
+            | Self::Permanent { reason } => reason,
+        }
+    }
 }
 
 /// A directory that accounts are written into.

@@ -48,7 +48,21 @@ pub(crate) fn classify(step: Step, error: LdapError) -> DirectoryError {
             };
             DirectoryError::Permanent { reason }
         }
-        other => DirectoryError::Transient {
+        // The server answered (busy, unavailable, …): it did not carry the change out.
+        other @ LdapError::LdapResult { .. } => DirectoryError::Transient {
+            reason: format!("{step:?}: {other}"),
+        },
+        // Nothing was sent: the connection never stood, or its handler had already gone
+        // when the request was handed to it.
+        other @ LdapError::OpSend { .. } => DirectoryError::Transient {
+            reason: format!("{step:?}: {other}"),
+        },
+        other if matches!(step, Step::Connect) => DirectoryError::Transient {
+            reason: format!("{step:?}: {other}"),
+        },
+        // A request on a connection that broke or went quiet: it may have been sent, and
+        // the server may still carry it out.
+        other => DirectoryError::Unconfirmed {
             reason: format!("{step:?}: {other}"),
         },
     }
@@ -180,12 +194,19 @@ mod tests {
                 "{rc}"
             );
         }
-        let io = LdapError::Io {
+        let io = || LdapError::Io {
             source: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
         };
         assert!(matches!(
-            classify(Step::Connect, io),
+            classify(Step::Connect, io()),
             DirectoryError::Transient { .. }
         ));
+        // The same failure once a write may have gone out: it may still land.
+        for step in [Step::Entry, Step::Password] {
+            assert!(
+                matches!(classify(step, io()), DirectoryError::Unconfirmed { .. }),
+                "{step:?}"
+            );
+        }
     }
 }

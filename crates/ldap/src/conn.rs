@@ -121,14 +121,13 @@ impl Connection {
             .simple_bind(&s.bind_dn, s.bind_password.expose_secret())
             .await
             .and_then(|r| r.success())
-            .map_err(|e| match classify(Step::Connect, e) {
-                // A refused bind is the service account's problem, never the job's: retry
-                // until an administrator fixes the credentials.
-                DirectoryError::Permanent { reason } | DirectoryError::Transient { reason } => {
-                    DirectoryError::Transient {
-                        reason: format!("service account bind failed: {reason}"),
-                    }
-                }
+            // A refused bind is the service account's problem, never the job's: retry
+            // until an administrator fixes the credentials.
+            .map_err(|e| DirectoryError::Transient {
+                reason: format!(
+                    "service account bind failed: {}",
+                    classify(Step::Connect, e).into_reason()
+                ),
             })?;
         tracing::debug!("directory connection bound");
         Ok(ldap)

@@ -99,7 +99,7 @@ impl Directory for LdapDirectory {
                 })
             }
         };
-        if let Err(DirectoryError::Transient { .. }) = &result {
+        if result.as_ref().is_err_and(DirectoryError::is_retryable) {
             self.conn.reset(slot).await;
         }
         result

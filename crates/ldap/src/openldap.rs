@@ -145,7 +145,7 @@ pub(crate) async fn disable(
 ) -> Result<(), DirectoryError> {
     let dn = user_dn(settings, account.username.as_str());
     match check_owner(ldap, settings, &dn, &account.employee_id.get().to_string()).await {
-        Err(DirectoryError::Transient { .. }) if !entry_exists(ldap, settings, &dn).await? => {
+        Err(e) if e.is_retryable() && !entry_exists(ldap, settings, &dn).await? => {
             return Ok(());
         }
         other => other?,

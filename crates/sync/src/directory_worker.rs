@@ -4,7 +4,9 @@ use std::{sync::Arc, time::Instant};
 
 use claimd_core::{
     Directory, DirectoryError, DirectoryJob, Events, JobKind, MailWriter, Sealer, StoreError,
-    store::{AuditEvent, EndedJob, JobOutcome, JobStore, LeaseCheck, LeasedJob, now_millis},
+    store::{
+        AuditEvent, EndedJob, JobOutcome, JobStore, LeaseCheck, LeasedJob, Millis, now_millis,
+    },
 };
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
@@ -37,6 +39,15 @@ enum Decision {
     Done(Step),
     /// To be recorded as ended.
     End(Box<EndedJob>, Step),
+}
+
+/// The lease a batch was taken under.
+struct Lease {
+    /// When its writes are abandoned: a tenth of the lease before it ends, for clocks and
+    /// the commit.
+    deadline: tokio::time::Instant,
+    /// When it ends, on the store's clock.
+    ends_ms: Millis,
 }
 
 /// Applies directory jobs from the store.
@@ -93,11 +104,15 @@ impl Worker {
         // The lease runs from before it is asked for; the writes must end inside it, with a
         // tenth to spare for clocks and the commit, or they are abandoned (see `decide`).
         let leased_at = tokio::time::Instant::now();
+        let leased_ms = now_millis();
         let jobs = self
             .store
-            .lease_jobs(owner, self.config.lease, now_millis(), max)
+            .lease_jobs(owner, self.config.lease, leased_ms, max)
             .await?;
-        let deadline = leased_at + self.config.lease - self.config.lease / 10;
+        let lease = Lease {
+            deadline: leased_at + self.config.lease - self.config.lease / 10,
+            ends_ms: leased_ms.saturating_add(millis(self.config.lease)),
+        };
         // The fence for the whole batch, in one read, before its first write (see
         // `JobStore::confirm_leases` for why that is as safe as one read per job).
         let checks = self.store.confirm_leases(&jobs, now_millis()).await?;
@@ -112,7 +127,7 @@ impl Worker {
                 username = %job.job.account.username,
                 attempt = job.attempts,
             );
-            match self.decide(job, check, deadline).instrument(span).await? {
+            match self.decide(job, check, &lease).instrument(span).await? {
                 Decision::Done(step) => steps.push(step),
                 Decision::End(end, step) => {
                     ended.push(*end);
@@ -145,8 +160,9 @@ impl Worker {
         &self,
         job: &LeasedJob,
         fence: LeaseCheck,
-        deadline: tokio::time::Instant,
+        lease: &Lease,
     ) -> Result<Decision, StoreError> {
+        let deadline = lease.deadline;
         let opened = if job.job.kind.carries_password() {
             self.sealer
                 .open(&job.sealed_password, job.job.id.to_string().as_bytes())
@@ -185,7 +201,7 @@ impl Worker {
                 )
                 .await
                 .unwrap_or_else(|_| {
-                    Err(DirectoryError::Transient {
+                    Err(DirectoryError::Unconfirmed {
                         reason: "the directory did not finish within the job's lease".into(),
                     })
                 });
@@ -212,7 +228,7 @@ impl Worker {
                 warn!(%reason, "directory refused the job");
                 (JobOutcome::Failed { reason }, Step::Failed)
             }
-            Err(DirectoryError::Transient { reason })
+            Err(DirectoryError::Transient { reason } | DirectoryError::Unconfirmed { reason })
                 if now.saturating_sub(job.queued_at) >= millis(self.config.max_job_age) =>
             {
                 warn!(%reason, "directory write failed and the job is too old to retry");
@@ -223,22 +239,13 @@ impl Worker {
                 (JobOutcome::Failed { reason }, Step::Failed)
             }
             Err(DirectoryError::Transient { reason }) => {
-                let delay = retry_delay(
-                    job.attempts,
-                    self.config.backoff_initial,
-                    self.config.backoff_max,
-                );
-                warn!(%reason, retry_in_ms = delay.as_millis() as u64, "directory write failed, will retry");
-                count_job(job.job.kind.as_str(), "retrying");
-                let retry_at = now.saturating_add(millis(delay));
-                return Ok(Decision::Done(
-                    if self.store.retry_job(job, retry_at, &reason, now).await? {
-                        Step::Retrying
-                    } else {
-                        warn!("lease lost before the retry was recorded");
-                        Step::LeaseLost
-                    },
-                ));
+                return self.retry(job, &reason, now, now).await;
+            }
+            // The request may still be carried out: no write for this account (this job's
+            // retry, or a newer password, which waits behind it) starts before the lease it
+            // was sent under has ended.
+            Err(DirectoryError::Unconfirmed { reason }) => {
+                return self.retry(job, &reason, now, lease.ends_ms).await;
             }
         };
         let audit = AuditEvent {
@@ -270,6 +277,33 @@ impl Worker {
                 mail: notice,
             }),
             step,
+        ))
+    }
+
+    /// Records a transient failure: the job is retried after its backoff, and not before
+    /// `not_before`.
+    async fn retry(
+        &self,
+        job: &LeasedJob,
+        reason: &str,
+        now: Millis,
+        not_before: Millis,
+    ) -> Result<Decision, StoreError> {
+        let delay = retry_delay(
+            job.attempts,
+            self.config.backoff_initial,
+            self.config.backoff_max,
+        );
+        let retry_at = now.saturating_add(millis(delay)).max(not_before);
+        warn!(%reason, retry_in_ms = retry_at.saturating_sub(now), "directory write failed, will retry");
+        count_job(job.job.kind.as_str(), "retrying");
+        Ok(Decision::Done(
+            if self.store.retry_job(job, retry_at, reason, now).await? {
+                Step::Retrying
+            } else {
+                warn!("lease lost before the retry was recorded");
+                Step::LeaseLost
+            },
         ))
     }
 

@@ -14,7 +14,7 @@ use claimd_core::{
     AccountPolicy, Accounts, AccountsDeps, AnswerHasher, ClaimRequest, Directory, DirectoryError,
     DirectoryJob, Email, EmployeeId, Events, MailWriter, OperationState, PersonName, ResetRequest,
     RosterEntry, RosterStatus, Sealer, TypedAnswer, Username,
-    store::{RosterStore, SUPERSEDED_REASON},
+    store::{Millis, RosterStore, SUPERSEDED_REASON, now_millis},
 };
 use claimd_store::SqliteStore;
 use claimd_sync::{Step, SyncConfig, Worker};
@@ -23,11 +23,35 @@ use secrecy::{ExposeSecret, SecretString};
 /// One account's password, and how long a write of a given password stalls first.
 #[derive(Debug, Default)]
 struct FakeDirectory {
-    password: Mutex<Option<String>>,
-    /// Every password whose write was started (sent), stalled or not.
-    sent: Mutex<Vec<String>>,
+    password: Arc<Mutex<Option<String>>>,
+    /// Every password whose write was started (sent), stalled or not, and when.
+    sent: Mutex<Vec<(String, Millis)>>,
+    /// Every password the directory carried out, in the order it did.
+    landed: Arc<Mutex<Vec<String>>>,
     stall: Mutex<HashMap<String, Duration>>,
     down: Mutex<bool>,
+}
+
+impl FakeDirectory {
+    /// The passwords sent, in order.
+    fn sent(&self) -> Vec<String> {
+        self.sent
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
+
+    /// When `password` was sent.
+    fn sent_at(&self, password: &str) -> Option<Millis> {
+        let sent = self.sent.lock().unwrap();
+        sent.iter().find(|(p, _)| p == password).map(|(_, at)| *at)
+    }
+
+    fn landed(&self) -> Vec<String> {
+        self.landed.lock().unwrap().clone()
+    }
 }
 
 #[async_trait]
@@ -45,13 +69,22 @@ impl Directory for FakeDirectory {
         if let Some(password) = password {
             let password = password.expose_secret().to_owned();
             // A real client sends the request on the first poll.
-            self.sent.lock().unwrap().push(password.clone());
+            self.sent
+                .lock()
+                .unwrap()
+                .push((password.clone(), now_millis()));
             let stall = self.stall.lock().unwrap().get(&password).copied();
-            if let Some(stall) = stall {
-                // A write stuck in the network: it lands when (and only if) it completes.
-                tokio::time::sleep(stall).await;
-            }
-            *self.password.lock().unwrap() = Some(password);
+            // Once sent, the request is the server's: it is carried out after its stall
+            // whether or not the client is still waiting for the answer.
+            let (current, landed) = (self.password.clone(), self.landed.clone());
+            let server = tokio::spawn(async move {
+                if let Some(stall) = stall {
+                    tokio::time::sleep(stall).await;
+                }
+                *current.lock().unwrap() = Some(password.clone());
+                landed.lock().unwrap().push(password);
+            });
+            server.await.expect("the fake server's task");
         }
         Ok(())
     }
@@ -112,8 +145,13 @@ impl Rig {
 
     /// A worker (a replica's) with a one-second lease.
     fn worker(&self, max_job_age: Duration) -> Arc<Worker> {
+        self.worker_leased(Duration::from_secs(1), max_job_age)
+    }
+
+    /// A worker (a replica's) with a lease of `lease`.
+    fn worker_leased(&self, lease: Duration, max_job_age: Duration) -> Arc<Worker> {
         let config = SyncConfig {
-            lease: Duration::from_secs(1),
+            lease,
             backoff_initial: Duration::from_millis(50),
             backoff_max: Duration::from_millis(100),
             max_job_age,
@@ -150,15 +188,13 @@ impl Rig {
         self.accounts.operation(op).await.unwrap().state
     }
 
-    /// True while some worker holds the job's lease.
-    async fn held(&self, op: &str) -> bool {
-        let until: Option<i64> =
-            sqlx::query_scalar("SELECT lease_until FROM directory_jobs WHERE id = ?")
-                .bind(op)
-                .fetch_one(self.store.pool())
-                .await
-                .unwrap();
-        until.is_some_and(|until| until > claimd_core::store::now_millis())
+    /// When the job's lease runs out, while some worker holds it.
+    async fn lease_until(&self, op: &str) -> Option<Millis> {
+        sqlx::query_scalar("SELECT lease_until FROM directory_jobs WHERE id = ?")
+            .bind(op)
+            .fetch_one(self.store.pool())
+            .await
+            .unwrap()
     }
 }
 
@@ -222,42 +258,60 @@ async fn run_until_done(rig: &Rig, worker: &Worker, op: &str) {
     }
 }
 
+/// Waits (with a deadline) until `what` holds.
+async fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !ok() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} never happened"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// What the README promises of a stalled write: the worker abandons it a tenth of the lease
+/// before the lease ends, the directory may still carry out the request already sent, and
+/// no other write for the account starts before that lease has ended; so the newest
+/// password wins.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_stalled_past_its_lease_never_lands_after_a_newer_password() {
     let rig = Rig::new().await;
-    let week = Duration::from_secs(7 * 86_400);
-    let (first, second) = (rig.worker(week), rig.worker(week));
+    let (week, lease) = (Duration::from_secs(7 * 86_400), Duration::from_secs(4));
+    let (first, second) = (
+        rig.worker_leased(lease, week),
+        rig.worker_leased(lease, week),
+    );
     claimed(&rig, &first).await;
 
-    // The first replica's write of the older password hangs for five leases.
+    // The first replica's write of the older password stalls past the worker's deadline
+    // (nine tenths of the lease); the directory carries it out anyway, just before the
+    // lease ends.
     let older = "Older-Harbor-Lantern-11";
     let newer = "Newer-Meadow-Compass-22";
     rig.directory
         .stall
         .lock()
         .unwrap()
-        .insert(older.into(), Duration::from_secs(5));
+        .insert(older.into(), lease * 95 / 100);
     let older_op = rig.reset(older).await;
     let stalled = tokio::spawn({
         let first = first.clone();
         async move { first.step().await.unwrap() }
     });
-    // Once the older job's lease is no longer held (given back, or run out), the person
-    // asks again and another replica writes the newer password.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while rig.held(&older_op).await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the lease never ended"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for("the older password's write", || {
+        rig.directory.sent_at(older).is_some()
+    })
+    .await;
+    let older_lease_end = rig
+        .lease_until(&older_op)
+        .await
+        .expect("the older job is leased while its write is in flight");
+
+    // The person asks again at once, and another replica keeps stepping.
     let newer_op = rig.reset(newer).await;
     run_until_done(&rig, &second, &newer_op).await;
     assert_eq!(rig.state(&newer_op).await, OperationState::Succeeded);
-
-    // Once the stalled step has ended (a write that was going to land has landed by then),
-    // the newer password is still the one in the directory.
     let step = tokio::time::timeout(Duration::from_secs(15), stalled)
         .await
         .expect("the stalled step ends")
@@ -266,6 +320,23 @@ async fn a_write_stalled_past_its_lease_never_lands_after_a_newer_password() {
         step,
         Step::Succeeded,
         "the older password was reported written"
+    );
+
+    assert_eq!(
+        rig.directory.sent()[1..],
+        [older, newer],
+        "what was sent after the claim"
+    );
+    let newer_sent = rig.directory.sent_at(newer).unwrap();
+    assert!(
+        newer_sent >= older_lease_end,
+        "the newer write started {} ms before the older lease ended",
+        older_lease_end - newer_sent
+    );
+    assert_eq!(
+        rig.directory.landed()[1..],
+        [older, newer],
+        "the order the directory carried them out in"
     );
     assert_eq!(
         rig.directory.password.lock().unwrap().as_deref(),
@@ -334,7 +405,7 @@ async fn after_a_stall_past_the_deadline_the_rest_of_the_batch_is_not_sent() {
     assert_ne!(steps[0], Step::Succeeded, "{steps:?}");
     assert_eq!(steps[1], Step::LeaseLost, "{steps:?}");
     assert_eq!(
-        *rig.directory.sent.lock().unwrap(),
+        rig.directory.sent(),
         [jane_pw],
         "Rick's write was sent after the lease's deadline"
     );
