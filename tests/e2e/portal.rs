@@ -511,3 +511,38 @@ async fn over_https_cookies_are_host_only_and_secure() {
     let (status, _, _) = post(&app.portal_listen, "/claim", &cookie, &huge);
     assert_eq!(status, 413);
 }
+
+/// A claim the directory refuses, followed in Spanish: the finish page gives the directory's
+/// reason in Spanish, not in English.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_claim_s_finish_page_gives_its_reason_in_spanish() {
+    let app = App::with_portal().await;
+    let (_, headers, body) = get(&app.portal_listen, "/claim?lang=es");
+    let (cookie, token) = form_tokens(&headers, &body);
+    // Good enough for claimd's policy, shorter than the directory's own minimum (12).
+    let short = "Zq8#mv2Lp-x";
+    let mut form = jane_form(&token, "077777");
+    form[4] = ("password", short);
+    form[5] = ("password_confirm", short);
+    let (status, headers, _) = post(&app.portal_listen, "/claim", &cookie, &form);
+    assert_eq!(status, 303);
+    let location = header(&headers, "location").unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let page = loop {
+        let (status, _, body) = get_with(&app.portal_listen, &location, "Accept-Language: es\r\n");
+        assert_eq!(status, 200);
+        if body.contains("No se pudo crear su cuenta") {
+            break body.replace("&#x27;", "'").replace("&#39;", "'");
+        }
+        assert!(Instant::now() < deadline, "the claim never failed: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(page.contains("<html lang=\"es\">"), "{page}");
+    assert!(
+        page.contains(
+            "el directorio rechazó la contraseña: no cumple la política de contraseñas del directorio"
+        ),
+        "{page}"
+    );
+    assert!(!page.contains("the directory refused"), "{page}");
+}

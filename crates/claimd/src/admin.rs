@@ -26,7 +26,7 @@ pub enum AdminCommand {
         /// Why, for the person and the audit log.
         #[arg(
             long,
-            default_value = "released by the district's IT staff; please claim again"
+            default_value = claimd_core::reasons::RELEASED
         )]
         reason: String,
     },

@@ -23,6 +23,7 @@ mod password;
 mod person;
 mod policy;
 mod questions;
+pub mod reasons;
 mod recovery;
 mod roster;
 mod seal;

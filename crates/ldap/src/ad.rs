@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use claimd_core::{Account, DirectoryError, Username};
+use claimd_core::{Account, DirectoryError, Username, reasons};
 use ldap3::{Ldap, Mod, Scope, SearchEntry};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
@@ -70,9 +70,7 @@ pub(crate) async fn provision(
             // Someone else may be using it: never name it to the claimant.
             tracing::warn!(dn = %user.dn, "pre-provisioned account already used; not taken over");
             return Err(DirectoryError::Permanent {
-                reason: "the directory's account for this employee has been used already, so \
-                         it cannot be claimed; ask the district's IT staff"
-                    .into(),
+                reason: reasons::ACCOUNT_USED.into(),
             });
         }
         Some(user) => {
@@ -82,11 +80,7 @@ pub(crate) async fn provision(
                 // The reason reaches the claimant: it never names the other account.
                 tracing::warn!(dn = %user.dn, sam, "pre-provisioned account has another username");
                 return Err(DirectoryError::Permanent {
-                    reason: format!(
-                        "the directory's account for this employee has another username, not {}; \
-                         ask the district's IT staff",
-                        account.username
-                    ),
+                    reason: reasons::ACCOUNT_OTHER_USERNAME.into(),
                 });
             }
             tracing::info!(dn = %user.dn, "found the pre-provisioned account");
@@ -120,7 +114,7 @@ pub(crate) async fn set_password(
 ) -> Result<(), DirectoryError> {
     let Some(user) = find(ldap, settings, account).await? else {
         return Err(DirectoryError::Permanent {
-            reason: "the account is not in the directory; ask the district's IT staff".into(),
+            reason: reasons::NOT_IN_DIRECTORY.into(),
         });
     };
     replace_password(ldap, settings, &user.dn, password).await
@@ -135,7 +129,7 @@ pub(crate) async fn update(
 ) -> Result<(), DirectoryError> {
     let Some(user) = find(ldap, settings, account).await? else {
         return Err(DirectoryError::Permanent {
-            reason: "the account is not in the directory; ask the district's IT staff".into(),
+            reason: reasons::NOT_IN_DIRECTORY.into(),
         });
     };
     let display = format!(
@@ -216,10 +210,7 @@ async fn find(
     let mut users: Vec<SearchEntry> = entries.into_iter().map(SearchEntry::construct).collect();
     if users.len() > 1 {
         return Err(DirectoryError::Permanent {
-            reason: format!(
-                "the directory has {} accounts for this employee ID; ask the district's IT staff",
-                users.len()
-            ),
+            reason: reasons::with_number(reasons::SEVERAL_ACCOUNTS, users.len()),
         });
     }
     Ok(users.pop().map(|entry| {
@@ -288,10 +279,11 @@ async fn create(
             _ => return Err(classify(Step::Entry, ldap3::LdapError::from(added))),
         }
     }
+    // (Bound first: tracing's macros bring a `display` of their own into scope.)
+    let name = display;
+    tracing::warn!(%name, "every common name tried for the new account is taken");
     Err(DirectoryError::Permanent {
-        reason: format!(
-            "the directory already has entries named {display:?}; ask the district's IT staff"
-        ),
+        reason: reasons::NAME_TAKEN.into(),
     })
 }
 

@@ -1,6 +1,6 @@
 //! Turns LDAP failures into the domain's transient or permanent directory errors.
 
-use claimd_core::DirectoryError;
+use claimd_core::{DirectoryError, reasons};
 use ldap3::LdapError;
 
 /// Result codes that mean the server refused this very change (RFC 4511 appendix A): retrying
@@ -36,14 +36,10 @@ pub(crate) fn classify(step: Step, error: LdapError) -> DirectoryError {
             // policies a claimant has no business reading, so the caller gets fixed words.
             tracing::warn!(rc = result.rc, text = %result.text.trim(), "the directory refused a change");
             let reason = match (step, result.rc) {
-                (Step::Password, 19) => {
-                    "the directory refused the password: it does not meet the directory's \
-                     password policy"
-                        .to_owned()
-                }
-                (Step::Password, rc) => format!("the directory refused the password (result {rc})"),
+                (Step::Password, 19) => reasons::PASSWORD_POLICY.to_owned(),
+                (Step::Password, rc) => reasons::with_number(reasons::PASSWORD_REFUSED, rc),
                 (Step::Entry | Step::Connect, rc) => {
-                    format!("the directory refused the account entry (result {rc})")
+                    reasons::with_number(reasons::ENTRY_REFUSED, rc)
                 }
             };
             DirectoryError::Permanent { reason }
@@ -75,27 +71,17 @@ fn active_directory_reason(text: &str) -> Option<String> {
     let code = text.split(':').next()?.trim().to_ascii_uppercase();
     let lower = text.to_ascii_lowercase();
     let reason = match code.as_str() {
-        "0000052D" => {
-            let why = if lower.contains("complexity") {
-                "it does not meet the complexity rules: use three of upper-case letters, lower-case \
-                 letters, digits and symbols, and not your username or parts of your name"
-            } else if lower.contains("too short") {
-                "it is shorter than the domain's minimum length"
-            } else if lower.contains("history") {
-                "it was used before; choose one you have not used"
-            } else if lower.contains("too young") {
-                "the password was changed too recently; try again later"
-            } else {
-                "it does not meet the domain's password policy"
-            };
-            format!("the directory refused the password: {why}")
-        }
-        "00000056" => "the directory refused the change: the current password is not correct".to_owned(),
-        "00002071" => "the directory refused the account: that name is already in use; ask the district's IT staff".to_owned(),
-        "00002035" => "the directory refused the password: it was not accepted in this form".to_owned(),
+        "0000052D" if lower.contains("complexity") => reasons::AD_COMPLEXITY,
+        "0000052D" if lower.contains("too short") => reasons::AD_TOO_SHORT,
+        "0000052D" if lower.contains("history") => reasons::AD_HISTORY,
+        "0000052D" if lower.contains("too young") => reasons::AD_TOO_YOUNG,
+        "0000052D" => reasons::AD_POLICY,
+        "00000056" => reasons::AD_WRONG_CURRENT,
+        "00002071" => reasons::AD_NAME_IN_USE,
+        "00002035" => reasons::AD_PASSWORD_FORM,
         _ => return None,
     };
-    Some(reason)
+    Some(reason.to_owned())
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use claimd_core::{Directory, DirectoryError, DirectoryJob, JobKind, Username};
+use claimd_core::{Directory, DirectoryError, DirectoryJob, JobKind, Username, reasons};
 use secrecy::SecretString;
 
 use crate::{
@@ -94,8 +94,7 @@ impl Directory for LdapDirectory {
             }
             (_, JobKind::Provision | JobKind::ResetPassword | JobKind::ChangePassword, None) => {
                 Err(DirectoryError::Permanent {
-                    reason: "the queued password is missing; please submit the request again"
-                        .into(),
+                    reason: reasons::PASSWORD_MISSING.into(),
                 })
             }
         };

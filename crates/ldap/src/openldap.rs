@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use claimd_core::{Account, DirectoryError};
+use claimd_core::{Account, DirectoryError, reasons};
 use ldap3::{Ldap, Mod, Scope, SearchEntry, exop::PasswordModify};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -115,7 +115,7 @@ pub(crate) async fn set_password(
         Ok(()) => Ok(()),
         Err(ldap3::LdapError::LdapResult { result }) if result.rc == NO_SUCH_OBJECT => {
             Err(DirectoryError::Permanent {
-                reason: "the account is not in the directory; ask the district's IT staff".into(),
+                reason: reasons::NOT_IN_DIRECTORY.into(),
             })
         }
         Err(e) => Err(classify(Step::Password, e)),
@@ -228,15 +228,10 @@ async fn check_owner(
     match owner {
         Some(owner) if owner == employee_number => Ok(()),
         Some(_) => Err(DirectoryError::Permanent {
-            reason:
-                "the directory already has an account with this username for another employee; \
-                     ask the district's IT staff"
-                    .into(),
+            reason: reasons::ENTRY_OF_ANOTHER.into(),
         }),
         None => Err(DirectoryError::Permanent {
-            reason: "the directory already has an account with this username and no employee \
-                     number, so it is not known to be this person's; ask the district's IT staff"
-                .into(),
+            reason: reasons::ENTRY_UNNUMBERED.into(),
         }),
     }
 }

@@ -10,7 +10,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
-use claimd_core::{ClaimRequest, Error, OperationState, Question};
+use claimd_core::{ClaimRequest, Error, Operation, OperationState, Question};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -301,20 +301,35 @@ pub(crate) async fn done(
     let Some(operation) = crate::pages::progress(&portal, op).await else {
         return Redirect::to("/claim").into_response();
     };
+    render(done_page(
+        &portal.settings,
+        lang,
+        username.clone(),
+        &operation,
+    ))
+}
+
+/// The finish page of a claim whose operation stands at `operation`.
+pub(crate) fn done_page<'a>(
+    site: &'a PortalSettings,
+    lang: Lang,
+    username: String,
+    operation: &Operation,
+) -> impl Template + 'a {
     let (heading, pending, succeeded) = match operation.state {
         OperationState::Pending => (lang.t("Creating your account"), true, false),
         OperationState::Succeeded => (lang.t("You Have Claimed Your Account"), false, true),
         OperationState::Failed => (lang.t("Your account could not be created"), false, false),
     };
-    render(DonePage {
-        site: &portal.settings,
+    DonePage {
+        site,
         reason: lang.rule(operation.reason.as_deref().unwrap_or_default()),
         lang,
         heading,
         pending,
         succeeded,
-        username: username.clone(),
-    })
+        username,
+    }
 }
 
 impl crate::posted::WithToken for ClaimForm {

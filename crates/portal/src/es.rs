@@ -403,4 +403,105 @@ pub(crate) static CATALOG: &[(&str, &str)] = &[
         "Where did you work at your first job?",
         "¿Dónde tuvo su primer trabajo?",
     ),
+    // Why an operation ended without its change (claimd_core::reasons).
+    (
+        "replaced by a newer password request",
+        "reemplazada por una solicitud de contraseña más reciente",
+    ),
+    (
+        "cancelled: the employee has left",
+        "cancelada: el empleado ya no trabaja en el distrito",
+    ),
+    (
+        "waiting for the directory; claimd keeps retrying",
+        "esperando al directorio; claimd sigue intentándolo",
+    ),
+    (
+        "released by the district's IT staff; please claim again",
+        "liberada por el personal de TI del distrito; reclame su cuenta de nuevo",
+    ),
+    (
+        "the directory could not be written for {n} day(s); please submit the request again",
+        "no se pudo escribir en el directorio durante {n} día(s); envíe la solicitud de nuevo",
+    ),
+    (
+        "the queued password could not be read; please submit the request again",
+        "no se pudo leer la contraseña en espera; envíe la solicitud de nuevo",
+    ),
+    (
+        "the queued password is missing; please submit the request again",
+        "falta la contraseña en espera; envíe la solicitud de nuevo",
+    ),
+    (
+        "the account is not in the directory; ask the district's IT staff",
+        "la cuenta no está en el directorio; consulte al personal de TI del distrito",
+    ),
+    (
+        "the directory already has an account with this username for another employee; ask the district's IT staff",
+        "el directorio ya tiene una cuenta con este nombre de usuario para otro empleado; consulte al personal de TI del distrito",
+    ),
+    (
+        "the directory already has an account with this username and no employee number, so it is not known to be this person's; ask the district's IT staff",
+        "el directorio ya tiene una cuenta con este nombre de usuario y sin número de empleado, por lo que no se sabe si es de esta persona; consulte al personal de TI del distrito",
+    ),
+    (
+        "the directory's account for this employee has been used already, so it cannot be claimed; ask the district's IT staff",
+        "la cuenta del directorio para este empleado ya se ha usado, por lo que no se puede reclamar; consulte al personal de TI del distrito",
+    ),
+    (
+        "the directory's account for this employee has another username; ask the district's IT staff",
+        "la cuenta del directorio para este empleado tiene otro nombre de usuario; consulte al personal de TI del distrito",
+    ),
+    (
+        "the directory has {n} accounts for this employee ID; ask the district's IT staff",
+        "el directorio tiene {n} cuentas para este número de empleado; consulte al personal de TI del distrito",
+    ),
+    (
+        "the directory already has entries with this person's name; ask the district's IT staff",
+        "el directorio ya tiene entradas con el nombre de esta persona; consulte al personal de TI del distrito",
+    ),
+    (
+        "the directory refused the password: it does not meet the directory's password policy",
+        "el directorio rechazó la contraseña: no cumple la política de contraseñas del directorio",
+    ),
+    (
+        "the directory refused the password (result {n})",
+        "el directorio rechazó la contraseña (resultado {n})",
+    ),
+    (
+        "the directory refused the account entry (result {n})",
+        "el directorio rechazó la entrada de la cuenta (resultado {n})",
+    ),
+    (
+        "the directory refused the password: it does not meet the complexity rules: use three of upper-case letters, lower-case letters, digits and symbols, and not your username or parts of your name",
+        "el directorio rechazó la contraseña: no cumple las reglas de complejidad: use tres de estos tipos (mayúsculas, minúsculas, dígitos y símbolos) y no use su nombre de usuario ni partes de su nombre",
+    ),
+    (
+        "the directory refused the password: it is shorter than the domain's minimum length",
+        "el directorio rechazó la contraseña: es más corta que la longitud mínima del dominio",
+    ),
+    (
+        "the directory refused the password: it was used before; choose one you have not used",
+        "el directorio rechazó la contraseña: ya se usó antes; elija una que no haya usado",
+    ),
+    (
+        "the directory refused the password: the password was changed too recently; try again later",
+        "el directorio rechazó la contraseña: la contraseña se cambió hace muy poco; inténtelo más tarde",
+    ),
+    (
+        "the directory refused the password: it does not meet the domain's password policy",
+        "el directorio rechazó la contraseña: no cumple la política de contraseñas del dominio",
+    ),
+    (
+        "the directory refused the change: the current password is not correct",
+        "el directorio rechazó el cambio: la contraseña actual no es correcta",
+    ),
+    (
+        "the directory refused the account: that name is already in use; ask the district's IT staff",
+        "el directorio rechazó la cuenta: ese nombre ya está en uso; consulte al personal de TI del distrito",
+    ),
+    (
+        "the directory refused the password: it was not accepted in this form",
+        "el directorio rechazó la contraseña: no se aceptó en este formato",
+    ),
 ];

@@ -10,7 +10,7 @@ use axum::{
     http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
 };
-use claimd_core::{Error, OperationState, Question, ResetRequest};
+use claimd_core::{Error, Operation, OperationState, Question, ResetRequest};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -206,19 +206,28 @@ pub(crate) async fn done(
     let Some(operation) = crate::pages::progress(&portal, op).await else {
         return Redirect::to("/forgot-password").into_response();
     };
+    render(changed_page(&portal.settings, lang, &operation))
+}
+
+/// The finish page of a reset or change whose operation stands at `operation`.
+pub(crate) fn changed_page<'a>(
+    site: &'a PortalSettings,
+    lang: Lang,
+    operation: &Operation,
+) -> impl Template + 'a {
     let (heading, pending, succeeded) = match operation.state {
         OperationState::Pending => (lang.t("Setting your new password"), true, false),
         OperationState::Succeeded => (lang.t("Your Password Has Been Changed"), false, true),
         OperationState::Failed => (lang.t("Your password could not be changed"), false, false),
     };
-    render(ChangedPage {
-        site: &portal.settings,
+    ChangedPage {
+        site,
         reason: lang.rule(operation.reason.as_deref().unwrap_or_default()),
         lang,
         heading,
         pending,
         succeeded,
-    })
+    }
 }
 
 impl crate::posted::WithToken for ResetForm {

@@ -4,6 +4,7 @@ use std::{sync::Arc, time::Instant};
 
 use claimd_core::{
     Directory, DirectoryError, DirectoryJob, Events, JobKind, MailWriter, Sealer, StoreError,
+    reasons,
     store::{
         AuditEvent, EndedJob, JobOutcome, JobStore, LeaseCheck, LeasedJob, Millis, now_millis,
     },
@@ -215,9 +216,7 @@ impl Worker {
             Err(e) => {
                 error!(error = %e, "queued password cannot be opened; was the seal key replaced?");
                 Err(DirectoryError::Permanent {
-                    reason:
-                        "the queued password could not be read; please submit the request again"
-                            .into(),
+                    reason: reasons::PASSWORD_UNREADABLE.into(),
                 })
             }
         };
@@ -233,9 +232,7 @@ impl Worker {
             {
                 warn!(%reason, "directory write failed and the job is too old to retry");
                 let days = self.config.max_job_age.as_secs().div_ceil(86_400);
-                let reason = format!(
-                    "the directory could not be written for {days} day(s); please submit the request again"
-                );
+                let reason = reasons::with_number(reasons::TOO_OLD, days);
                 (JobOutcome::Failed { reason }, Step::Failed)
             }
             Err(DirectoryError::Transient { reason }) => {

@@ -215,11 +215,9 @@ pub struct LeasedJob {
     pub queued_at: Millis,
 }
 
-/// Why a password job ended without being written: a newer one for the account replaced it.
-pub const SUPERSEDED_REASON: &str = "replaced by a newer password request";
-
-/// Why a password job ended without being written: the person left (a roster import).
-pub const LEFT_REASON: &str = "cancelled: the employee has left";
+/// Why a password job ended without being written: a newer one for the account replaced
+/// it, or the person left (a roster import).
+pub use crate::reasons::{LEFT as LEFT_REASON, SUPERSEDED as SUPERSEDED_REASON};
 
 /// What a worker finds when it checks its lease right before writing the directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -209,3 +209,74 @@ fn rules_keep_their_numbers_in_spanish() {
         "must be at least 12 characters"
     );
 }
+
+/// Every reason an operation can end with (claimd_core::reasons), shown on the claim's and
+/// the reset's failed finish page in Spanish: the Spanish is there, the English is not.
+#[test]
+fn every_failure_reason_reads_in_spanish_on_the_finish_pages() {
+    use askama::Template;
+    let es = Lang::of("/claim/done", Some("lang=es"), &HeaderMap::new());
+    let site = crate::PortalSettings::default();
+    let unescape = |html: String| {
+        html.replace("&#x27;", "'")
+            .replace("&#39;", "'")
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&")
+    };
+    for template in claimd_core::reasons::ALL {
+        let english = template.replace("{n}", "7");
+        let spanish = SPANISH
+            .get(template)
+            .unwrap_or_else(|| panic!("no Spanish for {template:?}"))
+            .replace("{n}", "7");
+        let operation = claimd_core::Operation {
+            id: claimd_core::OperationId::new(),
+            state: claimd_core::OperationState::Failed,
+            reason: Some(english.clone()),
+        };
+        let pages = [
+            crate::claim::done_page(&site, es.clone(), "e77777".into(), &operation)
+                .render()
+                .unwrap(),
+            crate::recovery::changed_page(&site, es.clone(), &operation)
+                .render()
+                .unwrap(),
+        ];
+        for html in pages.map(unescape) {
+            assert!(html.contains(&spanish), "{spanish:?} missing from\n{html}");
+            assert!(!html.contains(&english), "{english:?} shown in English");
+        }
+    }
+}
+
+/// The directory writer and the worker word every refusal with a text of
+/// `claimd_core::reasons`, so the test above covers each reason a finish page can show: a
+/// refusal written as a literal here would reach the page untranslated.
+#[test]
+fn every_refusal_the_writer_and_the_worker_make_is_a_listed_reason() {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut paths = Vec::new();
+    files(&crates.join("ldap/src"), &mut paths);
+    files(&crates.join("sync/src"), &mut paths);
+    let mut made = 0;
+    for path in paths {
+        let text = fs::read_to_string(&path).unwrap();
+        // Unit tests may spell reasons out.
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let marker = "DirectoryError::Permanent {";
+        for (at, _) in code.match_indices(marker) {
+            let rest = code[at + marker.len()..].trim_start();
+            let Some(value) = rest.strip_prefix("reason:") else {
+                continue; // a pattern, or `{ reason }` made from a listed reason above it
+            };
+            made += 1;
+            assert!(
+                value.trim_start().starts_with("reasons::"),
+                "{}: a refusal not taken from claimd_core::reasons: {}",
+                path.display(),
+                value.lines().next().unwrap_or_default()
+            );
+        }
+    }
+    assert!(made >= 8, "the scan finds the refusals ({made})");
+}

@@ -19,7 +19,7 @@ use crate::{
 
 /// What a pending operation's reason says while its job waits to be retried. The job's own
 /// error stays in the store and the log: it may name servers and is not for callers.
-const RETRY_REASON: &str = "waiting for the directory; claimd keeps retrying";
+const RETRY_REASON: &str = claimd_core::reasons::RETRYING;
 
 pub(super) async fn operation(
     pool: &Pool,
