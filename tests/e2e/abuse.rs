@@ -305,12 +305,39 @@ async fn forgot_username_has_its_own_rate_that_never_locks_the_other_flows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callers_that_hang_up_leave_no_attempt_in_flight() {
     let (app, mut client) = claimed(&[]).await;
+    let mut abandoned = 0;
     for _ in 0..12 {
         let mut impatient = app.client().await;
         // The three argon2 checks take longer than this: the call is abandoned mid-way.
         let call = impatient.complete_password_reset(reset("e77777", answers()));
-        let _ = tokio::time::timeout(Duration::from_millis(20), call).await;
+        match tokio::time::timeout(Duration::from_millis(20), call).await {
+            Err(_elapsed) => abandoned += 1,
+            // While abandoned flows still hold the account's attempts, a new one is turned
+            // away at once.
+            Ok(Err(status)) => assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}"),
+            Ok(Ok(reply)) => panic!("a reset answered within 20 ms: {reply:?}"),
+        }
     }
+    // Enough callers hung up mid-flow to crowd the account out, had their attempts stayed.
+    assert!(
+        abandoned >= 5,
+        "only {abandoned} of 12 calls were abandoned"
+    );
+    // The abandoned flows ran on to their end on the server: although no caller waited for
+    // an answer, their resets were judged and audited (one that found the account's
+    // attempts all in flight was turned away unaudited, as busy).
+    claimd_testkit::wait_until(
+        "the abandoned resets to be judged",
+        Duration::from_secs(30),
+        || {
+            let audit = app.claimd(&["admin", "audit", "--employee", "077777", "--limit", "100"]);
+            let text = String::from_utf8_lossy(&audit.stdout).into_owned();
+            text.lines()
+                .filter(|l| l.contains(" reset_password ") && l.contains(" accepted"))
+                .count()
+                >= 5
+        },
+    );
     // Once the abandoned flows have ended, Jane's own reset is judged (a busy reply while
     // they still run says to retry in a moment).
     // (Its operation may still be superseded by an abandoned flow that queues its password

@@ -7,9 +7,10 @@ use std::{fs, time::Duration};
 use claimd_api::v1::{
     BeginPasswordResetRequest, ChangePasswordRequest, ClaimAccountRequest,
     CompletePasswordResetRequest, OperationState, RecoverUsernameRequest,
-    account_service_client::AccountServiceClient,
+    UpdateChallengeAnswersRequest, account_service_client::AccountServiceClient,
 };
 use claimd_testkit::{Slapd, wait_until};
+use nix::sys::signal::Signal;
 use tonic::{Code, transport::Channel};
 
 use crate::harness::{App, PASSWORD, answers, claim_ok, jane, settle, wait_retrying};
@@ -97,9 +98,11 @@ async fn a_leaver_loses_the_login_and_self_service_and_a_queued_reset_is_cancell
     assert!(!app.can_login("e77777", "Violet-Harbor-Compass-31"));
     assert!(app.can_login("e555", PASSWORD), "Roy is untouched");
 
-    // Self-service answers as for a name nobody ever claimed.
+    // Self-service answers as for a name nobody ever claimed: the same code and message
+    // for every call, and decoy questions.
+    let mut replies = Vec::new();
     for username in ["e77777", "e424242"] {
-        let status = client
+        let change = client
             .change_password(ChangePasswordRequest {
                 username: username.into(),
                 current_password: PASSWORD.into(),
@@ -107,8 +110,7 @@ async fn a_leaver_loses_the_login_and_self_service_and_a_queued_reset_is_cancell
             })
             .await
             .unwrap_err();
-        assert_eq!(status.code(), Code::Unauthenticated, "{username}");
-        let status = client
+        let reset = client
             .complete_password_reset(CompletePasswordResetRequest {
                 username: username.into(),
                 answers: answers(),
@@ -117,17 +119,25 @@ async fn a_leaver_loses_the_login_and_self_service_and_a_queued_reset_is_cancell
             })
             .await
             .unwrap_err();
-        assert_eq!(status.code(), Code::Unauthenticated, "{username}");
-        let questions = client
-            .begin_password_reset(BeginPasswordResetRequest {
+        let update = client
+            .update_challenge_answers(UpdateChallengeAnswersRequest {
                 username: username.into(),
+                password: PASSWORD.into(),
+                answers: answers(),
             })
             .await
-            .unwrap()
-            .into_inner()
-            .questions;
-        assert_eq!(questions.len(), 3);
+            .unwrap_err();
+        let shapes: Vec<(Code, String)> = [change, reset, update]
+            .iter()
+            .map(|s| (s.code(), s.message().to_owned()))
+            .collect();
+        for (code, _) in &shapes {
+            assert_eq!(*code, Code::Unauthenticated, "{username}: {shapes:?}");
+        }
+        replies.push(shapes);
     }
+    assert_eq!(replies[0], replies[1], "a leaver and a never-claimed name");
+    let leaver_questions = questions(&mut client, "e77777").await;
     let mails_before = app.smtp.messages().len();
     client
         .recover_username(RecoverUsernameRequest {
@@ -152,6 +162,29 @@ async fn a_leaver_loses_the_login_and_self_service_and_a_queued_reset_is_cancell
     let audit = app.claimd(&["admin", "audit", "--employee", "077777"]);
     let text = String::from_utf8_lossy(&audit.stdout);
     assert!(text.contains("roster.disable"), "{text}");
+
+    // The questions are e77777's decoys: what the same seal key gives that username in a
+    // store where nobody ever claimed it.
+    app.stop_with(Signal::SIGTERM);
+    let fresh = format!("sqlite://{}/never-claimed.db", app.dir().display());
+    app.claimd.set_env("CLAIMD__STORE__URL", &fresh);
+    app.launch().await;
+    let mut client = app.client().await;
+    assert_eq!(questions(&mut client, "e77777").await, leaver_questions);
+}
+
+/// The question ids BeginPasswordReset offers for `username`.
+async fn questions(client: &mut AccountServiceClient<Channel>, username: &str) -> Vec<String> {
+    let questions = client
+        .begin_password_reset(BeginPasswordResetRequest {
+            username: username.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .questions;
+    assert_eq!(questions.len(), 3, "{username}");
+    questions.into_iter().map(|q| q.id).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
