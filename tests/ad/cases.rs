@@ -315,6 +315,12 @@ pub async fn roster_changes_reach_ad_movers_leavers_and_rehires(dc: &mut SambaDc
         Some("mia.lee@district.example")
     );
     assert!(dc.can_bind(&upn("e5020"), GOOD));
+    // IT has meanwhile set "password never expires" (0x10000) on the account: disabling
+    // and enabling it must keep that bit.
+    let dn = attribute(&updated, "dn").expect("the entry's DN");
+    dc.ldapmodify(&format!(
+        "dn: {dn}\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 66048\n"
+    ));
 
     ad.claimd.import_roster(&format!(
         "{header}5020,Mover-Lee,Mia,mia.lee@district.example,terminated\n"
@@ -322,7 +328,7 @@ pub async fn roster_changes_reach_ad_movers_leavers_and_rehires(dc: &mut SambaDc
     claimd_testkit::wait_until(
         "the leaver's account disabled",
         Duration::from_secs(60),
-        || attribute(&entry(), "userAccountControl").as_deref() == Some("514"),
+        || attribute(&entry(), "userAccountControl").as_deref() == Some("66050"),
     );
     assert!(!dc.can_bind(&upn("e5020"), GOOD));
 
@@ -339,7 +345,8 @@ pub async fn roster_changes_reach_ad_movers_leavers_and_rehires(dc: &mut SambaDc
     assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");
     assert_eq!(
         attribute(&entry(), "userAccountControl").as_deref(),
-        Some("512")
+        Some("66048"),
+        "enabled again, the other bits kept"
     );
     assert!(dc.can_bind(&upn("e5020"), again));
     assert!(!dc.can_bind(&upn("e5020"), GOOD));
