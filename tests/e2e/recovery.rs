@@ -80,13 +80,15 @@ fn mails_to(app: &App, address: &str) -> Vec<ReceivedMail> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forgotten_username_arrives_by_mail_and_unknown_addresses_get_the_same_reply() {
     let (app, mut client) = claimed().await;
-    // Unknown, known, and a terminated person's address (never claimed): one reply, as the
-    // caller sees it on the wire (headers and body), and mail only for the known one.
+    // Unknown, a terminated person's address (never claimed), and known: one reply, as the
+    // caller sees it on the wire (headers and body), and mail only for the known one. The
+    // known one last: the sender mails in the order mail was queued, so once Jane's mail
+    // has arrived, one for the others would have arrived before it.
     let mut replies = Vec::new();
     for email in [
         "nobody@district.example",
-        "  Jane.Doe@DISTRICT.example ",
         "pat@district.example",
+        "  Jane.Doe@DISTRICT.example ",
     ] {
         let reply = client
             .recover_username(RecoverUsernameRequest {
