@@ -384,6 +384,18 @@ async fn an_outage_answers_managed_and_unmanaged_names_alike() {
     assert_eq!(replies[0].0, Code::Unavailable, "{replies:?}");
     assert_eq!(replies[1], replies[0]);
     assert_eq!(replies[2], replies[0]);
+    // More wrong tries for Jane than the lock allows (5), all during the outage.
+    for _ in 0..6 {
+        let status = client
+            .change_password(ChangePasswordRequest {
+                username: "e77777".into(),
+                current_password: "Wrong-Password-Try-1".into(),
+                new_password: NEW_PASSWORD.into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(shape(&status), replies[0]);
+    }
     // Nothing was judged: once the directory is back, Jane's right password works.
     app.slapd.resume();
     let deadline = Instant::now() + Duration::from_secs(60);

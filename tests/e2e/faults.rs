@@ -102,12 +102,27 @@ async fn a_claim_killed_during_its_write_is_finished_after_the_lease_runs_out() 
         "the write was still in flight when claimd was killed"
     );
     app.slapd.unpause();
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}/claimd.db", app.dir().display()))
+        .await
+        .unwrap();
+    let job = "SELECT lease_until, updated_at, state FROM directory_jobs WHERE id = ?";
+    let (lease_until, _, _): (Option<i64>, i64, String) =
+        sqlx::query_as(job).bind(&id).fetch_one(&db).await.unwrap();
+    let lease_until = lease_until.expect("the dead worker's lease is on the job");
 
     // The dead worker's lease must run out before the new process takes the job.
     app.launch().await;
     let mut client = app.client().await;
     let op = settle(&mut client, &id).await;
     assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");
+    let (_, finished, state): (Option<i64>, i64, String) =
+        sqlx::query_as(job).bind(&id).fetch_one(&db).await.unwrap();
+    assert_eq!(state, "done");
+    assert!(
+        finished >= lease_until,
+        "the job was taken over {} ms before the dead worker's lease ended",
+        lease_until - finished
+    );
     assert!(app.can_login("e77777", PASSWORD));
     // slapd may still have run an add the dead worker had sent, but the password was set
     // once, by the worker that took the job over.
