@@ -74,6 +74,20 @@ async fn a_reimport_updates_changed_rows_and_terminations_take_effect() {
     let mut client = app.client().await;
     let old_name = client.claim_account(jane()).await.unwrap_err();
     assert_eq!(old_name.code(), Code::NotFound);
+    // The terminated row was added, and cannot claim: answered like names that match nobody.
+    let terminated = client
+        .claim_account(ClaimAccountRequest {
+            last_name: "Leaving".into(),
+            first_name: "Lee".into(),
+            employee_id: "000600".into(),
+            ..jane()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (terminated.code(), terminated.message()),
+        (old_name.code(), old_name.message())
+    );
     let reply = claim_ok(
         &mut client,
         ClaimAccountRequest {

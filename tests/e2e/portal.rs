@@ -374,6 +374,23 @@ async fn the_lockout_page_says_to_wait_and_offers_the_support_center() {
     assert!(body.contains("Please wait before trying again"), "{body}");
     assert!(body.contains("Try again in 15 minute(s)"), "{body}");
     assert!(body.contains("href=\"/work-order?topic=locked\""), "{body}");
+
+    // The same lock answers a district service over gRPC: the right names for 077777 are
+    // refused as locked, with when to retry.
+    let mut client = app.client().await;
+    let status = client
+        .claim_account(crate::harness::jane())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    let retry = tonic_types::StatusExt::get_error_details(&status)
+        .retry_info()
+        .and_then(|r| r.retry_delay)
+        .expect("RetryInfo on a lockout");
+    assert!(
+        retry > Duration::from_secs(14 * 60) && retry <= Duration::from_secs(15 * 60),
+        "{retry:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
