@@ -1,5 +1,5 @@
 //! The PostgreSQL store over TLS: with `store.ca_file` the server's certificate must be
-//! signed by that CA and name the host, or the connection is refused at once.
+//! signed by that CA and name the host dialled, or the connection is refused at once.
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,7 @@ async fn a_ca_file_requires_a_server_certificate_it_signed() {
     let dir = tempfile::tempdir().unwrap();
     let trusted = dir.path().join("db-ca.pem");
     std::fs::write(&trusted, ca.pem()).unwrap();
+    let trusted_again = trusted.clone();
     let stranger = dir.path().join("other-ca.pem");
     std::fs::write(&stranger, TestCa::new("someone else").pem()).unwrap();
 
@@ -52,5 +53,17 @@ async fn a_ca_file_requires_a_server_certificate_it_signed() {
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "the refusal was retried"
+    );
+
+    // The district's CA signed it, but for another host: refused too (the name is checked,
+    // not only the signature).
+    let elsewhere = ca.server_named("db.elsewhere.example");
+    let impostor = tokio::task::spawn_blocking(move || Postgres::start_tls(&elsewhere))
+        .await
+        .unwrap();
+    let refused = PgStore::connect(&impostor.url(), &settings(trusted_again)).await;
+    assert!(
+        refused.is_err(),
+        "a certificate for another host was accepted"
     );
 }

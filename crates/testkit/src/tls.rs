@@ -53,6 +53,14 @@ impl TestCa {
         self.issue(params)
     }
 
+    /// A server certificate for the host name `host` only (not for 127.0.0.1): what a server
+    /// that is not the one dialled shows.
+    pub fn server_named(&self, host: &str) -> Issued {
+        let mut params = CertificateParams::new(vec![host.to_owned()]).expect("params");
+        params.distinguished_name.push(DnType::CommonName, host);
+        self.issue(params)
+    }
+
     /// A client certificate named `name`.
     pub fn client(&self, name: &str) -> Issued {
         let mut params = CertificateParams::new(vec![name.to_owned()]).expect("params");
