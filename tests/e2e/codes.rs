@@ -120,14 +120,23 @@ async fn claim_codes_are_mailed_or_printed_used_once_and_reissued() {
     let (ok, out) = import(&app, ROSTER, &["--codes-out", out_file.to_str().unwrap()]);
     assert!(!ok && out.contains("never overwritten"), "{out}");
     assert_eq!(std::fs::read_to_string(&out_file).unwrap(), csv);
-    // The store (the outbox included) never holds a code in the clear.
+    // The store (the outbox included) never holds a code in the clear, in any form it can
+    // be typed in.
     for file in ["claimd.db", "claimd.db-wal"] {
-        let bytes = std::fs::read(app.dir().join(file)).unwrap_or_default();
-        let text = String::from_utf8_lossy(&bytes);
-        assert!(
-            !text.contains(&jane_code) && !text.contains(&rick_code),
-            "{file}"
-        );
+        for code in [&jane_code, &rick_code] {
+            let bare = code.replace('-', "");
+            for form in [
+                code.clone(),
+                bare.clone(),
+                bare.to_lowercase(),
+                code.to_lowercase(),
+            ] {
+                assert!(
+                    !crate::harness::file_contains(&app.dir().join(file), &form),
+                    "{form} in {file}"
+                );
+            }
+        }
     }
 
     // No code, a wrong one, or Rick's: refused exactly as names that do not match.

@@ -219,8 +219,10 @@ pub async fn claim_ok(
 }
 
 /// True when `path` holds `needle` anywhere in its bytes.
+/// True when the file at `path` holds `needle`; a missing file is a failed test, not a
+/// clean one (a search of nothing finds nothing).
 pub fn file_contains(path: &Path, needle: &str) -> bool {
-    let bytes = fs::read(path).unwrap_or_default();
+    let bytes = fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
