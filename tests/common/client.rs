@@ -61,7 +61,7 @@ pub async fn wait_retrying(client: &mut AccountServiceClient<Channel>, id: &str)
             .into_inner()
             .operation
             .expect("operation");
-        if op.state() == OperationState::Pending && op.reason.contains("retrying") {
+        if op.state() == OperationState::Pending && op.reason == claimd_core::reasons::RETRYING {
             return op;
         }
         assert_eq!(op.state(), OperationState::Pending, "{op:?}");

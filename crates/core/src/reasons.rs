@@ -20,6 +20,20 @@ pub const RELEASED: &str = "released by the district's IT staff; please claim ag
 /// A job still failing after `sync.max_job_age_secs` (`{n}`: days).
 pub const TOO_OLD: &str =
     "the directory could not be written for {n} day(s); please submit the request again";
+/// The same, for a `sync.max_job_age_secs` under a day (`{n}`: hours).
+pub const TOO_OLD_HOURS: &str =
+    "the directory could not be written for {n} hour(s); please submit the request again";
+
+/// The reason a job ends with when it is still failing after `max_age`: in days, or in
+/// hours for an age under a day (never "0 days").
+pub fn too_old(max_age: std::time::Duration) -> String {
+    let secs = max_age.as_secs();
+    if secs >= 86_400 {
+        with_number(TOO_OLD, secs.div_ceil(86_400))
+    } else {
+        with_number(TOO_OLD_HOURS, secs.div_ceil(3_600).max(1))
+    }
+}
 /// A queued password that the seal key cannot open.
 pub const PASSWORD_UNREADABLE: &str =
     "the queued password could not be read; please submit the request again";
@@ -91,6 +105,7 @@ pub const ALL: &[&str] = &[
     RETRYING,
     RELEASED,
     TOO_OLD,
+    TOO_OLD_HOURS,
     PASSWORD_UNREADABLE,
     PASSWORD_MISSING,
     NOT_IN_DIRECTORY,
@@ -122,6 +137,17 @@ pub fn with_number(reason: &'static str, n: impl Display) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_job_s_age_is_told_in_days_or_hours_never_zero() {
+        use std::time::Duration;
+        let days = |n| with_number(TOO_OLD, n);
+        let hours = |n| with_number(TOO_OLD_HOURS, n);
+        assert_eq!(too_old(Duration::from_secs(7 * 86_400)), days(7));
+        assert_eq!(too_old(Duration::from_secs(86_400 + 1)), days(2));
+        assert_eq!(too_old(Duration::from_secs(3_600)), hours(1));
+        assert_eq!(too_old(Duration::from_millis(300)), hours(1));
+    }
 
     #[test]
     fn reasons_are_distinct_one_line_and_hold_at_most_one_number() {

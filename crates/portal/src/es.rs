@@ -425,6 +425,10 @@ pub(crate) static CATALOG: &[(&str, &str)] = &[
         "no se pudo escribir en el directorio durante {n} día(s); envíe la solicitud de nuevo",
     ),
     (
+        "the directory could not be written for {n} hour(s); please submit the request again",
+        "no se pudo escribir en el directorio durante {n} hora(s); envíe la solicitud de nuevo",
+    ),
+    (
         "the queued password could not be read; please submit the request again",
         "no se pudo leer la contraseña en espera; envíe la solicitud de nuevo",
     ),

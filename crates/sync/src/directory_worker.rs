@@ -231,8 +231,7 @@ impl Worker {
                 if now.saturating_sub(job.queued_at) >= millis(self.config.max_job_age) =>
             {
                 warn!(%reason, "directory write failed and the job is too old to retry");
-                let days = self.config.max_job_age.as_secs().div_ceil(86_400);
-                let reason = reasons::with_number(reasons::TOO_OLD, days);
+                let reason = reasons::too_old(self.config.max_job_age);
                 (JobOutcome::Failed { reason }, Step::Failed)
             }
             Err(DirectoryError::Transient { reason }) => {

@@ -362,7 +362,7 @@ async fn a_job_that_cannot_be_written_for_too_long_fails_and_forgets_its_passwor
         operation
             .reason
             .as_deref()
-            .is_some_and(|r| r.contains("please submit the request again")),
+            .is_some_and(|r| r == claimd_core::reasons::too_old(Duration::from_millis(300))),
         "{operation:?}"
     );
     let sealed: Option<Vec<u8>> =
