@@ -43,6 +43,7 @@ macro_rules! conformance {
                 recovery::a_leaver_takes_no_new_password_claim_or_revived_claim,
                 recovery::the_lease_is_confirmed_before_a_write,
                 recovery::releasing_an_active_claim_changes_nothing,
+                recovery::a_release_racing_the_worker_s_finish_has_one_winner,
                 recovery::a_held_reset_of_a_leaver_is_fenced_as_left,
             );
         }

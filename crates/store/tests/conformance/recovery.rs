@@ -365,6 +365,67 @@ pub async fn releasing_an_active_claim_changes_nothing(store: Arc<dyn Store>) {
     );
 }
 
+/// `admin release` and the worker's finish of the same pending claim, at the same moment:
+/// exactly one of them wins, and the claim says which (active after a recorded write,
+/// released after a release), never both or neither.
+pub async fn a_release_racing_the_worker_s_finish_has_one_winner(store: Arc<dyn Store>) {
+    let ids: Vec<u32> = (1..=24).map(|i| 77_000 + i).collect();
+    seeded(&*store, &ids).await;
+    let (mut released, mut finished) = (0, 0);
+    for &id in &ids {
+        store.insert_claim(claim(id, T0)).await.unwrap();
+        let job = store
+            .lease_job("w", Duration::from_secs(60), T0 + 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(job.job.account.employee_id.get(), id);
+        let employee = EmployeeId::new(id).unwrap();
+        let (release, finish) = tokio::join!(
+            {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .release_pending_claim(
+                            employee,
+                            "stuck",
+                            audit(T0 + 2, "admin.release", "done"),
+                        )
+                        .await
+                        .unwrap()
+                })
+            },
+            {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .finish_job(&job, JobOutcome::Succeeded, audit(T0 + 2, "x", "y"), None)
+                        .await
+                        .unwrap()
+                })
+            },
+        );
+        let (release, finish) = (release.unwrap(), finish.unwrap());
+        assert!(
+            release != finish,
+            "{id}: released {release}, finished {finish}"
+        );
+        let live = store.live_claim(employee).await.unwrap();
+        if release {
+            released += 1;
+            assert_eq!(live, None, "{id}: released, but the claim is {live:?}");
+        } else {
+            finished += 1;
+            assert_eq!(
+                live,
+                Some(ClaimState::Active),
+                "{id}: written, but {live:?}"
+            );
+        }
+    }
+    println!("release won {released}, finish won {finished}");
+}
+
 /// A reset a worker holds when the roster says the person has left is not cancelled with
 /// the waiting ones; the fence then ends it, saying the person has left.
 pub async fn a_held_reset_of_a_leaver_is_fenced_as_left(store: Arc<dyn Store>) {
