@@ -63,7 +63,17 @@ async fn recovery_flows_leave_no_password_answer_or_token_in_logs_store_or_mail(
         ChallengeAnswer, ChangePasswordRequest, CompletePasswordResetRequest,
         RecoverUsernameRequest, UpdateChallengeAnswersRequest,
     };
-    let app = App::start_with(&[("RUST_LOG", "debug")]).await;
+    // With the second factor on, the reset carries a token too: the verification code
+    // mailed to the personal address.
+    let app = App::start_with(&[
+        ("RUST_LOG", "debug"),
+        ("CLAIMD__RECOVERY__SECOND_FACTOR", "personal_email"),
+    ])
+    .await;
+    app.import_roster(
+        "employee_id,last_name,first_name,email,status,personal_email\n\
+         077777,Doe,Jane,jane.doe@district.example,active,jane@home.example\n",
+    );
     let mut client = app.client().await;
     let reply = claim_ok(&mut client, jane()).await;
     settle(&mut client, &reply.operation.unwrap().id).await;
@@ -93,13 +103,17 @@ async fn recovery_flows_leave_no_password_answer_or_token_in_logs_store_or_mail(
         new_password: reset_password.into(),
         verification_code: String::new(),
     };
+    let code = crate::second_factor::verification_code(&app, "e77777", "jane@home.example").await;
+    // Shown as "1234 5678"; typed either way.
+    let forms = [code.clone(), code.replace(' ', "")];
+    assert_eq!(forms[1].len(), 8, "{code}");
     assert!(client.complete_password_reset(wrong).await.is_err());
     let op = client
         .complete_password_reset(CompletePasswordResetRequest {
             username: "e77777".into(),
             answers: answers(),
             new_password: reset_password.into(),
-            verification_code: String::new(),
+            verification_code: code.clone(),
         })
         .await
         .unwrap()
@@ -136,8 +150,8 @@ async fn recovery_flows_leave_no_password_answer_or_token_in_logs_store_or_mail(
         })
         .await
         .unwrap();
-    // Claim confirmation, username, reset, change, answers changed.
-    let mails = app.smtp.wait_for(5, std::time::Duration::from_secs(20));
+    // Claim confirmation, username, code, reset, change, answers changed.
+    let mails = app.smtp.wait_for(6, std::time::Duration::from_secs(20));
 
     let mut secrets = vec![
         PASSWORD.to_owned(),
@@ -172,4 +186,28 @@ async fn recovery_flows_leave_no_password_answer_or_token_in_logs_store_or_mail(
             );
         }
     }
+    // The code reaches the personal address and nothing else: not the log, not the store
+    // (its outbox mail is sealed), not another mail.
+    for form in &forms {
+        assert!(
+            !logs.contains(form),
+            "the verification code appears in the logs"
+        );
+        for file in ["claimd.db", "claimd.db-wal"] {
+            assert!(
+                !file_contains(&app.dir().join(file), form),
+                "the verification code appears in {file}"
+            );
+        }
+    }
+    let carrying: Vec<_> = mails
+        .iter()
+        .filter(|m| forms.iter().any(|f| m.raw.contains(f)))
+        .collect();
+    assert_eq!(carrying.len(), 1, "the code is in more than its own mail");
+    assert!(
+        carrying[0].to.contains("jane@home.example"),
+        "{}",
+        carrying[0].to
+    );
 }
