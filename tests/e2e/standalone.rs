@@ -89,6 +89,8 @@ api_ca_file = "{d}/service-ca.pem"
 key_file = "{d}/claimd-portal.key"
 {client_files}trusted_proxies = ["127.0.0.1"]
 district_name = "Example School District"
+# A DMZ host's own idea of where work orders go: shown on its pages at most, never mailed.
+support_email = "decoy@dmz.example"
 "#,
         port = portal.port(),
         api = service.port(),
@@ -211,6 +213,10 @@ async fn a_dmz_portal_claims_through_the_service_and_limits_count_each_browser()
         order.body.contains("Locked out at the portal."),
         "{}",
         order.body
+    );
+    assert!(
+        mails.iter().all(|m| !m.to.contains("decoy@dmz.example")),
+        "mail went where the DMZ portal said"
     );
 }
 
