@@ -1,4 +1,7 @@
-use std::{collections::HashMap, io::Write};
+use std::{
+    collections::{BTreeSet, HashMap},
+    io::Write,
+};
 
 use secrecy::ExposeSecret;
 
@@ -259,4 +262,108 @@ fn grpc_on_another_address_without_tls_needs_allow_plaintext() {
         .unwrap()
         .parts()
         .unwrap();
+}
+
+/// The keys of the example config: `(section, key, value, active)` for each `key = value`
+/// line, commented out (`# key = value`) or not.
+fn example_keys() -> Vec<(String, String, String, bool)> {
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/claimd.example.toml"),
+    )
+    .unwrap();
+    let mut section = String::new();
+    let mut keys = Vec::new();
+    for line in example.lines() {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.to_owned();
+            continue;
+        }
+        let (text, active) = match line.strip_prefix("# ") {
+            Some(rest) => (rest, false),
+            None => (line, true),
+        };
+        let Some((key, value)) = text.split_once(" = ") else {
+            continue;
+        };
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+            continue;
+        }
+        // The trailing `# CLAIMD__…` names the environment variable.
+        let value = value.split("  ").next().unwrap_or(value).trim();
+        keys.push((section.clone(), key.to_owned(), value.to_owned(), active));
+    }
+    keys
+}
+
+/// The fields serde expects in `section`, read off its refusal of an unknown one.
+fn fields_of(section: &str) -> Vec<String> {
+    let f = file(&format!("[{section}]\nnot_a_key_at_all = 1\n"));
+    let error = Settings::load(Some(f.path()), env(&[]))
+        .unwrap_err()
+        .to_string();
+    let expected = error
+        .split("expected one of ")
+        .nth(1)
+        .or_else(|| error.split("expected ").nth(1))
+        .unwrap_or_else(|| panic!("{section}: {error}"));
+    // "`a`, `b`, `c` for key …": the names between the first backticks of each item.
+    expected
+        .split(", ")
+        .filter_map(|item| item.trim().strip_prefix('`')?.split('`').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The example config lists every key the settings read, names no other, and every key it
+/// sets is set to the default, but for the few a district must fill in.
+#[test]
+fn the_example_config_lists_every_key_with_its_default() {
+    let keys = example_keys();
+    let defaults = format!("{:?}", Settings::load(None, env(&[])).unwrap());
+    let sections: BTreeSet<&str> = keys.iter().map(|(s, ..)| s.as_str()).collect();
+    assert!(sections.len() >= 14, "{sections:?}");
+    let mut problems = Vec::new();
+    for section in sections {
+        let listed: BTreeSet<&str> = keys
+            .iter()
+            .filter(|(s, ..)| s == section)
+            .map(|(_, k, ..)| k.as_str())
+            .collect();
+        for field in fields_of(section) {
+            if !listed.contains(field.as_str()) {
+                problems.push(format!("{section}.{field} is not in the example config"));
+            }
+        }
+    }
+    // Where a district must say where its own servers and files are.
+    let filled_in = [
+        "store.url",
+        "store.seal_key_file",
+        "directory.url",
+        "directory.bind_dn",
+        "directory.bind_password_file",
+        "directory.users_base_dn",
+        "mail.from",
+    ];
+    for (section, key, value, active) in &keys {
+        if value.ends_with('[') {
+            continue; // an array spread over lines (challenge.questions), shown commented
+        }
+        let f = file(&format!("[{section}]\n{key} = {value}\n"));
+        let name = format!("{section}.{key}");
+        match Settings::load(Some(f.path()), env(&[])) {
+            Err(e) => problems.push(format!("{name} = {value}: {e}")),
+            Ok(loaded)
+                if *active
+                    && !filled_in.contains(&name.as_str())
+                    && format!("{loaded:?}") != defaults =>
+            {
+                problems.push(format!(
+                    "{name} = {value} in the example is not the default"
+                ));
+            }
+            Ok(_) => {}
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
