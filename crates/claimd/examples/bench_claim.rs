@@ -124,13 +124,23 @@ async fn main() -> Result<(), BoxError> {
             client
                 .claim_account(request(i))
                 .await
-                .map(|_| started.elapsed())
+                .map(|reply| {
+                    let latency = started.elapsed();
+                    (latency, reply.into_inner().operation.unwrap_or_default().id)
+                })
                 .map_err(|e| e.to_string())
         }));
     }
     let mut latencies = Vec::new();
+    let mut paced_ops = Vec::new();
     for task in paced {
-        latencies.push(task.await??);
+        let (latency, op) = task.await??;
+        latencies.push(latency);
+        paced_ops.push(op);
+    }
+    // The paced claims too must have been written, not only answered.
+    for op in paced_ops {
+        settle(&mut client, op).await?;
     }
     latencies.sort();
     let p50 = percentile(&latencies, 0.5);
@@ -166,12 +176,15 @@ async fn main() -> Result<(), BoxError> {
         .search(claimd_testkit::Slapd::USERS_BASE_DN, "(uid=*)", &["uid"])
         .matches("dn: ")
         .count();
+    let expected = usize::try_from(5 + 3 * n)?;
     println!(
-        "{:<34} {entries} (expected {})",
-        "entries in the directory",
-        5 + 3 * n
+        "{:<34} {entries} (expected {expected}); every claim SUCCEEDED",
+        "verified: entries in the directory",
     );
     stack.stop()?;
+    if entries != expected {
+        return Err(format!("{entries} entries in the directory, {expected} expected").into());
+    }
     Ok(())
 }
 

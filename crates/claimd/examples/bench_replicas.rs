@@ -4,7 +4,8 @@
 //! `cargo build --release -p claimd --bin claimd --example bench_replicas &&
 //!  target/release/examples/bench_replicas target/release/claimd [N]`
 //!
-//! Each setup gets a fresh slapd (and PostgreSQL server), N people on the roster, five warm-up
+//! Each setup gets a fresh slapd (and PostgreSQL server, with fsync on: every commit flushed,
+//! as durable as SQLite's `synchronous = FULL`), N people on the roster, five warm-up
 //! claims, then N claims sent by 8 clients at once (spread over the replicas), each followed to
 //! SUCCEEDED. Two replicas on one machine share its cores: the figure shows what the
 //! replicated store costs, not what a second machine would add.
@@ -94,10 +95,18 @@ async fn main() -> Result<(), BoxError> {
         ("PostgreSQL, one claimd run", true, 1),
         ("PostgreSQL, two claimd run replicas", true, 2),
     ] {
-        let postgres = on_postgres.then(Postgres::start);
+        // As durable as SQLite's claims (synchronous = FULL): every commit flushed.
+        let postgres = on_postgres.then(Postgres::start_durable);
         let (mut stack, clients) = setup(&claimd, n, postgres.as_ref(), replicas).await?;
         let rate = measure(&clients, n).await?;
-        println!("{name:<38} {rate:>6.1} claims/s");
+        // Every claim was followed to SUCCEEDED (measure fails otherwise); spot-check logins.
+        for i in [6, 5 + n / 2, 5 + n] {
+            let dn = format!("uid=e{i},{}", claimd_testkit::Slapd::USERS_BASE_DN);
+            if !stack.slapd.can_bind(&dn, "Maple-Canoe-Lantern-42") {
+                return Err(format!("{name}: {dn} does not log in").into());
+            }
+        }
+        println!("{name:<38} {rate:>6.1} claims/s (all {n} SUCCEEDED; logins checked)");
         drop(clients);
         stack.stop()?;
     }

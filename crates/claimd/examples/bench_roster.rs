@@ -215,11 +215,31 @@ async fn main() -> Result<(), BoxError> {
         .slapd
         .search(claimd_testkit::Slapd::USERS_BASE_DN, "(uid=e1)", &["sn"]);
     let left_dn = format!("uid=e{claimed},{}", claimd_testkit::Slapd::USERS_BASE_DN);
-    println!(
-        "  e1 sn is Moved1: {}; e{claimed} can still log in: {}",
+    let (moved_ok, left_works) = (
         moved.contains("sn: Moved1"),
-        stack.slapd.can_bind(&left_dn, PASSWORD)
+        stack.slapd.can_bind(&left_dn, PASSWORD),
+    );
+    println!("  e1 sn is Moved1: {moved_ok}; e{claimed} can still log in: {left_works}");
+    // The work timed was done: each planned change is a job that succeeded.
+    let db = format!("sqlite://{}/claimd.db", stack.dir.path().display());
+    let pool = sqlx::SqlitePool::connect(&db).await?;
+    let (done, not_done): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*) FILTER (WHERE state = 'done'), COUNT(*) FILTER (WHERE state <> 'done')
+         FROM directory_jobs WHERE kind IN ('update_account', 'disable_account')",
+    )
+    .fetch_one(&pool)
+    .await?;
+    println!(
+        "  verified: {done} of {planned} changes succeeded ({not_done} did not; {claimed} planned)"
     );
     stack.stop()?;
+    if planned != claimed
+        || usize::try_from(done)? != planned
+        || not_done != 0
+        || !moved_ok
+        || left_works
+    {
+        return Err("the import's changes were not all applied".into());
+    }
     Ok(())
 }

@@ -266,5 +266,13 @@ async fn main() -> Result<(), BoxError> {
         poll_failures.load(Ordering::Relaxed),
     );
     println!("  claimd exit: {}", stack.stop()?);
+    let succeeded = tally.succeeded.load(Ordering::Relaxed);
+    let failed_polls = poll_failures.load(Ordering::Relaxed);
+    println!(
+        "  verified: {succeeded} of {claims} claims SUCCEEDED, {failed_polls} cheap calls failed"
+    );
+    if succeeded != claims || !claim_errors.is_empty() || failed_polls != 0 {
+        return Err("the storm did not do all its work".into());
+    }
     Ok(())
 }

@@ -142,6 +142,23 @@ async fn worker(jobs: u32) -> Result<f64, BoxError> {
     let took = started.elapsed().as_secs_f64();
     stop.cancel();
     running.await?;
+    // A worker that failed its jobs fast would empty the queue too: every job must have
+    // succeeded, and its account log in.
+    let (done, failed): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM directory_jobs WHERE state = 'done'),
+                (SELECT COUNT(*) FROM directory_jobs WHERE state <> 'done')",
+    )
+    .fetch_one(store.pool())
+    .await?;
+    if done != i64::from(jobs) {
+        return Err(format!("only {done} of {jobs} jobs succeeded ({failed} did not)").into());
+    }
+    for i in [1, jobs / 2, jobs] {
+        let dn = format!("uid=e{i},{}", Slapd::USERS_BASE_DN);
+        if !slapd.can_bind(&dn, PASSWORD) {
+            return Err(format!("{dn} does not log in with its password").into());
+        }
+    }
     Ok(took)
 }
 
@@ -198,7 +215,14 @@ async fn bare(jobs: u32) -> Result<f64, BoxError> {
     for lane in lanes {
         lane.await??;
     }
-    Ok(started.elapsed().as_secs_f64())
+    let took = started.elapsed().as_secs_f64();
+    for i in [1, jobs / 2, jobs] {
+        let dn = format!("uid=e{i},{}", Slapd::USERS_BASE_DN);
+        if !slapd.can_bind(&dn, PASSWORD) {
+            return Err(format!("floor: {dn} does not log in with its password").into());
+        }
+    }
+    Ok(took)
 }
 
 #[tokio::main]
@@ -221,6 +245,9 @@ async fn main() -> Result<(), BoxError> {
         );
         ratios.push(floor / took);
     }
+    println!(
+        "  verified: every round, all {jobs} jobs succeeded and spot-checked accounts log in (both sides)"
+    );
     ratios.sort_by(f64::total_cmp);
     println!(
         "  claimd's worker: median {:.2} x the floor's rate over {rounds} rounds (range {:.2}-{:.2})",

@@ -19,6 +19,8 @@ pub struct Postgres {
     running: bool,
     /// Serves TLS with `server.crt` and `server.key` in its directory.
     tls: bool,
+    /// Commits are flushed to disk (`fsync`), as a district runs it; tests turn it off.
+    durable: bool,
 }
 
 /// The newest installed server's programs (`/usr/lib/postgresql/15/bin`).
@@ -43,15 +45,22 @@ fn is_root() -> bool {
 impl Postgres {
     /// Creates and starts a server with a `claimd` database (about two seconds).
     pub fn start() -> Self {
-        Self::start_with(None)
+        Self::start_with(None, false)
+    }
+
+    /// Like [`Postgres::start`] with `fsync` on (PostgreSQL's default): each commit is on disk
+    /// before it is answered, as durable as claimd's SQLite (`synchronous = FULL`). For
+    /// benchmarks that compare the two.
+    pub fn start_durable() -> Self {
+        Self::start_with(None, true)
     }
 
     /// Like [`Postgres::start`], serving TLS (as well as plain connections) with `identity`.
     pub fn start_tls(identity: &crate::Issued) -> Self {
-        Self::start_with(Some(identity))
+        Self::start_with(Some(identity), false)
     }
 
-    fn start_with(identity: Option<&crate::Issued>) -> Self {
+    fn start_with(identity: Option<&crate::Issued>, durable: bool) -> Self {
         let bin = server_bin();
         let dir = tempfile::Builder::new()
             .prefix("claimd-postgres-")
@@ -74,6 +83,7 @@ impl Postgres {
             bin,
             running: false,
             tls: identity.is_some(),
+            durable,
         };
         if let Some(identity) = identity {
             let (cert, key) = (
@@ -169,9 +179,10 @@ impl Postgres {
         let data = self.data();
         let log = self.dir.path().join("log");
         let mut options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync={} -c synchronous_commit=on",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            if self.durable { "on" } else { "off" }
         );
         if self.tls {
             let dir = self.dir.path().display();
