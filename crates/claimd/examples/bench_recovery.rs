@@ -169,10 +169,16 @@ async fn main() -> Result<(), BoxError> {
         let known_email = format!("p{i}@district.example");
         let unknown_username = format!("e{}", 900_000 + i);
         let unknown_email = format!("nobody{i}@district.example");
-        for (known, username, email) in [
+        let mut pair = [
             (true, known_username.as_str(), known_email.as_str()),
             (false, unknown_username.as_str(), unknown_email.as_str()),
-        ] {
+        ];
+        // Who goes first alternates: the mail a known call queues is sent while the next
+        // calls run, and must slow both sides alike.
+        if i % 2 == 1 {
+            pair.reverse();
+        }
+        for (known, username, email) in pair {
             let started = Instant::now();
             client
                 .begin_password_reset(from(
