@@ -115,3 +115,98 @@ async fn a_waiting_job_is_retried_at_once_on_request() {
     let (ok, out) = admin(&app, &["retry", "not-an-id"]);
     assert!(!ok && out.contains("operation id"), "{out}");
 }
+
+/// A reset with Jane's answers, wrong (`wrong`) or right.
+fn reset(wrong: bool) -> claimd_api::v1::CompletePasswordResetRequest {
+    let mut answers = crate::harness::answers();
+    if wrong {
+        for a in &mut answers {
+            a.answer.push_str(" not");
+        }
+    }
+    claimd_api::v1::CompletePasswordResetRequest {
+        username: "e77777".into(),
+        answers,
+        new_password: "Violet-Harbor-Compass-31".into(),
+        verification_code: String::new(),
+    }
+}
+
+/// Forgot My Password locked by wrong answers: `admin unlock` lifts it, typed either as the
+/// username or as the employee ID.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unlock_lifts_a_recovery_lock_by_username_or_employee_id() {
+    let app = App::start().await;
+    let mut client = app.client().await;
+    let reply = claim_ok(&mut client, jane()).await;
+    settle(&mut client, &reply.operation.unwrap().id).await;
+    for form in ["e77777", "077777"] {
+        for _ in 0..5 {
+            let status = client
+                .complete_password_reset(reset(true))
+                .await
+                .unwrap_err();
+            assert_eq!(status.code(), Code::Unauthenticated, "{form}");
+        }
+        let status = client
+            .complete_password_reset(reset(false))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::ResourceExhausted, "locked ({form})");
+        let (ok, out) = admin(&app, &["unlock", form]);
+        assert!(ok && out.contains("username:e77777"), "{form}: {out}");
+        let op = client
+            .complete_password_reset(reset(false))
+            .await
+            .unwrap_or_else(|s| panic!("still locked after unlock {form}: {s:?}"))
+            .into_inner()
+            .operation
+            .unwrap();
+        assert_eq!(
+            settle(&mut client, &op.id).await.state(),
+            OperationState::Succeeded
+        );
+    }
+}
+
+/// A client address locked by failures on many IDs (and its work-order allowance used up):
+/// `admin unlock ADDRESS` lifts both, and the audit log names the address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unlock_lifts_an_address_lock() {
+    let app = App::start_with(&[
+        ("CLAIMD__SECURITY__ADDRESS_MAX_FAILURES", "3"),
+        ("CLAIMD__PORTAL__SUPPORT_EMAIL", "help@district.example"),
+    ])
+    .await;
+    let mut client = app.client().await;
+    for id in ["000101", "000102", "000103"] {
+        let status = client
+            .claim_account(ClaimAccountRequest {
+                employee_id: id.into(),
+                ..jane()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::NotFound, "{id}");
+    }
+    // Jane's own ID was never tried: the address is what is locked.
+    let status = client.claim_account(jane()).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    let (ok, out) = admin(&app, &["unlock", "127.0.0.1"]);
+    assert!(ok && out.contains("127.0.0.1"), "{out}");
+    let reply = claim_ok(&mut client, jane()).await;
+    assert_eq!(
+        settle(&mut client, &reply.operation.unwrap().id)
+            .await
+            .state(),
+        OperationState::Succeeded
+    );
+    let (ok, audit) = admin(&app, &["audit", "--limit", "20"]);
+    assert!(ok, "{audit}");
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("admin.unlock") && l.contains("127.0.0.1")),
+        "{audit}"
+    );
+}

@@ -168,8 +168,10 @@ async fn unlock(
     usernames: &UsernameTemplate,
     account: &str,
 ) -> anyhow::Result<()> {
-    let (mut employee, mut username) = (None, None);
+    let (mut employee, mut username, mut address) = (None, None, None);
     let keys = if let Ok(ip) = account.parse::<IpAddr>() {
+        // The audit row names the address unlocked.
+        address = Some(ip);
         vec![
             AttemptKey::Address(ip),
             AttemptKey::UsernameMail(ip),
@@ -199,12 +201,11 @@ async fn unlock(
     };
     let mut lifted = false;
     for key in &keys {
-        let done = store
-            .unlock(
-                key,
-                event("admin.unlock", employee, username.clone(), "done"),
-            )
-            .await?;
+        let audit = AuditEvent {
+            client: address,
+            ..event("admin.unlock", employee, username.clone(), "done")
+        };
+        let done = store.unlock(key, audit).await?;
         if done {
             println!("unlocked {key}");
         }
