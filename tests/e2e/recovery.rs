@@ -474,3 +474,47 @@ questions = [
     let decoys: std::collections::BTreeSet<_> = texts[1].iter().map(|q| &q.text).collect();
     assert_eq!(mine, decoys);
 }
+
+/// One address is sent its username at most three times an hour, however often it is asked
+/// (the reply stays the same): the fourth and fifth requests are audited as throttled and
+/// mail nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_is_sent_its_username_at_most_three_times_an_hour() {
+    let (app, mut client) = claimed().await;
+    for _ in 0..5 {
+        client
+            .recover_username(RecoverUsernameRequest {
+                email: "jane.doe@district.example".into(),
+            })
+            .await
+            .unwrap();
+    }
+    let all = app.claimd(&["admin", "audit", "--limit", "50"]);
+    let rows = String::from_utf8_lossy(&all.stdout).into_owned();
+    let count = |outcome: &str| {
+        rows.lines()
+            .filter(|l| l.contains("recover_username") && l.contains(outcome))
+            .count()
+    };
+    assert_eq!((count(" mailed"), count(" throttled")), (3, 2), "{rows}");
+    // A later mail (the reset's notice, queued after all five) arrives after any username
+    // mail the requests queued: by then there are exactly three.
+    let op = client
+        .complete_password_reset(reset("e77777", right_answers(), NEW_PASSWORD))
+        .await
+        .unwrap()
+        .into_inner()
+        .operation
+        .unwrap();
+    settle(&mut client, &op.id).await;
+    claimd_testkit::wait_until("the reset's notice", MAIL_WAIT, || {
+        mails_to(&app, "jane.doe@")
+            .iter()
+            .any(|m| m.subject == "Your district password was reset")
+    });
+    let usernames = mails_to(&app, "jane.doe@")
+        .iter()
+        .filter(|m| m.subject == "Your district username")
+        .count();
+    assert_eq!(usernames, 3);
+}
