@@ -26,3 +26,4 @@ mod secrets;
 mod standalone;
 mod tls;
 mod web;
+mod work_orders;
