@@ -304,6 +304,20 @@ async fn an_expired_code_fails_and_a_reissued_one_is_mailed() {
     .await;
     assert_eq!(expired, (Code::NotFound, mismatch));
 
+    // The nightly import does not renew it (it would mail people who never claim every
+    // month): nothing is mailed, and the old code still fails.
+    let (ok, out) = import(&app, ROSTER, &[]);
+    assert!(ok && !out.contains("1 mailed"), "{out}");
+    let still = not_found_message(
+        &app,
+        ClaimAccountRequest {
+            claim_code: old.clone(),
+            ..jane()
+        },
+    )
+    .await;
+    assert_eq!(still, expired);
+
     let out = app.claimd(&["admin", "reissue-code", "077777"]);
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && said.contains("mailed"), "{said}");
@@ -314,6 +328,8 @@ async fn an_expired_code_fails_and_a_reissued_one_is_mailed() {
     )
     .to_owned();
     assert_ne!(new, old);
+    // The reissue's mail came after anything the import queued: only these two were sent.
+    assert_eq!(mails_to(&app, "jane@home.example").len(), 2);
     let reply = claim_ok(
         &mut app.client().await,
         ClaimAccountRequest {
@@ -323,4 +339,71 @@ async fn an_expired_code_fails_and_a_reissued_one_is_mailed() {
     )
     .await;
     assert_eq!(reply.username, "e77777");
+}
+
+/// A rehire gets a new code at the import that makes them active again (the old one was
+/// used), and claims with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rehire_gets_a_new_code_and_claims_with_it() {
+    let app = App::start_with(&[("CLAIMD__ACCOUNTS__CLAIM_CODE", "required")]).await;
+    let (ok, out) = import(&app, ROSTER, &[]);
+    assert!(ok, "{out}");
+    let first = after(
+        &wait_mail_to(&app, "jane@home.example", 0).body,
+        "Enter this claim code:",
+    )
+    .to_owned();
+    let mut client = app.client().await;
+    let reply = claim_ok(
+        &mut client,
+        ClaimAccountRequest {
+            claim_code: first.clone(),
+            ..jane()
+        },
+    )
+    .await;
+    assert_eq!(
+        settle(&mut client, &reply.operation.unwrap().id)
+            .await
+            .state(),
+        OperationState::Succeeded
+    );
+    let left = ROSTER.replace(
+        "jane.doe@district.example,active",
+        "jane.doe@district.example,terminated",
+    );
+    let (ok, out) = import(&app, &left, &[]);
+    assert!(ok, "{out}");
+    let (ok, out) = import(&app, ROSTER, &[]);
+    assert!(ok && out.contains("1 mailed"), "{out}");
+    let second = after(
+        &wait_mail_to(&app, "jane@home.example", 1).body,
+        "Enter this claim code:",
+    )
+    .to_owned();
+    assert_ne!(second, first);
+    let used = app
+        .client()
+        .await
+        .claim_account(ClaimAccountRequest {
+            claim_code: first,
+            ..jane()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(used.code(), Code::NotFound, "the old code is spent");
+    let reply = claim_ok(
+        &mut client,
+        ClaimAccountRequest {
+            claim_code: second,
+            ..jane()
+        },
+    )
+    .await;
+    assert_eq!(
+        settle(&mut client, &reply.operation.unwrap().id)
+            .await
+            .state(),
+        OperationState::Succeeded
+    );
 }

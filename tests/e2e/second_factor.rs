@@ -151,3 +151,60 @@ async fn a_reset_needs_the_code_mailed_to_the_personal_address() {
     assert!(!app.logs().contains(&code), "a code reached the log");
     assert!(app.can_login("e77777", NEW_PASSWORD) && !app.can_login("e77777", PASSWORD));
 }
+
+/// A roster file whose `personal_email` cell is empty clears the address on file: the
+/// person then resets with the answers alone (audited `answers_only`), and no code is sent.
+/// A file without the column keeps the address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_personal_email_cell_clears_the_address() {
+    let app = App::start_with(&[("CLAIMD__RECOVERY__SECOND_FACTOR", "personal_email")]).await;
+    let with = "employee_id,last_name,first_name,email,status,personal_email\n\
+                077777,Doe,Jane,jane.doe@district.example,active,jane@home.example\n";
+    let (ok, out) = import(&app, with, &[]);
+    assert!(ok, "{out}");
+    let mut client = app.client().await;
+    let reply = claim_ok(&mut client, jane()).await;
+    settle(&mut client, &reply.operation.unwrap().id).await;
+    // No column: the address stays, a reset still needs the code.
+    let (ok, out) = import(
+        &app,
+        "employee_id,last_name,first_name,email,status\n\
+         077777,Doe,Jane,jane.doe@district.example,active\n",
+        &[],
+    );
+    assert!(ok, "{out}");
+    let status = client
+        .complete_password_reset(reset("e77777", ""))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "the address was kept");
+    // An empty cell: cleared.
+    let (ok, out) = import(
+        &app,
+        "employee_id,last_name,first_name,email,status,personal_email\n\
+         077777,Doe,Jane,jane.doe@district.example,active,\n",
+        &[],
+    );
+    assert!(ok, "{out}");
+    client
+        .begin_password_reset(BeginPasswordResetRequest {
+            username: "e77777".into(),
+        })
+        .await
+        .unwrap();
+    reset_ok(&mut client, reset("e77777", "")).await;
+    let audit = app.claimd(&["admin", "audit", "--employee", "077777"]);
+    let audit = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.contains("answers_only"), "{audit}");
+    // The reset's own notice (to the district address) is the sentinel: by then a code
+    // offered at the start of the reset would have been mailed.
+    claimd_testkit::wait_until("the reset's notice", MAIL_WAIT, || {
+        mails_to(&app, "jane.doe@district.example")
+            .iter()
+            .any(|m| m.subject == "Your district password was reset")
+    });
+    assert!(
+        mails_to(&app, "jane@home.example").is_empty(),
+        "no code after the clear"
+    );
+}
