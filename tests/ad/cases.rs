@@ -473,3 +473,161 @@ pub async fn check_config_refuses_plain_ldap(dc: &mut SambaDc) {
     );
     assert!(!stderr.contains(SambaDc::SERVICE_PASSWORD));
 }
+
+/// A pre-provisioned account whose sAMAccountName is not the claimd username is not taken:
+/// the claim fails with a plain reason for IT, and the account is left as it was.
+pub async fn a_preprovisioned_account_with_another_username_is_left_alone(dc: &mut SambaDc) {
+    let dn = format!("CN=Jo Other,{}", SambaDc::USERS_BASE_DN);
+    dc.ldapmodify(&format!(
+        "dn: {dn}\nchangetype: add\nobjectClass: user\nsAMAccountName: jother\n\
+         userPrincipalName: jother@{realm}\nemployeeID: 5050\nuserAccountControl: 514\n",
+        realm = SambaDc::REALM
+    ));
+    let ad = Ad::new(dc, true, "5050,Other,Jo,jo@district.example,active\n");
+    let mut client = ad.client().await;
+    let reply = client
+        .claim_account(claim(5050, "Other", "Jo", GOOD))
+        .await
+        .unwrap()
+        .into_inner();
+    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    assert_eq!(op.state(), OperationState::Failed, "{op:?}");
+    assert_eq!(op.reason, claimd_core::reasons::ACCOUNT_OTHER_USERNAME);
+    let entry = dc.search(
+        "(employeeID=5050)",
+        &["sAMAccountName", "userAccountControl", "pwdLastSet"],
+    );
+    assert_eq!(entry.matches("dn: ").count(), 1, "nothing created: {entry}");
+    assert_eq!(
+        attribute(&entry, "sAMAccountName").as_deref(),
+        Some("jother")
+    );
+    assert_eq!(
+        attribute(&entry, "userAccountControl").as_deref(),
+        Some("514")
+    );
+    assert_eq!(
+        attribute(&entry, "pwdLastSet").as_deref(),
+        Some("0"),
+        "{entry}"
+    );
+    assert!(!dc.can_bind("jother@district.example", GOOD));
+}
+
+/// Two accounts carrying one employeeID: claimd guesses neither, says how many it found,
+/// and touches neither.
+pub async fn two_accounts_with_one_employee_id_are_both_left_alone(dc: &mut SambaDc) {
+    for (cn, sam) in [("Twin One", "e5060"), ("Twin Two", "twin5060")] {
+        dc.ldapmodify(&format!(
+            "dn: CN={cn},{base}\nchangetype: add\nobjectClass: user\nsAMAccountName: {sam}\n\
+             employeeID: 5060\nuserAccountControl: 514\n",
+            base = SambaDc::USERS_BASE_DN
+        ));
+    }
+    let ad = Ad::new(dc, true, "5060,Twin,Tess,tess@district.example,active\n");
+    let mut client = ad.client().await;
+    let reply = client
+        .claim_account(claim(5060, "Twin", "Tess", GOOD))
+        .await
+        .unwrap()
+        .into_inner();
+    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    assert_eq!(op.state(), OperationState::Failed, "{op:?}");
+    assert_eq!(
+        op.reason,
+        claimd_core::reasons::with_number(claimd_core::reasons::SEVERAL_ACCOUNTS, 2)
+    );
+    let found = dc.search("(employeeID=5060)", &["userAccountControl", "pwdLastSet"]);
+    assert_eq!(found.matches("dn: ").count(), 2, "{found}");
+    assert_eq!(
+        found.matches("userAccountControl: 514").count(),
+        2,
+        "{found}"
+    );
+    assert_eq!(found.matches("pwdLastSet: 0").count(), 2, "{found}");
+}
+
+/// A username of exactly 20 characters (AD's sAMAccountName limit) is created and logs in;
+/// a template that would make 21 stops check-config, naming the key.
+pub async fn a_twenty_character_username_is_created_and_twenty_one_refused(dc: &mut SambaDc) {
+    // "district-staff" and six digits: 20 characters.
+    let mut ad = Ad::new(dc, true, "5070,Long,Lou,lou@district.example,active\n");
+    ad.claimd.stop_with(nix::sys::signal::Signal::SIGTERM);
+    ad.claimd
+        .set_env("CLAIMD__ACCOUNTS__USERNAME_TEMPLATE", "district-staff{id6}");
+    ad.claimd.launch();
+    let mut client = ad.client().await;
+    let reply = client
+        .claim_account(claim(5070, "Long", "Lou", GOOD))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.username, "district-staff005070");
+    assert_eq!(reply.username.len(), 20);
+    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");
+    let entry = dc.search("(employeeID=5070)", &["sAMAccountName"]);
+    assert_eq!(
+        attribute(&entry, "sAMAccountName").as_deref(),
+        Some("district-staff005070")
+    );
+    assert!(dc.can_bind(&upn("district-staff005070"), GOOD));
+
+    ad.claimd.set_env(
+        "CLAIMD__ACCOUNTS__USERNAME_TEMPLATE",
+        "district-staffs{id6}",
+    );
+    let out = ad.claimd.run(&["check-config"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("accounts.username_template"),
+        "{stderr}"
+    );
+}
+
+/// `directory.upn_suffix` other than the domain's: new accounts get it in their
+/// userPrincipalName, and the login and the change-password check use it.
+pub async fn a_custom_upn_suffix_is_written_and_used_to_log_in(dc: &mut SambaDc) {
+    let url = format!(
+        "url = \"{}\"\nupn_suffix = \"staff.district.example\"",
+        SambaDc::LDAPS_URL
+    );
+    let ad = Ad::with_url(
+        dc,
+        true,
+        "5080,Suffix,Sue,sue@district.example,active\n",
+        &url,
+    );
+    let mut client = ad.client().await;
+    let reply = client
+        .claim_account(claim(5080, "Suffix", "Sue", GOOD))
+        .await
+        .unwrap()
+        .into_inner();
+    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");
+    let entry = dc.search("(employeeID=5080)", &["userPrincipalName"]);
+    assert_eq!(
+        attribute(&entry, "userPrincipalName").as_deref(),
+        Some("e5080@staff.district.example")
+    );
+    assert!(dc.can_bind("e5080@staff.district.example", GOOD));
+    // ChangePassword checks the current password with a bind as e5080@staff.district.example.
+    let changed = "Second-Harbor-Lantern-8";
+    let op = client
+        .change_password(ChangePasswordRequest {
+            username: "e5080".into(),
+            current_password: GOOD.into(),
+            new_password: changed.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .operation
+        .unwrap();
+    assert_eq!(
+        settle(&mut client, &op.id).await.state(),
+        OperationState::Succeeded
+    );
+    assert!(dc.can_bind("e5080@staff.district.example", changed));
+}

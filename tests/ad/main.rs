@@ -43,6 +43,10 @@ cases!(
     a_claim_made_while_the_dc_is_down_completes_when_it_is_back,
     starttls_and_failover_reach_the_dc,
     check_config_refuses_plain_ldap,
+    a_preprovisioned_account_with_another_username_is_left_alone,
+    two_accounts_with_one_employee_id_are_both_left_alone,
+    a_twenty_character_username_is_created_and_twenty_one_refused,
+    a_custom_upn_suffix_is_written_and_used_to_log_in,
 );
 
 /// The filters and `--skip` patterns of a libtest-style command line; other flags are ignored.
