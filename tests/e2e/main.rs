@@ -16,6 +16,7 @@ mod faults;
 mod harness;
 mod keyboard;
 mod lifecycle;
+mod limits;
 mod metrics;
 mod portal;
 mod recovery;
