@@ -5,7 +5,8 @@
 //!  target/release/examples/bench_replicas target/release/claimd [N]`
 //!
 //! Each setup gets a fresh slapd (and PostgreSQL server, with fsync on: every commit flushed,
-//! as durable as SQLite's `synchronous = FULL`), N people on the roster, five warm-up
+//! as claimd's SQLite flushes a claim's, `synchronous = FULL`; its worker's own commits there
+//! are `NORMAL`), N people on the roster, five warm-up
 //! claims, then N claims sent by 8 clients at once (spread over the replicas), each followed to
 //! SUCCEEDED. Two replicas on one machine share its cores: the figure shows what the
 //! replicated store costs, not what a second machine would add.

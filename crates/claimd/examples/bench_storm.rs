@@ -265,13 +265,18 @@ async fn main() -> Result<(), BoxError> {
         ms(percentile(&during, 1.0)),
         poll_failures.load(Ordering::Relaxed),
     );
-    println!("  claimd exit: {}", stack.stop()?);
+    let exit = stack.stop()?;
+    println!("  claimd exit: {exit}");
     let succeeded = tally.succeeded.load(Ordering::Relaxed);
     let failed_polls = poll_failures.load(Ordering::Relaxed);
     println!(
         "  verified: {succeeded} of {claims} claims SUCCEEDED, {failed_polls} cheap calls failed"
     );
-    if succeeded != claims || !claim_errors.is_empty() || failed_polls != 0 {
+    if succeeded != claims
+        || !claim_errors.is_empty()
+        || failed_polls != 0
+        || exit != "exit status: 0"
+    {
         return Err("the storm did not do all its work".into());
     }
     Ok(())

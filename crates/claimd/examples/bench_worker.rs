@@ -153,7 +153,7 @@ async fn worker(jobs: u32) -> Result<f64, BoxError> {
     if done != i64::from(jobs) {
         return Err(format!("only {done} of {jobs} jobs succeeded ({failed} did not)").into());
     }
-    for i in [1, jobs / 2, jobs] {
+    for i in [1, jobs.div_ceil(2), jobs] {
         let dn = format!("uid=e{i},{}", Slapd::USERS_BASE_DN);
         if !slapd.can_bind(&dn, PASSWORD) {
             return Err(format!("{dn} does not log in with its password").into());
@@ -216,7 +216,7 @@ async fn bare(jobs: u32) -> Result<f64, BoxError> {
         lane.await??;
     }
     let took = started.elapsed().as_secs_f64();
-    for i in [1, jobs / 2, jobs] {
+    for i in [1, jobs.div_ceil(2), jobs] {
         let dn = format!("uid=e{i},{}", Slapd::USERS_BASE_DN);
         if !slapd.can_bind(&dn, PASSWORD) {
             return Err(format!("floor: {dn} does not log in with its password").into());

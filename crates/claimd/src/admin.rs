@@ -134,7 +134,7 @@ pub async fn run(
                 .await?
             {
                 bail!(
-                    "operation {id} has no job waiting for a retry (done, failed, unknown, or being applied now)"
+                    "operation {id} has no job waiting for a retry (done, failed, unknown, being applied now, or held until its lease ends because its last write may still land)"
                 );
             }
             println!("operation {id} will be retried now");

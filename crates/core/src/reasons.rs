@@ -1,8 +1,9 @@
 //! Why an operation ended without its change, in the plain words the person reads on a
 //! finish page (and a district service in `Operation.reason`).
 //!
-//! Every reason an operation can end with, or wait with, is one of these texts, so the
-//! pages can translate each of them: [`ALL`] lists them, and the portal's tests render a
+//! Every reason an operation can end with, or wait with, is one of these texts (but for the
+//! words IT types in `claimd admin release --reason`, shown as typed), so the pages can
+//! translate each of them: [`ALL`] lists them, and the portal's tests render a
 //! failed finish page in Spanish for every one. A reason carries at most one number, written
 //! `{n}` here and filled in with [`with_number`]. They name nothing the person did not type
 //! (no other account, no DN, no server text): details go to claimd's log.

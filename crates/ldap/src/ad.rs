@@ -206,7 +206,7 @@ async fn find(
         )
         .await
         .and_then(|r| r.success())
-        .map_err(|e| classify(Step::Entry, e))?;
+        .map_err(|e| classify(Step::Read, e))?;
     let mut users: Vec<SearchEntry> = entries.into_iter().map(SearchEntry::construct).collect();
     if users.len() > 1 {
         return Err(DirectoryError::Permanent {

@@ -20,6 +20,8 @@ const PERMANENT: &[u32] = &[
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Step {
     Connect,
+    /// A search: it changes nothing, so a failure is never an unconfirmed write.
+    Read,
     Entry,
     Password,
 }
@@ -38,7 +40,7 @@ pub(crate) fn classify(step: Step, error: LdapError) -> DirectoryError {
             let reason = match (step, result.rc) {
                 (Step::Password, 19) => reasons::PASSWORD_POLICY.to_owned(),
                 (Step::Password, rc) => reasons::with_number(reasons::PASSWORD_REFUSED, rc),
-                (Step::Entry | Step::Connect, rc) => {
+                (Step::Entry | Step::Read | Step::Connect, rc) => {
                     reasons::with_number(reasons::ENTRY_REFUSED, rc)
                 }
             };
@@ -53,7 +55,7 @@ pub(crate) fn classify(step: Step, error: LdapError) -> DirectoryError {
         other @ LdapError::OpSend { .. } => DirectoryError::Transient {
             reason: format!("{step:?}: {other}"),
         },
-        other if matches!(step, Step::Connect) => DirectoryError::Transient {
+        other if matches!(step, Step::Connect | Step::Read) => DirectoryError::Transient {
             reason: format!("{step:?}: {other}"),
         },
         // A request on a connection that broke or went quiet: it may have been sent, and
@@ -185,6 +187,15 @@ mod tests {
         };
         assert!(matches!(
             classify(Step::Connect, io()),
+            DirectoryError::Transient { .. }
+        ));
+        // A search that broke off changed nothing.
+        assert!(matches!(
+            classify(Step::Read, io()),
+            DirectoryError::Transient { .. }
+        ));
+        assert!(matches!(
+            classify(Step::Read, LdapError::EndOfStream),
             DirectoryError::Transient { .. }
         ));
         // The same failure once a write may have gone out: it may still land.

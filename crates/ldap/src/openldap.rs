@@ -177,7 +177,7 @@ async fn entry_exists(
     {
         Ok((entries, _)) => Ok(!entries.is_empty()),
         Err(ldap3::LdapError::LdapResult { result }) if result.rc == NO_SUCH_OBJECT => Ok(false),
-        Err(e) => Err(classify(Step::Entry, e)),
+        Err(e) => Err(classify(Step::Read, e)),
     }
 }
 
@@ -212,7 +212,7 @@ async fn check_owner(
         .search(dn, Scope::Base, "(objectClass=*)", vec!["employeeNumber"])
         .await
         .and_then(|r| r.success())
-        .map_err(|e| classify(Step::Entry, e))?;
+        .map_err(|e| classify(Step::Read, e))?;
     let Some(entry) = entries.into_iter().next().map(SearchEntry::construct) else {
         // Deleted between our add and this read: the next try adds it afresh.
         return Err(DirectoryError::Transient {

@@ -410,7 +410,7 @@ pub(crate) static CATALOG: &[(&str, &str)] = &[
     ),
     (
         "cancelled: the employee has left",
-        "cancelada: el empleado ya no trabaja en el distrito",
+        "cancelada: la persona ya no trabaja en el distrito",
     ),
     (
         "waiting for the directory; claimd keeps retrying",
@@ -422,11 +422,11 @@ pub(crate) static CATALOG: &[(&str, &str)] = &[
     ),
     (
         "the directory could not be written for {n} day(s); please submit the request again",
-        "no se pudo escribir en el directorio durante {n} día(s); envíe la solicitud de nuevo",
+        "no se pudo registrar el cambio en el directorio en {n} día(s); envíe la solicitud de nuevo",
     ),
     (
         "the directory could not be written for {n} hour(s); please submit the request again",
-        "no se pudo escribir en el directorio durante {n} hora(s); envíe la solicitud de nuevo",
+        "no se pudo registrar el cambio en el directorio en {n} hora(s); envíe la solicitud de nuevo",
     ),
     (
         "the queued password could not be read; please submit the request again",

@@ -189,30 +189,16 @@ impl Worker {
             warn!("the lease's deadline passed before the directory write; nothing written");
             return Ok(Decision::Done(Step::LeaseLost));
         }
+        // A job given its last try already: past its age by a whole lease (an unconfirmed
+        // write past its age is retried once its lease ends, and not again).
+        let age = now_millis().saturating_sub(job.queued_at);
+        if age >= millis(self.config.max_job_age).saturating_add(millis(self.config.lease)) {
+            warn!("the job is too old to try again; nothing written");
+            let reason = reasons::too_old(self.config.max_job_age);
+            return Ok(self.ended(job, JobOutcome::Failed { reason }, Step::Failed));
+        }
         let result = match opened {
-            Ok(password) => {
-                debug!("directory write started");
-                let started = Instant::now();
-                // Connecting, failing over and writing all count against the lease: a write
-                // still running when it ends is abandoned, so it cannot land after another
-                // worker has taken the job (or a newer password has been written).
-                let result = tokio::time::timeout_at(
-                    deadline,
-                    self.directory.apply(&job.job, password.as_ref()),
-                )
-                .await
-                .unwrap_or_else(|_| {
-                    Err(DirectoryError::Unconfirmed {
-                        reason: "the directory did not finish within the job's lease".into(),
-                    })
-                });
-                let elapsed = started.elapsed();
-                let latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
-                info!(latency_ms, ok = result.is_ok(), "directory write attempted");
-                metrics::histogram!("claimd_directory_write_seconds", "kind" => job.job.kind.as_str())
-                    .record(elapsed.as_secs_f64());
-                result
-            }
+            Ok(password) => self.write(job, password.as_ref(), deadline).await,
             Err(e) => {
                 error!(error = %e, "queued password cannot be opened; was the seal key replaced?");
                 Err(DirectoryError::Permanent {
@@ -221,31 +207,62 @@ impl Worker {
             }
         };
         let now = now_millis();
+        let too_old = now.saturating_sub(job.queued_at) >= millis(self.config.max_job_age);
         let (outcome, step) = match result {
             Ok(()) => (JobOutcome::Succeeded, Step::Succeeded),
             Err(DirectoryError::Permanent { reason }) => {
                 warn!(%reason, "directory refused the job");
                 (JobOutcome::Failed { reason }, Step::Failed)
             }
-            Err(DirectoryError::Transient { reason } | DirectoryError::Unconfirmed { reason })
-                if now.saturating_sub(job.queued_at) >= millis(self.config.max_job_age) =>
-            {
+            Err(DirectoryError::Transient { reason }) if too_old => {
                 warn!(%reason, "directory write failed and the job is too old to retry");
                 let reason = reasons::too_old(self.config.max_job_age);
                 (JobOutcome::Failed { reason }, Step::Failed)
             }
             Err(DirectoryError::Transient { reason }) => {
-                return self.retry(job, &reason, now, now).await;
+                return self.retry(job, &reason, now, None).await;
             }
-            // The request may still be carried out: no write for this account (this job's
-            // retry, or a newer password, which waits behind it) starts before the lease it
-            // was sent under has ended.
+            // The request may still be carried out: the job stays held until the lease it
+            // was sent under has ended, so no write for this account (this job's retry, or a
+            // newer password or a leaver's disable, which wait behind it) starts before then.
+            // Even past its age: ending it now would let those start at once.
             Err(DirectoryError::Unconfirmed { reason }) => {
-                return self.retry(job, &reason, now, lease.ends_ms).await;
+                return self.retry(job, &reason, now, Some(lease.ends_ms)).await;
             }
         };
+        Ok(self.ended(job, outcome, step))
+    }
+
+    /// Sends one job's change to the directory, giving up at `deadline`: connecting,
+    /// failing over and writing all count against the lease, so a write still running when
+    /// it ends is abandoned (and reported unconfirmed: it may still land).
+    async fn write(
+        &self,
+        job: &LeasedJob,
+        password: Option<&secrecy::SecretString>,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), DirectoryError> {
+        debug!("directory write started");
+        let started = Instant::now();
+        let result = tokio::time::timeout_at(deadline, self.directory.apply(&job.job, password))
+            .await
+            .unwrap_or_else(|_| {
+                Err(DirectoryError::Unconfirmed {
+                    reason: "the directory did not finish within the job's lease".into(),
+                })
+            });
+        let elapsed = started.elapsed();
+        let latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        info!(latency_ms, ok = result.is_ok(), "directory write attempted");
+        metrics::histogram!("claimd_directory_write_seconds", "kind" => job.job.kind.as_str())
+            .record(elapsed.as_secs_f64());
+        result
+    }
+
+    /// A job's end, to be recorded: its audit row and, for a success, the person's notice.
+    fn ended(&self, job: &LeasedJob, outcome: JobOutcome, step: Step) -> Decision {
         let audit = AuditEvent {
-            at: now,
+            at: now_millis(),
             action: audit_action(job.job.kind),
             employee_id: Some(job.job.account.employee_id),
             username: Some(job.job.account.username.clone()),
@@ -260,41 +277,47 @@ impl Worker {
                 JobOutcome::Succeeded => None,
             },
         };
-        let notice = if step == Step::Succeeded {
+        let mail = if step == Step::Succeeded {
             self.notice(&job.job)
         } else {
             None
         };
-        Ok(Decision::End(
+        Decision::End(
             Box::new(EndedJob {
                 job: job.clone(),
                 outcome,
                 audit,
-                mail: notice,
+                mail,
             }),
             step,
-        ))
+        )
     }
 
-    /// Records a transient failure: the job is retried after its backoff, and not before
-    /// `not_before`.
+    /// Records a transient failure: the job is retried after its backoff, and, when
+    /// `held_until` is given, stays held until then (not taken, superseded or cancelled).
     async fn retry(
         &self,
         job: &LeasedJob,
         reason: &str,
         now: Millis,
-        not_before: Millis,
+        held_until: Option<Millis>,
     ) -> Result<Decision, StoreError> {
         let delay = retry_delay(
             job.attempts,
             self.config.backoff_initial,
             self.config.backoff_max,
         );
-        let retry_at = now.saturating_add(millis(delay)).max(not_before);
+        let retry_at = now
+            .saturating_add(millis(delay))
+            .max(held_until.unwrap_or(now));
         warn!(%reason, retry_in_ms = retry_at.saturating_sub(now), "directory write failed, will retry");
         count_job(job.job.kind.as_str(), "retrying");
         Ok(Decision::Done(
-            if self.store.retry_job(job, retry_at, reason, now).await? {
+            if self
+                .store
+                .retry_job(job, retry_at, held_until, reason, now)
+                .await?
+            {
                 Step::Retrying
             } else {
                 warn!("lease lost before the retry was recorded");

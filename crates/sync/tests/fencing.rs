@@ -19,8 +19,10 @@ use claimd_core::{
 use claimd_store::SqliteStore;
 use claimd_sync::{Step, SyncConfig, Worker};
 use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Notify;
 
-/// One account's password, and how long a write of a given password stalls first.
+/// One account's password; a write of a listed password stalls until the test lets the
+/// directory carry it out (or for ever).
 #[derive(Debug, Default)]
 struct FakeDirectory {
     password: Arc<Mutex<Option<String>>>,
@@ -28,7 +30,7 @@ struct FakeDirectory {
     sent: Mutex<Vec<(String, Millis)>>,
     /// Every password the directory carried out, in the order it did.
     landed: Arc<Mutex<Vec<String>>>,
-    stall: Mutex<HashMap<String, Duration>>,
+    stall: Mutex<HashMap<String, Arc<Notify>>>,
     down: Mutex<bool>,
 }
 
@@ -73,13 +75,13 @@ impl Directory for FakeDirectory {
                 .lock()
                 .unwrap()
                 .push((password.clone(), now_millis()));
-            let stall = self.stall.lock().unwrap().get(&password).copied();
+            let stall = self.stall.lock().unwrap().get(&password).cloned();
             // Once sent, the request is the server's: it is carried out after its stall
             // whether or not the client is still waiting for the answer.
             let (current, landed) = (self.password.clone(), self.landed.clone());
             let server = tokio::spawn(async move {
                 if let Some(stall) = stall {
-                    tokio::time::sleep(stall).await;
+                    stall.notified().await;
                 }
                 *current.lock().unwrap() = Some(password.clone());
                 landed.lock().unwrap().push(password);
@@ -270,12 +272,21 @@ async fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
     }
 }
 
+/// When the person asks for a newer password, in the scenarios below.
+#[derive(Clone, Copy, Debug)]
+enum Newer {
+    /// While the older write is still in flight.
+    DuringTheStall,
+    /// Once the worker has abandoned the older write (which is still in the server's hands).
+    AfterTheWorkerGaveUp,
+}
+
 /// What the README promises of a stalled write: the worker abandons it a tenth of the lease
 /// before the lease ends, the directory may still carry out the request already sent, and
 /// no other write for the account starts before that lease has ended; so the newest
-/// password wins.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_write_stalled_past_its_lease_never_lands_after_a_newer_password() {
+/// password wins. The directory here carries the older request out after the worker gave
+/// up, before its lease ends: the case the lease exists for.
+async fn a_stalled_write_and_a_newer_password(when: Newer) {
     let rig = Rig::new().await;
     let (week, lease) = (Duration::from_secs(7 * 86_400), Duration::from_secs(4));
     let (first, second) = (
@@ -284,16 +295,14 @@ async fn a_write_stalled_past_its_lease_never_lands_after_a_newer_password() {
     );
     claimed(&rig, &first).await;
 
-    // The first replica's write of the older password stalls past the worker's deadline
-    // (nine tenths of the lease); the directory carries it out anyway, just before the
-    // lease ends.
     let older = "Older-Harbor-Lantern-11";
     let newer = "Newer-Meadow-Compass-22";
+    let land_older = Arc::new(Notify::new());
     rig.directory
         .stall
         .lock()
         .unwrap()
-        .insert(older.into(), lease * 95 / 100);
+        .insert(older.into(), land_older.clone());
     let older_op = rig.reset(older).await;
     let stalled = tokio::spawn({
         let first = first.clone();
@@ -307,20 +316,31 @@ async fn a_write_stalled_past_its_lease_never_lands_after_a_newer_password() {
         .lease_until(&older_op)
         .await
         .expect("the older job is leased while its write is in flight");
-
-    // The person asks again at once, and another replica keeps stepping.
-    let newer_op = rig.reset(newer).await;
-    run_until_done(&rig, &second, &newer_op).await;
-    assert_eq!(rig.state(&newer_op).await, OperationState::Succeeded);
+    let newer_op = match when {
+        Newer::DuringTheStall => Some(rig.reset(newer).await),
+        Newer::AfterTheWorkerGaveUp => None,
+    };
     let step = tokio::time::timeout(Duration::from_secs(15), stalled)
         .await
         .expect("the stalled step ends")
         .unwrap();
-    assert_ne!(
+    assert_eq!(
         step,
-        Step::Succeeded,
-        "the older password was reported written"
+        Step::Retrying,
+        "the older write was abandoned ({when:?})"
     );
+    let newer_op = match newer_op {
+        Some(op) => op,
+        None => rig.reset(newer).await,
+    };
+    // The directory now carries the older request out, inside its lease.
+    assert!(
+        now_millis() < older_lease_end,
+        "this machine was too slow to land the older write inside its lease"
+    );
+    land_older.notify_one();
+    run_until_done(&rig, &second, &newer_op).await;
+    assert_eq!(rig.state(&newer_op).await, OperationState::Succeeded);
 
     assert_eq!(
         rig.directory.sent()[1..],
@@ -330,7 +350,7 @@ async fn a_write_stalled_past_its_lease_never_lands_after_a_newer_password() {
     let newer_sent = rig.directory.sent_at(newer).unwrap();
     assert!(
         newer_sent >= older_lease_end,
-        "the newer write started {} ms before the older lease ended",
+        "{when:?}: the newer write started {} ms before the older lease ended",
         older_lease_end - newer_sent
     );
     assert_eq!(
@@ -346,6 +366,19 @@ async fn a_write_stalled_past_its_lease_never_lands_after_a_newer_password() {
     let older_state = rig.accounts.operation(&older_op).await.unwrap();
     assert_eq!(older_state.state, OperationState::Failed);
     assert_eq!(older_state.reason.as_deref(), Some(SUPERSEDED_REASON));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_stalled_past_its_lease_never_lands_after_a_newer_password() {
+    a_stalled_write_and_a_newer_password(Newer::DuringTheStall).await;
+}
+
+/// The newer request after the worker abandoned the older write: the older job is still
+/// held (its request may land), so the newer one neither replaces it at once nor is written
+/// before its lease ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_password_after_an_abandoned_write_waits_for_its_lease() {
+    a_stalled_write_and_a_newer_password(Newer::AfterTheWorkerGaveUp).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -389,7 +422,7 @@ async fn after_a_stall_past_the_deadline_the_rest_of_the_batch_is_not_sent() {
         .stall
         .lock()
         .unwrap()
-        .insert(jane_pw.into(), Duration::from_secs(2));
+        .insert(jane_pw.into(), Arc::new(Notify::new()));
     for (last, first, id, password) in [
         ("Doe", "Jane", "077777", jane_pw),
         ("Roe", "Rick", "077778", rick_pw),

@@ -244,12 +244,16 @@ pub trait JobStore: Send + Sync + fmt::Debug {
         Ok(held.first().copied().unwrap_or(false))
     }
 
-    /// Gives a job back to be retried at `retry_at`, keeping `error` for operators. False when
-    /// the lease was lost.
+    /// Gives a job back to be retried at `retry_at`, keeping `error` for operators. With
+    /// `held_until` (a write that may still land), the job stays held until then: no worker
+    /// leases it, no newer password supersedes it, no leaver's import cancels it, no
+    /// `admin retry` hurries it, and one employee's later jobs wait behind it. False when the
+    /// lease was lost.
     async fn retry_job(
         &self,
         job: &LeasedJob,
         retry_at: Millis,
+        held_until: Option<Millis>,
         error: &str,
         now: Millis,
     ) -> Result<bool, StoreError>;

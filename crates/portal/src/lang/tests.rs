@@ -263,19 +263,21 @@ fn every_refusal_the_writer_and_the_worker_make_is_a_listed_reason() {
         let text = fs::read_to_string(&path).unwrap();
         // Unit tests may spell reasons out.
         let code = text.split("#[cfg(test)]").next().unwrap_or_default();
-        let marker = "DirectoryError::Permanent {";
-        for (at, _) in code.match_indices(marker) {
-            let rest = code[at + marker.len()..].trim_start();
-            let Some(value) = rest.strip_prefix("reason:") else {
-                continue; // a pattern, or `{ reason }` made from a listed reason above it
-            };
-            made += 1;
-            assert!(
-                value.trim_start().starts_with("reasons::"),
-                "{}: a refusal not taken from claimd_core::reasons: {}",
-                path.display(),
-                value.lines().next().unwrap_or_default()
-            );
+        for marker in ["DirectoryError::Permanent {", "JobOutcome::Failed {"] {
+            for (at, _) in code.match_indices(marker) {
+                let rest = code[at + marker.len()..].trim_start();
+                let Some(value) = rest.strip_prefix("reason:") else {
+                    continue; // a pattern, or `{ reason }` made from a listed reason above it
+                };
+                made += 1;
+                let value = value.trim_start();
+                assert!(
+                    value.starts_with("reasons::") || value.starts_with("reason.into()"),
+                    "{}: a reason not taken from claimd_core::reasons: {}",
+                    path.display(),
+                    value.lines().next().unwrap_or_default()
+                );
+            }
         }
     }
     assert!(made >= 8, "the scan finds the refusals ({made})");

@@ -377,11 +377,14 @@ pub(super) async fn queue(
     Ok(())
 }
 
-/// Gives a job back for another try at `retry_at`. False when the lease is lost.
+/// Gives a job back for another try at `retry_at`, held by nobody until `held_until` (a
+/// lease with no owner: every statement that takes, supersedes or cancels a job leaves a
+/// held one alone). False when the lease is lost.
 pub(super) async fn retry(
     pool: &Pool,
     job: &LeasedJob,
     retry_at: Millis,
+    held_until: Option<Millis>,
     error: &str,
     now: Millis,
 ) -> Result<bool, StoreError> {
@@ -389,7 +392,7 @@ pub(super) async fn retry(
     let id = job.job.id.to_string();
     let updated = sqlx::query(
         "UPDATE directory_jobs
-         SET next_attempt_at = $1, lease_owner = NULL, lease_until = NULL, last_error = $2, updated_at = $3
+         SET next_attempt_at = $1, lease_owner = NULL, lease_until = $6, last_error = $2, updated_at = $3
          WHERE id = $4 AND state = 'queued' AND lease_owner = $5",
     )
     .bind(retry_at)
@@ -397,6 +400,7 @@ pub(super) async fn retry(
     .bind(now)
     .bind(&id)
     .bind(&job.lease_owner)
+    .bind(held_until)
     .execute(&mut *tx)
     .await
     .map_err(store_error)?;

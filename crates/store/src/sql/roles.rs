@@ -202,10 +202,11 @@ macro_rules! impl_store_roles {
                     &self,
                     job: &LeasedJob,
                     retry_at: Millis,
+                    held_until: Option<Millis>,
                     error: &str,
                     now: Millis,
                 ) -> Result<bool, StoreError> {
-                    jobs::retry(self.job_pool(), job, retry_at, error, now).await
+                    jobs::retry(self.job_pool(), job, retry_at, held_until, error, now).await
                 }
             }
 

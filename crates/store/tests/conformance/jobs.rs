@@ -130,7 +130,7 @@ pub async fn an_expired_lease_is_taken_over_and_the_old_holder_fenced(store: Arc
     );
     assert!(
         !store
-            .retry_job(&dead, T0 + 5000, "late", T0 + 1001)
+            .retry_job(&dead, T0 + 5000, None, "late", T0 + 1001)
             .await
             .unwrap()
     );
@@ -154,7 +154,7 @@ pub async fn a_retried_job_waits_until_due(store: Arc<dyn Store>) {
         .unwrap();
     assert!(
         store
-            .retry_job(&job, T0 + 4000, "connection refused", T0)
+            .retry_job(&job, T0 + 4000, None, "connection refused", T0)
             .await
             .unwrap()
     );
@@ -215,4 +215,58 @@ pub async fn jobs_are_leased_and_recorded_in_batches(store: Arc<dyn Store>) {
     assert_eq!(first.state, OperationState::Succeeded);
     let second = store.operation(batch[1].job.id).await.unwrap().unwrap();
     assert_eq!(second.state, OperationState::Pending);
+}
+
+/// A job retried as held (its write may still land) is left alone until then: not leased,
+/// not replaced by a newer password, not hurried by `admin retry`; the newer job waits behind
+/// it, and once the hold ends the older is fenced as superseded and the newer goes.
+pub async fn a_held_retry_is_left_alone_until_it_ends(store: Arc<dyn Store>) {
+    use claimd_core::{JobKind, store::LeaseCheck};
+    let claim_id = active_claim(&*store).await;
+    let older = password_job(&claim_id, JobKind::ResetPassword, T0 + 1);
+    let older_id = older.job.id;
+    store.insert_password_job(older).await.unwrap();
+    let held = store
+        .lease_job("w1", Duration::from_secs(60), T0 + 2)
+        .await
+        .unwrap()
+        .unwrap();
+    let until = T0 + 60_002;
+    assert!(
+        store
+            .retry_job(&held, until, Some(until), "unconfirmed", T0 + 3)
+            .await
+            .unwrap()
+    );
+    let newer = password_job(&claim_id, JobKind::ChangePassword, T0 + 4);
+    store.insert_password_job(newer).await.unwrap();
+    assert_eq!(
+        store.operation(older_id).await.unwrap().unwrap().state,
+        OperationState::Pending,
+        "a newer password does not replace a held job"
+    );
+    assert!(
+        !store
+            .retry_now(older_id, audit(T0 + 5, "admin.retry", "done"), T0 + 5)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .lease_job("w2", Duration::from_secs(60), until - 1)
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing for the account is leased while the hold lasts"
+    );
+    let older = store
+        .lease_job("w2", Duration::from_secs(60), until)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(older.job.id, older_id);
+    assert_eq!(
+        store.confirm_lease(&older, until + 1).await.unwrap(),
+        LeaseCheck::Superseded(claimd_core::store::SUPERSEDED_REASON)
+    );
 }

@@ -28,6 +28,7 @@ macro_rules! conformance {
                 jobs::a_refused_job_frees_the_roster_entry,
                 jobs::an_expired_lease_is_taken_over_and_the_old_holder_fenced,
                 jobs::a_retried_job_waits_until_due,
+                jobs::a_held_retry_is_left_alone_until_it_ends,
                 jobs::jobs_are_leased_and_recorded_in_batches,
                 attempts::failures_lock_accounts_and_addresses,
                 attempts::old_and_cleared_failures_do_not_count,
