@@ -17,6 +17,7 @@ mod harness;
 mod keyboard;
 mod lifecycle;
 mod limits;
+mod mail_tls;
 mod metrics;
 mod portal;
 mod recovery;

@@ -97,3 +97,54 @@ async fn two_replicas_on_postgres_share_claims_watches_and_limits() {
     drop(app);
     drop(postgres);
 }
+
+/// `store.password_file` with PostgreSQL: a role that must give its password, a URL
+/// without one, and the password read from the file. The wrong password stops the command
+/// with the server's refusal named, and never shows the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_password_comes_from_store_password_file() {
+    let postgres = tokio::task::spawn_blocking(Postgres::start).await.unwrap();
+    let url = postgres.add_password_role("claimd_app", "Db-Pass-Lantern-4417");
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = dir.path().join("wrong-password");
+    std::fs::write(&wrong, "Not-The-Db-Pass\n").unwrap();
+    let right = dir.path().join("db-password");
+    std::fs::write(&right, "Db-Pass-Lantern-4417\n").unwrap();
+
+    let app = App::start_with(&[
+        ("CLAIMD__STORE__URL", &url),
+        ("CLAIMD__STORE__PASSWORD_FILE", right.to_str().unwrap()),
+    ])
+    .await;
+    let mut client = app.client().await;
+    let reply = claim_ok(&mut client, jane()).await;
+    assert_eq!(
+        crate::harness::settle(&mut client, &reply.operation.unwrap().id)
+            .await
+            .state(),
+        OperationState::Succeeded
+    );
+    assert!(!app.logs().contains("Db-Pass-Lantern-4417"));
+
+    // The same store with the wrong file, and with none: refused by the server.
+    let run = |file: Option<&std::path::Path>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_claimd"));
+        command
+            .arg("--config")
+            .arg(app.claimd.config_path())
+            .args(["admin", "audit", "--limit", "1"])
+            .env("CLAIMD__STORE__URL", &url);
+        if let Some(file) = file {
+            command.env("CLAIMD__STORE__PASSWORD_FILE", file);
+        }
+        command.output().unwrap()
+    };
+    for file in [Some(wrong.as_path()), None] {
+        let out = run(file);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{file:?}: {stderr}");
+        assert!(stderr.contains("password"), "{file:?}: {stderr}");
+        assert!(!stderr.contains("Not-The-Db-Pass"), "{stderr}");
+    }
+    assert!(run(Some(right.as_path())).status.success());
+}

@@ -118,7 +118,12 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
             }),
         ));
         let m = &parts.mail;
-        let mailer = Arc::new(SmtpMailer::new(&m.url, &m.from, m.timeout)?);
+        let mailer = Arc::new(SmtpMailer::new(
+            &m.url,
+            &m.from,
+            m.timeout,
+            m.ca_pem.as_deref(),
+        )?);
         let sender = Arc::new(MailSender::new(
             store.clone(),
             mailer,

@@ -168,6 +168,51 @@ impl Postgres {
         format!("postgres://postgres@127.0.0.1:{}/claimd", self.port)
     }
 
+    /// Adds a login role that must give `password` (SCRAM) over TCP, owning the `claimd`
+    /// database, and returns its URL without the password: as a district connects with
+    /// `store.password_file`. Other roles keep the harness's trust.
+    pub fn add_password_role(&self, role: &str, password: &str) -> String {
+        let port = self.port.to_string();
+        let sql = format!(
+            "CREATE ROLE {role} LOGIN PASSWORD '{password}'; ALTER DATABASE claimd OWNER TO {role};"
+        );
+        let out = self.run_owner(
+            &self.bin.join("psql"),
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-d",
+                "claimd",
+                "-c",
+                &sql,
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "psql failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // First match wins: the role's rule goes before the trust rules.
+        let hba = self.data().join("pg_hba.conf");
+        let rules = std::fs::read_to_string(&hba).expect("pg_hba.conf");
+        std::fs::write(
+            &hba,
+            format!("host claimd {role} 127.0.0.1/32 scram-sha-256\n{rules}"),
+        )
+        .expect("pg_hba.conf written");
+        let data = self.data();
+        let out = self.run_owner(
+            &self.bin.join("pg_ctl"),
+            &["-D", data.to_str().unwrap(), "reload"],
+        );
+        assert!(out.status.success(), "pg_ctl reload failed");
+        format!("postgres://{role}@127.0.0.1:{}/claimd", self.port)
+    }
+
     /// The server's port.
     pub fn port(&self) -> u16 {
         self.port

@@ -38,7 +38,30 @@ pub struct Smtp {
     dir: tempfile::TempDir,
     port: u16,
     child: Option<Child>,
+    /// STARTTLS required (with `tls.crt`/`tls.key` in the temp dir), and maybe a login.
+    secure: Option<Option<(String, String)>>,
 }
+
+/// aiosmtpd with STARTTLS required and, given a user, AUTH LOGIN/PLAIN required after it;
+/// mail goes to the same Maildir. Its command line has no AUTH, so it is driven from Python.
+const SECURE_SERVER: &str = r#"
+import ssl, sys, threading
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import AuthResult, LoginPassword
+host, port, maildir, cert, key, user, password = sys.argv[1:8]
+context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+context.load_cert_chain(cert, key)
+def authenticate(server, session, envelope, mechanism, data):
+    ok = (isinstance(data, LoginPassword) and data.login.decode() == user
+          and data.password.decode() == password)
+    return AuthResult(success=ok, handled=False)
+options = dict(tls_context=context, require_starttls=True)
+if user:
+    options.update(authenticator=authenticate, auth_required=True, auth_require_tls=True)
+Controller(Mailbox(maildir), hostname=host, port=int(port), **options).start()
+threading.Event().wait()
+"#;
 
 impl Smtp {
     /// Starts the server. Panics with the reason when aiosmtpd is missing.
@@ -60,7 +83,20 @@ impl Smtp {
             dir,
             port: free_port(),
             child: None,
+            secure: None,
         };
+        smtp.launch();
+        smtp
+    }
+
+    /// A server that requires STARTTLS with `identity` (a certificate for 127.0.0.1) and,
+    /// with `login`, that user and password after it.
+    pub fn start_secure(identity: &crate::Issued, login: Option<(&str, &str)>) -> Self {
+        let mut smtp = Self::start();
+        smtp.stop();
+        fs::write(smtp.dir.path().join("tls.crt"), &identity.cert_pem).expect("certificate");
+        fs::write(smtp.dir.path().join("tls.key"), &identity.key_pem).expect("key");
+        smtp.secure = Some(login.map(|(u, p)| (u.to_owned(), p.to_owned())));
         smtp.launch();
         smtp
     }
@@ -113,17 +149,32 @@ impl Smtp {
 
     fn launch(&mut self) {
         let listen = format!("127.0.0.1:{}", self.port);
-        let child = Command::new(PYTHON)
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &listen,
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            .arg(self.maildir())
+        let mut command = Command::new(PYTHON);
+        match &self.secure {
+            None => {
+                command
+                    .args([
+                        "-m",
+                        "aiosmtpd",
+                        "-n",
+                        "-l",
+                        &listen,
+                        "-c",
+                        "aiosmtpd.handlers.Mailbox",
+                    ])
+                    .arg(self.maildir());
+            }
+            Some(login) => {
+                let (user, password) = login.clone().unwrap_or_default();
+                command
+                    .args(["-c", SECURE_SERVER, "127.0.0.1", &self.port.to_string()])
+                    .arg(self.maildir())
+                    .arg(self.dir.path().join("tls.crt"))
+                    .arg(self.dir.path().join("tls.key"))
+                    .args([user, password]);
+            }
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

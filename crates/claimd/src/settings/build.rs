@@ -34,16 +34,33 @@ pub struct Parts {
 }
 
 impl Settings {
-    /// The name mail is signed with (`mail.from`'s display name, else its address).
-    pub(super) fn mail_signature(&self, p: &mut Problems) -> String {
+    /// The name mail is signed with (`mail.from`'s display name, else its address), and
+    /// the CA `mail.ca_file` names, read.
+    pub(super) fn mail_signature(&self, p: &mut Problems) -> (String, Option<Vec<u8>>) {
         let m = &self.mail;
-        match claimd_mail::validate(&m.url, &m.from) {
-            Ok(()) => claimd_mail::parse_from(&m.from)
-                .map(|b| b.name.unwrap_or_else(|| b.email.to_string()))
-                .unwrap_or_default(),
+        let ca = match &m.ca_file {
+            Some(path) => match std::fs::read(path) {
+                Ok(pem) => Some(pem),
+                Err(e) => {
+                    p.add(
+                        "mail.ca_file",
+                        format!("{} cannot be read: {e}", path.display()),
+                    );
+                    return (String::new(), None);
+                }
+            },
+            None => None,
+        };
+        match claimd_mail::validate(&m.url, &m.from, ca.as_deref()) {
+            Ok(()) => (
+                claimd_mail::parse_from(&m.from)
+                    .map(|b| b.name.unwrap_or_else(|| b.email.to_string()))
+                    .unwrap_or_default(),
+                ca,
+            ),
             Err(e) => {
                 p.add_named(e);
-                String::new()
+                (String::new(), None)
             }
         }
     }
@@ -74,6 +91,8 @@ pub struct MailParts {
     /// Signs the notices: the display name of `from` (or its address).
     pub signature: String,
     pub timeout: Duration,
+    /// `mail.ca_file`'s certificate, read.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 #[derive(Default)]
@@ -310,7 +329,7 @@ impl Settings {
         }
 
         let m = &self.mail;
-        let signature = self.mail_signature(&mut p);
+        let (signature, ca_pem) = self.mail_signature(&mut p);
         if m.timeout_secs == 0 {
             p.add("mail.timeout_secs", "must be at least 1");
         }
@@ -402,6 +421,7 @@ impl Settings {
                 from: m.from.clone(),
                 signature,
                 timeout: Duration::from_secs(m.timeout_secs),
+                ca_pem,
             },
             metrics_listen,
             portal_listen,

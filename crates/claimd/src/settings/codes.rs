@@ -25,7 +25,7 @@ impl Settings {
         // Mail matters only when codes are mailed: a broken [mail] must not stop an import
         // or an unlock in a district that does not use codes.
         let signature = if required {
-            self.mail_signature(&mut p)
+            self.mail_signature(&mut p).0
         } else {
             String::new()
         };

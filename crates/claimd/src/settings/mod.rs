@@ -154,6 +154,9 @@ pub struct MailSection {
     /// The sender; its display name signs the notices.
     pub from: String,
     pub timeout_secs: u64,
+    /// The CA that signed the SMTP server's certificate (PEM), for a relay with the
+    /// district's own; the system's roots when unset.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for MailSection {
@@ -162,6 +165,7 @@ impl Default for MailSection {
             url: "smtp://127.0.0.1:25".into(),
             from: "District IT <ithelp@example.org>".into(),
             timeout_secs: 10,
+            ca_file: None,
         }
     }
 }

@@ -367,3 +367,38 @@ fn the_example_config_lists_every_key_with_its_default() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn mail_ca_file_needs_tls_and_a_readable_certificate() {
+    let ca = file("-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n");
+    let path = ca.path().to_str().unwrap().to_owned();
+    for (url, ca_file, expected) in [
+        (
+            "smtp://127.0.0.1:25",
+            path.as_str(),
+            "mail.ca_file: is only used with TLS",
+        ),
+        (
+            "smtp://127.0.0.1:587?tls=required",
+            "/nonexistent/ca.pem",
+            "mail.ca_file: /nonexistent/ca.pem cannot be read",
+        ),
+        (
+            "smtps://127.0.0.1",
+            path.as_str(),
+            "mail.ca_file: is not a usable PEM certificate",
+        ),
+    ] {
+        let s = Settings::load(
+            None,
+            env(&[
+                ("CLAIMD__MAIL__URL", url),
+                ("CLAIMD__MAIL__CA_FILE", ca_file),
+                ("CLAIMD__DIRECTORY__BIND_PASSWORD", "x"),
+            ]),
+        )
+        .unwrap();
+        let error = s.parts().map(|_| ()).unwrap_err().to_string();
+        assert!(error.contains(expected), "{url}: {error}");
+    }
+}
