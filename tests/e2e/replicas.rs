@@ -148,3 +148,103 @@ async fn the_database_password_comes_from_store_password_file() {
     }
     assert!(run(Some(right.as_path())).status.success());
 }
+
+/// Every limit is counted in the store: one client address asking two replicas on one
+/// PostgreSQL for 25 verification codes (for 25 people) gets at most 20 mailed, and for 40
+/// usernames at most 30 mails, as from one process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_share_the_code_and_username_mail_quotas() {
+    use claimd_api::v1::{BeginPasswordResetRequest, RecoverUsernameRequest};
+    let postgres = tokio::task::spawn_blocking(Postgres::start).await.unwrap();
+    let url = postgres.url();
+    let app = App::start_with(&[
+        ("CLAIMD__STORE__URL", &url),
+        ("CLAIMD__RECOVERY__SECOND_FACTOR", "personal_email"),
+    ])
+    .await;
+    let people: Vec<u32> = (1..=40).map(|i| 100 + i).collect();
+    let mut roster = String::from("employee_id,last_name,first_name,email,status,personal_email\n");
+    for id in &people {
+        roster.push_str(&format!(
+            "{id},Staff{id},Pat,p{id}@district.example,active,p{id}@home.example\n"
+        ));
+    }
+    app.import_roster(&roster);
+    let mut other = app.claimd.replica();
+    other.launch();
+    wait_healthy(&other.endpoint(), &other.logs()).await;
+    let mut clients = [
+        app.client().await,
+        AccountServiceClient::connect(other.endpoint())
+            .await
+            .unwrap(),
+    ];
+    for id in &people {
+        let client = &mut clients[0];
+        let reply = claim_ok(
+            client,
+            claimd_api::v1::ClaimAccountRequest {
+                last_name: format!("Staff{id}"),
+                first_name: "Pat".into(),
+                employee_id: format!("{id:06}"),
+                ..jane()
+            },
+        )
+        .await;
+        crate::harness::settle(client, &reply.operation.unwrap().id).await;
+    }
+
+    // 25 code requests, for 25 people, from this one address, alternating replicas.
+    for (n, id) in people.iter().take(25).enumerate() {
+        clients[n % 2]
+            .begin_password_reset(BeginPasswordResetRequest {
+                username: format!("e{id}"),
+            })
+            .await
+            .unwrap();
+    }
+    let decided = |logs: &str| {
+        (
+            logs.matches("verification code queued").count(),
+            logs.matches("this client asked for too many").count(),
+        )
+    };
+    claimd_testkit::wait_until("25 offers decided", Duration::from_secs(30), || {
+        let (a, b) = (decided(&app.logs()), decided(&other.logs()));
+        a.0 + a.1 + b.0 + b.1 == 25
+    });
+    let (a, b) = (decided(&app.logs()), decided(&other.logs()));
+    assert_eq!((a.0 + b.0, a.1 + b.1), (20, 5), "codes queued, refused");
+
+    // 40 username requests from the same address: 30 answered, then the rate's lock.
+    let mut answered = 0;
+    for (n, id) in people.iter().enumerate() {
+        match clients[n % 2]
+            .recover_username(RecoverUsernameRequest {
+                email: format!("p{id}@district.example"),
+            })
+            .await
+        {
+            Ok(_) => answered += 1,
+            Err(status) => assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}"),
+        }
+    }
+    assert_eq!(answered, 30);
+
+    // What was mailed, once both senders have emptied the outbox.
+    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    claimd_testkit::wait_until("the outbox to empty", Duration::from_secs(60), || {
+        let count: i64 = tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(
+                sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE state = 'queued'")
+                    .fetch_one(&db),
+            )
+        })
+        .unwrap();
+        count == 0
+    });
+    let mails = app.smtp.messages();
+    let count = |subject: &str| mails.iter().filter(|m| m.subject == subject).count();
+    assert_eq!(count("Your district password reset code"), 20);
+    assert_eq!(count("Your district username"), 30);
+}

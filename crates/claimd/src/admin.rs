@@ -4,8 +4,8 @@ use std::{net::IpAddr, time::Duration};
 
 use anyhow::bail;
 use claimd_core::{
-    EmployeeId, OperationId, Store, Username, UsernameTemplate, account_keys,
-    store::{AttemptKey, AuditEvent, now_millis},
+    EmployeeId, OperationId, Store, Username, UsernameTemplate, account_keys, address_keys,
+    store::{AuditEvent, now_millis},
 };
 use clap::Subcommand;
 use secrecy::ExposeSecret;
@@ -172,11 +172,7 @@ async fn unlock(
     let keys = if let Ok(ip) = account.parse::<IpAddr>() {
         // The audit row names the address unlocked.
         address = Some(ip);
-        vec![
-            AttemptKey::Address(ip),
-            AttemptKey::UsernameMail(ip),
-            AttemptKey::WorkOrder(ip),
-        ]
+        address_keys(ip)
     } else {
         // An account is locked under its employee ID (claims) or its username (recovery),
         // whichever was typed at the portal: unlocking one form unlocks both.

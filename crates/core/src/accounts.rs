@@ -85,6 +85,7 @@ impl Accounts {
                 deps.sealer.clone(),
                 deps.mail.clone(),
                 crate::codes::CodeKeys::new(&deps.sealer),
+                deps.policy.lockout.clone(),
             ),
             store: deps.store,
             policy: deps.policy,

@@ -33,6 +33,8 @@ pub(crate) enum Subject {
     UsernameMail,
     /// A work order: only the client address's own rate.
     WorkOrder,
+    /// A verification code asked for: only the client address's own rate.
+    CodeOffer,
 }
 
 /// The attempt keys of `subject` from `client`. The one statement of the key rule.
@@ -48,7 +50,19 @@ pub(crate) fn keys(subject: &Subject, client: Option<IpAddr>) -> Vec<AttemptKey>
             .collect(),
         Subject::UsernameMail => client.map(AttemptKey::UsernameMail).into_iter().collect(),
         Subject::WorkOrder => client.map(AttemptKey::WorkOrder).into_iter().collect(),
+        Subject::CodeOffer => client.map(AttemptKey::CodeOffer).into_iter().collect(),
     }
+}
+
+/// Every key an administrator's unlock of a client address lifts: its failures and each of
+/// its rates.
+pub fn address_keys(ip: IpAddr) -> Vec<AttemptKey> {
+    vec![
+        AttemptKey::Address(ip),
+        AttemptKey::UsernameMail(ip),
+        AttemptKey::WorkOrder(ip),
+        AttemptKey::CodeOffer(ip),
+    ]
 }
 
 /// Every key an administrator's unlock of one account lifts: its claim key and its
@@ -146,6 +160,7 @@ impl Accounts {
             AttemptKey::Address(_) => "address",
             AttemptKey::UsernameMail(_) => "username_mail",
             AttemptKey::WorkOrder(_) => "work_order",
+            AttemptKey::CodeOffer(_) => "code_offer",
         };
         metrics::counter!("claimd_lockouts_total", "scope" => scope).increment(1);
         let mut event = audit.event(

@@ -27,17 +27,29 @@ pub const VERIFICATION_DIGITS: usize = 8;
 /// How long a verification code works.
 pub const VERIFICATION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// How many verification codes may be live for one account: a fourth request sends nothing
-/// until one expires or is used.
-pub const MAX_LIVE_VERIFICATION_CODES: u32 = 3;
+/// How many verification codes one account may get: the numbers core passes to the store,
+/// which counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeQuota {
+    /// Live codes at most: a fourth request sends nothing until one expires or is used.
+    pub live: u32,
+    /// Codes sent in a day at most: with the live limit, nobody can flood a person's inbox
+    /// by asking for resets in a loop.
+    pub per_day: u32,
+    /// No new code while an unused one is younger than this: it is on its way (a slow
+    /// mail, or the reset page drawn again after a refused step).
+    pub resend_after: std::time::Duration,
+}
 
-/// A new verification code is not sent while an unused one is younger than this: it is on
-/// its way (a slow mail, or the reset page drawn again after a refused step).
-pub const RESEND_AFTER: std::time::Duration = std::time::Duration::from_secs(120);
-
-/// How many verification codes one account is sent in a day at most: with the live limit,
-/// nobody can flood a person's inbox by asking for resets in a loop.
-pub const MAX_DAILY_VERIFICATION_CODES: u32 = 10;
+impl Default for CodeQuota {
+    fn default() -> Self {
+        Self {
+            live: 3,
+            per_day: 10,
+            resend_after: std::time::Duration::from_secs(120),
+        }
+    }
+}
 
 /// A new claim code, as printed and mailed: `7KDM-3QXA-9RFT`.
 pub fn new_claim_code() -> SecretString {

@@ -33,7 +33,7 @@ mod username;
 mod work_order;
 
 pub use accounts::{Accounts, AccountsDeps};
-pub use attempts::account_keys;
+pub use attempts::{account_keys, address_keys};
 pub use claim::{ClaimReceipt, ClaimRequest};
 pub use directory::{Account, Directory, DirectoryError, DirectoryJob, JobKind};
 pub use employee_id::EmployeeId;

@@ -3,15 +3,15 @@
 //! returns, so its reply takes as long for a claimed account as for an unknown name, and a
 //! burst of requests for one name costs one store write, not one each.
 //!
-//! Offers are also limited per client address (in this process's memory: microseconds for
-//! every caller, so the limit itself tells nothing): one script cannot make the district
-//! mail every employee's personal address, nor fill the queue against real people.
+//! Offers are also limited per client address, counted in the store (so one quota holds for
+//! the district however many replicas run) by the draining task, off the request path (so
+//! the limit itself tells a caller nothing): one script cannot make the district mail every
+//! employee's personal address.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashSet,
     net::IpAddr,
     sync::{Arc, Mutex, PoisonError},
-    time::{Duration, Instant},
 };
 
 use secrecy::{ExposeSecret, SecretString};
@@ -19,27 +19,19 @@ use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 use crate::{
-    Email, EmployeeId, MailWriter, Sealer, Store, Username, codes,
-    store::{AuditEvent, now_millis},
+    Email, EmployeeId, MailWriter, Sealer, Store, Username, attempts, codes,
+    store::{AuditEvent, LockoutPolicy, Reservation, now_millis},
 };
 
 /// Accounts waiting for a code at most: more are dropped (the person asks again).
 const WAITING: usize = 64;
 
-/// Codes one client address may ask for in [`CLIENT_WINDOW`].
-const PER_CLIENT: u32 = 20;
-
-/// The window of [`PER_CLIENT`].
-const CLIENT_WINDOW: Duration = Duration::from_secs(3600);
-
-/// Client addresses remembered at most; past this the oldest windows are forgotten.
-const CLIENTS: usize = 10_000;
-
-/// One account to send a code to.
+/// One account to send a code to, and who asked.
 struct Wanted {
     username: Username,
     employee_id: EmployeeId,
     to: Email,
+    client: Option<IpAddr>,
 }
 
 /// What the draining task needs.
@@ -48,6 +40,10 @@ struct Parts {
     sealer: Arc<Sealer>,
     mail: Arc<MailWriter>,
     keys: codes::CodeKeys,
+    /// The per-address quota's numbers (the store counts).
+    limits: LockoutPolicy,
+    /// The per-account quota's numbers (the store counts).
+    quota: codes::CodeQuota,
 }
 
 /// The queue of accounts to send a verification code to.
@@ -58,34 +54,6 @@ pub(crate) struct CodeMail {
     /// The draining task's inbox; started on first use (inside the runtime), and again
     /// should that task have ended.
     queue: Mutex<Option<mpsc::Sender<Wanted>>>,
-    /// Offers per client address.
-    clients: ClientLimit,
-}
-
-/// Offers per client address: when its window began, and how many since.
-#[derive(Default)]
-struct ClientLimit(Mutex<HashMap<IpAddr, (Instant, u32)>>);
-
-impl ClientLimit {
-    /// Whether `client` may ask for another code at `now` (and counts it).
-    fn allows(&self, client: Option<IpAddr>, now: Instant) -> bool {
-        let Some(client) = client else {
-            return true;
-        };
-        let mut clients = lock(&self.0);
-        if clients.len() >= CLIENTS {
-            clients.retain(|_, (since, _)| now.duration_since(*since) < CLIENT_WINDOW);
-        }
-        if clients.len() >= CLIENTS {
-            return false;
-        }
-        let (since, count) = clients.entry(client).or_insert((now, 0));
-        if now.duration_since(*since) >= CLIENT_WINDOW {
-            (*since, *count) = (now, 0);
-        }
-        *count += 1;
-        *count <= PER_CLIENT
-    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -98,6 +66,7 @@ impl CodeMail {
         sealer: Arc<Sealer>,
         mail: Arc<MailWriter>,
         keys: codes::CodeKeys,
+        limits: LockoutPolicy,
     ) -> Self {
         Self {
             parts: Arc::new(Parts {
@@ -105,15 +74,17 @@ impl CodeMail {
                 sealer,
                 mail,
                 keys,
+                limits,
+                quota: codes::CodeQuota::default(),
             }),
             waiting: Arc::default(),
             queue: Mutex::new(None),
-            clients: ClientLimit::default(),
         }
     }
 
     /// Asks for a code to be mailed to `to` for `username`; returns at once. Dropped when
-    /// the client has asked too often, the account already waits, or the queue is full.
+    /// the account already waits or the queue is full (and later, by the task, when the
+    /// client has asked too often).
     pub(crate) fn offer(
         &self,
         username: Username,
@@ -121,10 +92,6 @@ impl CodeMail {
         to: Email,
         client: Option<IpAddr>,
     ) {
-        if !self.clients.allows(client, Instant::now()) {
-            info!("verification code not sent: this client asked for too many");
-            return;
-        }
         {
             let mut waiting = lock(&self.waiting);
             if waiting.len() >= WAITING || !waiting.insert(username.clone()) {
@@ -135,6 +102,7 @@ impl CodeMail {
             username: username.clone(),
             employee_id,
             to,
+            client,
         };
         let mut queue = lock(&self.queue);
         let sender = match queue.as_ref() {
@@ -171,12 +139,42 @@ async fn drain(
     }
 }
 
+/// Counts an offer against its client address's quota in the store; false when the quota
+/// is used up (or the store cannot say: no code then, the person may ask again).
+async fn within_quota(parts: &Parts, client: Option<IpAddr>) -> bool {
+    let keys = attempts::keys(&attempts::Subject::CodeOffer, client);
+    if keys.is_empty() {
+        return true; // an in-process caller with no address
+    }
+    let now = now_millis();
+    match parts.store.reserve_attempt(&keys, &parts.limits, now).await {
+        Ok(Reservation::Granted(ticket)) => {
+            // Counted at once: an offer uses the quota whatever becomes of it.
+            if let Err(e) = parts.store.fail_attempt(&ticket, &parts.limits, now).await {
+                warn!(error = %e, "verification code offer not counted");
+                return false;
+            }
+            true
+        }
+        Ok(Reservation::Locked { .. } | Reservation::Crowded) => false,
+        Err(e) => {
+            warn!(error = %e, "verification code offer not counted");
+            false
+        }
+    }
+}
+
 async fn send(parts: &Parts, wanted: &Wanted) {
     let Wanted {
         username,
         employee_id,
         to,
+        client,
     } = wanted;
+    if !within_quota(parts, *client).await {
+        info!(%username, "verification code not sent: this client asked for too many");
+        return;
+    }
     let code = codes::new_verification_code();
     let hash = parts.keys.verification(username, code.expose_secret());
     let mut mail = parts
@@ -196,7 +194,14 @@ async fn send(parts: &Parts, wanted: &Wanted) {
     };
     match parts
         .store
-        .add_verification_code(username, &hash, now.saturating_add(lifetime), &mail, audit)
+        .add_verification_code(
+            username,
+            &hash,
+            now.saturating_add(lifetime),
+            &mail,
+            audit,
+            &parts.quota,
+        )
         .await
     {
         Ok(true) => info!(%username, "verification code queued for the personal address"),
@@ -205,28 +210,5 @@ async fn send(parts: &Parts, wanted: &Wanted) {
             "verification code not sent: one was sent minutes ago, or the most allowed are live or were sent today"
         ),
         Err(e) => warn!(%username, error = %e, "verification code not stored"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_client_is_limited_per_hour_and_others_are_not() {
-        let limit = ClientLimit::default();
-        let start = Instant::now();
-        let one: IpAddr = "10.0.0.1".parse().unwrap();
-        let two: IpAddr = "10.0.0.2".parse().unwrap();
-        for _ in 0..PER_CLIENT {
-            assert!(limit.allows(Some(one), start));
-        }
-        assert!(!limit.allows(Some(one), start));
-        assert!(limit.allows(Some(two), start));
-        assert!(limit.allows(Some(one), start + CLIENT_WINDOW), "a new hour");
-        assert!(
-            limit.allows(None, start),
-            "in-process callers are not counted"
-        );
     }
 }

@@ -24,6 +24,9 @@ pub enum AttemptKey {
     UsernameMail(IpAddr),
     /// Work orders sent from a client address: a rate of its own, like [`Self::UsernameMail`].
     WorkOrder(IpAddr),
+    /// Forgot My Password verification codes asked for from a client address: a rate of its
+    /// own, over a window of its own ([`LockoutPolicy::code_offer_window`]).
+    CodeOffer(IpAddr),
 }
 
 impl AttemptKey {
@@ -39,6 +42,24 @@ impl AttemptKey {
             Self::Address(_) => policy.address_failures,
             Self::UsernameMail(_) => policy.username_mails_per_address,
             Self::WorkOrder(_) => policy.work_orders_per_address,
+            Self::CodeOffer(_) => policy.code_offers_per_address,
+        }
+    }
+
+    /// The window this key's attempts are counted in.
+    pub fn window(&self, policy: &LockoutPolicy) -> Duration {
+        match self {
+            Self::CodeOffer(_) => policy.code_offer_window,
+            _ => policy.window,
+        }
+    }
+
+    /// How long this key stays locked once its limit is reached: a rate's lock lasts its
+    /// window, so "20 an hour" is never more.
+    pub fn lock_for(&self, policy: &LockoutPolicy) -> Duration {
+        match self {
+            Self::CodeOffer(_) => policy.code_offer_window,
+            _ => policy.lock_for,
         }
     }
 
@@ -52,6 +73,7 @@ impl AttemptKey {
             Self::Address(ip) => format!("address:{}", client_network(*ip)),
             Self::UsernameMail(ip) => format!("username-mail:{}", client_network(*ip)),
             Self::WorkOrder(ip) => format!("work-order:{}", client_network(*ip)),
+            Self::CodeOffer(ip) => format!("code-offer:{}", client_network(*ip)),
         }
     }
 }
@@ -91,6 +113,10 @@ pub struct LockoutPolicy {
     pub username_mails_per_address: u32,
     /// Work orders from one client address within `window`.
     pub work_orders_per_address: u32,
+    /// Verification codes one client address may ask for within `code_offer_window`.
+    pub code_offers_per_address: u32,
+    /// The window of `code_offers_per_address`.
+    pub code_offer_window: Duration,
     /// An attempt still pending after this is taken to be lost (its process died) and stops
     /// counting: far longer than any request may take.
     pub pending_for: Duration,
@@ -106,6 +132,8 @@ impl Default for LockoutPolicy {
             account_consecutive_limit: 100,
             username_mails_per_address: 30,
             work_orders_per_address: 10,
+            code_offers_per_address: 20,
+            code_offer_window: Duration::from_secs(60 * 60),
             pending_for: Duration::from_secs(5 * 60),
         }
     }

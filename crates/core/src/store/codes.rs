@@ -37,10 +37,8 @@ pub trait CodeStore: Send + Sync + fmt::Debug {
     ) -> Result<bool, StoreError>;
 
     /// Stores a verification code for the account and queues its mail and audit row, unless
-    /// the account has [`MAX_LIVE_VERIFICATION_CODES`](crate::codes::MAX_LIVE_VERIFICATION_CODES)
-    /// live already or was sent
-    /// [`MAX_DAILY_VERIFICATION_CODES`](crate::codes::MAX_DAILY_VERIFICATION_CODES) in the last
-    /// day; whether it did.
+    /// `quota` says no (as many live as it allows, as many sent in the last day, or an unused
+    /// one younger than its resend time); whether it did.
     async fn add_verification_code(
         &self,
         username: &Username,
@@ -48,6 +46,7 @@ pub trait CodeStore: Send + Sync + fmt::Debug {
         expires_at: Millis,
         mail: &Mail,
         audit: AuditEvent,
+        quota: &crate::codes::CodeQuota,
     ) -> Result<bool, StoreError>;
 
     /// Whether `hash` is a live verification code of the account; uses nothing up.

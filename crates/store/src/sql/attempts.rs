@@ -56,9 +56,9 @@ pub(super) async fn reserve(
     if let Some(until) = locked {
         return Ok(Reservation::Locked { until });
     }
-    let window_start = now.saturating_sub(millis(policy.window));
     let lost_before = now.saturating_sub(millis(policy.pending_for));
     for key in keys {
+        let window_start = now.saturating_sub(millis(key.window(policy)));
         sqlx::query(
             "DELETE FROM attempt_failures WHERE key = $1 AND (at <= $2 OR (pending = 1 AND at <= $3))",
         )
@@ -126,7 +126,7 @@ pub(super) async fn fail(
         .await
         .map_err(store_error)?;
         let mut until = (failures >= i64::from(key.limit(policy)))
-            .then(|| now.saturating_add(millis(policy.lock_for)));
+            .then(|| now.saturating_add(millis(key.lock_for(policy))));
         if key.is_account() {
             let streak: i64 = sqlx::query_scalar(
                 "INSERT INTO attempt_streaks (key, failures) VALUES ($1, 1)

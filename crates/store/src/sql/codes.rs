@@ -5,7 +5,7 @@
 use super::db::{Conn, Pool};
 use claimd_core::{
     EmployeeId, RosterEntry, StoreError, Username,
-    codes::{MAX_DAILY_VERIFICATION_CODES, MAX_LIVE_VERIFICATION_CODES, RESEND_AFTER},
+    codes::CodeQuota,
     mail::Mail,
     store::{AuditEvent, IssuedCode, Millis},
 };
@@ -129,8 +129,9 @@ pub(super) async fn use_up(
     Ok(used.rows_affected() == 1)
 }
 
-/// Adds a verification code and queues its mail, unless the account already has the most
-/// live codes allowed, or has been sent the most allowed in a day.
+/// Adds a verification code and queues its mail, unless `quota` says no: the account
+/// already has as many live codes as it allows, has been sent as many in a day, or has an
+/// unused one younger than its resend time.
 pub(super) async fn add_verification(
     conn: &mut Conn,
     username: &Username,
@@ -138,6 +139,7 @@ pub(super) async fn add_verification(
     expires_at: Millis,
     mail: &Mail,
     audit: &AuditEvent,
+    quota: &CodeQuota,
 ) -> Result<bool, StoreError> {
     const DAY: Millis = 86_400_000;
     let now = audit.at;
@@ -157,16 +159,13 @@ pub(super) async fn add_verification(
     )
     .bind(username.as_str())
     .bind(now)
-    .bind(now - i64::try_from(RESEND_AFTER.as_millis()).unwrap_or(i64::MAX))
+    .bind(now - i64::try_from(quota.resend_after.as_millis()).unwrap_or(i64::MAX))
     .fetch_one(&mut *conn)
     .await
     .map_err(store_error)?;
     // An unused code sent moments ago is on its way: asking again (or the page drawn again
     // after a refused step) sends nothing new.
-    if fresh > 0
-        || live >= i64::from(MAX_LIVE_VERIFICATION_CODES)
-        || today >= i64::from(MAX_DAILY_VERIFICATION_CODES)
-    {
+    if fresh > 0 || live >= i64::from(quota.live) || today >= i64::from(quota.per_day) {
         return Ok(false);
     }
     sqlx::query(

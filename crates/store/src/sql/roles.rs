@@ -90,10 +90,11 @@ macro_rules! impl_store_roles {
                     expires_at: Millis,
                     mail: &Mail,
                     audit: AuditEvent,
+                    quota: &claimd_core::codes::CodeQuota,
                 ) -> Result<bool, StoreError> {
                     let mut tx = self.write().await?;
                     let added =
-                        codes::add_verification(&mut tx, username, hash, expires_at, mail, &audit)
+                        codes::add_verification(&mut tx, username, hash, expires_at, mail, &audit, quota)
                             .await?;
                     tx.commit().await.map_err(store_error)?;
                     Ok(added)

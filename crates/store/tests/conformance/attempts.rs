@@ -250,3 +250,40 @@ pub async fn a_proven_secret_clears_the_account_not_the_address(store: Arc<dyn S
     let locks = fail(&*store, std::slice::from_ref(&address), &policy, T0 + 11).await;
     assert_eq!(locks.iter().map(|l| &l.key).collect::<Vec<_>>(), [&address]);
 }
+
+/// A rate with a window of its own: verification-code offers from one address, 20 an hour.
+/// Spread over the hour they still add up, the 20th locks the address's offers for the
+/// hour (never more than 20 in one), and other keys are counted in their own window.
+pub async fn a_rate_counts_and_locks_over_its_own_window(store: Arc<dyn Store>) {
+    let policy = LockoutPolicy::default();
+    let offers = AttemptKey::CodeOffer("192.0.2.7".parse().unwrap());
+    let minute = 60_000;
+    // Twenty offers, three minutes apart: past the 15-minute window of failures, within the
+    // hour of offers.
+    for i in 0..20 {
+        let locks = fail(
+            &*store,
+            std::slice::from_ref(&offers),
+            &policy,
+            T0 + i * 3 * minute,
+        )
+        .await;
+        assert_eq!(locks.is_empty(), i < 19, "offer {i}");
+    }
+    let last = T0 + 19 * 3 * minute;
+    let hour = 60 * minute;
+    assert_eq!(
+        store
+            .reserve_attempt(std::slice::from_ref(&offers), &policy, last + hour - 1)
+            .await
+            .unwrap(),
+        Reservation::Locked { until: last + hour }
+    );
+    assert!(matches!(
+        store
+            .reserve_attempt(std::slice::from_ref(&offers), &policy, last + hour)
+            .await
+            .unwrap(),
+        Reservation::Granted(_)
+    ));
+}

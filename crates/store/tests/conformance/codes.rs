@@ -79,7 +79,14 @@ pub async fn verification_codes_are_few_and_used_once(store: Arc<dyn Store>) {
         let (jane, mail) = (jane.clone(), mail.clone());
         async move {
             store
-                .add_verification_code(&jane, &hash, at + 600_000, &mail, audit(at, "v", "sent"))
+                .add_verification_code(
+                    &jane,
+                    &hash,
+                    at + 600_000,
+                    &mail,
+                    audit(at, "v", "sent"),
+                    &claimd_core::codes::CodeQuota::default(),
+                )
                 .await
                 .unwrap()
         }

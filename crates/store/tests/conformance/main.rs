@@ -36,6 +36,7 @@ macro_rules! conformance {
                 attempts::a_burst_of_reservations_is_judged_like_a_row,
                 attempts::a_given_back_attempt_leaves_nothing,
                 attempts::a_proven_secret_clears_the_account_not_the_address,
+                attempts::a_rate_counts_and_locks_over_its_own_window,
                 recovery::active_claims_are_found_by_username_and_email,
                 recovery::a_newer_password_job_supersedes_a_waiting_one,
                 recovery::an_account_s_jobs_run_in_order,
