@@ -77,8 +77,9 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
             work_done: work_done.clone(),
         };
         if let (Mode::Run, Some(listen)) = (mode, parts.portal_listen) {
+            let flows = claimd_core::InProcess::new(accounts.clone(), parts.grpc.support.clone());
             let portal = Arc::new(claimd_portal::Portal::new(
-                accounts.clone(),
+                Arc::new(flows),
                 parts.portal.clone(),
                 claimd_portal::CsrfKey::new(*sealer.subkey("portal csrf tokens")),
             ));
@@ -167,7 +168,7 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
 
 /// `claimd portal`: the pages alone, calling AccountService over gRPC, until a signal.
 pub async fn portal(parts: PortalParts) -> anyhow::Result<()> {
-    let remote = claimd_portal::Remote::new(&parts.api)?;
+    let remote = Arc::new(claimd_grpc::Remote::new(&parts.api)?);
     // The same derivation as `claimd run` (from its seal key), from a key of the portal's own:
     // forms and finish links stay valid across restarts and across portals sharing the file.
     let (key, created) = Sealer::load_or_create(&parts.key_file).context("portal.key_file")?;

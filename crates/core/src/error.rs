@@ -24,7 +24,7 @@ impl FieldViolation {
 }
 
 /// Why a request was not carried out. The gRPC layer maps each variant to one status code.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
     /// Fields are malformed or break a rule; every bad field is listed.
     #[error("the request has invalid fields")]

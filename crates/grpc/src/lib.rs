@@ -6,6 +6,7 @@
 //! ONE exhaustive match ([`status::to_status`]): field violations as `google.rpc.BadRequest`,
 //! lockouts with `google.rpc.RetryInfo`, fixed messages only, never a cause.
 
+mod client;
 mod convert;
 mod deadline;
 mod server;
@@ -13,5 +14,6 @@ mod service;
 pub mod status;
 
 pub use claimd_core::client_address::{ClientAddressError, ClientAddressPolicy};
+pub use client::{Remote, RemoteError, RemoteSettings};
 pub use server::{GrpcSettings, ServeError, TlsFiles, serve, tls_config};
 pub use service::{AccountApi, Drain};

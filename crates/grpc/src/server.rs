@@ -125,8 +125,12 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| ServeError::Reflection(e.to_string()))?;
-    let api = AccountApi::new(accounts, settings.clients, drain, settings.max_watches)
-        .with_support(settings.support);
+    let api = AccountApi::new(
+        claimd_core::InProcess::new(accounts, settings.support),
+        settings.clients,
+        drain,
+        settings.max_watches,
+    );
     // Bounded per connection (calls in flight, HTTP/2 streams, pending resets) and in time;
     // keepalives find dead peers so their streams are freed.
     let mut builder = Server::builder()

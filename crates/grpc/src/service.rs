@@ -15,8 +15,9 @@ use claimd_api::v1::{
     UpdateChallengeAnswersRequest, UpdateChallengeAnswersResponse, WatchOperationRequest,
     WatchOperationResponse, account_service_server::AccountService,
 };
-use claimd_core::{Accounts, Error, admission::with_deadline};
+use claimd_core::{AccountFlows, Error, InProcess};
 use futures::Stream;
+use std::net::IpAddr;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
@@ -27,9 +28,8 @@ use claimd_core::client_address::ClientAddressPolicy;
 
 use crate::{convert, deadline::deadline, status::to_status};
 
-/// How often a watcher re-reads an operation when no in-process signal arrives (a worker in
-/// another process).
-const WATCH_POLL: Duration = Duration::from_millis(250);
+/// When a busy watch is told to retry.
+const WATCH_RETRY: Duration = Duration::from_secs(1);
 
 /// The longest open watches go on after a shutdown signal, waiting for the job in hand to
 /// end: within the server's 10 s grace.
@@ -48,38 +48,51 @@ pub struct Drain {
 /// The service over the account flows.
 #[derive(Debug)]
 pub struct AccountApi {
-    accounts: Arc<Accounts>,
+    flows: InProcess,
     clients: ClientAddressPolicy,
     drain: Drain,
     /// One permit per open watch.
     watches: Arc<Semaphore>,
-    /// Where work orders go.
-    support: Option<claimd_core::Email>,
 }
 
 impl AccountApi {
-    /// Handlers over `accounts`; at most `max_watches` watches are open at once, and they
-    /// end as `drain` says.
+    /// Handlers over `flows`; at most `max_watches` watches are open at once, and they end
+    /// as `drain` says.
     pub fn new(
-        accounts: Arc<Accounts>,
+        flows: InProcess,
         clients: ClientAddressPolicy,
         drain: Drain,
         max_watches: usize,
     ) -> Self {
         Self {
-            accounts,
+            flows,
             clients,
             drain,
             watches: Arc::new(Semaphore::new(max_watches)),
-            support: None,
         }
     }
 
-    /// Work orders are mailed to `support` (none configured: `OpenWorkOrder` is UNAVAILABLE).
-    #[must_use]
-    pub fn with_support(mut self, support: Option<claimd_core::Email>) -> Self {
-        self.support = support;
-        self
+    /// Every person's call, the same way: the client's address (recorded on the span), the
+    /// flow under the caller's deadline (in a task of its own, so a caller that hangs up never
+    /// cuts it), then the outcome logged, counted and mapped to a status.
+    async fn call<M, T, F>(
+        &self,
+        rpc: &'static str,
+        request: Request<M>,
+        flow: impl FnOnce(InProcess, M, Option<IpAddr>, Option<tokio::time::Instant>) -> F,
+    ) -> Result<T, Status>
+    where
+        F: Future<Output = Result<T, Error>>,
+    {
+        let started = Instant::now();
+        let client = self.client(&request)?;
+        if let Some(ip) = client {
+            tracing::Span::current().record("client", field::display(ip));
+        }
+        let deadline = deadline(&request);
+        let result = flow(self.flows.clone(), request.into_inner(), client, deadline).await;
+        finish(rpc, started, &result);
+        result.map_err(to_status)
     }
 
     /// The client's address; a trusted proxy that does not say who its client is gets
@@ -103,12 +116,6 @@ fn outcome<T>(result: &Result<T, Error>) -> &'static str {
     result.as_ref().map_or_else(|e| e.code().1, |_| "ok")
 }
 
-fn record_client(client: Option<std::net::IpAddr>) {
-    if let Some(ip) = client {
-        tracing::Span::current().record("client", field::display(ip));
-    }
-}
-
 /// Records the call's outcome on its span and in the metrics, and logs one line for it.
 fn finish<T>(rpc: &'static str, started: Instant, result: &Result<T, Error>) {
     let outcome = outcome(result);
@@ -119,19 +126,9 @@ fn finish<T>(rpc: &'static str, started: Instant, result: &Result<T, Error>) {
     info!(outcome, "{rpc} finished");
 }
 
-/// Runs a flow that checks a secret in a task of its own: a caller that hangs up or runs out
-/// of time must never cut it between reserving an attempt and judging it (the attempt would
-/// be left in flight, taking up the account's limit). The caller's deadline still bounds how
-/// long it may wait for CPU work.
-async fn detached<T: Send + 'static>(
-    deadline: Option<tokio::time::Instant>,
-    flow: impl Future<Output = Result<T, Error>> + Send + 'static,
-) -> Result<T, Error> {
-    let task = tokio::spawn(with_deadline(deadline, flow).in_current_span());
-    task.await.unwrap_or_else(|e| {
-        tracing::error!(error = %e, "request task failed");
-        Err(Error::Internal)
-    })
+/// A deadline no watch reaches (it ends with its operation, its caller or the server).
+fn far_future() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(86_400 * 365)
 }
 
 type WatchStream = Pin<Box<dyn Stream<Item = Result<WatchOperationResponse, Status>> + Send>>;
@@ -144,7 +141,8 @@ impl AccountService for AccountApi {
         _request: Request<ListChallengeQuestionsRequest>,
     ) -> Result<Response<ListChallengeQuestionsResponse>, Status> {
         let questions = self
-            .accounts
+            .flows
+            .accounts()
             .questions()
             .iter()
             .map(convert::question)
@@ -162,14 +160,11 @@ impl AccountService for AccountApi {
         &self,
         request: Request<ClaimAccountRequest>,
     ) -> Result<Response<ClaimAccountResponse>, Status> {
-        let started = Instant::now();
-        let client = self.client(&request)?;
-        record_client(client);
-        let (accounts, deadline) = (self.accounts.clone(), deadline(&request));
-        let claim = convert::claim_request(request.into_inner());
-        let result = detached(deadline, async move { accounts.claim(claim, client).await }).await;
-        finish("ClaimAccount", started, &result);
-        let receipt = result.map_err(to_status)?;
+        let receipt = self
+            .call("ClaimAccount", request, |flows, m, client, by| async move {
+                flows.claim_by(convert::claim_request(m), client, by).await
+            })
+            .await?;
         let username = receipt.username.to_string();
         Ok(Response::new(ClaimAccountResponse {
             message: format!("Please retain your username for future use: {username}"),
@@ -185,7 +180,7 @@ impl AccountService for AccountApi {
     ) -> Result<Response<GetOperationResponse>, Status> {
         let started = Instant::now();
         let id = request.into_inner().id;
-        let result = self.accounts.operation(&id).await;
+        let result = self.flows.accounts().operation(&id).await;
         finish("GetOperation", started, &result);
         let op = result.map_err(to_status)?;
         tracing::Span::current().record("operation", field::display(op.id));
@@ -199,17 +194,12 @@ impl AccountService for AccountApi {
         &self,
         request: Request<RecoverUsernameRequest>,
     ) -> Result<Response<RecoverUsernameResponse>, Status> {
-        let started = Instant::now();
-        let client = self.client(&request)?;
-        record_client(client);
-        let accounts = self.accounts.clone();
-        let email = request.into_inner().email;
-        let result = detached(None, async move {
-            accounts.recover_username(&email, client).await
-        })
-        .await;
-        finish("RecoverUsername", started, &result);
-        result.map_err(to_status)?;
+        self.call(
+            "RecoverUsername",
+            request,
+            |flows, m, client, _| async move { flows.recover_username(&m.email, client).await },
+        )
+        .await?;
         Ok(Response::new(RecoverUsernameResponse {}))
     }
 
@@ -218,16 +208,11 @@ impl AccountService for AccountApi {
         &self,
         request: Request<BeginPasswordResetRequest>,
     ) -> Result<Response<BeginPasswordResetResponse>, Status> {
-        let started = Instant::now();
-        let client = self.client(&request)?;
-        record_client(client);
-        let result = self
-            .accounts
-            .reset_questions(&request.into_inner().username, client)
-            .await;
-        finish("BeginPasswordReset", started, &result);
-        let questions = result
-            .map_err(to_status)?
+        let questions = self
+            .call("BeginPasswordReset", request, |flows, m, client, _| async move {
+                flows.reset_questions(&m.username, client).await
+            })
+            .await?
             .iter()
             .map(convert::question)
             .collect();
@@ -242,17 +227,17 @@ impl AccountService for AccountApi {
         &self,
         request: Request<CompletePasswordResetRequest>,
     ) -> Result<Response<CompletePasswordResetResponse>, Status> {
-        let started = Instant::now();
-        let client = self.client(&request)?;
-        record_client(client);
-        let (accounts, deadline) = (self.accounts.clone(), deadline(&request));
-        let reset = convert::reset_request(request.into_inner());
-        let result = detached(deadline, async move {
-            accounts.complete_reset(reset, client).await
-        })
-        .await;
-        finish("CompletePasswordReset", started, &result);
-        let operation = result.map_err(to_status)?;
+        let operation = self
+            .call(
+                "CompletePasswordReset",
+                request,
+                |flows, m, client, by| async move {
+                    flows
+                        .complete_reset_by(convert::reset_request(m), client, by)
+                        .await
+                },
+            )
+            .await?;
         Ok(Response::new(CompletePasswordResetResponse {
             operation: Some(convert::operation(&operation)),
         }))
@@ -266,17 +251,17 @@ impl AccountService for AccountApi {
         &self,
         request: Request<ChangePasswordRequest>,
     ) -> Result<Response<ChangePasswordResponse>, Status> {
-        let started = Instant::now();
-        let client = self.client(&request)?;
-        record_client(client);
-        let (accounts, deadline) = (self.accounts.clone(), deadline(&request));
-        let change = convert::change_request(request.into_inner());
-        let result = detached(deadline, async move {
-            accounts.change_password(change, client).await
-        })
-        .await;
-        finish("ChangePassword", started, &result);
-        let operation = result.map_err(to_status)?;
+        let operation = self
+            .call(
+                "ChangePassword",
+                request,
+                |flows, m, client, by| async move {
+                    flows
+                        .change_password_by(convert::change_request(m), client, by)
+                        .await
+                },
+            )
+            .await?;
         Ok(Response::new(ChangePasswordResponse {
             operation: Some(convert::operation(&operation)),
         }))
@@ -290,17 +275,16 @@ impl AccountService for AccountApi {
         &self,
         request: Request<UpdateChallengeAnswersRequest>,
     ) -> Result<Response<UpdateChallengeAnswersResponse>, Status> {
-        let started = Instant::now();
-        let client = self.client(&request)?;
-        record_client(client);
-        let (accounts, deadline) = (self.accounts.clone(), deadline(&request));
-        let update = convert::update_answers_request(request.into_inner());
-        let result = detached(deadline, async move {
-            accounts.update_answers(update, client).await
-        })
-        .await;
-        finish("UpdateChallengeAnswers", started, &result);
-        result.map_err(to_status)?;
+        self.call(
+            "UpdateChallengeAnswers",
+            request,
+            |flows, m, client, by| async move {
+                flows
+                    .update_answers_by(convert::update_answers_request(m), client, by)
+                    .await
+            },
+        )
+        .await?;
         Ok(Response::new(UpdateChallengeAnswersResponse {}))
     }
 
@@ -309,23 +293,12 @@ impl AccountService for AccountApi {
         &self,
         request: Request<OpenWorkOrderRequest>,
     ) -> Result<Response<OpenWorkOrderResponse>, Status> {
-        let started = Instant::now();
-        let client = self.client(&request)?;
-        record_client(client);
-        let Some(support) = self.support.clone() else {
-            warn!("portal.support_email is not set: a work order cannot be sent");
-            let result: Result<(), Error> = Err(Error::Unavailable);
-            finish("OpenWorkOrder", started, &result);
-            return Err(to_status(Error::Unavailable));
-        };
-        let accounts = self.accounts.clone();
-        let order = convert::work_order_request(request.into_inner());
-        let result = detached(None, async move {
-            accounts.work_order(order, &support, client).await
+        self.call("OpenWorkOrder", request, |flows, m, client, _| async move {
+            flows
+                .work_order(convert::work_order_request(m), client)
+                .await
         })
-        .await;
-        finish("OpenWorkOrder", started, &result);
-        result.map_err(to_status)?;
+        .await?;
         Ok(Response::new(OpenWorkOrderResponse {}))
     }
 
@@ -342,19 +315,23 @@ impl AccountService for AccountApi {
             metrics::counter!("claimd_rpc_requests_total", "rpc" => "WatchOperation", "outcome" => "busy")
                 .increment(1);
             return Err(to_status(Error::Busy {
-                retry_after: WATCH_POLL * 4,
+                retry_after: WATCH_RETRY,
             }));
         };
         // Unknown or malformed ids fail the call itself, before any stream starts.
-        let first = self.accounts.operation(&id).await.map_err(to_status)?;
+        let first = self
+            .flows
+            .accounts()
+            .operation(&id)
+            .await
+            .map_err(to_status)?;
         tracing::Span::current().record("operation", field::display(first.id));
         let (tx, rx) = mpsc::channel(4);
-        let accounts = self.accounts.clone();
+        let flows = self.flows.clone();
         let Drain {
             shutdown,
             work_done,
         } = self.drain.clone();
-        let mut finished = accounts.events().finished();
         tokio::spawn(
             async move {
                 let _permit = permit;
@@ -374,35 +351,27 @@ impl AccountService for AccountApi {
                     if tx.send(Ok(response)).await.is_err() || current.state.is_final() {
                         return;
                     }
-                    loop {
-                        tokio::select! {
-                            () = &mut drained => {
-                                if let Ok(op) = accounts.operation(&id).await
-                                    && op.state.is_final()
-                                {
-                                    let response = WatchOperationResponse { operation: Some(convert::operation(&op)) };
-                                    let _ = tx.send(Ok(response)).await;
-                                    return;
-                                }
-                                let _ = tx.send(Err(Status::unavailable("the server is shutting down; watch again"))).await;
+                    tokio::select! {
+                        () = &mut drained => {
+                            if let Ok(op) = flows.accounts().operation(&id).await
+                                && op.state.is_final()
+                            {
+                                let response = WatchOperationResponse { operation: Some(convert::operation(&op)) };
+                                let _ = tx.send(Ok(response)).await;
                                 return;
                             }
-                            () = tx.closed() => return,
-                            _ = finished.changed() => {}
-                            () = tokio::time::sleep(WATCH_POLL) => {}
+                            let _ = tx.send(Err(Status::unavailable("the server is shutting down; watch again"))).await;
+                            return;
                         }
-                        match accounts.operation(&id).await {
-                            Ok(op) if op != current => {
-                                current = op;
-                                break;
-                            }
-                            Ok(_) => {}
+                        () = tx.closed() => return,
+                        next = flows.next(&id, Some(&current), far_future()) => match next {
+                            Ok(op) => current = op,
                             Err(e) => {
                                 warn!(error = %e, "watch could not read the operation");
                                 let _ = tx.send(Err(to_status(e))).await;
                                 return;
                             }
-                        }
+                        },
                     }
                 }
             }

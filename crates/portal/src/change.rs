@@ -94,7 +94,7 @@ impl<'a> View<'a> {
             nonce,
         } = self;
         let error = |name: &str| error_for(&errors, name);
-        let min = portal.accounts.min_password_chars();
+        let min = portal.flows.min_password_chars();
         let secret =
             |name, label, autocomplete| password_field(name, label, autocomplete, error(name), min);
         let picks = question_picks(lang, chosen, error);
@@ -150,7 +150,7 @@ impl<'a> View<'a> {
     ) -> Response {
         let questions = match self.kind {
             Kind::Password => Arc::from(Vec::new()),
-            Kind::Questions => match self.portal.accounts.questions().await {
+            Kind::Questions => match self.portal.flows.questions().await {
                 Ok(questions) => questions,
                 Err(error) => return message_for(&self.portal.settings, self.lang, &error),
             },
@@ -246,7 +246,7 @@ async fn submit(portal: Arc<Portal>, posted: Posted<ChangeForm>, kind: Kind) -> 
                 new_password: form.new_password,
             };
             portal
-                .accounts
+                .flows
                 .change_password(request, client)
                 .await
                 .map(Some)
@@ -258,7 +258,7 @@ async fn submit(portal: Arc<Portal>, posted: Posted<ChangeForm>, kind: Kind) -> 
                 answers: form.picked.into_typed(),
             };
             portal
-                .accounts
+                .flows
                 .update_answers(request, client)
                 .await
                 .map(|()| None)
@@ -266,7 +266,7 @@ async fn submit(portal: Arc<Portal>, posted: Posted<ChangeForm>, kind: Kind) -> 
     };
     match outcome {
         Ok(Some(operation)) => {
-            Redirect::to(&format!("/password/done?op={operation}")).into_response()
+            Redirect::to(&format!("/password/done?op={}", operation.id)).into_response()
         }
         Ok(None) => view.shown(&username, ["", "", ""], Vec::new(), true).await,
         Err(Error::InvalidArgument { violations }) => {

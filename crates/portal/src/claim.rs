@@ -113,7 +113,7 @@ async fn again(
     errors: Vec<(String, String)>,
     show_work_order: bool,
 ) -> Response {
-    match portal.accounts.questions().await {
+    match portal.flows.questions().await {
         Ok(questions) => with_cookie(
             render(claim_page(
                 portal,
@@ -159,7 +159,7 @@ fn claim_page<'a>(
         error: error(name),
         ..Field::default()
     };
-    let min = portal.accounts.min_password_chars();
+    let min = portal.flows.min_password_chars();
     let secret =
         |name, label, autocomplete| password_field(name, label, autocomplete, error(name), min);
     let chosen = [
@@ -212,7 +212,7 @@ fn claim_page<'a>(
         picks,
         summary: summary_of(errors),
         show_work_order,
-        min_password: portal.accounts.min_password_chars(),
+        min_password: portal.flows.min_password_chars(),
     }
 }
 
@@ -256,11 +256,11 @@ pub(crate) async fn submit(
         answers: form.picked.into_typed(),
         claim_code: form.claim_code,
     };
-    match portal.accounts.claim(request, client).await {
+    match portal.flows.claim(request, client).await {
         Ok(claimed) => {
             // The finish page shows the username as fact: the link carries it signed, so
             // nobody can make the district's page show another one.
-            let (op, user) = (claimed.operation, claimed.username);
+            let (op, user) = (claimed.operation.id, claimed.username);
             let signature = portal.csrf.sign(&format!("{op}/{user}"));
             Redirect::to(&format!("/claim/done?op={op}&u={user}&s={signature}")).into_response()
         }

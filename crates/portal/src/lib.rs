@@ -6,7 +6,6 @@
 //! the account flows in-process ([`claimd_core::Accounts`]) with the browser's address, so the
 //! attempt limits hold exactly as for gRPC callers.
 
-mod backend;
 mod change;
 mod claim;
 mod csrf;
@@ -16,19 +15,17 @@ mod lang;
 mod pages;
 mod posted;
 mod recovery;
-mod remote;
 mod username;
 mod work_order;
 
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{Router, routing::get};
+use claimd_core::AccountFlows;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use backend::Backend;
 pub use csrf::CsrfKey;
-pub use remote::{Remote, RemoteError, RemoteSettings};
 
 /// The largest form taken: far above any honest form (a work order's 2,000 characters of
 /// details), under the service's 64 KiB message limit.
@@ -63,16 +60,16 @@ pub struct PortalSettings {
 /// Everything a page needs.
 #[derive(Debug)]
 pub struct Portal {
-    accounts: Backend,
+    flows: Arc<dyn AccountFlows>,
     settings: PortalSettings,
     csrf: CsrfKey,
 }
 
 impl Portal {
-    /// The pages over `accounts`: the flows in this process, or AccountService over gRPC.
-    pub fn new(accounts: impl Into<Backend>, settings: PortalSettings, csrf: CsrfKey) -> Self {
+    /// The pages over `flows`: the flows in this process, or AccountService over gRPC.
+    pub fn new(flows: Arc<dyn AccountFlows>, settings: PortalSettings, csrf: CsrfKey) -> Self {
         Self {
-            accounts: accounts.into(),
+            flows,
             settings,
             csrf,
         }

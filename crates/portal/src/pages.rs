@@ -198,12 +198,17 @@ pub(crate) fn client(
         })
 }
 
+/// How long a finish page waits for the directory write before showing progress: the write
+/// usually takes a tenth of a second, so most people see the result at once.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(1500);
+
 /// What a finish page shows for operation `id`: its state once final or after a moment, or
 /// pending while the service cannot be asked (the request was accepted, so the page keeps
 /// refreshing instead of sending the person back to a form that would now say "already
 /// claimed"). `None` only for an id that is not an operation.
 pub(crate) async fn progress(portal: &Portal, id: &str) -> Option<claimd_core::Operation> {
-    match portal.accounts.settled(id).await {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    match portal.flows.wait_for(id, deadline).await {
         Ok(operation) => Some(operation),
         Err(Error::OperationNotFound | Error::InvalidArgument { .. }) => None,
         Err(error) => {

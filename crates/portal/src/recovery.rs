@@ -82,7 +82,7 @@ fn page<'a>(
     errors: Vec<(String, String)>,
 ) -> ResetPage<'a> {
     let error = |name: &str| error_for(&errors, name);
-    let min = portal.accounts.min_password_chars();
+    let min = portal.flows.min_password_chars();
     let secret = |name, label| password_field(name, label, "new-password", error(name), min);
     ResetPage {
         site: &portal.settings,
@@ -121,7 +121,7 @@ fn page<'a>(
         new_password: secret("new_password", lang.t("New password")),
         new_password_confirm: secret("new_password_confirm", lang.t("New password again")),
         summary: summary_of(errors),
-        min_password: portal.accounts.min_password_chars(),
+        min_password: portal.flows.min_password_chars(),
     }
 }
 
@@ -151,7 +151,7 @@ pub(crate) async fn submit(
     let questions = |errors: Vec<(String, String)>| {
         let (portal, nonce, username, lang) = (&portal, &nonce, &username, &lang);
         async move {
-            match portal.accounts.reset_questions(username, client).await {
+            match portal.flows.reset_questions(username, client).await {
                 Ok(questions) => with_cookie(
                     render(page(portal, lang, nonce, username, questions, errors)),
                     nonce,
@@ -180,8 +180,10 @@ pub(crate) async fn submit(
         new_password: form.new_password,
         verification_code: form.verification_code,
     };
-    match portal.accounts.complete_reset(request, client).await {
-        Ok(operation) => Redirect::to(&format!("/password/done?op={operation}")).into_response(),
+    match portal.flows.complete_reset(request, client).await {
+        Ok(operation) => {
+            Redirect::to(&format!("/password/done?op={}", operation.id)).into_response()
+        }
         Err(Error::InvalidArgument { violations }) => {
             questions(refusals(&lang, violations, |_| None)).await
         }

@@ -74,11 +74,7 @@ pub(crate) async fn submit(
     }: Posted<EmailForm>,
 ) -> Response {
     let email = form.email.trim().to_owned();
-    let error = match portal
-        .accounts
-        .recover_username(email.clone(), client)
-        .await
-    {
+    let error = match portal.flows.recover_username(&email, client).await {
         Ok(()) => None,
         Err(Error::InvalidArgument { violations }) => violations
             .into_iter()

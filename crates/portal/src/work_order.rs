@@ -145,8 +145,7 @@ pub(crate) async fn submit(
         topic: form.topic.clone(),
         details: form.details.clone(),
     };
-    let support = &portal.settings.support_email;
-    match portal.accounts.work_order(request, support, client).await {
+    match portal.flows.work_order(request, client).await {
         Ok(()) => {
             let mut done = page(&portal, &lang, &nonce, &form, Vec::new());
             done.sent = true;

@@ -4,8 +4,8 @@
 use std::{fs, net::SocketAddr};
 
 use claimd_core::{Email, PasswordPolicy};
-use claimd_grpc::ClientAddressPolicy;
-use claimd_portal::{PortalSettings, RemoteSettings};
+use claimd_grpc::{ClientAddressPolicy, RemoteSettings};
+use claimd_portal::PortalSettings;
 
 use super::{Settings, build::Problems};
 

@@ -1,6 +1,7 @@
-//! The portal as a gRPC client of AccountService (`claimd portal`, `[portal] api`): for a
-//! district that puts the pages on a DMZ host while the service, the store and the keys stay
-//! inside. Each call forwards the browser's address in `x-forwarded-for`, so the service
+//! AccountService as the account flows ([`AccountFlows`]), over gRPC: what the pages call
+//! as `claimd portal` (`[portal] api`), for a district that puts them on a DMZ host while the
+//! service, the store and the keys stay inside. Statuses come back as the domain errors they
+//! were made from ([`crate::status::from_status`], beside the forward map). Each call forwards the browser's address in `x-forwarded-for`, so the service
 //! (which lists this host in `grpc.trusted_proxies`) counts attempts per person, not per
 //! portal. Secrets leave their `SecretString` only to be written into the request.
 
@@ -21,19 +22,18 @@ use claimd_api::v1::{
     account_service_client::AccountServiceClient,
 };
 use claimd_core::{
-    ChangeRequest, ClaimRequest, Error, FieldViolation, Operation, OperationId, OperationState,
-    Question, ResetRequest, TypedAnswer, UpdateAnswersRequest, WorkOrderRequest,
+    AccountFlows, ChangeRequest, ClaimReceipt, ClaimRequest, Error, Operation, OperationId,
+    OperationState, Question, ResetRequest, TypedAnswer, UpdateAnswersRequest, Username,
+    WorkOrderRequest,
 };
 use secrecy::ExposeSecret;
 use tokio::sync::OnceCell;
 use tonic::{
-    Code, Status,
     metadata::MetadataValue,
     transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
 };
-use tonic_types::StatusExt;
 
-use crate::backend::{Claimed, SETTLE};
+use crate::status::from_status;
 
 /// A call that has not answered after this is given up (the service's own limit is 30 s).
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -173,24 +173,27 @@ impl Remote {
         })
     }
 
-    pub(crate) fn min_password_chars(&self) -> usize {
-        self.min_password_chars
-    }
-
     /// A connection for one call.
     fn client(&self) -> AccountServiceClient<Channel> {
         let at = self.next.fetch_add(1, Ordering::Relaxed) % self.clients.len();
         self.clients[at].clone()
     }
+}
 
-    pub(crate) async fn questions(&self) -> Result<Arc<[Question]>, Error> {
+#[tonic::async_trait]
+impl AccountFlows for Remote {
+    fn min_password_chars(&self) -> usize {
+        self.min_password_chars
+    }
+
+    async fn questions(&self) -> Result<Arc<[Question]>, Error> {
         self.questions
             .get_or_try_init(|| async {
                 let reply = self
                     .client()
                     .list_challenge_questions(ListChallengeQuestionsRequest {})
                     .await
-                    .map_err(|s| domain_error(&s))?;
+                    .map_err(|s| from_status(&s))?;
                 let questions: Arc<[Question]> = reply
                     .into_inner()
                     .questions
@@ -207,11 +210,11 @@ impl Remote {
             .cloned()
     }
 
-    pub(crate) async fn claim(
+    async fn claim(
         &self,
         request: ClaimRequest,
         client: Option<IpAddr>,
-    ) -> Result<Claimed, Error> {
+    ) -> Result<ClaimReceipt, Error> {
         let message = ClaimAccountRequest {
             last_name: request.last_name,
             first_name: request.first_name,
@@ -224,27 +227,23 @@ impl Remote {
             .client()
             .claim_account(forwarded(message, client))
             .await
-            .map_err(|s| domain_error(&s))?
+            .map_err(|s| from_status(&s))?
             .into_inner();
-        Ok(Claimed {
-            username: reply.username,
-            operation: reply.operation.map(|op| op.id).unwrap_or_default(),
+        Ok(ClaimReceipt {
+            username: Username::parse(&reply.username).map_err(|_| Error::Internal)?,
+            operation: operation(reply.operation.unwrap_or_default())?,
         })
     }
 
-    /// Follows the operation's watch until it is final or [`SETTLE`] has passed.
-    pub(crate) async fn settled(&self, id: &str) -> Result<Operation, Error> {
+    /// Follows the operation's watch until it is final or `deadline` has passed.
+    async fn wait_for(&self, id: &str, deadline: tokio::time::Instant) -> Result<Operation, Error> {
         let mut stream = self
             .client()
             .watch_operation(WatchOperationRequest { id: id.to_owned() })
             .await
-            .map_err(|s| match domain_error(&s) {
-                Error::NoRosterMatch => Error::OperationNotFound,
-                other => other,
-            })?
+            .map_err(|s| from_status(&s))?
             .into_inner();
         let mut last = None;
-        let deadline = tokio::time::Instant::now() + SETTLE;
         // Until the final state, or the stream ends, fails or runs out of time: what was
         // seen last stands.
         while let Ok(Ok(Some(reply))) = tokio::time::timeout_at(deadline, stream.message()).await {
@@ -258,7 +257,7 @@ impl Remote {
         last.ok_or(Error::Unavailable)
     }
 
-    pub(crate) async fn reset_questions(
+    async fn reset_questions(
         &self,
         username: &str,
         client: Option<IpAddr>,
@@ -270,7 +269,7 @@ impl Remote {
             .client()
             .begin_password_reset(forwarded(message, client))
             .await
-            .map_err(|s| domain_error(&s))?;
+            .map_err(|s| from_status(&s))?;
         Ok(reply
             .into_inner()
             .questions
@@ -279,11 +278,11 @@ impl Remote {
             .collect())
     }
 
-    pub(crate) async fn complete_reset(
+    async fn complete_reset(
         &self,
         request: ResetRequest,
         client: Option<IpAddr>,
-    ) -> Result<String, Error> {
+    ) -> Result<Operation, Error> {
         let message = CompletePasswordResetRequest {
             username: request.username,
             answers: answers(request.answers),
@@ -294,19 +293,15 @@ impl Remote {
             .client()
             .complete_password_reset(forwarded(message, client))
             .await
-            .map_err(|s| domain_error(&s))?;
-        Ok(reply
-            .into_inner()
-            .operation
-            .map(|op| op.id)
-            .unwrap_or_default())
+            .map_err(|s| from_status(&s))?;
+        operation(reply.into_inner().operation.unwrap_or_default())
     }
 
-    pub(crate) async fn change_password(
+    async fn change_password(
         &self,
         request: ChangeRequest,
         client: Option<IpAddr>,
-    ) -> Result<String, Error> {
+    ) -> Result<Operation, Error> {
         let message = ChangePasswordRequest {
             username: request.username,
             current_password: request.current_password.expose_secret().to_owned(),
@@ -316,15 +311,11 @@ impl Remote {
             .client()
             .change_password(forwarded(message, client))
             .await
-            .map_err(|s| domain_error(&s))?;
-        Ok(reply
-            .into_inner()
-            .operation
-            .map(|op| op.id)
-            .unwrap_or_default())
+            .map_err(|s| from_status(&s))?;
+        operation(reply.into_inner().operation.unwrap_or_default())
     }
 
-    pub(crate) async fn update_answers(
+    async fn update_answers(
         &self,
         request: UpdateAnswersRequest,
         client: Option<IpAddr>,
@@ -337,23 +328,22 @@ impl Remote {
         self.client()
             .update_challenge_answers(forwarded(message, client))
             .await
-            .map_err(|s| domain_error(&s))?;
+            .map_err(|s| from_status(&s))?;
         Ok(())
     }
 
-    pub(crate) async fn recover_username(
-        &self,
-        email: String,
-        client: Option<IpAddr>,
-    ) -> Result<(), Error> {
+    async fn recover_username(&self, email: &str, client: Option<IpAddr>) -> Result<(), Error> {
+        let email = email.to_owned();
         self.client()
             .recover_username(forwarded(RecoverUsernameRequest { email }, client))
             .await
-            .map_err(|s| domain_error(&s))?;
+            .map_err(|s| from_status(&s))?;
         Ok(())
     }
 
-    pub(crate) async fn work_order(
+    /// Mailed by the service to its own `portal.support_email`: the DMZ host cannot choose
+    /// where mail goes.
+    async fn work_order(
         &self,
         request: WorkOrderRequest,
         client: Option<IpAddr>,
@@ -369,7 +359,7 @@ impl Remote {
         self.client()
             .open_work_order(forwarded(message, client))
             .await
-            .map_err(|s| domain_error(&s))?;
+            .map_err(|s| from_status(&s))?;
         Ok(())
     }
 }
@@ -413,50 +403,4 @@ fn operation(op: v1::Operation) -> Result<Operation, Error> {
         state,
         reason: Some(op.reason).filter(|r| !r.is_empty()),
     })
-}
-
-/// The service's status as the domain error it was made from (DESIGN.md, "API contract").
-/// NOT_FOUND is a claim's "no roster match" (the operation calls translate it themselves).
-fn domain_error(status: &Status) -> Error {
-    let details = status.get_error_details();
-    match status.code() {
-        Code::InvalidArgument => {
-            let violations: Vec<FieldViolation> = details
-                .bad_request()
-                .map(|b| {
-                    b.field_violations
-                        .iter()
-                        .map(|v| FieldViolation::new(v.field.clone(), v.description.clone()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            if violations.is_empty() {
-                tracing::warn!(
-                    message = status.message(),
-                    "AccountService refused a request without naming a field"
-                );
-                Error::Internal
-            } else {
-                Error::InvalidArgument { violations }
-            }
-        }
-        Code::NotFound => Error::NoRosterMatch,
-        Code::AlreadyExists => Error::AlreadyClaimed,
-        Code::Unauthenticated => Error::Unauthenticated,
-        Code::FailedPrecondition => Error::ClaimPending,
-        Code::ResourceExhausted => Error::LockedOut {
-            retry_after: details
-                .retry_info()
-                .and_then(|r| r.retry_delay)
-                .unwrap_or(Duration::from_secs(60)),
-        },
-        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
-            tracing::warn!(code = ?status.code(), message = status.message(), "AccountService cannot be reached");
-            Error::Unavailable
-        }
-        code => {
-            tracing::error!(?code, message = status.message(), "AccountService failed");
-            Error::Internal
-        }
-    }
 }
