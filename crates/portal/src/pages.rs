@@ -150,7 +150,16 @@ pub(crate) fn message_for(site: &PortalSettings, lang: &Lang, error: &Error) -> 
             "/work-order?topic=locked",
             lang.t("Ask the Technology Support Center for help"),
         ),
-        _ => (
+        // Each page handles the refusals it expects (fields, no match, wrong secrets)
+        // itself; here they, and the faults, say the request was not done. Listed one by
+        // one: a new error must be placed, not fall through unseen.
+        Error::InvalidArgument { .. }
+        | Error::NoRosterMatch
+        | Error::OperationNotFound
+        | Error::Unauthenticated
+        | Error::DirectoryUnavailable
+        | Error::Unavailable
+        | Error::Internal => (
             StatusCode::SERVICE_UNAVAILABLE,
             lang.t("Something went wrong"),
             vec![lang.t("Your request was not completed. Please try again in a few minutes.").to_owned()],
