@@ -1,10 +1,13 @@
 //! The domain of claimd: who may claim an account and how, with no I/O of its own.
 //!
 //! This crate owns the rules taken from the district sheet and DESIGN.md (employee IDs,
-//! usernames, name matching, the password policy, challenge questions and answers, attempt
-//! limits), the flows built on them (claim, follow an operation), and the traits the outer
-//! crates implement: [`Store`] (claimd-store), [`Directory`] (claimd-ldap). It depends on no
-//! gRPC, SQL or LDAP crate; those depend on it.
+//! usernames, name matching, the password policy, challenge questions and answers, claim and
+//! verification codes, every limit's numbers: attempts, rates and code quotas, which the
+//! store counts), the flows built on them ([`Accounts`]: claim, recovery, lifecycle, work
+//! orders), the port front ends call ([`AccountFlows`], with [`InProcess`] for the flows of
+//! this process), the words an operation can end with ([`reasons`]), and the traits the
+//! outer crates implement: the [`Store`] roles (claimd-store), [`Directory`] (claimd-ldap),
+//! [`Mailer`] (claimd-mail). It depends on no gRPC, SQL or LDAP crate; those depend on it.
 
 mod accounts;
 pub mod admission;

@@ -2,9 +2,12 @@
 //! reflection (v1) services, optional TLS and client certificates.
 //!
 //! Handlers are thin: they turn messages into the domain's requests (secrets straight into
-//! `SecretString`), call [`claimd_core::Accounts`], and map the domain error to a status with
-//! ONE exhaustive match ([`status::to_status`]): field violations as `google.rpc.BadRequest`,
-//! lockouts with `google.rpc.RetryInfo`, fixed messages only, never a cause.
+//! `SecretString`), call the flows ([`claimd_core::InProcess`]) through one prologue, and map
+//! the domain error to a status with ONE exhaustive match ([`status::to_status`]): field
+//! violations as `google.rpc.BadRequest`, lockouts with `google.rpc.RetryInfo`, the error's
+//! name in `google.rpc.ErrorInfo`, fixed messages only, never a cause. The reverse map
+//! ([`status::from_status`]) sits beside it and serves [`Remote`], AccountService as the
+//! account flows for a portal on another host.
 
 mod client;
 mod convert;

@@ -1,10 +1,12 @@
-//! The self-service pages a new employee uses: Claim My Account as the district sheet lays it
-//! out (names, employee ID, password, three questions), its finish page, Forgot My Username,
-//! and the index. Pages
-//! are rendered on the server and work with scripts off; every form carries a CSRF token,
-//! every response strict security headers, and no secret ever travels in a URL. The pages call
-//! the account flows in-process ([`claimd_core::Accounts`]) with the browser's address, so the
-//! attempt limits hold exactly as for gRPC callers.
+//! The self-service pages: Claim My Account as the district sheet lays it out (names,
+//! employee ID, password, three questions) and its finish page, Forgot My Username, Forgot My
+//! Password, Change My Password, Change My Challenge Questions, the work order, the index;
+//! English and Spanish. Pages are rendered on the server and work with scripts off; every
+//! form carries a CSRF token, every response strict security headers, and no secret ever
+//! travels in a URL. The pages know only the port [`claimd_core::AccountFlows`]: the flows in
+//! this process under `claimd run`, or AccountService over gRPC (claimd-grpc's `Remote`)
+//! under `claimd portal`; either way with the browser's address, so the attempt limits hold
+//! exactly as for gRPC callers.
 
 mod change;
 mod claim;

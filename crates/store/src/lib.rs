@@ -7,6 +7,10 @@
 //! same SQL (`src/sql/`, `$n` parameters, which SQLite accepts too) runs with advisory locks
 //! on what each write decides about and `FOR UPDATE SKIP LOCKED` leases. Both pass one
 //! conformance suite (`tests/conformance/`). [`open`] picks the backend from the URL.
+//!
+//! The store counts every limit (attempt failures, per-address rates, code quotas) with the
+//! numbers core passes in, so one quota holds for the district however many replicas run;
+//! no policy number lives in its SQL.
 
 // The SQL modules are compiled once per backend, each time against that backend's `db`
 // module (its connection types and locking): deliberate, so one text serves both.
