@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use claimd_core::{
-    Accounts, AccountsDeps, AnswerHasher, Directory, Events, MailWriter, Sealer,
+    Accounts, AccountsDeps, AnswerHasher, Events, MailWriter, Sealer,
     admission::CpuPool,
     store::{AdminStore, now_millis},
 };
@@ -43,7 +43,7 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
     }
     let sealer = Arc::new(sealer);
     let events = Arc::new(Events::default());
-    let directory: Arc<dyn Directory> = Arc::new(
+    let directory = Arc::new(
         LdapDirectory::new(parts.directory.clone())?.with_connections(parts.sync.concurrency),
     );
     let mail = Arc::new(MailWriter::new(parts.mail.signature.clone()));

@@ -15,8 +15,8 @@ use zeroize::Zeroizing;
 use secrecy::SecretString;
 
 use crate::{
-    AccountPolicy, AnswerHasher, Directory, Error, Events, MailWriter, Operation, OperationId,
-    Question, Sealer, Store,
+    AccountPolicy, AnswerHasher, Error, Events, MailWriter, Operation, OperationId,
+    PasswordChecker, Question, Sealer, Store,
     admission::CpuPool,
     store::{Millis, now_millis},
 };
@@ -35,7 +35,7 @@ pub struct AccountsDeps {
     /// In-process signals to the workers.
     pub events: Arc<Events>,
     /// Checks current passwords (a bind as the user).
-    pub directory: Arc<dyn Directory>,
+    pub directory: Arc<dyn PasswordChecker>,
     /// Writes the notices.
     pub mail: Arc<MailWriter>,
     /// Where CPU-heavy steps (argon2, password strength) run, bounded.
@@ -49,7 +49,7 @@ pub struct Accounts {
     pub(crate) hasher: AnswerHasher,
     pub(crate) sealer: Arc<Sealer>,
     pub(crate) events: Arc<Events>,
-    pub(crate) directory: Arc<dyn Directory>,
+    pub(crate) directory: Arc<dyn PasswordChecker>,
     pub(crate) mail: Arc<MailWriter>,
     pub(crate) cpu: Arc<CpuPool>,
     /// Keys the decoy questions shown for unknown usernames.

@@ -127,16 +127,21 @@ impl DirectoryError {
     }
 }
 
-/// A directory that accounts are written into.
+/// The directory as the sync worker sees it: where accounts are written. Only the worker
+/// holds one; the flows never write the directory themselves.
 #[async_trait]
-pub trait Directory: Send + Sync + std::fmt::Debug {
+pub trait DirectoryWriter: Send + Sync + std::fmt::Debug {
     /// Applies a job, with its password for the kinds that carry one. Must be idempotent.
     async fn apply(
         &self,
         job: &DirectoryJob,
         password: Option<&SecretString>,
     ) -> Result<(), DirectoryError>;
+}
 
+/// The directory as the flows see it: the judge of a current password.
+#[async_trait]
+pub trait PasswordChecker: Send + Sync + std::fmt::Debug {
     /// True when `username` can log in with `password` (a bind as the user). claimd keeps no
     /// password hashes; the directory is the judge.
     async fn verify_password(

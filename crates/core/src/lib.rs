@@ -39,7 +39,9 @@ mod work_order;
 pub use accounts::{Accounts, AccountsDeps};
 pub use attempts::{account_keys, address_keys};
 pub use claim::{ClaimReceipt, ClaimRequest};
-pub use directory::{Account, Directory, DirectoryError, DirectoryJob, JobKind};
+pub use directory::{
+    Account, DirectoryError, DirectoryJob, DirectoryWriter, JobKind, PasswordChecker,
+};
 pub use employee_id::EmployeeId;
 pub use error::{Error, ErrorCode, FieldViolation, Violations};
 pub use events::Events;

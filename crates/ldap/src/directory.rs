@@ -4,7 +4,9 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use claimd_core::{Directory, DirectoryError, DirectoryJob, JobKind, Username, reasons};
+use claimd_core::{
+    DirectoryError, DirectoryJob, DirectoryWriter, JobKind, PasswordChecker, Username, reasons,
+};
 use secrecy::SecretString;
 
 use crate::{
@@ -47,7 +49,7 @@ impl LdapDirectory {
 }
 
 #[async_trait]
-impl Directory for LdapDirectory {
+impl DirectoryWriter for LdapDirectory {
     async fn apply(
         &self,
         job: &DirectoryJob,
@@ -103,7 +105,10 @@ impl Directory for LdapDirectory {
         }
         result
     }
+}
 
+#[async_trait]
+impl PasswordChecker for LdapDirectory {
     async fn verify_password(
         &self,
         username: &Username,

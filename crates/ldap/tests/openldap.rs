@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use claimd_core::{
-    Account, Directory, DirectoryError, DirectoryJob, Email, EmployeeId, JobKind, OperationId,
-    PersonName, Username,
+    Account, DirectoryError, DirectoryJob, DirectoryWriter, Email, EmployeeId, JobKind,
+    OperationId, PersonName, Username,
 };
 use claimd_ldap::{DirectorySettings, Flavor, LdapDirectory};
 use claimd_testkit::Slapd;

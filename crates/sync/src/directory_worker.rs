@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::Instant};
 
 use claimd_core::{
-    Directory, DirectoryError, DirectoryJob, Events, JobKind, MailWriter, Sealer, StoreError,
+    DirectoryError, DirectoryJob, DirectoryWriter, Events, JobKind, MailWriter, Sealer, StoreError,
     reasons,
     store::{
         AuditEvent, EndedJob, JobOutcome, JobStore, LeaseCheck, LeasedJob, Millis, now_millis,
@@ -55,7 +55,7 @@ struct Lease {
 #[derive(Debug)]
 pub struct Worker {
     store: Arc<dyn JobStore>,
-    directory: Arc<dyn Directory>,
+    directory: Arc<dyn DirectoryWriter>,
     sealer: Arc<Sealer>,
     events: Arc<Events>,
     mail: Arc<MailWriter>,
@@ -67,7 +67,7 @@ impl Worker {
     /// A worker with a unique lease-owner name; `mail` writes the notices a finished job sends.
     pub fn new(
         store: Arc<dyn JobStore>,
-        directory: Arc<dyn Directory>,
+        directory: Arc<dyn DirectoryWriter>,
         sealer: Arc<Sealer>,
         events: Arc<Events>,
         mail: Arc<MailWriter>,

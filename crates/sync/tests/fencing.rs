@@ -11,9 +11,10 @@ use std::{
 
 use async_trait::async_trait;
 use claimd_core::{
-    AccountPolicy, Accounts, AccountsDeps, AnswerHasher, ClaimRequest, Directory, DirectoryError,
-    DirectoryJob, Email, EmployeeId, Events, MailWriter, OperationState, PersonName, ResetRequest,
-    RosterEntry, RosterStatus, Sealer, TypedAnswer, Username,
+    AccountPolicy, Accounts, AccountsDeps, AnswerHasher, ClaimRequest, DirectoryError,
+    DirectoryJob, DirectoryWriter, Email, EmployeeId, Events, MailWriter, OperationState,
+    PasswordChecker, PersonName, ResetRequest, RosterEntry, RosterStatus, Sealer, TypedAnswer,
+    Username,
     store::{Millis, RosterStore, SUPERSEDED_REASON, now_millis},
 };
 use claimd_store::SqliteStore;
@@ -57,7 +58,7 @@ impl FakeDirectory {
 }
 
 #[async_trait]
-impl Directory for FakeDirectory {
+impl DirectoryWriter for FakeDirectory {
     async fn apply(
         &self,
         _job: &DirectoryJob,
@@ -90,7 +91,10 @@ impl Directory for FakeDirectory {
         }
         Ok(())
     }
+}
 
+#[async_trait]
+impl PasswordChecker for FakeDirectory {
     async fn verify_password(
         &self,
         _username: &Username,
