@@ -94,6 +94,17 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
                 ),
             ));
         }
+        // Forgot My Password's codes are made off the request path by a worker of their own.
+        if let Some(codes) = accounts.code_worker() {
+            let token = shutdown.clone();
+            tasks.push((
+                "verification code worker",
+                tokio::spawn(async move {
+                    codes.run(token.cancelled_owned()).await;
+                    Ok(())
+                }),
+            ));
+        }
         let server = claimd_grpc::serve(listener, accounts, parts.grpc.clone(), drain);
         tasks.push((
             "gRPC server",

@@ -124,6 +124,12 @@ impl Accounts {
             .await
     }
 
+    /// The worker that makes and mails Forgot My Password's verification codes, for the one
+    /// caller that runs it; `None` once taken.
+    pub fn code_worker(&self) -> Option<crate::CodeWorker> {
+        self.codes_to_send.take_worker()
+    }
+
     /// The in-process signals this service sends.
     pub fn events(&self) -> &Arc<Events> {
         &self.events

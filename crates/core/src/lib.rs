@@ -53,7 +53,7 @@ pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordPolicy, perso
 pub use person::PersonName;
 pub use policy::AccountPolicy;
 pub use questions::{ANSWERS_REQUIRED, Question, QuestionPool, TypedAnswer};
-pub use recovery::{ChangeRequest, ResetRequest, UpdateAnswersRequest};
+pub use recovery::{ChangeRequest, CodeWorker, ResetRequest, UpdateAnswersRequest};
 pub use roster::{Email, RosterEntry, RosterProblem, RosterRows, RosterStatus};
 pub use seal::{SealError, Sealer};
 pub use store::{LockoutPolicy, Store, StoreError};

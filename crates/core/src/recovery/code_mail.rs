@@ -1,5 +1,6 @@
 //! Forgot My Password's verification codes, made and mailed off the request path: a small
-//! bounded queue drained by one task. BeginPasswordReset only offers the account and
+//! bounded queue drained by one worker ([`CodeWorker`]), which the binary runs and stops
+//! beside the directory worker and the mail sender. BeginPasswordReset only offers the account and
 //! returns, so its reply takes as long for a claimed account as for an unknown name, and a
 //! burst of requests for one name costs one store write, not one each.
 //!
@@ -48,12 +49,26 @@ struct Parts {
 
 /// The queue of accounts to send a verification code to.
 pub(crate) struct CodeMail {
-    parts: Arc<Parts>,
     /// Accounts offered and not yet handled: one code per burst of requests.
     waiting: Arc<Mutex<HashSet<Username>>>,
-    /// The draining task's inbox; started on first use (inside the runtime), and again
-    /// should that task have ended.
-    queue: Mutex<Option<mpsc::Sender<Wanted>>>,
+    queue: mpsc::Sender<Wanted>,
+    /// The worker that drains the queue, until someone takes it to run it.
+    worker: Mutex<Option<CodeWorker>>,
+}
+
+/// Makes and mails the codes offered, one at a time: run it ([`CodeWorker::run`]) for as
+/// long as the service takes requests. Without it running, offers wait in the queue (a
+/// bounded one: past that they are dropped), and no code is sent.
+pub struct CodeWorker {
+    parts: Arc<Parts>,
+    waiting: Arc<Mutex<HashSet<Username>>>,
+    queue: mpsc::Receiver<Wanted>,
+}
+
+impl std::fmt::Debug for CodeWorker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeWorker").finish_non_exhaustive()
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -68,7 +83,9 @@ impl CodeMail {
         keys: codes::CodeKeys,
         limits: LockoutPolicy,
     ) -> Self {
-        Self {
+        let (tx, rx) = mpsc::channel(WAITING);
+        let waiting = Arc::<Mutex<HashSet<Username>>>::default();
+        let worker = CodeWorker {
             parts: Arc::new(Parts {
                 store,
                 sealer,
@@ -77,9 +94,19 @@ impl CodeMail {
                 limits,
                 quota: codes::CodeQuota::default(),
             }),
-            waiting: Arc::default(),
-            queue: Mutex::new(None),
+            waiting: waiting.clone(),
+            queue: rx,
+        };
+        Self {
+            waiting,
+            queue: tx,
+            worker: Mutex::new(Some(worker)),
         }
+    }
+
+    /// The worker, for the one caller that runs it; `None` once taken.
+    pub(crate) fn take_worker(&self) -> Option<CodeWorker> {
+        lock(&self.worker).take()
     }
 
     /// Asks for a code to be mailed to `to` for `username`; returns at once. Dropped when
@@ -104,38 +131,35 @@ impl CodeMail {
             to,
             client,
         };
-        let mut queue = lock(&self.queue);
-        let sender = match queue.as_ref() {
-            Some(sender) if !sender.is_closed() => sender,
-            ended => {
-                if ended.is_some() {
-                    error!("the verification code task had ended; starting it again");
-                }
-                let (tx, rx) = mpsc::channel(WAITING);
-                tokio::spawn(drain(self.parts.clone(), self.waiting.clone(), rx));
-                queue.insert(tx)
-            }
-        };
-        if sender.try_send(wanted).is_err() {
+        if self.queue.try_send(wanted).is_err() {
+            warn!("verification code not sent: too many are waiting");
             lock(&self.waiting).remove(&username);
         }
     }
 }
 
-/// Sends each wanted code, one at a time. A send that panics is logged and the account let
-/// go; the task goes on.
-async fn drain(
-    parts: Arc<Parts>,
-    waiting: Arc<Mutex<HashSet<Username>>>,
-    mut queue: mpsc::Receiver<Wanted>,
-) {
-    while let Some(wanted) = queue.recv().await {
-        let username = wanted.username.clone();
-        let parts = parts.clone();
-        if let Err(e) = tokio::spawn(async move { send(&parts, &wanted).await }).await {
-            error!(%username, error = %e, "sending a verification code failed");
+impl CodeWorker {
+    /// Sends each wanted code, one at a time, until `stop` resolves (the code in hand is
+    /// finished first). A send that panics is logged and the account let go; the worker
+    /// goes on.
+    pub async fn run(mut self, stop: impl Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            let wanted = tokio::select! {
+                () = &mut stop => break,
+                wanted = self.queue.recv() => match wanted {
+                    Some(wanted) => wanted,
+                    None => break,
+                },
+            };
+            let username = wanted.username.clone();
+            let parts = self.parts.clone();
+            if let Err(e) = tokio::spawn(async move { send(&parts, &wanted).await }).await {
+                error!(%username, error = %e, "sending a verification code failed");
+            }
+            lock(&self.waiting).remove(&username);
         }
-        lock(&waiting).remove(&username);
+        info!("verification code worker stopped");
     }
 }
 

@@ -8,6 +8,7 @@
 
 mod change;
 pub(crate) mod code_mail;
+pub use code_mail::CodeWorker;
 mod reset;
 mod username;
 
