@@ -92,7 +92,7 @@ pub async fn run(
     match command {
         AdminCommand::ReissueCode { employee_id: id } => {
             let id = employee_id(&id)?;
-            let Some(issuer) = crate::codes::Issuer::new(codes, store.clone())? else {
+            let Some(issuer) = crate::codes::issuer(codes, store.clone())? else {
                 bail!("claim codes are off; set accounts.claim_code = \"required\" first");
             };
             let until = issuer.until();

@@ -1,50 +1,22 @@
-//! Claim codes handed out (`accounts.claim_code = "required"`): after an import, one for every
-//! active entry that has not claimed and has no code yet, mailed sealed to its
-//! `personal_email` or, for entries without one, written to the mail-merge file HR prints
-//! (`roster import --codes-out FILE`); and one at a time by `admin reissue-code`, which
-//! replaces the old code.
+//! Claim codes, the binary's part: the mail-merge file HR prints (`roster import --codes-out
+//! FILE`, the [`CodeSheet`] core writes to) and the issuer built from the configuration.
+//! Who gets a code is core's rule ([`ClaimCodeIssuer`]).
 
 use std::{
     fs::File,
     os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
     sync::Arc,
-    time::Duration,
 };
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use claimd_core::{
-    EmployeeId, MailWriter, RosterEntry, RosterStatus, Sealer, Store, codes,
-    store::{AuditEvent, IssuedCode, Millis, now_millis},
+    MailWriter, RosterEntry, Sealer, Store,
+    claim_codes::{ClaimCodeIssuer, CodeSheet},
 };
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::settings::CodeParts;
-
-/// Entries given codes per store transaction.
-const PAGE: u32 = 500;
-
-/// Hands out claim codes.
-pub struct Issuer {
-    store: Arc<dyn Store>,
-    sealer: Sealer,
-    keys: codes::CodeKeys,
-    writer: MailWriter,
-    lifetime: Duration,
-    portal: String,
-}
-
-/// What [`Issuer::issue_all`] did.
-#[derive(Debug, Default)]
-pub struct Issued {
-    pub mailed: usize,
-    pub printed: usize,
-    /// Entries without a personal address, left without a code (no `--codes-out`).
-    pub without_address: usize,
-    /// Codes drawn (and counted above) for people who claimed or left meanwhile: not
-    /// stored, so they do not work (and their mail was not queued).
-    pub not_kept: usize,
-}
 
 /// The mail-merge file HR prints: for its owner alone, never over an earlier batch.
 pub struct CodesOut {
@@ -93,10 +65,12 @@ impl CodesOut {
         drop(self.csv);
         let _ = std::fs::remove_file(&self.path);
     }
+}
 
+impl CodeSheet for CodesOut {
     /// Writes rows to the disk before their codes are stored: a code is never live without
     /// a copy HR can print.
-    fn write(&mut self, rows: &[(RosterEntry, SecretString)]) -> anyhow::Result<()> {
+    fn write(&mut self, rows: &[(RosterEntry, SecretString)]) -> std::io::Result<()> {
         for (entry, code) in rows {
             self.csv.write_record([
                 entry.employee_id.to_string().as_str(),
@@ -106,131 +80,24 @@ impl CodesOut {
             ])?;
         }
         self.csv.flush()?;
-        self.csv.get_ref().sync_all()?;
-        Ok(())
+        self.csv.get_ref().sync_all()
     }
 }
 
-impl Issuer {
-    /// The issuer, or `None` when the district does not require claim codes.
-    pub fn new(parts: &CodeParts, store: Arc<dyn Store>) -> anyhow::Result<Option<Self>> {
-        let Some(lifetime) = parts.lifetime else {
-            return Ok(None);
-        };
-        let (sealer, _) =
-            Sealer::load_or_create(&parts.seal_key_file).context("store.seal_key_file")?;
-        Ok(Some(Self {
-            store,
-            keys: codes::CodeKeys::new(&sealer),
-            sealer,
-            writer: MailWriter::new(parts.signature.clone()),
-            lifetime,
-            portal: parts.portal.clone(),
-        }))
-    }
-
-    fn expires(&self, now: Millis) -> Millis {
-        now.saturating_add(i64::try_from(self.lifetime.as_millis()).unwrap_or(i64::MAX))
-    }
-
-    /// A new code for `entry`: its stored form, with the sealed mail when the roster has a
-    /// personal address.
-    fn code_for(
-        &self,
-        entry: &RosterEntry,
-        now: Millis,
-        outcome: &'static str,
-        action: &'static str,
-    ) -> (IssuedCode, SecretString) {
-        let code = codes::new_claim_code();
-        let expires_at = self.expires(now);
-        let until = day(expires_at);
-        let mail = entry.personal_email.as_ref().map(|to| {
-            let mut mail =
-                self.writer
-                    .claim_code(entry, to, code.expose_secret(), &self.portal, &until);
-            mail.body = codes::seal_body(&self.sealer, to.as_str(), &SecretString::from(mail.body));
-            mail
-        });
-        let issued = IssuedCode {
-            employee_id: entry.employee_id,
-            hash: self.keys.claim(entry.employee_id, code.expose_secret()),
-            expires_at,
-            mail,
-            audit: AuditEvent {
-                at: now,
-                action,
-                employee_id: Some(entry.employee_id),
-                username: None,
-                client: None,
-                outcome,
-                reason: None,
-            },
-        };
-        (issued, code)
-    }
-
-    /// Codes for every active entry that has not claimed and has none (or a used one).
-    pub async fn issue_all(&self, mut out: Option<&mut CodesOut>) -> anyhow::Result<Issued> {
-        let mut done = Issued::default();
-        let mut after = 0;
-        loop {
-            let entries = self.store.entries_needing_codes(after, PAGE).await?;
-            let Some(last) = entries.last() else {
-                return Ok(done);
-            };
-            after = last.employee_id.get();
-            let now = now_millis();
-            let mut issued = Vec::new();
-            let mut printed = Vec::new();
-            for entry in entries {
-                if entry.personal_email.is_some() {
-                    issued.push(self.code_for(&entry, now, "mailed", "claim_code").0);
-                    done.mailed += 1;
-                } else if out.is_some() {
-                    let (code, typed) = self.code_for(&entry, now, "printed", "claim_code");
-                    issued.push(code);
-                    printed.push((entry, typed));
-                    done.printed += 1;
-                } else {
-                    done.without_address += 1;
-                }
-            }
-            if let Some(out) = out.as_deref_mut() {
-                out.write(&printed)?;
-            }
-            let stored = self.store.issue_claim_codes(&issued, now).await?;
-            done.not_kept += issued.len() - stored;
-        }
-    }
-
-    /// A new code for one person, killing the old: mailed when the roster has a personal
-    /// address, else returned for IT to hand over.
-    pub async fn reissue(&self, id: EmployeeId) -> anyhow::Result<Option<SecretString>> {
-        let Some(entry) = self.store.roster_entry(id).await? else {
-            bail!("employee {id} is not in the roster");
-        };
-        if entry.status == RosterStatus::Terminated {
-            bail!("employee {id} is terminated in the roster");
-        }
-        if self.store.live_claim(id).await?.is_some() {
-            bail!("employee {id} has claimed already; a claim code is of no use to them");
-        }
-        let now = now_millis();
-        let (issued, code) = self.code_for(&entry, now, "issued", "admin.reissue_code");
-        let mailed = issued.mail.is_some();
-        // Stored (and so live) only if the person is still claimable inside the store's
-        // transaction.
-        if self.store.issue_claim_codes(&[issued], now).await? == 0 {
-            bail!("employee {id} claimed or left meanwhile; no code was made");
-        }
-        Ok((!mailed).then_some(code))
-    }
-
-    /// The day a code issued now stops working (UTC), for people.
-    pub fn until(&self) -> String {
-        day(self.expires(now_millis()))
-    }
+/// The issuer, or `None` when the district does not require claim codes.
+pub fn issuer(parts: &CodeParts, store: Arc<dyn Store>) -> anyhow::Result<Option<ClaimCodeIssuer>> {
+    let Some(lifetime) = parts.lifetime else {
+        return Ok(None);
+    };
+    let (sealer, _) =
+        Sealer::load_or_create(&parts.seal_key_file).context("store.seal_key_file")?;
+    Ok(Some(ClaimCodeIssuer::new(
+        store,
+        Arc::new(sealer),
+        MailWriter::new(parts.signature.clone()),
+        lifetime,
+        parts.portal.clone(),
+    )))
 }
 
 /// A name as a spreadsheet cell: one that starts like a formula (`=`, `+`, `-`, `@`) gets a
@@ -241,12 +108,6 @@ fn cell(text: &str) -> std::borrow::Cow<'_, str> {
     } else {
         text.into()
     }
-}
-
-/// `2026-12-28`: the UTC day of a time.
-fn day(at: Millis) -> String {
-    let time = std::time::UNIX_EPOCH + Duration::from_millis(u64::try_from(at).unwrap_or(0));
-    humantime::format_rfc3339_seconds(time).to_string()[..10].to_owned()
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 
 use std::{fs::File, io::IsTerminal, path::Path};
 
-use crate::codes::{CodesOut, Issuer};
+use crate::codes::{CodesOut, issuer};
 use anyhow::Context;
+use claimd_core::claim_codes::CodeSheet;
 use claimd_core::{
     JobKind, RosterProblem, RosterRows,
     store::{ImportOptions, ImportSummary, now_millis},
@@ -53,7 +54,7 @@ pub async fn import(
     };
     let result = import_rows(&store, path, &mut rows, options, progress).await;
     let issuer = match &result {
-        Ok(summary) if summary.applied => Issuer::new(code_parts, store.clone())?,
+        Ok(summary) if summary.applied => issuer(code_parts, store.clone())?,
         _ => None,
     };
     let Some(issuer) = issuer else {
@@ -62,7 +63,9 @@ pub async fn import(
         }
         return result.map(|_| ());
     };
-    let issued = issuer.issue_all(out.as_mut()).await?;
+    let issued = issuer
+        .issue_all(out.as_mut().map(|o| o as &mut dyn CodeSheet))
+        .await?;
     if issued.mailed + issued.printed > 0 {
         println!(
             "claim codes: {} mailed to personal addresses, {} written to {} (they work until {})",

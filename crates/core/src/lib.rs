@@ -13,6 +13,7 @@ mod accounts;
 pub mod admission;
 mod attempts;
 mod claim;
+pub mod claim_codes;
 pub mod client_address;
 pub mod codes;
 mod directory;
