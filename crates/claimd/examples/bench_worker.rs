@@ -10,6 +10,7 @@
 //! `ROUNDS=5` alternates the floor and the worker five times (default 3) and prints the
 //! median ratio: one pair of runs on this machine moves by more than the gap measured.
 
+use claimd_core::store::{AuditAction, AuditOutcome};
 use std::{
     collections::HashSet,
     sync::Arc,
@@ -69,11 +70,11 @@ async fn worker(jobs: u32) -> Result<f64, BoxError> {
         let id = OperationId::new();
         let audit = AuditEvent {
             at: 0,
-            action: "claim",
+            action: AuditAction::Claim,
             employee_id: None,
             username: None,
             client: None,
-            outcome: "accepted",
+            outcome: AuditOutcome::Accepted,
             reason: None,
         };
         store

@@ -1,5 +1,6 @@
 //! `claimd admin …`: what IT staff do by hand, each recorded in the audit log.
 
+use claimd_core::store::{AuditAction, AuditOutcome};
 use std::{net::IpAddr, time::Duration};
 
 use anyhow::bail;
@@ -61,10 +62,10 @@ fn operator() -> String {
 }
 
 fn event(
-    action: &'static str,
+    action: AuditAction,
     employee_id: Option<EmployeeId>,
     username: Option<Username>,
-    outcome: &'static str,
+    outcome: AuditOutcome,
 ) -> AuditEvent {
     AuditEvent {
         at: now_millis(),
@@ -117,7 +118,16 @@ pub async fn run(
         } => {
             let id = employee_id(&id)?;
             let released = store
-                .release_pending_claim(id, &reason, event("admin.release", Some(id), None, "done"))
+                .release_pending_claim(
+                    id,
+                    &reason,
+                    event(
+                        AuditAction::AdminRelease,
+                        Some(id),
+                        None,
+                        AuditOutcome::Done,
+                    ),
+                )
                 .await?;
             if !released {
                 bail!("employee {id} has no pending claim");
@@ -130,7 +140,11 @@ pub async fn run(
                 .map_err(|rule| anyhow::anyhow!("operation id {rule}"))?;
             let now = now_millis();
             if !store
-                .retry_now(id, event("admin.retry", None, None, "done"), now)
+                .retry_now(
+                    id,
+                    event(AuditAction::AdminRetry, None, None, AuditOutcome::Done),
+                    now,
+                )
                 .await?
             {
                 bail!(
@@ -199,7 +213,12 @@ async fn unlock(
     for key in &keys {
         let audit = AuditEvent {
             client: address,
-            ..event("admin.unlock", employee, username.clone(), "done")
+            ..event(
+                AuditAction::AdminUnlock,
+                employee,
+                username.clone(),
+                AuditOutcome::Done,
+            )
         };
         let done = store.unlock(key, audit).await?;
         if done {

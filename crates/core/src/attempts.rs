@@ -15,6 +15,7 @@
 //!   and clears the account's counter; an attempt never judged (already claimed, the
 //!   directory unreachable, the server too busy) is given back without clearing anything.
 
+use crate::store::{AuditAction, AuditOutcome};
 use std::{net::IpAddr, time::Duration};
 
 use crate::{
@@ -90,14 +91,14 @@ pub(crate) struct Attempt<'a> {
 /// Who an attempt is for, in its audit rows.
 #[derive(Clone, Debug)]
 pub(crate) struct AuditContext {
-    pub action: &'static str,
+    pub action: AuditAction,
     pub employee_id: Option<EmployeeId>,
     pub username: Option<Username>,
     pub client: Option<IpAddr>,
 }
 
 impl AuditContext {
-    pub fn event(&self, outcome: &'static str, reason: Option<String>) -> AuditEvent {
+    pub fn event(&self, outcome: AuditOutcome, reason: Option<String>) -> AuditEvent {
         AuditEvent {
             at: now_millis(),
             action: self.action,
@@ -164,10 +165,10 @@ impl Accounts {
         };
         metrics::counter!("claimd_lockouts_total", "scope" => scope).increment(1);
         let mut event = audit.event(
-            "locked",
+            AuditOutcome::Locked,
             Some(format!("too many failed attempts on {}", lock.key)),
         );
-        event.action = "lockout";
+        event.action = AuditAction::Lockout;
         Ok(self.store.record_audit(event).await?)
     }
 }
@@ -218,7 +219,7 @@ impl Drop for Attempt<'_> {
             return;
         };
         tracing::warn!(
-            action = self.audit.action,
+            action = self.audit.action.as_str(),
             "attempt ended without a judgement; giving it back"
         );
         let store = self.accounts.store.clone();

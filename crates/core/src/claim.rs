@@ -2,6 +2,8 @@
 //! hashes and its directory job in one transaction. The directory itself is written later by
 //! the sync worker; the caller follows the returned operation.
 
+use crate::store::AuditAction;
+use crate::store::AuditOutcome;
 use std::net::IpAddr;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -79,7 +81,7 @@ impl Accounts {
 
         let now = now_millis();
         let audit = AuditContext {
-            action: "claim",
+            action: AuditAction::Claim,
             employee_id: Some(claim.employee_id),
             username: Some(claim.username.clone()),
             client,
@@ -121,7 +123,8 @@ impl Accounts {
         if let Some(reason) = mismatch {
             warn!(reason, "claim refused: no roster match");
             attempt.failed().await?;
-            self.audit(&claim, client, "no_match", Some(reason)).await?;
+            self.audit(&claim, client, AuditOutcome::NoMatch, Some(reason))
+                .await?;
             return Err(Error::NoRosterMatch);
         }
         let entry = entry.expect("matched above");
@@ -173,7 +176,7 @@ impl Accounts {
                     .seal(&request.password, id.to_string().as_bytes()),
                 job,
                 answers,
-                audit: self.event(&claim, client, "accepted", None),
+                audit: self.event(&claim, client, AuditOutcome::Accepted, None),
                 now,
                 claim_code: code.map(|(hash, _)| hash),
             })
@@ -199,7 +202,8 @@ impl Accounts {
                     "the roster entry is terminated"
                 };
                 attempt.failed().await?;
-                self.audit(&claim, client, "no_match", Some(reason)).await?;
+                self.audit(&claim, client, AuditOutcome::NoMatch, Some(reason))
+                    .await?;
                 return Err(Error::NoRosterMatch);
             }
         }
@@ -222,10 +226,12 @@ impl Accounts {
         state: ClaimState,
     ) -> Result<ClaimReceipt, Error> {
         let (outcome, error) = match state {
-            ClaimState::Pending => ("pending", Error::ClaimPending),
-            ClaimState::Active | ClaimState::Rejected => ("already_claimed", Error::AlreadyClaimed),
+            ClaimState::Pending => (AuditOutcome::Pending, Error::ClaimPending),
+            ClaimState::Active | ClaimState::Rejected => {
+                (AuditOutcome::AlreadyClaimed, Error::AlreadyClaimed)
+            }
         };
-        info!(outcome, "claim refused");
+        info!(outcome = outcome.as_str(), "claim refused");
         self.audit(claim, client, outcome, None).await?;
         Err(error)
     }
@@ -234,12 +240,12 @@ impl Accounts {
         &self,
         claim: &ValidClaim,
         client: Option<IpAddr>,
-        outcome: &'static str,
+        outcome: AuditOutcome,
         reason: Option<&str>,
     ) -> AuditEvent {
         AuditEvent {
             at: now_millis(),
-            action: "claim",
+            action: AuditAction::Claim,
             employee_id: Some(claim.employee_id),
             username: Some(claim.username.clone()),
             client,
@@ -252,7 +258,7 @@ impl Accounts {
         &self,
         claim: &ValidClaim,
         client: Option<IpAddr>,
-        outcome: &'static str,
+        outcome: AuditOutcome,
         reason: Option<&str>,
     ) -> Result<(), Error> {
         Ok(self

@@ -5,6 +5,7 @@
 //! `admin reissue-code`, which replaces the old code. Who gets a code, how it is stored and
 //! mailed is decided here; the binary only opens the sheet and reports.
 
+use crate::store::{AuditAction, AuditOutcome};
 use std::{sync::Arc, time::Duration};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -109,8 +110,8 @@ impl ClaimCodeIssuer {
         &self,
         entry: &RosterEntry,
         now: Millis,
-        outcome: &'static str,
-        action: &'static str,
+        outcome: AuditOutcome,
+        action: AuditAction,
     ) -> (IssuedCode, SecretString) {
         let code = codes::new_claim_code();
         let expires_at = self.expires(now);
@@ -159,10 +160,14 @@ impl ClaimCodeIssuer {
             let mut printed = Vec::new();
             for entry in entries {
                 if entry.personal_email.is_some() {
-                    issued.push(self.code_for(&entry, now, "mailed", "claim_code").0);
+                    issued.push(
+                        self.code_for(&entry, now, AuditOutcome::Mailed, AuditAction::ClaimCode)
+                            .0,
+                    );
                     done.mailed += 1;
                 } else if sheet.is_some() {
-                    let (code, typed) = self.code_for(&entry, now, "printed", "claim_code");
+                    let (code, typed) =
+                        self.code_for(&entry, now, AuditOutcome::Printed, AuditAction::ClaimCode);
                     issued.push(code);
                     printed.push((entry, typed));
                     done.printed += 1;
@@ -191,7 +196,12 @@ impl ClaimCodeIssuer {
             return Err(IssueError::Claimed(id));
         }
         let now = now_millis();
-        let (issued, code) = self.code_for(&entry, now, "issued", "admin.reissue_code");
+        let (issued, code) = self.code_for(
+            &entry,
+            now,
+            AuditOutcome::Issued,
+            AuditAction::AdminReissueCode,
+        );
         let mailed = issued.mail.is_some();
         // Stored (and so live) only if the person is still claimable inside the store's
         // transaction.

@@ -2,6 +2,7 @@
 //! the Technology Support Center for help. The request goes by mail to the support address,
 //! through the same durable outbox as every notice, at a rate of its own per client address.
 
+use crate::store::{AuditAction, AuditOutcome};
 use std::net::IpAddr;
 
 use tracing::info;
@@ -68,7 +69,7 @@ impl Accounts {
             return Err(Error::Internal);
         };
         let audit = AuditContext {
-            action: "work_order",
+            action: AuditAction::WorkOrder,
             employee_id: None,
             username: None,
             client,
@@ -93,11 +94,11 @@ impl Accounts {
         let mail = self.mail.work_order(support, &order);
         let event = AuditEvent {
             at: now_millis(),
-            action: "work_order",
+            action: AuditAction::WorkOrder,
             employee_id: None,
             username: None,
             client,
-            outcome: "queued",
+            outcome: AuditOutcome::Queued,
             reason: Some(topic.to_owned()),
         };
         self.store.enqueue_mail(&mail, event).await?;

@@ -6,6 +6,7 @@
 #[allow(dead_code)]
 mod fixtures;
 
+use claimd_core::store::{AuditAction, AuditOutcome};
 use std::time::Duration;
 
 use claimd_core::{
@@ -54,7 +55,11 @@ async fn a_claim_survives_reopen_and_its_password_is_erased_when_the_job_succeed
         .expect("the claim's job survived");
     assert_eq!(job.job.id, id);
     assert_eq!(sealed(&store, id).await.as_deref(), Some(&[1, 2, 3][..]));
-    let done = audit(T0, "directory.provision", "succeeded");
+    let done = audit(
+        T0,
+        AuditAction::Directory(claimd_core::JobKind::Provision),
+        AuditOutcome::Succeeded,
+    );
     assert!(
         store
             .finish_job(&job, JobOutcome::Succeeded, done, None)
@@ -82,7 +87,11 @@ async fn a_refused_job_loses_its_password() {
     let refused = JobOutcome::Failed {
         reason: "the directory refused the password".into(),
     };
-    let row = audit(T0, "directory.provision", "failed");
+    let row = audit(
+        T0,
+        AuditAction::Directory(claimd_core::JobKind::Provision),
+        AuditOutcome::Failed,
+    );
     assert!(store.finish_job(&job, refused, row, None).await.unwrap());
     assert_eq!(state(&store, job.job.id).await, OperationState::Failed);
     assert_eq!(sealed(&store, job.job.id).await, None);
@@ -123,7 +132,7 @@ async fn a_released_claim_loses_its_password_even_while_a_worker_holds_it() {
     store.insert_claim(waiting).await.unwrap();
     for (employee, job) in [(77777, waiting_id), (77778, leased.job.id)] {
         let id = EmployeeId::new(employee).unwrap();
-        let row = audit(T0 + 1, "admin.release", "released");
+        let row = audit(T0 + 1, AuditAction::AdminRelease, AuditOutcome::Done);
         assert!(
             store
                 .release_pending_claim(id, "released by an administrator", row)
@@ -134,7 +143,11 @@ async fn a_released_claim_loses_its_password_even_while_a_worker_holds_it() {
         assert_eq!(sealed(&store, job).await, None, "job of {employee}");
     }
     // The worker that held the released job can no longer record an outcome.
-    let row = audit(T0 + 2, "directory.provision", "succeeded");
+    let row = audit(
+        T0 + 2,
+        AuditAction::Directory(claimd_core::JobKind::Provision),
+        AuditOutcome::Succeeded,
+    );
     assert!(
         !store
             .finish_job(&leased, JobOutcome::Succeeded, row, None)

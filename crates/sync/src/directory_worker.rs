@@ -1,5 +1,6 @@
 //! The directory worker: leases jobs and writes them into the directory.
 
+use claimd_core::store::{AuditAction, AuditOutcome};
 use std::{sync::Arc, time::Instant};
 
 use claimd_core::{
@@ -263,14 +264,14 @@ impl Worker {
     fn ended(&self, job: &LeasedJob, outcome: JobOutcome, step: Step) -> Decision {
         let audit = AuditEvent {
             at: now_millis(),
-            action: audit_action(job.job.kind),
+            action: AuditAction::Directory(job.job.kind),
             employee_id: Some(job.job.account.employee_id),
             username: Some(job.job.account.username.clone()),
             client: None,
             outcome: if step == Step::Succeeded {
-                "succeeded"
+                AuditOutcome::Succeeded
             } else {
-                "failed"
+                AuditOutcome::Failed
             },
             reason: match &outcome {
                 JobOutcome::Failed { reason } => Some(reason.clone()),
@@ -359,11 +360,11 @@ impl Worker {
     fn supersede(&self, job: &LeasedJob, reason: &'static str) -> Decision {
         let audit = AuditEvent {
             at: now_millis(),
-            action: audit_action(job.job.kind),
+            action: AuditAction::Directory(job.job.kind),
             employee_id: Some(job.job.account.employee_id),
             username: Some(job.job.account.username.clone()),
             client: None,
-            outcome: "superseded",
+            outcome: AuditOutcome::Superseded,
             reason: Some(reason.into()),
         };
         let outcome = JobOutcome::Failed {
@@ -421,14 +422,4 @@ impl Worker {
 fn count_job(kind: &'static str, outcome: &'static str) {
     metrics::counter!("claimd_directory_jobs_total", "kind" => kind, "outcome" => outcome)
         .increment(1);
-}
-
-fn audit_action(kind: JobKind) -> &'static str {
-    match kind {
-        JobKind::Provision => "directory.provision",
-        JobKind::ResetPassword => "directory.reset_password",
-        JobKind::ChangePassword => "directory.change_password",
-        JobKind::UpdateAccount => "directory.update_account",
-        JobKind::DisableAccount => "directory.disable_account",
-    }
 }

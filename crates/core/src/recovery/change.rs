@@ -1,6 +1,7 @@
 //! A logged-in person changes the password or the challenge answers; the current password is
 //! checked by the directory.
 
+use crate::store::{AuditAction, AuditOutcome};
 use std::net::IpAddr;
 
 use secrecy::ExposeSecret;
@@ -37,7 +38,11 @@ impl Accounts {
         }
         v.into_result()?;
         let target = self
-            .target(username.expect("validated"), "change_password", client)
+            .target(
+                username.expect("validated"),
+                AuditAction::ChangePassword,
+                client,
+            )
             .await?;
         let (target, right) = self
             .password_is_right(target, &request.current_password)
@@ -73,7 +78,11 @@ impl Accounts {
         v.into_result()?;
         let answers = answers.ok_or(Error::Internal)?;
         let target = self
-            .target(username.expect("validated"), "update_answers", client)
+            .target(
+                username.expect("validated"),
+                AuditAction::UpdateAnswers,
+                client,
+            )
             .await?;
         let (target, right) = self.password_is_right(target, &request.password).await?;
         let claimed = self.verified(target, right).await?;
@@ -91,7 +100,13 @@ impl Accounts {
             })
             .collect();
         let now = now_millis();
-        let audit = self.account_event("update_answers", &claimed, client, "changed", now);
+        let audit = self.account_event(
+            AuditAction::UpdateAnswers,
+            &claimed,
+            client,
+            AuditOutcome::Changed,
+            now,
+        );
         let notice = self.mail.answers_changed(&claimed.account);
         self.store
             .replace_answers(&claimed.claim_id, &stored, audit, notice)

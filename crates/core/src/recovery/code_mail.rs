@@ -9,6 +9,7 @@
 //! the limit itself tells a caller nothing): one script cannot make the district mail every
 //! employee's personal address.
 
+use crate::store::{AuditAction, AuditOutcome};
 use std::{
     collections::HashSet,
     net::IpAddr,
@@ -209,11 +210,11 @@ async fn send(parts: &Parts, wanted: &Wanted) {
     let lifetime = i64::try_from(codes::VERIFICATION_LIFETIME.as_millis()).unwrap_or(i64::MAX);
     let audit = AuditEvent {
         at: now,
-        action: "verification_code",
+        action: AuditAction::VerificationCode,
         employee_id: Some(*employee_id),
         username: Some(username.clone()),
         client: None,
-        outcome: "sent",
+        outcome: AuditOutcome::Sent,
         reason: None,
     };
     match parts

@@ -12,6 +12,7 @@ pub use code_mail::CodeWorker;
 mod reset;
 mod username;
 
+use crate::store::{AuditAction, AuditOutcome};
 use std::net::IpAddr;
 
 use secrecy::SecretString;
@@ -102,7 +103,7 @@ impl Accounts {
     pub(super) async fn target(
         &self,
         username: Username,
-        action: &'static str,
+        action: AuditAction,
         client: Option<IpAddr>,
     ) -> Result<Target<'_>, Error> {
         let span = tracing::Span::current();
@@ -188,7 +189,9 @@ impl Accounts {
                     "no claimed account"
                 };
                 warn!(reason, "{} refused", target.audit.action);
-                let event = target.audit.event("unauthenticated", Some(reason.into()));
+                let event = target
+                    .audit
+                    .event(AuditOutcome::Unauthenticated, Some(reason.into()));
                 self.store.record_audit(event).await?;
                 Err(Error::Unauthenticated)
             }
@@ -216,12 +219,12 @@ impl Accounts {
         let now = now_millis();
         let id = OperationId::new();
         let action = if kind == JobKind::ResetPassword {
-            "reset_password"
+            AuditAction::ResetPassword
         } else {
-            "change_password"
+            AuditAction::ChangePassword
         };
         let job = NewPasswordJob {
-            audit: self.account_event(action, &claimed, client, "accepted", now),
+            audit: self.account_event(action, &claimed, client, AuditOutcome::Accepted, now),
             sealed_password: self.sealer.seal(password, id.to_string().as_bytes()),
             job: DirectoryJob {
                 id,
@@ -248,10 +251,10 @@ impl Accounts {
 
     pub(super) fn account_event(
         &self,
-        action: &'static str,
+        action: AuditAction,
         claimed: &ClaimedAccount,
         client: Option<IpAddr>,
-        outcome: &'static str,
+        outcome: AuditOutcome,
         at: Millis,
     ) -> AuditEvent {
         AuditEvent {

@@ -1,6 +1,7 @@
 //! Forgot My Password: the person's three questions (or stable decoys), then the answers
 //! checked with the same argon2 work whether or not the account exists.
 
+use crate::store::{AuditAction, AuditOutcome};
 use std::net::IpAddr;
 
 use hmac::{Hmac, Mac};
@@ -103,7 +104,11 @@ impl Accounts {
         check_reset_answers(&mut v, &request.answers);
         v.into_result()?;
         let target = self
-            .target(username.expect("validated"), "reset_password", client)
+            .target(
+                username.expect("validated"),
+                AuditAction::ResetPassword,
+                client,
+            )
             .await?;
 
         // Three argon2 checks whether or not the account exists.
@@ -167,10 +172,10 @@ impl Accounts {
         let claimed = self.verified(target, all_right).await?;
         if answers_only {
             let mut event = self.account_event(
-                "reset_password",
+                AuditAction::ResetPassword,
                 &claimed,
                 client,
-                "answers_only",
+                AuditOutcome::AnswersOnly,
                 now_millis(),
             );
             event.reason = Some("no personal_email on the roster: no second factor asked".into());

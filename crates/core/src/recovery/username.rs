@@ -1,6 +1,8 @@
 //! Forgot My Username: the usernames go to the address on file, and the reply is the same
 //! for every address.
 
+use crate::store::AuditAction;
+use crate::store::AuditOutcome;
 use std::net::IpAddr;
 
 use tracing::{info, warn};
@@ -30,7 +32,7 @@ impl Accounts {
         // email: a limit that says nothing about which addresses are on file, and that never
         // locks the claim or reset flows for everyone behind a school's address.
         let audit = AuditContext {
-            action: "recover_username",
+            action: AuditAction::RecoverUsername,
             employee_id: None,
             username: None,
             client,
@@ -47,7 +49,7 @@ impl Accounts {
             .await?;
         let audit = |outcome, username: Option<&Username>| AuditEvent {
             at: now,
-            action: "recover_username",
+            action: AuditAction::RecoverUsername,
             employee_id: None,
             username: username.cloned(),
             client,
@@ -56,7 +58,9 @@ impl Accounts {
         };
         if accounts.is_empty() {
             info!(outcome = "no_account", "username recovery");
-            self.store.record_audit(audit("no_account", None)).await?;
+            self.store
+                .record_audit(audit(AuditOutcome::NoAccount, None))
+                .await?;
             return Ok(());
         }
         if recent >= USERNAME_MAILS_PER_HOUR {
@@ -65,14 +69,14 @@ impl Accounts {
                 "username mail not sent again: hourly limit for the address"
             );
             self.store
-                .record_audit(audit("throttled", Some(&accounts[0].username)))
+                .record_audit(audit(AuditOutcome::Throttled, Some(&accounts[0].username)))
                 .await?;
             return Ok(());
         }
         let usernames: Vec<Username> = accounts.iter().map(|a| a.username.clone()).collect();
         let mail = self.mail.username_reminder(&email, &usernames);
         self.store
-            .enqueue_mail(&mail, audit("mailed", Some(&usernames[0])))
+            .enqueue_mail(&mail, audit(AuditOutcome::Mailed, Some(&usernames[0])))
             .await?;
         self.events.mail_queued();
         info!(

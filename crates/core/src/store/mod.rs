@@ -23,9 +23,10 @@ use async_trait::async_trait;
 pub use attempts::{AttemptKey, AttemptTicket, Lockout, LockoutPolicy, Reservation};
 pub use codes::CodeStore;
 pub use records::{
-    AuditEvent, AuditRow, ClaimInsert, ClaimState, ClaimedAccount, EndedJob, ImportOptions,
-    ImportSummary, IssuedCode, JobOutcome, LEFT_REASON, LeaseCheck, LeasedJob, NewClaim,
-    NewPasswordJob, PlannedChange, QueueStats, SUPERSEDED_REASON, StoredAnswer,
+    AuditAction, AuditEvent, AuditOutcome, AuditRow, ClaimInsert, ClaimState, ClaimedAccount,
+    EndedJob, ImportOptions, ImportSummary, IssuedCode, JobOutcome, LEFT_REASON, LeaseCheck,
+    LeasedJob, NewClaim, NewPasswordJob, PlannedChange, QueueStats, SUPERSEDED_REASON,
+    StoredAnswer,
 };
 
 use crate::{

@@ -258,21 +258,169 @@ pub enum JobOutcome {
     },
 }
 
+/// What an audit row records: its `action` column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditAction {
+    /// Claim My Account.
+    Claim,
+    /// Forgot My Password, completed.
+    ResetPassword,
+    /// Change My Password.
+    ChangePassword,
+    /// Change My Challenge Questions.
+    UpdateAnswers,
+    /// Forgot My Username.
+    RecoverUsername,
+    /// A Forgot My Password verification code sent.
+    VerificationCode,
+    /// A claim code issued at an import.
+    ClaimCode,
+    /// A work order to the support center.
+    WorkOrder,
+    /// A key locked after repeated failures.
+    Lockout,
+    /// An import changed a claimed person's names or mail.
+    RosterUpdate,
+    /// An import disabled a leaver.
+    RosterDisable,
+    /// A directory job's end.
+    Directory(crate::JobKind),
+    /// `claimd admin unlock`.
+    AdminUnlock,
+    /// `claimd admin release`.
+    AdminRelease,
+    /// `claimd admin retry`.
+    AdminRetry,
+    /// `claimd admin reissue-code`.
+    AdminReissueCode,
+}
+
+impl AuditAction {
+    /// As stored and printed: `claim`, `directory.provision`, `admin.unlock`, ...
+    pub fn as_str(self) -> &'static str {
+        use crate::JobKind;
+        match self {
+            Self::Claim => "claim",
+            Self::ResetPassword => "reset_password",
+            Self::ChangePassword => "change_password",
+            Self::UpdateAnswers => "update_answers",
+            Self::RecoverUsername => "recover_username",
+            Self::VerificationCode => "verification_code",
+            Self::ClaimCode => "claim_code",
+            Self::WorkOrder => "work_order",
+            Self::Lockout => "lockout",
+            Self::RosterUpdate => "roster.update",
+            Self::RosterDisable => "roster.disable",
+            Self::Directory(JobKind::Provision) => "directory.provision",
+            Self::Directory(JobKind::ResetPassword) => "directory.reset_password",
+            Self::Directory(JobKind::ChangePassword) => "directory.change_password",
+            Self::Directory(JobKind::UpdateAccount) => "directory.update_account",
+            Self::Directory(JobKind::DisableAccount) => "directory.disable_account",
+            Self::AdminUnlock => "admin.unlock",
+            Self::AdminRelease => "admin.release",
+            Self::AdminRetry => "admin.retry",
+            Self::AdminReissueCode => "admin.reissue_code",
+        }
+    }
+}
+
+impl std::fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How an audited action came out: its `outcome` column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditOutcome {
+    /// Taken: a claim or request queued.
+    Accepted,
+    /// No claimable roster entry matched.
+    NoMatch,
+    /// A claim of the account is still being written.
+    Pending,
+    /// The account is claimed already.
+    AlreadyClaimed,
+    /// Wrong answers, password or code.
+    Unauthenticated,
+    /// A reset proven by answers alone (no personal address for a second factor).
+    AnswersOnly,
+    /// New answers stored.
+    Changed,
+    /// A key locked.
+    Locked,
+    /// A mail queued.
+    Mailed,
+    /// Not mailed again: the hourly limit of the address.
+    Throttled,
+    /// No account uses the address.
+    NoAccount,
+    /// Queued for a worker.
+    Queued,
+    /// Sent.
+    Sent,
+    /// Put on the sheet HR prints.
+    Printed,
+    /// Issued by IT.
+    Issued,
+    /// The directory has the change.
+    Succeeded,
+    /// The change could not be made.
+    Failed,
+    /// Replaced by a newer request (or cancelled by a leaver).
+    Superseded,
+    /// An administrator's command carried out.
+    Done,
+}
+
+impl AuditOutcome {
+    /// As stored and printed: `accepted`, `no_match`, `succeeded`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::NoMatch => "no_match",
+            Self::Pending => "pending",
+            Self::AlreadyClaimed => "already_claimed",
+            Self::Unauthenticated => "unauthenticated",
+            Self::AnswersOnly => "answers_only",
+            Self::Changed => "changed",
+            Self::Locked => "locked",
+            Self::Mailed => "mailed",
+            Self::Throttled => "throttled",
+            Self::NoAccount => "no_account",
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Printed => "printed",
+            Self::Issued => "issued",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Superseded => "superseded",
+            Self::Done => "done",
+        }
+    }
+}
+
+impl std::fmt::Display for AuditOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One audit row: who did what, from where, and how it went. Never a secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEvent {
     /// When.
     pub at: Millis,
-    /// What: `claim`, `lockout`, `directory.provision`, ...
-    pub action: &'static str,
+    /// What.
+    pub action: AuditAction,
     /// The employee ID concerned, if known.
     pub employee_id: Option<EmployeeId>,
     /// The username concerned, if known.
     pub username: Option<Username>,
     /// The client address, if known.
     pub client: Option<IpAddr>,
-    /// How it went: `accepted`, `no_match`, `succeeded`, `failed`, ...
-    pub outcome: &'static str,
+    /// How it went.
+    pub outcome: AuditOutcome,
     /// Why, in words, when there is more to say.
     pub reason: Option<String>,
 }

@@ -19,11 +19,11 @@ pub(crate) async fn insert_all(conn: &mut Conn, events: &[&AuditEvent]) -> Resul
     );
     query.push_values(events, |mut row, event| {
         row.push_bind(event.at)
-            .push_bind(event.action)
+            .push_bind(event.action.as_str())
             .push_bind(event.employee_id.map(|id| i64::from(id.get())))
             .push_bind(event.username.as_ref().map(ToString::to_string))
             .push_bind(event.client.map(|ip| ip.to_string()))
-            .push_bind(event.outcome)
+            .push_bind(event.outcome.as_str())
             .push_bind(event.reason.clone());
     });
     query.build().execute(conn).await.map_err(store_error)?;

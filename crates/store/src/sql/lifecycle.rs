@@ -2,6 +2,7 @@
 //! updated in the directory, leavers are disabled. All inside the caller's transaction, so an
 //! import (with its jobs) lands whole or not at all.
 
+use claimd_core::store::{AuditAction, AuditOutcome};
 use std::collections::HashMap;
 
 use futures::TryStreamExt;
@@ -338,8 +339,8 @@ async fn plan(
 ) -> Result<(), StoreError> {
     super::jobs::queue(conn, &job, claim_id, &[], now).await?;
     let action = match job.kind {
-        JobKind::DisableAccount => "roster.disable",
-        _ => "roster.update",
+        JobKind::DisableAccount => AuditAction::RosterDisable,
+        _ => AuditAction::RosterUpdate,
     };
     super::audit::insert(
         conn,
@@ -349,7 +350,7 @@ async fn plan(
             employee_id: Some(job.account.employee_id),
             username: Some(job.account.username.clone()),
             client: None,
-            outcome: "queued",
+            outcome: AuditOutcome::Queued,
             reason: Some(detail.clone()),
         },
     )

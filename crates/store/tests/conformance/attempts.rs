@@ -1,5 +1,6 @@
 //! Failed attempts and the locks they place.
 
+use claimd_core::store::{AuditAction, AuditOutcome};
 use std::sync::Arc;
 
 use claimd_core::{
@@ -136,7 +137,10 @@ pub async fn endless_failures_lock_until_an_admin_acts(store: Arc<dyn Store>) {
     // An administrator's unlock does, and the count starts again from zero.
     assert!(
         store
-            .unlock(&key, audit(T0 + year, "admin.unlock", "unlocked"))
+            .unlock(
+                &key,
+                audit(T0 + year, AuditAction::AdminUnlock, AuditOutcome::Done)
+            )
             .await
             .unwrap()
     );

@@ -1,6 +1,7 @@
 //! One-time codes: a claim code works until it expires, once, and only the newest; a claim
 //! uses it up with the claim; verification codes are few, short-lived and used once.
 
+use claimd_core::store::{AuditAction, AuditOutcome};
 use std::sync::Arc;
 
 use claimd_core::{
@@ -17,7 +18,7 @@ fn issued(id: u32, hash: &str, expires_at: i64) -> IssuedCode {
         hash: hash.into(),
         expires_at,
         mail: None,
-        audit: audit(T0, "claim_code", "printed"),
+        audit: audit(T0, AuditAction::ClaimCode, AuditOutcome::Printed),
     }
 }
 
@@ -84,7 +85,7 @@ pub async fn verification_codes_are_few_and_used_once(store: Arc<dyn Store>) {
                     &hash,
                     at + 600_000,
                     &mail,
-                    audit(at, "v", "sent"),
+                    audit(at, AuditAction::VerificationCode, AuditOutcome::Sent),
                     &claimd_core::codes::CodeQuota::default(),
                 )
                 .await

@@ -1,5 +1,6 @@
 //! Rows the conformance tests start from.
 
+use claimd_core::store::{AuditAction, AuditOutcome};
 use std::time::Duration;
 
 use claimd_core::{
@@ -48,13 +49,13 @@ pub fn claim(id: u32, now: i64) -> NewClaim {
             })
             .collect(),
         sealed_password: vec![1, 2, 3],
-        audit: audit(now, "claim", "accepted"),
+        audit: audit(now, AuditAction::Claim, AuditOutcome::Accepted),
         now,
         claim_code: None,
     }
 }
 
-pub fn audit(at: i64, action: &'static str, outcome: &'static str) -> AuditEvent {
+pub fn audit(at: i64, action: AuditAction, outcome: AuditOutcome) -> AuditEvent {
     AuditEvent {
         at,
         action,
@@ -91,7 +92,7 @@ pub async fn active_claim(store: &dyn Store) -> String {
             .finish_job(
                 &job,
                 JobOutcome::Succeeded,
-                audit(T0, "x", "y"),
+                audit(T0, AuditAction::Claim, AuditOutcome::Accepted),
                 Some(confirmation)
             )
             .await
@@ -108,7 +109,7 @@ pub fn password_job(claim_id: &str, kind: JobKind, now: i64) -> NewPasswordJob {
         claim_id: claim_id.into(),
         job,
         sealed_password: vec![4, 5, 6],
-        audit: audit(now, "reset", "accepted"),
+        audit: audit(now, AuditAction::ResetPassword, AuditOutcome::Accepted),
         now,
     }
 }

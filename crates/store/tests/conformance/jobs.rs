@@ -1,5 +1,6 @@
 //! The directory job queue: leases, outcomes, retries, takeovers.
 
+use claimd_core::store::{AuditAction, AuditOutcome};
 use std::{sync::Arc, time::Duration};
 
 use claimd_core::{
@@ -36,7 +37,11 @@ pub async fn a_finished_job_completes_its_operation_and_claim(store: Arc<dyn Sto
             .finish_job(
                 &job,
                 JobOutcome::Succeeded,
-                audit(T0, "directory.provision", "succeeded"),
+                audit(
+                    T0,
+                    AuditAction::Directory(claimd_core::JobKind::Provision),
+                    AuditOutcome::Succeeded
+                ),
                 None
             )
             .await
@@ -79,7 +84,11 @@ pub async fn a_refused_job_frees_the_roster_entry(store: Arc<dyn Store>) {
             .finish_job(
                 &job,
                 outcome,
-                audit(T0, "directory.provision", "failed"),
+                audit(
+                    T0,
+                    AuditAction::Directory(claimd_core::JobKind::Provision),
+                    AuditOutcome::Failed
+                ),
                 None
             )
             .await
@@ -124,7 +133,12 @@ pub async fn an_expired_lease_is_taken_over_and_the_old_holder_fenced(store: Arc
     assert_eq!(live.attempts, 2);
     assert!(
         !store
-            .finish_job(&dead, JobOutcome::Succeeded, audit(T0, "x", "y"), None)
+            .finish_job(
+                &dead,
+                JobOutcome::Succeeded,
+                audit(T0, AuditAction::Claim, AuditOutcome::Accepted),
+                None
+            )
             .await
             .unwrap()
     );
@@ -136,7 +150,12 @@ pub async fn an_expired_lease_is_taken_over_and_the_old_holder_fenced(store: Arc
     );
     assert!(
         store
-            .finish_job(&live, JobOutcome::Succeeded, audit(T0, "x", "y"), None)
+            .finish_job(
+                &live,
+                JobOutcome::Succeeded,
+                audit(T0, AuditAction::Claim, AuditOutcome::Accepted),
+                None
+            )
             .await
             .unwrap()
     );
@@ -200,13 +219,21 @@ pub async fn jobs_are_leased_and_recorded_in_batches(store: Arc<dyn Store>) {
         EndedJob {
             job: batch[0].clone(),
             outcome: JobOutcome::Succeeded,
-            audit: audit(T0, "directory.provision", "succeeded"),
+            audit: audit(
+                T0,
+                AuditAction::Directory(claimd_core::JobKind::Provision),
+                AuditOutcome::Succeeded,
+            ),
             mail: None,
         },
         EndedJob {
             job: lost,
             outcome: JobOutcome::Succeeded,
-            audit: audit(T0, "directory.provision", "succeeded"),
+            audit: audit(
+                T0,
+                AuditAction::Directory(claimd_core::JobKind::Provision),
+                AuditOutcome::Succeeded,
+            ),
             mail: None,
         },
     ];
@@ -247,7 +274,11 @@ pub async fn a_held_retry_is_left_alone_until_it_ends(store: Arc<dyn Store>) {
     );
     assert!(
         !store
-            .retry_now(older_id, audit(T0 + 5, "admin.retry", "done"), T0 + 5)
+            .retry_now(
+                older_id,
+                audit(T0 + 5, AuditAction::AdminRetry, AuditOutcome::Done),
+                T0 + 5
+            )
             .await
             .unwrap()
     );

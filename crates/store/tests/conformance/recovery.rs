@@ -1,5 +1,6 @@
 //! What the recovery flows need: lookups, password jobs in order, answers, the mail outbox.
 
+use claimd_core::store::{AuditAction, AuditOutcome};
 use std::{sync::Arc, time::Duration};
 
 use claimd_core::{
@@ -23,7 +24,12 @@ pub async fn active_claims_are_found_by_username_and_email(store: Arc<dyn Store>
         .unwrap()
         .unwrap();
     store
-        .finish_job(&job, JobOutcome::Succeeded, audit(T0, "x", "y"), None)
+        .finish_job(
+            &job,
+            JobOutcome::Succeeded,
+            audit(T0, AuditAction::Claim, AuditOutcome::Accepted),
+            None,
+        )
         .await
         .unwrap();
     let found = store.claimed_account(&username).await.unwrap().unwrap();
@@ -69,7 +75,12 @@ pub async fn a_newer_password_job_supersedes_a_waiting_one(store: Arc<dyn Store>
     assert_eq!(job.sealed_password, [4, 5, 6]);
     assert!(
         store
-            .finish_job(&job, JobOutcome::Succeeded, audit(T0, "x", "y"), None)
+            .finish_job(
+                &job,
+                JobOutcome::Succeeded,
+                audit(T0, AuditAction::Claim, AuditOutcome::Accepted),
+                None
+            )
             .await
             .unwrap()
     );
@@ -105,7 +116,12 @@ pub async fn an_account_s_jobs_run_in_order(store: Arc<dyn Store>) {
             .is_none()
     );
     store
-        .finish_job(&held, JobOutcome::Succeeded, audit(T0, "x", "y"), None)
+        .finish_job(
+            &held,
+            JobOutcome::Succeeded,
+            audit(T0, AuditAction::Claim, AuditOutcome::Accepted),
+            None,
+        )
         .await
         .unwrap();
     let next = store
@@ -133,7 +149,12 @@ pub async fn answers_are_replaced_with_their_notice(store: Arc<dyn Store>) {
         .unwrap();
     let notice = MailWriter::new("IT").answers_changed(&account.account);
     store
-        .replace_answers(&claim_id, &answers, audit(T0, "answers", "changed"), notice)
+        .replace_answers(
+            &claim_id,
+            &answers,
+            audit(T0, AuditAction::UpdateAnswers, AuditOutcome::Changed),
+            notice,
+        )
         .await
         .unwrap();
     let account = store
@@ -168,7 +189,10 @@ pub async fn mail_is_leased_retried_and_sent_once(store: Arc<dyn Store>) {
         body: "b".into(),
     };
     store
-        .enqueue_mail(&mail, audit(T0, "recover_username", "mailed"))
+        .enqueue_mail(
+            &mail,
+            audit(T0, AuditAction::RecoverUsername, AuditOutcome::Mailed),
+        )
         .await
         .unwrap();
     let first = store
@@ -268,7 +292,7 @@ pub async fn a_leaver_takes_no_new_password_claim_or_revived_claim(store: Arc<dy
             .finish_job(
                 &in_flight,
                 JobOutcome::Succeeded,
-                audit(T0 + 4, "x", "y"),
+                audit(T0 + 4, AuditAction::Claim, AuditOutcome::Accepted),
                 None
             )
             .await
@@ -322,7 +346,7 @@ pub async fn the_lease_is_confirmed_before_a_write(store: Arc<dyn Store>) {
                 JobOutcome::Failed {
                     reason: claimd_core::store::SUPERSEDED_REASON.into()
                 },
-                audit(T0 + 5, "x", "superseded"),
+                audit(T0 + 5, AuditAction::Claim, AuditOutcome::Superseded),
                 None
             )
             .await
@@ -347,7 +371,11 @@ pub async fn releasing_an_active_claim_changes_nothing(store: Arc<dyn Store>) {
     let employee = EmployeeId::new(77777).unwrap();
     assert!(
         !store
-            .release_pending_claim(employee, "stuck", audit(T0 + 1, "admin.release", "done"))
+            .release_pending_claim(
+                employee,
+                "stuck",
+                audit(T0 + 1, AuditAction::AdminRelease, AuditOutcome::Done)
+            )
             .await
             .unwrap()
     );
@@ -389,7 +417,7 @@ pub async fn a_release_racing_the_worker_s_finish_has_one_winner(store: Arc<dyn 
                         .release_pending_claim(
                             employee,
                             "stuck",
-                            audit(T0 + 2, "admin.release", "done"),
+                            audit(T0 + 2, AuditAction::AdminRelease, AuditOutcome::Done),
                         )
                         .await
                         .unwrap()
@@ -399,7 +427,12 @@ pub async fn a_release_racing_the_worker_s_finish_has_one_winner(store: Arc<dyn 
                 let store = store.clone();
                 tokio::spawn(async move {
                     store
-                        .finish_job(&job, JobOutcome::Succeeded, audit(T0 + 2, "x", "y"), None)
+                        .finish_job(
+                            &job,
+                            JobOutcome::Succeeded,
+                            audit(T0 + 2, AuditAction::Claim, AuditOutcome::Accepted),
+                            None,
+                        )
                         .await
                         .unwrap()
                 })
