@@ -52,12 +52,7 @@ pub async fn claim_creates_a_new_enabled_account(dc: &mut SambaDc) {
         "5002,Doe,Jane,jane.5002@district.example,active\n",
     );
     let mut client = ad.client().await;
-    let reply = client
-        .claim_account(claim(5002, "Doe", "Jane", GOOD))
-        .await
-        .unwrap()
-        .into_inner();
-    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    let op = claim_settled(&mut client, claim(5002, "Doe", "Jane", GOOD)).await;
     assert_eq!(
         op.state(),
         OperationState::Succeeded,
@@ -102,21 +97,11 @@ pub async fn claim_creates_a_new_enabled_account(dc: &mut SambaDc) {
 pub async fn a_password_ad_refuses_fails_readably_and_the_person_can_claim_again(dc: &mut SambaDc) {
     let ad = Ad::new(dc, false, "5003,Roe,Rick,rick@district.example,active\n");
     let mut client = ad.client().await;
-    let reply = client
-        .claim_account(claim(5003, "Roe", "Rick", SIMPLE))
-        .await
-        .unwrap()
-        .into_inner();
-    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    let op = claim_settled(&mut client, claim(5003, "Roe", "Rick", SIMPLE)).await;
     assert_eq!(op.state(), OperationState::Failed, "{op:?}");
     assert_eq!(op.reason, claimd_core::reasons::AD_COMPLEXITY);
     assert!(!op.reason.contains(SIMPLE));
-    let reply = client
-        .claim_account(claim(5003, "Roe", "Rick", GOOD))
-        .await
-        .unwrap()
-        .into_inner();
-    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    let op = claim_settled(&mut client, claim(5003, "Roe", "Rick", GOOD)).await;
     assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");
     assert_eq!(
         dc.search("(employeeID=5003)", &["cn"])
@@ -282,12 +267,7 @@ pub async fn roster_changes_reach_ad_movers_leavers_and_rehires(dc: &mut SambaDc
 ",
     );
     let mut client = ad.client().await;
-    let reply = client
-        .claim_account(claim(5020, "Mover", "Mia", GOOD))
-        .await
-        .unwrap()
-        .into_inner();
-    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    let op = claim_settled(&mut client, claim(5020, "Mover", "Mia", GOOD)).await;
     assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");
     let header = "employee_id,last_name,first_name,email,status\n";
     let attrs = [
@@ -336,12 +316,7 @@ pub async fn roster_changes_reach_ad_movers_leavers_and_rehires(dc: &mut SambaDc
         "{header}5020,Mover-Lee,Mia,mia.lee@district.example,active\n"
     ));
     let again = "Second-Term-Lantern-8";
-    let reply = client
-        .claim_account(claim(5020, "Mover-Lee", "Mia", again))
-        .await
-        .unwrap()
-        .into_inner();
-    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    let op = claim_settled(&mut client, claim(5020, "Mover-Lee", "Mia", again)).await;
     assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");
     assert_eq!(
         attribute(&entry(), "userAccountControl").as_deref(),
@@ -378,12 +353,7 @@ pub async fn a_used_preprovisioned_account_is_claimed_only_when_the_district_all
 
     let mut ad = Ad::new(dc, true, "5030,Before,Used,used@district.example,active\n");
     let mut client = ad.client().await;
-    let reply = client
-        .claim_account(claim(5030, "Before", "Used", GOOD))
-        .await
-        .unwrap()
-        .into_inner();
-    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    let op = claim_settled(&mut client, claim(5030, "Before", "Used", GOOD)).await;
     assert_eq!(op.state(), OperationState::Failed, "{op:?}");
     assert_eq!(op.reason, claimd_core::reasons::ACCOUNT_USED);
     assert!(
@@ -401,12 +371,7 @@ pub async fn a_used_preprovisioned_account_is_claimed_only_when_the_district_all
         .set_env("CLAIMD__ACCOUNTS__ADOPT_USED_ACCOUNTS", "true");
     ad.claimd.launch();
     let mut client = ad.client().await;
-    let reply = client
-        .claim_account(claim(5030, "Before", "Used", GOOD))
-        .await
-        .unwrap()
-        .into_inner();
-    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    let op = claim_settled(&mut client, claim(5030, "Before", "Used", GOOD)).await;
     assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");
     assert!(dc.can_bind(&upn("e5030"), GOOD));
 }
@@ -439,12 +404,7 @@ pub async fn starttls_and_failover_reach_the_dc(dc: &mut SambaDc) {
     );
     let ad = Ad::with_url(dc, true, "5007,Ray,Lee,lee@district.example,active\n", &url);
     let mut client = ad.client().await;
-    let reply = client
-        .claim_account(claim(5007, "Ray", "Lee", GOOD))
-        .await
-        .unwrap()
-        .into_inner();
-    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    let op = claim_settled(&mut client, claim(5007, "Ray", "Lee", GOOD)).await;
     assert_eq!(
         op.state(),
         OperationState::Succeeded,
@@ -485,12 +445,7 @@ pub async fn a_preprovisioned_account_with_another_username_is_left_alone(dc: &m
     ));
     let ad = Ad::new(dc, true, "5050,Other,Jo,jo@district.example,active\n");
     let mut client = ad.client().await;
-    let reply = client
-        .claim_account(claim(5050, "Other", "Jo", GOOD))
-        .await
-        .unwrap()
-        .into_inner();
-    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    let op = claim_settled(&mut client, claim(5050, "Other", "Jo", GOOD)).await;
     assert_eq!(op.state(), OperationState::Failed, "{op:?}");
     assert_eq!(op.reason, claimd_core::reasons::ACCOUNT_OTHER_USERNAME);
     let entry = dc.search(
@@ -526,12 +481,7 @@ pub async fn two_accounts_with_one_employee_id_are_both_left_alone(dc: &mut Samb
     }
     let ad = Ad::new(dc, true, "5060,Twin,Tess,tess@district.example,active\n");
     let mut client = ad.client().await;
-    let reply = client
-        .claim_account(claim(5060, "Twin", "Tess", GOOD))
-        .await
-        .unwrap()
-        .into_inner();
-    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    let op = claim_settled(&mut client, claim(5060, "Twin", "Tess", GOOD)).await;
     assert_eq!(op.state(), OperationState::Failed, "{op:?}");
     assert_eq!(
         op.reason,
@@ -599,12 +549,7 @@ pub async fn a_custom_upn_suffix_is_written_and_used_to_log_in(dc: &mut SambaDc)
         &url,
     );
     let mut client = ad.client().await;
-    let reply = client
-        .claim_account(claim(5080, "Suffix", "Sue", GOOD))
-        .await
-        .unwrap()
-        .into_inner();
-    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    let op = claim_settled(&mut client, claim(5080, "Suffix", "Sue", GOOD)).await;
     assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");
     let entry = dc.search("(employeeID=5080)", &["userPrincipalName"]);
     assert_eq!(

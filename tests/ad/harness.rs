@@ -121,3 +121,12 @@ pub fn report_latency(logs: &str) {
 }
 
 pub use crate::client::{answers, settle, wait_retrying};
+
+/// Sends `request` and follows its operation to the end.
+pub async fn claim_settled(
+    client: &mut AccountServiceClient<Channel>,
+    request: ClaimAccountRequest,
+) -> claimd_api::v1::Operation {
+    let reply = client.claim_account(request).await.unwrap().into_inner();
+    settle(client, &reply.operation.unwrap().id).await
+}
