@@ -10,7 +10,6 @@
 //! `ROUNDS=5` alternates the floor and the worker five times (default 3) and prints the
 //! median ratio: one pair of runs on this machine moves by more than the gap measured.
 
-use claimd_core::store::{AuditAction, AuditOutcome};
 use std::{
     collections::HashSet,
     sync::Arc,
@@ -20,7 +19,10 @@ use std::{
 use claimd_core::{
     Account, DirectoryJob, Email, EmployeeId, Events, JobKind, MailWriter, OperationId, PersonName,
     RosterEntry, RosterStatus, Sealer, Username,
-    store::{AdminStore, AuditEvent, ClaimStore, NewClaim, RosterStore, StoredAnswer},
+    store::{
+        AdminStore, AuditAction, AuditEvent, AuditOutcome, ClaimStore, NewClaim, RosterStore,
+        StoredAnswer,
+    },
 };
 use claimd_ldap::{DirectorySettings, Flavor, LdapDirectory};
 use claimd_store::SqliteStore;

@@ -1,12 +1,11 @@
 //! `claimd admin …`: what IT staff do by hand, each recorded in the audit log.
 
-use claimd_core::store::{AuditAction, AuditOutcome};
 use std::{net::IpAddr, time::Duration};
 
 use anyhow::bail;
 use claimd_core::{
     EmployeeId, OperationId, Store, Username, UsernameTemplate, account_keys, address_keys,
-    store::{AuditEvent, now_millis},
+    store::{AuditAction, AuditEvent, AuditOutcome, now_millis},
 };
 use clap::Subcommand;
 use secrecy::ExposeSecret;

@@ -15,12 +15,14 @@
 //!   and clears the account's counter; an attempt never judged (already claimed, the
 //!   directory unreachable, the server too busy) is given back without clearing anything.
 
-use crate::store::{AuditAction, AuditOutcome};
 use std::{net::IpAddr, time::Duration};
 
 use crate::{
     Accounts, EmployeeId, Error, Username,
-    store::{AttemptKey, AttemptTicket, AuditEvent, Lockout, Reservation, now_millis},
+    store::{
+        AttemptKey, AttemptTicket, AuditAction, AuditEvent, AuditOutcome, Lockout, Reservation,
+        now_millis,
+    },
 };
 
 /// What an attempt is about, as typed.

@@ -2,8 +2,6 @@
 //! hashes and its directory job in one transaction. The directory itself is written later by
 //! the sync worker; the caller follows the returned operation.
 
-use crate::store::AuditAction;
-use crate::store::AuditOutcome;
 use std::net::IpAddr;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -17,7 +15,10 @@ use crate::{
     operation::{Operation, OperationState},
     password::personal_words,
     questions::{TypedAnswer, validate_answers},
-    store::{AuditEvent, ClaimInsert, ClaimState, NewClaim, StoredAnswer, now_millis},
+    store::{
+        AuditAction, AuditEvent, AuditOutcome, ClaimInsert, ClaimState, NewClaim, StoredAnswer,
+        now_millis,
+    },
 };
 
 /// Why a claim with a missing, wrong, used or expired code was refused (audit only).

@@ -5,14 +5,13 @@
 //! `admin reissue-code`, which replaces the old code. Who gets a code, how it is stored and
 //! mailed is decided here; the binary only opens the sheet and reports.
 
-use crate::store::{AuditAction, AuditOutcome};
 use std::{sync::Arc, time::Duration};
 
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
     EmployeeId, MailWriter, RosterEntry, RosterStatus, Sealer, Store, StoreError, codes,
-    store::{AuditEvent, IssuedCode, Millis, now_millis},
+    store::{AuditAction, AuditEvent, AuditOutcome, IssuedCode, Millis, now_millis},
 };
 
 /// Entries given codes per store transaction.

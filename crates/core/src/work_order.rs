@@ -2,7 +2,6 @@
 //! the Technology Support Center for help. The request goes by mail to the support address,
 //! through the same durable outbox as every notice, at a rate of its own per client address.
 
-use crate::store::{AuditAction, AuditOutcome};
 use std::net::IpAddr;
 
 use tracing::info;
@@ -11,7 +10,7 @@ use crate::{
     Accounts, Email, Error, PersonName, Violations,
     attempts::{AuditContext, Subject},
     mail::WorkOrder,
-    store::{AuditEvent, now_millis},
+    store::{AuditAction, AuditEvent, AuditOutcome, now_millis},
     text::has_invisible,
 };
 

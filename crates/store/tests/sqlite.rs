@@ -6,12 +6,11 @@
 #[allow(dead_code)]
 mod fixtures;
 
-use claimd_core::store::{AuditAction, AuditOutcome};
 use std::time::Duration;
 
 use claimd_core::{
     EmployeeId, JobKind, OperationId, OperationState,
-    store::{ClaimInsert, JobOutcome, prelude::*},
+    store::{AuditAction, AuditOutcome, ClaimInsert, JobOutcome, prelude::*},
 };
 use claimd_store::SqliteStore;
 use fixtures::*;

@@ -1,13 +1,13 @@
 //! The directory worker: leases jobs and writes them into the directory.
 
-use claimd_core::store::{AuditAction, AuditOutcome};
 use std::{sync::Arc, time::Instant};
 
 use claimd_core::{
     DirectoryError, DirectoryJob, DirectoryWriter, Events, JobKind, MailWriter, Sealer, StoreError,
     reasons,
     store::{
-        AuditEvent, EndedJob, JobOutcome, JobStore, LeaseCheck, LeasedJob, Millis, now_millis,
+        AuditAction, AuditEvent, AuditOutcome, EndedJob, JobOutcome, JobStore, LeaseCheck,
+        LeasedJob, Millis, now_millis,
     },
 };
 use tokio_util::sync::CancellationToken;
@@ -260,7 +260,8 @@ impl Worker {
         result
     }
 
-    /// A job's end, to be recorded: its audit row and, for a success, the person's notice.
+    /// A job's end, to be recorded: its audit row (a replaced job's says so) and, for a
+    /// success, the person's notice.
     fn ended(&self, job: &LeasedJob, outcome: JobOutcome, step: Step) -> Decision {
         let audit = AuditEvent {
             at: now_millis(),
@@ -268,10 +269,10 @@ impl Worker {
             employee_id: Some(job.job.account.employee_id),
             username: Some(job.job.account.username.clone()),
             client: None,
-            outcome: if step == Step::Succeeded {
-                AuditOutcome::Succeeded
-            } else {
-                AuditOutcome::Failed
+            outcome: match step {
+                Step::Succeeded => AuditOutcome::Succeeded,
+                Step::Superseded => AuditOutcome::Superseded,
+                _ => AuditOutcome::Failed,
             },
             reason: match &outcome {
                 JobOutcome::Failed { reason } => Some(reason.clone()),
@@ -358,27 +359,10 @@ impl Worker {
     /// Ends a password job a newer job replaced (a newer request, or a leaver's disable),
     /// without writing it.
     fn supersede(&self, job: &LeasedJob, reason: &'static str) -> Decision {
-        let audit = AuditEvent {
-            at: now_millis(),
-            action: AuditAction::Directory(job.job.kind),
-            employee_id: Some(job.job.account.employee_id),
-            username: Some(job.job.account.username.clone()),
-            client: None,
-            outcome: AuditOutcome::Superseded,
-            reason: Some(reason.into()),
-        };
         let outcome = JobOutcome::Failed {
             reason: reason.into(),
         };
-        Decision::End(
-            Box::new(EndedJob {
-                job: job.clone(),
-                outcome,
-                audit,
-                mail: None,
-            }),
-            Step::Superseded,
-        )
+        self.ended(job, outcome, Step::Superseded)
     }
 
     /// The mail telling the person the change is done (roster-driven changes send none).

@@ -1,7 +1,6 @@
 //! A logged-in person changes the password or the challenge answers; the current password is
 //! checked by the directory.
 
-use crate::store::{AuditAction, AuditOutcome};
 use std::net::IpAddr;
 
 use secrecy::ExposeSecret;
@@ -11,7 +10,7 @@ use super::{ChangeRequest, UpdateAnswersRequest};
 use crate::{
     Accounts, Error, JobKind, Operation, Username, Violations,
     questions::validate_answers,
-    store::{StoredAnswer, now_millis},
+    store::{AuditAction, AuditOutcome, StoredAnswer, now_millis},
 };
 
 impl Accounts {

@@ -9,7 +9,6 @@
 //! the limit itself tells a caller nothing): one script cannot make the district mail every
 //! employee's personal address.
 
-use crate::store::{AuditAction, AuditOutcome};
 use std::{
     collections::HashSet,
     net::IpAddr,
@@ -22,7 +21,7 @@ use tracing::{error, info, warn};
 
 use crate::{
     Email, EmployeeId, MailWriter, Sealer, Store, Username, attempts, codes,
-    store::{AuditEvent, LockoutPolicy, Reservation, now_millis},
+    store::{AuditAction, AuditEvent, AuditOutcome, LockoutPolicy, Reservation, now_millis},
 };
 
 /// Accounts waiting for a code at most: more are dropped (the person asks again).

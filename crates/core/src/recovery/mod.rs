@@ -12,7 +12,6 @@ pub use code_mail::CodeWorker;
 mod reset;
 mod username;
 
-use crate::store::{AuditAction, AuditOutcome};
 use std::net::IpAddr;
 
 use secrecy::SecretString;
@@ -24,7 +23,9 @@ use crate::{
     directory::DirectoryJob,
     password::personal_words,
     questions::TypedAnswer,
-    store::{AuditEvent, ClaimedAccount, Millis, NewPasswordJob, now_millis},
+    store::{
+        AuditAction, AuditEvent, AuditOutcome, ClaimedAccount, Millis, NewPasswordJob, now_millis,
+    },
 };
 
 /// Replies that read but do not hash (username recovery, reset questions) take at least this

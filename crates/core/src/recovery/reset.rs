@@ -1,7 +1,6 @@
 //! Forgot My Password: the person's three questions (or stable decoys), then the answers
 //! checked with the same argon2 work whether or not the account exists.
 
-use crate::store::{AuditAction, AuditOutcome};
 use std::net::IpAddr;
 
 use hmac::{Hmac, Mac};
@@ -11,7 +10,7 @@ use super::{ResetRequest, at_least_floor};
 use crate::{
     Accounts, Error, JobKind, Operation, Question, Username, Violations,
     questions::{ANSWERS_REQUIRED, MAX_ANSWER_CHARS, TypedAnswer},
-    store::now_millis,
+    store::{AuditAction, AuditOutcome, now_millis},
     text::{INVISIBLE_RULE, answer_key, has_invisible},
 };
 

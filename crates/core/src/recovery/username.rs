@@ -1,8 +1,6 @@
 //! Forgot My Username: the usernames go to the address on file, and the reply is the same
 //! for every address.
 
-use crate::store::AuditAction;
-use crate::store::AuditOutcome;
 use std::net::IpAddr;
 
 use tracing::{info, warn};
@@ -12,7 +10,7 @@ use crate::{
     Accounts, Email, Error, Username,
     attempts::{AuditContext, Subject},
     mail::MailKind,
-    store::{AuditEvent, Millis, now_millis},
+    store::{AuditAction, AuditEvent, AuditOutcome, Millis, now_millis},
 };
 /// At most this many username mails go to one address per hour, however often it is asked.
 const USERNAME_MAILS_PER_HOUR: u32 = 3;

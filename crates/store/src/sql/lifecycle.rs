@@ -2,7 +2,6 @@
 //! updated in the directory, leavers are disabled. All inside the caller's transaction, so an
 //! import (with its jobs) lands whole or not at all.
 
-use claimd_core::store::{AuditAction, AuditOutcome};
 use std::collections::HashMap;
 
 use futures::TryStreamExt;
@@ -11,7 +10,9 @@ use super::db::Conn;
 use claimd_core::{
     Account, DirectoryJob, EmployeeId, JobKind, OperationId, RosterEntry, RosterProblem,
     RosterStatus, StoreError, Username,
-    store::{AuditEvent, ImportOptions, ImportSummary, Millis, PlannedChange},
+    store::{
+        AuditAction, AuditEvent, AuditOutcome, ImportOptions, ImportSummary, Millis, PlannedChange,
+    },
 };
 
 use crate::error::{corrupt, store_error};

@@ -1,11 +1,10 @@
 //! Failed attempts and the locks they place.
 
-use claimd_core::store::{AuditAction, AuditOutcome};
 use std::sync::Arc;
 
 use claimd_core::{
     EmployeeId, Store,
-    store::{AttemptKey, LockoutPolicy, Reservation},
+    store::{AttemptKey, AuditAction, AuditOutcome, LockoutPolicy, Reservation},
 };
 
 use crate::fixtures::*;

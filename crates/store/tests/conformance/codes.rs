@@ -1,13 +1,12 @@
 //! One-time codes: a claim code works until it expires, once, and only the newest; a claim
 //! uses it up with the claim; verification codes are few, short-lived and used once.
 
-use claimd_core::store::{AuditAction, AuditOutcome};
 use std::sync::Arc;
 
 use claimd_core::{
     Email, EmployeeId, Store, Username,
     mail::{Mail, MailKind},
-    store::{ClaimInsert, IssuedCode},
+    store::{AuditAction, AuditOutcome, ClaimInsert, IssuedCode},
 };
 
 use crate::fixtures::*;

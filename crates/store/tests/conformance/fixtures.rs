@@ -1,14 +1,13 @@
 //! Rows the conformance tests start from.
 
-use claimd_core::store::{AuditAction, AuditOutcome};
 use std::time::Duration;
 
 use claimd_core::{
     Account, DirectoryJob, Email, EmployeeId, JobKind, MailWriter, OperationId, PersonName,
     RosterEntry, RosterStatus, Store, Username,
     store::{
-        AttemptKey, AuditEvent, JobOutcome, Lockout, LockoutPolicy, NewClaim, NewPasswordJob,
-        Reservation, StoredAnswer,
+        AttemptKey, AuditAction, AuditEvent, AuditOutcome, JobOutcome, Lockout, LockoutPolicy,
+        NewClaim, NewPasswordJob, Reservation, StoredAnswer,
     },
 };
 

@@ -1,11 +1,10 @@
 //! The directory job queue: leases, outcomes, retries, takeovers.
 
-use claimd_core::store::{AuditAction, AuditOutcome};
 use std::{sync::Arc, time::Duration};
 
 use claimd_core::{
     EmployeeId, OperationState, Store,
-    store::{ClaimInsert, ClaimState, JobOutcome},
+    store::{AuditAction, AuditOutcome, ClaimInsert, ClaimState, JobOutcome},
 };
 
 use crate::fixtures::*;

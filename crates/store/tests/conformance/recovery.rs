@@ -1,11 +1,10 @@
 //! What the recovery flows need: lookups, password jobs in order, answers, the mail outbox.
 
-use claimd_core::store::{AuditAction, AuditOutcome};
 use std::{sync::Arc, time::Duration};
 
 use claimd_core::{
     Email, EmployeeId, JobKind, Mail, MailKind, MailWriter, OperationState, Store, Username,
-    store::{ClaimState, JobOutcome, StoredAnswer},
+    store::{AuditAction, AuditOutcome, ClaimState, JobOutcome, StoredAnswer},
 };
 
 use crate::fixtures::*;
