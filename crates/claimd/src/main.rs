@@ -113,8 +113,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         let options = claimd_core::store::ImportOptions {
             full: *full,
             dry_run: *dry_run,
-            max_disable_percent: (!allow_mass_disable)
-                .then_some(settings.roster.max_disable_percent),
+            max_disable_percent: (!allow_mass_disable).then_some(settings.max_disable_percent()?),
             // Set from the file's header by `roster::import`.
             keep_personal_email: false,
         };
@@ -131,8 +130,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
     }
     if let Command::Admin { command } = cli.command {
         // Like roster import, this needs only the store.
-        let usernames = claimd_core::UsernameTemplate::parse(&settings.accounts.username_template)
-            .map_err(|rule| anyhow::anyhow!("accounts.username_template: {rule}"))?;
+        let usernames = settings.username_template()?;
         let store = settings.store()?;
         let codes = settings.code_parts()?;
         return runtime.block_on(admin::run(&store, &usernames, &codes, command));

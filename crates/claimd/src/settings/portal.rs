@@ -1,13 +1,69 @@
 //! `[portal]`, checked: the pages `claimd run` serves beside the API, and the standalone
 //! `claimd portal` that calls AccountService over gRPC from a DMZ host.
 
-use std::{fs, net::SocketAddr};
+use std::{
+    fs,
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+};
 
 use claimd_core::{Email, PasswordPolicy};
 use claimd_grpc::{ClientAddressPolicy, RemoteSettings};
 use claimd_portal::PortalSettings;
+use serde::Deserialize;
 
-use super::{Settings, build::Problems};
+use super::{ClaimCode, SecondFactor, Settings, problems::Problems};
+
+/// The self-service pages (`claimd run` serves them beside the API).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortalSection {
+    /// Where the pages are served; empty: no pages.
+    pub listen: String,
+    /// The AccountService `claimd portal` calls, e.g. `https://claimd.district.internal:50051`.
+    pub api: String,
+    /// The CA that signed the service's certificate (for an `https://` api).
+    pub api_ca_file: Option<PathBuf>,
+    /// This portal's client certificate, when the service asks for one.
+    pub api_cert_file: Option<PathBuf>,
+    /// The client certificate's key.
+    pub api_key_file: Option<PathBuf>,
+    /// `claimd portal`: the secret its forms and links are signed with, created (0600) when
+    /// missing; portals behind one load balancer share a copy.
+    pub key_file: PathBuf,
+    /// The pages' public address, e.g. `https://my.district.example`.
+    pub public_url: String,
+    /// Reverse proxies in front of the pages whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    pub district_name: String,
+    pub support_email: String,
+    pub support_url: String,
+    pub knowledge_base_url: String,
+    pub support_phone: String,
+    /// The district's logo in the pages' header (.png, .jpg, .svg, .webp; at most 512 KiB).
+    pub logo_file: String,
+}
+
+impl Default for PortalSection {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            api: String::new(),
+            api_ca_file: None,
+            api_cert_file: None,
+            api_key_file: None,
+            key_file: "claimd-portal.key".into(),
+            public_url: String::new(),
+            trusted_proxies: Vec::new(),
+            district_name: "Example School District".into(),
+            support_email: String::new(),
+            support_url: String::new(),
+            knowledge_base_url: String::new(),
+            support_phone: String::new(),
+            logo_file: String::new(),
+        }
+    }
+}
 
 /// What `claimd portal` runs with.
 #[derive(Debug)]
@@ -22,39 +78,6 @@ pub struct PortalParts {
 impl Settings {
     /// The pages' settings: where they listen (`None`: off), what they show, and the
     /// validated support address work orders go to.
-    /// `accounts.claim_code`: whether claims need the code HR sent.
-    pub(super) fn claim_code_required(&self, p: &mut Problems) -> bool {
-        if self.accounts.claim_code_days == 0 {
-            p.add("accounts.claim_code_days", "must be at least 1");
-        }
-        match self.accounts.claim_code.trim() {
-            "off" => false,
-            "required" => true,
-            other => {
-                p.add(
-                    "accounts.claim_code",
-                    format!("{other:?} is not \"off\" or \"required\""),
-                );
-                false
-            }
-        }
-    }
-
-    /// `recovery.second_factor`: whether a reset needs a code mailed to the personal address.
-    fn second_factor(&self, p: &mut Problems) -> bool {
-        match self.recovery.second_factor.trim() {
-            "off" => false,
-            "personal_email" => true,
-            other => {
-                p.add(
-                    "recovery.second_factor",
-                    format!("{other:?} is not \"off\" or \"personal_email\""),
-                );
-                false
-            }
-        }
-    }
-
     pub(super) fn pages(
         &self,
         p: &mut Problems,
@@ -88,8 +111,8 @@ impl Settings {
                 trusted_proxies: s.trusted_proxies.clone(),
             },
             logo,
-            claim_code: self.claim_code_required(p),
-            second_factor: self.second_factor(p),
+            claim_code: self.accounts.claim_code == ClaimCode::Required,
+            second_factor: self.recovery.second_factor == SecondFactor::PersonalEmail,
         };
         (listen, pages, support)
     }
@@ -114,13 +137,11 @@ impl Settings {
                 PasswordPolicy::new(self.accounts.password_min_length),
             )
             .map_or(0, |policy| policy.min_chars());
-        let log_json = self.log_json(&mut p);
-        if !p.0.is_empty() {
-            anyhow::bail!("invalid configuration:\n  {}", p.0.join("\n  "));
+        if self.accounts.claim_code_days == 0 {
+            p.add("accounts.claim_code_days", "must be at least 1");
         }
-        let Some(listen) = listen else {
-            anyhow::bail!("invalid configuration");
-        };
+        let log_json = self.log_json(&mut p);
+        let listen = p.finish(listen)?;
         let api = RemoteSettings {
             url: self.portal.api.trim().to_owned(),
             ca_file: self.portal.api_ca_file.clone(),

@@ -2,14 +2,57 @@
 //! TLS trust PostgreSQL needs. Every command that touches the store (`run`, `serve`, `sync`,
 //! `roster import`, `admin`) opens it through here.
 
-use std::sync::Arc;
+use std::{path::PathBuf, sync::Arc};
 
 use anyhow::Context;
 use claimd_core::Store;
 use claimd_store::PgSettings;
 use secrecy::SecretString;
+use serde::Deserialize;
 
-use super::{Settings, build::Problems, build::read_secret_file};
+use super::{
+    Settings,
+    problems::{Problems, read_secret_file},
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSection {
+    /// `sqlite://claimd.db` (one machine) or `postgres://claimd@db.district.internal/claimd`.
+    pub url: String,
+    pub seal_key_file: PathBuf,
+    /// PostgreSQL: the password, when the URL carries none.
+    pub password_file: Option<PathBuf>,
+    /// PostgreSQL: the CA of the server's certificate; TLS is then required and verified.
+    pub ca_file: Option<PathBuf>,
+    /// PostgreSQL: connections each process keeps at most.
+    pub max_connections: u32,
+}
+
+/// The URL may carry the database password: shown without it.
+impl std::fmt::Debug for StoreSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSection")
+            .field("url", &without_password(&self.url))
+            .field("seal_key_file", &self.seal_key_file)
+            .field("password_file", &self.password_file)
+            .field("ca_file", &self.ca_file)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://claimd.db".into(),
+            seal_key_file: "claimd.key".into(),
+            password_file: None,
+            ca_file: None,
+            max_connections: 8,
+        }
+    }
+}
 
 /// Where the store is and how to reach it.
 #[derive(Clone)]
@@ -92,10 +135,7 @@ impl Settings {
     pub fn store(&self) -> anyhow::Result<StoreParts> {
         let mut p = Problems::default();
         let parts = self.store_parts(&mut p);
-        if !p.0.is_empty() {
-            anyhow::bail!("invalid configuration:\n  {}", p.0.join("\n  "));
-        }
-        parts.context("invalid configuration")
+        p.finish(parts)
     }
 
     pub(super) fn store_parts(&self, p: &mut Problems) -> Option<StoreParts> {

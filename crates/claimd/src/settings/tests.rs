@@ -27,7 +27,7 @@ fn defaults_match_the_contract() {
     let s = Settings::load(None, env(&[])).unwrap();
     assert_eq!(s.grpc.listen, "127.0.0.1:50051");
     assert_eq!(s.store.url, "sqlite://claimd.db");
-    assert_eq!(s.directory.flavor, "openldap");
+    assert_eq!(s.directory.flavor, claimd_ldap::Flavor::OpenLdap);
     assert_eq!(s.directory.url.list(), ["ldap://127.0.0.1:389"]);
     assert!(!s.directory.allow_insecure_directory);
 }
@@ -136,6 +136,91 @@ fn several_directory_urls_are_read_from_a_list_or_a_comma_separated_value() {
     )
     .unwrap();
     assert_eq!(s.directory.url.list(), ["ldaps://dc1", "ldaps://dc2"]);
+}
+
+#[test]
+fn a_closed_set_names_its_key_and_its_words() {
+    for (key, env_key, words) in [
+        (
+            "directory.flavor",
+            "CLAIMD__DIRECTORY__FLAVOR",
+            "must be openldap or active_directory, not \"samba\"",
+        ),
+        (
+            "log.format",
+            "CLAIMD__LOG__FORMAT",
+            "must be pretty or json, not \"samba\"",
+        ),
+        (
+            "accounts.claim_code",
+            "CLAIMD__ACCOUNTS__CLAIM_CODE",
+            "must be off or required, not \"samba\"",
+        ),
+        (
+            "recovery.second_factor",
+            "CLAIMD__RECOVERY__SECOND_FACTOR",
+            "must be off or personal_email, not \"samba\"",
+        ),
+    ] {
+        let err = Settings::load(None, env(&[(env_key, "samba")]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, format!("configuration key {key}: {words}"));
+        let (section, field) = key.split_once('.').unwrap();
+        let err = Settings::load(
+            Some(file(&format!("[{section}]\n{field} = \"samba\"\n")).path()),
+            env(&[]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(err, format!("configuration key {key}: {words}"));
+    }
+}
+
+#[test]
+fn closed_sets_are_read_from_the_environment() {
+    let s = Settings::load(
+        None,
+        env(&[
+            ("CLAIMD__DIRECTORY__FLAVOR", "active_directory"),
+            ("CLAIMD__LOG__FORMAT", "json"),
+            ("CLAIMD__ACCOUNTS__CLAIM_CODE", "required"),
+            ("CLAIMD__RECOVERY__SECOND_FACTOR", "personal_email"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(s.directory.flavor, claimd_ldap::Flavor::ActiveDirectory);
+    assert_eq!(s.log.format, super::LogFormat::Json);
+    assert_eq!(s.accounts.claim_code, super::ClaimCode::Required);
+    assert_eq!(s.recovery.second_factor, super::SecondFactor::PersonalEmail);
+}
+
+#[test]
+fn every_problem_is_listed_at_once() {
+    let err = Settings::load(
+        None,
+        env(&[
+            ("CLAIMD__LIMITS__CPU_QUEUE", "0"),
+            ("CLAIMD__SYNC__CONCURRENCY", "0"),
+            ("CLAIMD__ROSTER__MAX_DISABLE_PERCENT", "101"),
+            ("CLAIMD__SECURITY__LOCKOUT_SECS", "0"),
+            ("CLAIMD__LOG__LEVEL", "info,[[["),
+        ]),
+    )
+    .unwrap()
+    .parts()
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("invalid configuration:\n  "), "{err}");
+    for key in [
+        "limits.cpu_queue",
+        "sync.concurrency",
+        "roster.max_disable_percent",
+        "security.lockout_secs",
+        "log.level",
+    ] {
+        assert!(err.contains(&format!("\n  {key}: ")), "{key} in {err}");
+    }
 }
 
 #[test]
