@@ -16,7 +16,7 @@ use secrecy::SecretString;
 
 use crate::{
     AccountPolicy, AnswerHasher, Error, Events, MailWriter, Operation, OperationId,
-    PasswordChecker, Question, Sealer, Store,
+    PasswordChecker, Question, Rule, Sealer, Store,
     admission::CpuPool,
     store::{Millis, now_millis},
 };
@@ -116,7 +116,7 @@ impl Accounts {
         &self,
         password: &SecretString,
         personal: Vec<String>,
-    ) -> Result<Result<(), String>, Error> {
+    ) -> Result<Result<(), Rule>, Error> {
         let policy = self.policy.clone();
         let password = password.clone();
         self.cpu

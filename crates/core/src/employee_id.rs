@@ -2,29 +2,31 @@
 
 use std::fmt;
 
+use crate::Rule;
+
 /// An employee ID from 1 to 999999. Displays zero-padded to six digits, as people type it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EmployeeId(u32);
-
-/// Why a typed employee ID was refused; the text is shown to the person.
-pub const TYPED_ID_RULE: &str =
-    "must be exactly six digits, with leading zeros (for example 077777)";
 
 impl EmployeeId {
     /// The largest ID that fits in six digits.
     pub const MAX: u32 = 999_999;
 
     /// Parses the ID as typed at the portal: exactly six ASCII digits, zero-padded, not all zeros.
-    pub fn parse_typed(typed: &str) -> Result<Self, &'static str> {
+    pub fn parse_typed(typed: &str) -> Result<Self, Rule> {
         if typed.len() != 6 || !typed.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(TYPED_ID_RULE);
+            return Err(Rule::EmployeeIdForm);
         }
-        typed.parse().ok().and_then(Self::new).ok_or(TYPED_ID_RULE)
+        typed
+            .parse()
+            .ok()
+            .and_then(Self::new)
+            .ok_or(Rule::EmployeeIdForm)
     }
 
     /// Parses the ID as HR exports it: one to six digits, since spreadsheets drop leading zeros.
-    pub fn parse_roster(value: &str) -> Result<Self, &'static str> {
-        const RULE: &str = "must be a number from 1 to 999999 (one to six digits)";
+    pub fn parse_roster(value: &str) -> Result<Self, Rule> {
+        const RULE: Rule = Rule::RosterEmployeeIdForm;
         let value = value.trim();
         if value.is_empty() || value.len() > 6 || !value.bytes().all(|b| b.is_ascii_digit()) {
             return Err(RULE);
@@ -123,7 +125,11 @@ mod tests {
             "０７７７７７",
             "7.7777",
         ] {
-            assert_eq!(EmployeeId::parse_typed(bad), Err(TYPED_ID_RULE), "{bad:?}");
+            assert_eq!(
+                EmployeeId::parse_typed(bad),
+                Err(Rule::EmployeeIdForm),
+                "{bad:?}"
+            );
         }
     }
 

@@ -3,22 +3,24 @@
 
 use std::time::Duration;
 
+use crate::Rule;
+
 /// One bad field of a request: the request field's name (`employee_id`, `answers[1].answer`)
-/// and what is wrong with it. The description never repeats the value.
+/// and the rule it breaks, which never repeats the value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldViolation {
     /// The request field, as named in the API contract.
     pub field: String,
-    /// What the person should change, in plain words.
-    pub description: String,
+    /// What is wrong with it.
+    pub rule: Rule,
 }
 
 impl FieldViolation {
     /// A violation of `field`.
-    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<String>, rule: Rule) -> Self {
         Self {
             field: field.into(),
-            description: description.into(),
+            rule,
         }
     }
 }
@@ -115,9 +117,9 @@ impl Error {
     }
 
     /// An `InvalidArgument` with one violation.
-    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<String>, rule: Rule) -> Self {
         Self::InvalidArgument {
-            violations: vec![FieldViolation::new(field, description)],
+            violations: vec![FieldViolation::new(field, rule)],
         }
     }
 }
@@ -128,12 +130,12 @@ pub struct Violations(Vec<FieldViolation>);
 
 impl Violations {
     /// Records a violation of `field`.
-    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(FieldViolation::new(field, description));
+    pub fn add(&mut self, field: impl Into<String>, rule: Rule) {
+        self.0.push(FieldViolation::new(field, rule));
     }
 
     /// Records `result`'s error, if any, against `field`, and passes the value on.
-    pub fn check<T, E: Into<String>>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+    pub fn check<T>(&mut self, field: &str, result: Result<T, Rule>) -> Option<T> {
         result.map_err(|e| self.add(field, e)).ok()
     }
 

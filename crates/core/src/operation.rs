@@ -16,10 +16,10 @@ impl OperationId {
     }
 
     /// Parses an id given by a caller.
-    pub fn parse(value: &str) -> Result<Self, &'static str> {
+    pub fn parse(value: &str) -> Result<Self, crate::Rule> {
         Uuid::try_parse(value.trim())
             .map(Self)
-            .map_err(|_| "must be an operation id as returned by the service")
+            .map_err(|_| crate::Rule::OperationIdForm)
     }
 }
 

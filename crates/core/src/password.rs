@@ -5,7 +5,10 @@
 use secrecy::{ExposeSecret, SecretString};
 use zxcvbn::matching::patterns::MatchPattern;
 
-use crate::text::{INVISIBLE_RULE, has_invisible, name_key};
+use crate::{
+    Rule,
+    text::{has_invisible, name_key},
+};
 
 /// The fewest characters any configuration may allow.
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -53,28 +56,24 @@ impl PasswordPolicy {
 
     /// Checks a new password; the error says why it was refused and never repeats it.
     /// `personal` holds the person's names, employee ID and username ([`personal_words`]).
-    pub fn check(&self, password: &SecretString, personal: &[String]) -> Result<(), String> {
+    pub fn check(&self, password: &SecretString, personal: &[String]) -> Result<(), Rule> {
         let password = password.expose_secret();
         if has_invisible(password) {
-            return Err(INVISIBLE_RULE.into());
+            return Err(Rule::Invisible);
         }
         let chars = password.chars().count();
         if chars < self.min_chars {
-            return Err(format!("must be at least {} characters", self.min_chars));
+            return Err(Rule::AtLeastChars(self.min_chars));
         }
         if chars > MAX_PASSWORD_CHARS {
-            return Err(format!("must be at most {MAX_PASSWORD_CHARS} characters"));
+            return Err(Rule::AtMostChars(MAX_PASSWORD_CHARS));
         }
         if self.ad_complexity && character_classes(password) < 3 {
-            return Err(
-                "must contain three of: upper-case letters, lower-case letters, digits, symbols \
-                        (the domain's complexity rule)"
-                    .into(),
-            );
+            return Err(Rule::DomainComplexity);
         }
         let folded = name_key(password).replace(' ', "");
         if personal.iter().any(|word| folded.contains(word.as_str())) {
-            return Err("must not contain your name, employee ID or username".into());
+            return Err(Rule::PersonalWords);
         }
         let estimate = zxcvbn::zxcvbn(password, &[]);
         if let [only] = estimate.sequence() {
@@ -83,15 +82,11 @@ impl PasswordPolicy {
             if let MatchPattern::Dictionary(word) = &only.pattern
                 && word.dictionary_name == Default::default()
             {
-                return Err("is one of the most commonly used passwords; choose another".into());
+                return Err(Rule::CommonPassword);
             }
         }
         if estimate.guesses_log10() < MIN_GUESSES_LOG10 {
-            return Err(
-                "is too easy to guess (a common word, name, date or keyboard pattern); \
-                 try a longer phrase of unrelated words"
-                    .into(),
-            );
+            return Err(Rule::EasyToGuess);
         }
         Ok(())
     }
@@ -155,7 +150,9 @@ mod tests {
 
     fn check(password: &str) -> Result<(), String> {
         let personal = personal_words("Doe", "Jane", "077777", "e77777");
-        PasswordPolicy::default().check(&SecretString::from(password), &personal)
+        PasswordPolicy::default()
+            .check(&SecretString::from(password), &personal)
+            .map_err(|rule| rule.to_string())
     }
 
     #[test]
@@ -184,7 +181,7 @@ mod tests {
             policy
                 .check(&SecretString::from("kT9#mQ2zLp"), &[])
                 .unwrap_err()
-                .contains("at least 12")
+                == Rule::AtLeastChars(12)
         );
         assert!(PasswordPolicy::new(7).is_err());
     }
@@ -231,13 +228,16 @@ mod tests {
         let err = PasswordPolicy::default()
             .check(&SecretString::from("Qz81#garcia!kk"), &personal)
             .unwrap_err();
-        assert!(err.contains("your name"), "{err}");
+        assert_eq!(err, Rule::PersonalWords);
     }
 
     #[test]
     fn the_ad_complexity_rule_needs_three_classes() {
         let ad = PasswordPolicy::default().with_ad_complexity(true);
-        let check = |p: &str| ad.check(&SecretString::from(p), &[]);
+        let check = |p: &str| {
+            ad.check(&SecretString::from(p), &[])
+                .map_err(|r| r.to_string())
+        };
         for weak in [
             "blue mountain tulip river",
             "correcthorsebattery",
@@ -302,6 +302,7 @@ mod tests {
             let error = PasswordPolicy::default()
                 .check(&SecretString::from(password), &[])
                 .err()
+                .map(|rule| rule.to_string())
                 .unwrap_or_default();
             proptest::prop_assert_eq!(chars < MIN_PASSWORD_CHARS, error.contains("at least 8"));
             proptest::prop_assert_eq!(chars > MAX_PASSWORD_CHARS, error.contains("at most 128"));

@@ -1,6 +1,9 @@
 //! Names as people type them at the portal and as HR records them.
 
-use crate::text::{INVISIBLE_RULE, has_invisible, name_key};
+use crate::{
+    Rule,
+    text::{has_invisible, name_key},
+};
 
 /// The longest name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -13,16 +16,16 @@ pub struct PersonName(String);
 
 impl PersonName {
     /// Validates a name; the error says what is wrong with it.
-    pub fn parse(value: &str) -> Result<Self, &'static str> {
+    pub fn parse(value: &str) -> Result<Self, Rule> {
         if has_invisible(value) {
-            return Err(INVISIBLE_RULE);
+            return Err(Rule::Invisible);
         }
         let trimmed = value.trim();
         if trimmed.is_empty() {
-            return Err("is required");
+            return Err(Rule::Required);
         }
         if trimmed.chars().count() > MAX_NAME_CHARS {
-            return Err("must be at most 100 characters");
+            return Err(Rule::AtMostChars(MAX_NAME_CHARS));
         }
         Ok(Self(
             trimmed.split_whitespace().collect::<Vec<_>>().join(" "),

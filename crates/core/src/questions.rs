@@ -4,7 +4,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::error::Violations;
-use crate::text::{INVISIBLE_RULE, answer_key, has_invisible};
+use crate::{
+    Rule,
+    text::{answer_key, has_invisible},
+};
 
 /// How many questions a person answers.
 pub const ANSWERS_REQUIRED: usize = 3;
@@ -146,12 +149,7 @@ pub fn validate_answers(
     violations: &mut Violations,
 ) -> Option<Vec<NormalizedAnswer>> {
     if answers.len() != ANSWERS_REQUIRED {
-        violations.add(
-            field,
-            format!(
-                "exactly {ANSWERS_REQUIRED} answers are required, each for a different question"
-            ),
-        );
+        violations.add(field, Rule::AnswerCount(ANSWERS_REQUIRED));
         return None;
     }
     let password_key = password.map(|p| answer_key(p.expose_secret()));
@@ -162,31 +160,28 @@ pub fn validate_answers(
         let answer_field = format!("{field}[{i}].answer");
         let question = pool.get(&typed.question_id);
         if question.is_none() {
-            violations.add(&question_field, "is not one of the offered questions");
+            violations.add(&question_field, Rule::QuestionNotOffered);
         } else if answers[..i]
             .iter()
             .any(|a| a.question_id == typed.question_id)
         {
-            violations.add(
-                &question_field,
-                "each answer must be for a different question",
-            );
+            violations.add(&question_field, Rule::DistinctQuestions);
         }
         let raw = typed.answer.expose_secret();
         let key = answer_key(raw);
         let problem = if has_invisible(raw) {
-            Some(INVISIBLE_RULE.to_owned())
+            Some(Rule::Invisible)
         } else if raw.chars().count() > MAX_ANSWER_CHARS {
-            Some(format!("must be at most {MAX_ANSWER_CHARS} characters"))
+            Some(Rule::AtMostChars(MAX_ANSWER_CHARS))
         } else if key.chars().count() < MIN_ANSWER_CHARS {
-            Some(format!("must be at least {MIN_ANSWER_CHARS} characters"))
+            Some(Rule::AtLeastChars(MIN_ANSWER_CHARS))
         } else if valid
             .iter()
             .any(|a: &NormalizedAnswer| a.key.expose_secret() == key)
         {
-            Some("each answer must be different".to_owned())
+            Some(Rule::DistinctAnswers)
         } else if password_key.as_deref() == Some(key.as_str()) {
-            Some("must not be your password".to_owned())
+            Some(Rule::SameAsPassword)
         } else {
             None
         };

@@ -4,7 +4,7 @@
 
 use std::{fmt, io};
 
-use crate::{EmployeeId, PersonName, employee_id::FirstLines, text::has_invisible};
+use crate::{EmployeeId, PersonName, Rule, employee_id::FirstLines, text::has_invisible};
 
 /// Whether a roster entry may claim an account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,8 +41,8 @@ pub struct Email(String);
 impl Email {
     /// Validates an address: one `@`, something on both sides, no spaces or control
     /// characters, at most 254 characters. Case and surrounding spaces are ignored.
-    pub fn parse(value: &str) -> Result<Self, &'static str> {
-        const RULE: &str = "must be an email address such as jane.doe@district.example";
+    pub fn parse(value: &str) -> Result<Self, Rule> {
+        const RULE: Rule = Rule::EmailForm;
         let value = value.trim().to_lowercase();
         let Some((local, domain)) = value.split_once('@') else {
             return Err(RULE);
@@ -164,20 +164,22 @@ impl<R: io::Read> RosterRows<R> {
         let line = record.position().map_or(0, |p| p.line());
         let field = |i: usize| record.get(self.index[i]).unwrap_or("");
         let mut row_problems = Vec::new();
-        let mut note = |column: &str, rule: &str| row_problems.push(format!("{column}: {rule}"));
+        let mut note = |column: &str, rule: &dyn std::fmt::Display| {
+            row_problems.push(format!("{column}: {rule}"));
+        };
         let employee_id = EmployeeId::parse_roster(field(0))
-            .map_err(|r| note("employee_id", r))
+            .map_err(|r| note("employee_id", &r))
             .ok();
         let last_name = PersonName::parse(field(1))
-            .map_err(|r| note("last_name", r))
+            .map_err(|r| note("last_name", &r))
             .ok();
         let first_name = PersonName::parse(field(2))
-            .map_err(|r| note("first_name", r))
+            .map_err(|r| note("first_name", &r))
             .ok();
-        let email = Email::parse(field(3)).map_err(|r| note("email", r)).ok();
+        let email = Email::parse(field(3)).map_err(|r| note("email", &r)).ok();
         let status = RosterStatus::parse(field(4));
         if status.is_none() {
-            note("status", "must be active or terminated");
+            note("status", &"must be active or terminated");
         }
         let personal = self.personal.map_or("", |i| record.get(i).unwrap_or(""));
         let personal_email = if personal.trim().is_empty() {
@@ -185,7 +187,7 @@ impl<R: io::Read> RosterRows<R> {
         } else {
             Email::parse(personal)
                 .map(Some)
-                .map_err(|r| note("personal_email", r))
+                .map_err(|r| note("personal_email", &r))
                 .ok()
         };
         if let Some(id) = employee_id

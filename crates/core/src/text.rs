@@ -4,10 +4,6 @@
 use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
-/// What a field error says when [`has_invisible`] finds something.
-pub const INVISIBLE_RULE: &str = "must not contain control or invisible characters such as \
-     line breaks, tabs, zero-width spaces or direction marks";
-
 /// True when `s` holds a character that is not seen as typed: a control (NUL, tab, line
 /// breaks, escapes, DEL, C1), a format character (zero-width spaces and joiners, bidi
 /// overrides such as U+202E, the BOM) or a line or paragraph separator (U+2028, U+2029).

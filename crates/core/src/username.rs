@@ -2,19 +2,16 @@
 
 use std::fmt;
 
-use crate::EmployeeId;
+use crate::{EmployeeId, Rule};
 
 /// A directory username: 1 to 20 characters (AD's sAMAccountName limit) of lowercase ASCII
 /// letters, digits, `.`, `-` and `_`, starting with a letter or digit.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Username(String);
 
-const USERNAME_RULE: &str =
-    "must be 1 to 20 letters, digits, '.', '-' or '_', starting with a letter or digit";
-
 impl Username {
     /// Parses a username as a person types it: surrounding spaces and case are ignored.
-    pub fn parse(typed: &str) -> Result<Self, &'static str> {
+    pub fn parse(typed: &str) -> Result<Self, Rule> {
         let value = typed.trim().to_ascii_lowercase();
         let valid_chars = value
             .bytes()
@@ -24,7 +21,7 @@ impl Username {
             .next()
             .is_some_and(|b| b.is_ascii_alphanumeric());
         if value.len() > 20 || !valid_chars || !starts_well {
-            return Err(USERNAME_RULE);
+            return Err(Rule::UsernameForm);
         }
         Ok(Self(value))
     }

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use tracing::info;
 
 use crate::{
-    Accounts, Email, Error, PersonName, Violations,
+    Accounts, Email, Error, PersonName, Rule, Violations,
     attempts::{AuditContext, Subject},
     mail::WorkOrder,
     store::{AuditAction, AuditEvent, AuditOutcome, now_millis},
@@ -48,20 +48,14 @@ impl Accounts {
         let email = v.check("email", Email::parse(&request.email));
         let id = request.employee_id.trim();
         if !id.is_empty() && (id.len() > 6 || !id.bytes().all(|b| b.is_ascii_digit())) {
-            v.add("employee_id", "must be up to six digits, or left empty");
+            v.add("employee_id", Rule::OptionalEmployeeIdForm);
         }
         let details = request.details.trim();
         // Line breaks are how people write; every other invisible character is refused.
         if details.lines().any(has_invisible) {
-            v.add(
-                "details",
-                "must not contain control or invisible characters other than line breaks",
-            );
+            v.add("details", Rule::InvisibleInText);
         } else if details.chars().count() > MAX_DETAILS_CHARS {
-            v.add(
-                "details",
-                format!("must be at most {MAX_DETAILS_CHARS} characters"),
-            );
+            v.add("details", Rule::AtMostChars(MAX_DETAILS_CHARS));
         }
         v.into_result()?;
         let (Some(last), Some(first), Some(email)) = (last, first, email) else {

@@ -2,7 +2,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use claimd_core::{Error, ErrorCode};
+use claimd_core::{Error, ErrorCode, Rule};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
@@ -36,12 +36,17 @@ pub fn to_status(error: Error) -> Status {
         Error::InvalidArgument { violations } => {
             let summary: Vec<String> = violations
                 .iter()
-                .map(|v| format!("{} {}", v.field, v.description))
+                .map(|v| format!("{} {}", v.field, v.rule))
                 .collect();
+            // The rule's code is the violation's reason, so a client (the pages) can
+            // translate it; its English words are the description.
             details.set_bad_request(
                 violations
                     .into_iter()
-                    .map(|v| FieldViolation::new(v.field, v.description))
+                    .map(|v| FieldViolation {
+                        reason: v.rule.code().to_owned(),
+                        ..FieldViolation::new(v.field, v.rule.to_string())
+                    })
                     .collect::<Vec<_>>(),
             );
             format!("{message}: {}", summary.join("; "))
@@ -111,7 +116,12 @@ fn invalid_argument(status: &Status) -> Option<Error> {
         .map(|b| {
             b.field_violations
                 .iter()
-                .map(|v| claimd_core::FieldViolation::new(v.field.clone(), v.description.clone()))
+                .map(|v| {
+                    claimd_core::FieldViolation::new(
+                        v.field.clone(),
+                        Rule::from_code(&v.reason, &v.description),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -133,8 +143,15 @@ mod tests {
     #[test]
     fn every_error_round_trips_through_its_status() {
         let retry_after = Duration::from_secs(42);
+        let every_rule = Error::InvalidArgument {
+            violations: Rule::ALL
+                .iter()
+                .enumerate()
+                .map(|(i, &rule)| claimd_core::FieldViolation::new(format!("f{i}"), rule))
+                .collect(),
+        };
         let all = [
-            Error::invalid("employee_id", "must be exactly six digits"),
+            every_rule,
             Error::NoRosterMatch,
             Error::OperationNotFound,
             Error::AlreadyClaimed,
@@ -176,7 +193,7 @@ mod tests {
 
     #[test]
     fn field_violations_travel_as_bad_request_details() {
-        let status = to_status(Error::invalid("employee_id", "must be exactly six digits"));
+        let status = to_status(Error::invalid("employee_id", Rule::EmployeeIdForm));
         assert_eq!(status.code(), Code::InvalidArgument);
         assert!(
             status
@@ -186,6 +203,12 @@ mod tests {
         let details = status.get_error_details();
         let violations = &details.bad_request().unwrap().field_violations;
         assert_eq!(violations[0].field, "employee_id");
+        assert_eq!(violations[0].reason, "EMPLOYEE_ID_FORM");
+        assert!(
+            violations[0]
+                .description
+                .starts_with("must be exactly six digits")
+        );
     }
 
     #[test]

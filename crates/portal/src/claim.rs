@@ -323,7 +323,7 @@ pub(crate) fn done_page<'a>(
     };
     DonePage {
         site,
-        reason: lang.rule(operation.reason.as_deref().unwrap_or_default()),
+        reason: lang.reason(operation.reason.as_deref().unwrap_or_default()),
         lang,
         heading,
         pending,

@@ -68,9 +68,10 @@ impl Lang {
         self.t(english).replace("{n}", &n.to_string())
     }
 
-    /// A rule the service reported ("must be at least 12 characters"), translated when it is
-    /// one the pages know, its number kept.
-    pub(crate) fn rule(&self, english: &str) -> String {
+    /// The words an operation ended with ([`claimd_core::reasons`], "the directory refused
+    /// the password (result 19)"), translated when they are ones the pages know, the number
+    /// kept; anything else stays as the service said it.
+    pub(crate) fn reason(&self, english: &str) -> String {
         if self.language == Language::En {
             return english.to_owned();
         }
@@ -91,9 +92,17 @@ impl Lang {
         english.to_owned()
     }
 
+    /// A field's rule in this language, chosen by its code, never by its English words.
+    pub(crate) fn field_rule(&self, rule: claimd_core::Rule) -> String {
+        match self.language {
+            Language::En => rule.to_string(),
+            Language::Es => crate::es::rule(rule),
+        }
+    }
+
     /// A question as the district wrote it, translated when it is one of the built-in ones.
     pub(crate) fn question(&self, text: &str) -> String {
-        self.rule(text)
+        self.reason(text)
     }
 
     /// Where the switch on the page goes.

@@ -355,9 +355,9 @@ fn field_label(lang: &Lang, field: &str) -> Option<&'static str> {
 /// A refused form field's message, as a sentence beside it and in the summary:
 /// "Last name must be at most 100 characters." (English reads the rule as a predicate;
 /// Spanish as "Apellido: debe …").
-pub(crate) fn refusal(lang: &Lang, field: &str, description: &str) -> String {
+pub(crate) fn refusal(lang: &Lang, field: &str, rule: claimd_core::Rule) -> String {
     let label = field_label(lang, field).map_or_else(|| field.replace('_', " "), str::to_owned);
-    let rule = lang.rule(description);
+    let rule = lang.field_rule(rule);
     if lang.code() == "en" && (rule.starts_with("must") || rule.starts_with("is ")) {
         format!("{label} {rule}.")
     } else {
@@ -376,7 +376,7 @@ pub(crate) fn refusals(
         .into_iter()
         .map(|v| {
             let field = form_field(&v.field, &rename);
-            let message = refusal(lang, &field, &v.description);
+            let message = refusal(lang, &field, v.rule);
             (field, message)
         })
         .collect()

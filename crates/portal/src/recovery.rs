@@ -224,7 +224,7 @@ pub(crate) fn changed_page<'a>(
     };
     ChangedPage {
         site,
-        reason: lang.rule(operation.reason.as_deref().unwrap_or_default()),
+        reason: lang.reason(operation.reason.as_deref().unwrap_or_default()),
         lang,
         heading,
         pending,

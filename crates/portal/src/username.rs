@@ -79,7 +79,7 @@ pub(crate) async fn submit(
         Err(Error::InvalidArgument { violations }) => violations
             .into_iter()
             .next()
-            .map(|v| refusal(&lang, "email", &v.description)),
+            .map(|v| refusal(&lang, "email", v.rule)),
         Err(error) => return message_for(&portal.settings, &lang, &error),
     };
     let sent = error.is_none();

@@ -8,7 +8,7 @@ use tracing::info;
 
 use super::{ChangeRequest, UpdateAnswersRequest};
 use crate::{
-    Accounts, Error, JobKind, Operation, Username, Violations,
+    Accounts, Error, JobKind, Operation, Rule, Username, Violations,
     questions::validate_answers,
     store::{AuditAction, AuditOutcome, StoredAnswer, now_millis},
 };
@@ -23,7 +23,7 @@ impl Accounts {
         let mut v = Violations::default();
         let username = v.check("username", Username::parse(&request.username));
         if request.current_password.expose_secret().is_empty() {
-            v.add("current_password", "is required");
+            v.add("current_password", Rule::Required);
         }
         self.check_new_password(
             &mut v,
@@ -33,7 +33,7 @@ impl Accounts {
         )
         .await?;
         if request.new_password.expose_secret() == request.current_password.expose_secret() {
-            v.add("new_password", "must differ from the current password");
+            v.add("new_password", Rule::SameAsCurrent);
         }
         v.into_result()?;
         let target = self
@@ -65,7 +65,7 @@ impl Accounts {
         let mut v = Violations::default();
         let username = v.check("username", Username::parse(&request.username));
         if request.password.expose_secret().is_empty() {
-            v.add("password", "is required");
+            v.add("password", Rule::Required);
         }
         let answers = validate_answers(
             &self.policy.questions,

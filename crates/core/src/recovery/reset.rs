@@ -8,10 +8,10 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{ResetRequest, at_least_floor};
 use crate::{
-    Accounts, Error, JobKind, Operation, Question, Username, Violations,
+    Accounts, Error, JobKind, Operation, Question, Rule, Username, Violations,
     questions::{ANSWERS_REQUIRED, MAX_ANSWER_CHARS, TypedAnswer},
     store::{AuditAction, AuditOutcome, now_millis},
-    text::{INVISIBLE_RULE, answer_key, has_invisible},
+    text::{answer_key, has_invisible},
 };
 
 impl Accounts {
@@ -194,10 +194,7 @@ impl Accounts {
 /// the questions are the person's is part of the check, not of validation.
 fn check_reset_answers(v: &mut Violations, answers: &[TypedAnswer]) {
     if answers.len() != ANSWERS_REQUIRED {
-        v.add(
-            "answers",
-            format!("exactly {ANSWERS_REQUIRED} answers are required, one for each question shown"),
-        );
+        v.add("answers", Rule::ShownAnswerCount(ANSWERS_REQUIRED));
         return;
     }
     for (i, answer) in answers.iter().enumerate() {
@@ -205,20 +202,17 @@ fn check_reset_answers(v: &mut Violations, answers: &[TypedAnswer]) {
             .iter()
             .any(|a| a.question_id == answer.question_id)
         {
-            v.add(
-                format!("answers[{i}].question_id"),
-                "each answer must be for a different question",
-            );
+            v.add(format!("answers[{i}].question_id"), Rule::DistinctQuestions);
         }
         let raw = answer.answer.expose_secret();
         if raw.trim().is_empty() {
-            v.add(format!("answers[{i}].answer"), "is required");
+            v.add(format!("answers[{i}].answer"), Rule::Required);
         } else if has_invisible(raw) {
-            v.add(format!("answers[{i}].answer"), INVISIBLE_RULE);
+            v.add(format!("answers[{i}].answer"), Rule::Invisible);
         } else if raw.chars().count() > MAX_ANSWER_CHARS {
             v.add(
                 format!("answers[{i}].answer"),
-                format!("must be at most {MAX_ANSWER_CHARS} characters"),
+                Rule::AtMostChars(MAX_ANSWER_CHARS),
             );
         }
     }
