@@ -16,16 +16,16 @@ use secrecy::SecretString;
 
 use crate::{
     AccountPolicy, AnswerHasher, Error, Events, MailWriter, Operation, OperationId,
-    PasswordChecker, Question, Rule, Sealer, Store,
+    PasswordChecker, Question, Rule, Sealer,
     admission::CpuPool,
-    store::{Millis, now_millis},
+    store::{FlowStore, Millis, now_millis},
 };
 
 /// What the account flows are built from.
 #[derive(Debug)]
 pub struct AccountsDeps {
     /// The shared state.
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn FlowStore>,
     /// The district's rules.
     pub policy: Arc<AccountPolicy>,
     /// Hashes and checks answers.
@@ -44,7 +44,7 @@ pub struct AccountsDeps {
 
 /// The account flows: claim, recover, reset, change; and following operations.
 pub struct Accounts {
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn FlowStore>,
     pub(crate) policy: Arc<AccountPolicy>,
     pub(crate) hasher: AnswerHasher,
     pub(crate) sealer: Arc<Sealer>,

@@ -10,8 +10,8 @@ use std::{sync::Arc, time::Duration};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
-    EmployeeId, MailWriter, RosterEntry, RosterStatus, Sealer, Store, StoreError, codes,
-    store::{AuditAction, AuditEvent, AuditOutcome, IssuedCode, Millis, now_millis},
+    EmployeeId, MailWriter, RosterEntry, RosterStatus, Sealer, StoreError, codes,
+    store::{AuditAction, AuditEvent, AuditOutcome, FlowStore, IssuedCode, Millis, now_millis},
 };
 
 /// Entries given codes per store transaction.
@@ -63,7 +63,7 @@ pub enum IssueError {
 
 /// Hands out claim codes.
 pub struct ClaimCodeIssuer {
-    store: Arc<dyn Store>,
+    store: Arc<dyn FlowStore>,
     sealer: Arc<Sealer>,
     keys: codes::CodeKeys,
     writer: MailWriter,
@@ -83,7 +83,7 @@ impl std::fmt::Debug for ClaimCodeIssuer {
 impl ClaimCodeIssuer {
     /// Codes that work for `lifetime`, their mail signed by `writer` and naming `portal`.
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn FlowStore>,
         sealer: Arc<Sealer>,
         writer: MailWriter,
         lifetime: Duration,

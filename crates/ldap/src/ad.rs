@@ -6,7 +6,8 @@
 
 use std::collections::HashSet;
 
-use claimd_core::{Account, DirectoryError, Username, reasons};
+use async_trait::async_trait;
+use claimd_core::{Account, DirectoryError, DirectoryJob, Username, reasons};
 use ldap3::{Ldap, Mod, Scope, SearchEntry};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
@@ -14,6 +15,7 @@ use zeroize::Zeroizing;
 use crate::{
     classify::{Step, classify},
     escape::{child_dn, equality_filter},
+    flavor::DirectoryFlavor,
     settings::DirectorySettings,
 };
 
@@ -35,13 +37,13 @@ struct AdUser {
 }
 
 /// `username@upn_suffix`, what AD users bind and log in with.
-pub(crate) fn user_principal_name(settings: &DirectorySettings, username: &Username) -> String {
+fn user_principal_name(settings: &DirectorySettings, username: &Username) -> String {
     format!("{}@{}", username.as_str(), settings.upn_suffix())
 }
 
 /// Which used pre-provisioned accounts a claim may take over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Adopt {
+enum Adopt {
     /// Only accounts nobody has used (the default).
     NeverUsed,
     /// A rehire: their own old account, as long as it is still disabled (re-enabled by IT
@@ -51,134 +53,156 @@ pub(crate) enum Adopt {
     Used,
 }
 
-/// Finds or creates the user, sets the password, enables the account. A pre-provisioned
-/// account that has been used is taken over only as `adopt` allows.
-pub(crate) async fn provision(
-    ldap: &mut Ldap,
-    settings: &DirectorySettings,
-    account: &Account,
-    password: &SecretString,
-    adopt: Adopt,
-) -> Result<(), DirectoryError> {
-    let allowed = |user: &AdUser| match adopt {
-        Adopt::NeverUsed => !user.used,
-        Adopt::Disabled => !user.used || user.account_control & ACCOUNTDISABLE != 0,
-        Adopt::Used => true,
-    };
-    let user = match find(ldap, settings, account).await? {
-        Some(user) if !allowed(&user) => {
-            // Someone else may be using it: never name it to the claimant.
-            tracing::warn!(dn = %user.dn, "pre-provisioned account already used; not taken over");
-            return Err(DirectoryError::Permanent {
-                reason: reasons::ACCOUNT_USED.into(),
-            });
-        }
-        Some(user) => {
-            if let Some(sam) = &user.sam_account_name
-                && !sam.eq_ignore_ascii_case(account.username.as_str())
-            {
-                // The reason reaches the claimant: it never names the other account.
-                tracing::warn!(dn = %user.dn, sam, "pre-provisioned account has another username");
+/// The `active_directory` flavor: pre-provisioned users found by `employeeID`, created
+/// disabled when missing, `unicodePwd` replaced, then enabled.
+pub(crate) struct ActiveDirectory;
+
+#[async_trait]
+impl DirectoryFlavor for ActiveDirectory {
+    fn bind_name(&self, settings: &DirectorySettings, username: &Username) -> String {
+        user_principal_name(settings, username)
+    }
+
+    /// Finds or creates the user, sets the password, enables the account. A pre-provisioned
+    /// account that has been used is taken over only as `adopt` allows.
+    async fn provision(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        job: &DirectoryJob,
+        password: &SecretString,
+    ) -> Result<(), DirectoryError> {
+        let account = &job.account;
+        let adopt = if settings.adopt_used_accounts {
+            Adopt::Used
+        } else if job.rehire {
+            Adopt::Disabled
+        } else {
+            Adopt::NeverUsed
+        };
+        let allowed = |user: &AdUser| match adopt {
+            Adopt::NeverUsed => !user.used,
+            Adopt::Disabled => !user.used || user.account_control & ACCOUNTDISABLE != 0,
+            Adopt::Used => true,
+        };
+        let user = match find(ldap, settings, account).await? {
+            Some(user) if !allowed(&user) => {
+                // Someone else may be using it: never name it to the claimant.
+                tracing::warn!(dn = %user.dn, "pre-provisioned account already used; not taken over");
                 return Err(DirectoryError::Permanent {
-                    reason: reasons::ACCOUNT_OTHER_USERNAME.into(),
+                    reason: reasons::ACCOUNT_USED.into(),
                 });
             }
-            tracing::info!(dn = %user.dn, "found the pre-provisioned account");
-            user
+            Some(user) => {
+                if let Some(sam) = &user.sam_account_name
+                    && !sam.eq_ignore_ascii_case(account.username.as_str())
+                {
+                    // The reason reaches the claimant: it never names the other account.
+                    tracing::warn!(dn = %user.dn, sam, "pre-provisioned account has another username");
+                    return Err(DirectoryError::Permanent {
+                        reason: reasons::ACCOUNT_OTHER_USERNAME.into(),
+                    });
+                }
+                tracing::info!(dn = %user.dn, "found the pre-provisioned account");
+                user
+            }
+            None => create(ldap, settings, account).await?,
+        };
+        replace_password(ldap, settings, &user.dn, password).await?;
+        let enabled = (user.account_control & !ACCOUNTDISABLE) | NORMAL_ACCOUNT;
+        if enabled != user.account_control {
+            let mods = vec![Mod::Replace(
+                "userAccountControl".to_owned(),
+                HashSet::from([enabled.to_string()]),
+            )];
+            ldap.with_timeout(settings.timeout)
+                .modify(&user.dn, mods)
+                .await
+                .and_then(|r| r.success())
+                .map_err(|e| classify(Step::Entry, e))?;
+            tracing::info!(dn = %user.dn, "account enabled");
         }
-        None => create(ldap, settings, account).await?,
-    };
-    replace_password(ldap, settings, &user.dn, password).await?;
-    let enabled = (user.account_control & !ACCOUNTDISABLE) | NORMAL_ACCOUNT;
-    if enabled != user.account_control {
-        let mods = vec![Mod::Replace(
-            "userAccountControl".to_owned(),
-            HashSet::from([enabled.to_string()]),
-        )];
+        Ok(())
+    }
+
+    /// Sets a new password on the employee's account (reset, change).
+    async fn set_password(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        account: &Account,
+        password: &SecretString,
+    ) -> Result<(), DirectoryError> {
+        let Some(user) = find(ldap, settings, account).await? else {
+            return Err(DirectoryError::Permanent {
+                reason: reasons::NOT_IN_DIRECTORY.into(),
+            });
+        };
+        replace_password(ldap, settings, &user.dn, password).await
+    }
+
+    /// Brings the account's names and mail in line with the roster (the logon name and the CN
+    /// stay: renaming is IT's call).
+    async fn update(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        account: &Account,
+    ) -> Result<(), DirectoryError> {
+        let Some(user) = find(ldap, settings, account).await? else {
+            return Err(DirectoryError::Permanent {
+                reason: reasons::NOT_IN_DIRECTORY.into(),
+            });
+        };
+        let display = format!(
+            "{} {}",
+            account.first_name.as_str(),
+            account.last_name.as_str()
+        );
+        let mods = [
+            ("givenName", account.first_name.as_str()),
+            ("sn", account.last_name.as_str()),
+            ("displayName", display.as_str()),
+            ("mail", account.email.as_str()),
+        ]
+        .into_iter()
+        .map(|(attr, value)| Mod::Replace(attr.to_owned(), HashSet::from([value.to_owned()])))
+        .collect();
         ldap.with_timeout(settings.timeout)
             .modify(&user.dn, mods)
             .await
             .and_then(|r| r.success())
             .map_err(|e| classify(Step::Entry, e))?;
-        tracing::info!(dn = %user.dn, "account enabled");
+        tracing::info!(dn = %user.dn, "account updated from the roster");
+        Ok(())
     }
-    Ok(())
-}
 
-/// Sets a new password on the employee's account (reset, change).
-pub(crate) async fn set_password(
-    ldap: &mut Ldap,
-    settings: &DirectorySettings,
-    account: &Account,
-    password: &SecretString,
-) -> Result<(), DirectoryError> {
-    let Some(user) = find(ldap, settings, account).await? else {
-        return Err(DirectoryError::Permanent {
-            reason: reasons::NOT_IN_DIRECTORY.into(),
-        });
-    };
-    replace_password(ldap, settings, &user.dn, password).await
-}
-
-/// Brings the account's names and mail in line with the roster (the logon name and the CN
-/// stay: renaming is IT's call).
-pub(crate) async fn update(
-    ldap: &mut Ldap,
-    settings: &DirectorySettings,
-    account: &Account,
-) -> Result<(), DirectoryError> {
-    let Some(user) = find(ldap, settings, account).await? else {
-        return Err(DirectoryError::Permanent {
-            reason: reasons::NOT_IN_DIRECTORY.into(),
-        });
-    };
-    let display = format!(
-        "{} {}",
-        account.first_name.as_str(),
-        account.last_name.as_str()
-    );
-    let mods = [
-        ("givenName", account.first_name.as_str()),
-        ("sn", account.last_name.as_str()),
-        ("displayName", display.as_str()),
-        ("mail", account.email.as_str()),
-    ]
-    .into_iter()
-    .map(|(attr, value)| Mod::Replace(attr.to_owned(), HashSet::from([value.to_owned()])))
-    .collect();
-    ldap.with_timeout(settings.timeout)
-        .modify(&user.dn, mods)
-        .await
-        .and_then(|r| r.success())
-        .map_err(|e| classify(Step::Entry, e))?;
-    tracing::info!(dn = %user.dn, "account updated from the roster");
-    Ok(())
-}
-
-/// Disables a leaver's account (ACCOUNTDISABLE, every other bit kept). An account that is
-/// gone or already disabled needs nothing.
-pub(crate) async fn disable(
-    ldap: &mut Ldap,
-    settings: &DirectorySettings,
-    account: &Account,
-) -> Result<(), DirectoryError> {
-    let Some(user) = find(ldap, settings, account).await? else {
-        return Ok(());
-    };
-    let disabled = user.account_control | ACCOUNTDISABLE;
-    if disabled != user.account_control {
-        let mods = vec![Mod::Replace(
-            "userAccountControl".to_owned(),
-            HashSet::from([disabled.to_string()]),
-        )];
-        ldap.with_timeout(settings.timeout)
-            .modify(&user.dn, mods)
-            .await
-            .and_then(|r| r.success())
-            .map_err(|e| classify(Step::Entry, e))?;
+    /// Disables a leaver's account (ACCOUNTDISABLE, every other bit kept). An account that is
+    /// gone or already disabled needs nothing.
+    async fn disable(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        account: &Account,
+    ) -> Result<(), DirectoryError> {
+        let Some(user) = find(ldap, settings, account).await? else {
+            return Ok(());
+        };
+        let disabled = user.account_control | ACCOUNTDISABLE;
+        if disabled != user.account_control {
+            let mods = vec![Mod::Replace(
+                "userAccountControl".to_owned(),
+                HashSet::from([disabled.to_string()]),
+            )];
+            ldap.with_timeout(settings.timeout)
+                .modify(&user.dn, mods)
+                .await
+                .and_then(|r| r.success())
+                .map_err(|e| classify(Step::Entry, e))?;
+        }
+        tracing::info!(dn = %user.dn, "account disabled");
+        Ok(())
     }
-    tracing::info!(dn = %user.dn, "account disabled");
-    Ok(())
 }
 
 async fn find(

@@ -10,10 +10,9 @@ use claimd_core::{
 use secrecy::SecretString;
 
 use crate::{
-    ad,
     conn::Connection,
-    openldap,
-    settings::{DirectorySettings, Flavor, SettingsError},
+    flavor,
+    settings::{DirectorySettings, SettingsError},
 };
 
 /// The directory claimd writes into.
@@ -58,43 +57,17 @@ impl DirectoryWriter for LdapDirectory {
         let (slot, mut ldap) = self.conn.get().await?;
         let s = self.conn.settings();
         let account = &job.account;
-        let result = match (s.flavor, job.kind, password) {
-            (Flavor::OpenLdap, JobKind::Provision, Some(password)) => {
-                openldap::provision(&mut ldap, s, account, password).await
+        let flavor = flavor::of(s.flavor);
+        let result = match (job.kind, password) {
+            (JobKind::Provision, Some(password)) => {
+                flavor.provision(&mut ldap, s, job, password).await
             }
-            (
-                Flavor::OpenLdap,
-                JobKind::ResetPassword | JobKind::ChangePassword,
-                Some(password),
-            ) => openldap::set_password(&mut ldap, s, account, password).await,
-            (Flavor::OpenLdap, JobKind::UpdateAccount, _) => {
-                openldap::update(&mut ldap, s, account).await
+            (JobKind::ResetPassword | JobKind::ChangePassword, Some(password)) => {
+                flavor.set_password(&mut ldap, s, account, password).await
             }
-            (Flavor::OpenLdap, JobKind::DisableAccount, _) => {
-                openldap::disable(&mut ldap, s, account).await
-            }
-            (Flavor::ActiveDirectory, JobKind::Provision, Some(password)) => {
-                let adopt = if s.adopt_used_accounts {
-                    ad::Adopt::Used
-                } else if job.rehire {
-                    ad::Adopt::Disabled
-                } else {
-                    ad::Adopt::NeverUsed
-                };
-                ad::provision(&mut ldap, s, account, password, adopt).await
-            }
-            (
-                Flavor::ActiveDirectory,
-                JobKind::ResetPassword | JobKind::ChangePassword,
-                Some(password),
-            ) => ad::set_password(&mut ldap, s, account, password).await,
-            (Flavor::ActiveDirectory, JobKind::UpdateAccount, _) => {
-                ad::update(&mut ldap, s, account).await
-            }
-            (Flavor::ActiveDirectory, JobKind::DisableAccount, _) => {
-                ad::disable(&mut ldap, s, account).await
-            }
-            (_, JobKind::Provision | JobKind::ResetPassword | JobKind::ChangePassword, None) => {
+            (JobKind::UpdateAccount, _) => flavor.update(&mut ldap, s, account).await,
+            (JobKind::DisableAccount, _) => flavor.disable(&mut ldap, s, account).await,
+            (JobKind::Provision | JobKind::ResetPassword | JobKind::ChangePassword, None) => {
                 Err(DirectoryError::Permanent {
                     reason: reasons::PASSWORD_MISSING.into(),
                 })
@@ -115,17 +88,7 @@ impl PasswordChecker for LdapDirectory {
         password: &SecretString,
     ) -> Result<bool, DirectoryError> {
         let s = self.conn.settings();
-        match s.flavor {
-            Flavor::OpenLdap => {
-                self.conn
-                    .can_bind(&openldap::user_dn(s, username.as_str()), password)
-                    .await
-            }
-            Flavor::ActiveDirectory => {
-                self.conn
-                    .can_bind(&ad::user_principal_name(s, username), password)
-                    .await
-            }
-        }
+        let name = flavor::of(s.flavor).bind_name(s, username);
+        self.conn.can_bind(&name, password).await
     }
 }

@@ -1,19 +1,23 @@
 //! Writes claimd's directory jobs into LDAP with `ldap3` over rustls.
 //!
-//! [`LdapDirectory`] implements the domain's [`Directory`](claimd_core::Directory) trait in two
-//! flavors. `openldap` creates or updates `uid={username},{users_base_dn}` as an inetOrgPerson
-//! and sets the password with the Password Modify extended operation (RFC 3062), so the server
-//! hashes it. `active_directory` finds the pre-provisioned user by `employeeID` (or creates it,
-//! disabled), replaces `unicodePwd` and enables the account; AD's extended error codes become
-//! plain reasons. Current passwords are checked by binding as the user. One service-account connection is kept and reused; a broken one is replaced on
-//! the next job. Refusals that retrying cannot fix become permanent errors with a readable
-//! reason; everything else (connection loss, busy, timeouts, misconfiguration) is transient.
+//! [`LdapDirectory`] implements the domain's [`DirectoryWriter`](claimd_core::DirectoryWriter)
+//! and [`PasswordChecker`](claimd_core::PasswordChecker) over one of two flavors, each a
+//! `DirectoryFlavor` (`flavor.rs`, the seam a third flavor implements). `openldap` creates or
+//! updates `uid={username},{users_base_dn}` as an inetOrgPerson and sets the password with the
+//! Password Modify extended operation (RFC 3062), so the server hashes it. `active_directory`
+//! finds the pre-provisioned user by `employeeID` (or creates it, disabled), replaces
+//! `unicodePwd` and enables the account; AD's extended error codes become plain reasons.
+//! Current passwords are checked by binding as the user. Service-account connections are kept
+//! and reused; a broken one is replaced on the next job. Refusals that retrying cannot fix
+//! become permanent errors with a readable reason; everything else (connection loss, busy,
+//! timeouts, misconfiguration) is transient.
 
 mod ad;
 mod classify;
 mod conn;
 mod directory;
 pub mod escape;
+mod flavor;
 mod openldap;
 mod settings;
 

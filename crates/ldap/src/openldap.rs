@@ -3,13 +3,15 @@
 
 use std::collections::HashSet;
 
-use claimd_core::{Account, DirectoryError, reasons};
+use async_trait::async_trait;
+use claimd_core::{Account, DirectoryError, DirectoryJob, Username, reasons};
 use ldap3::{Ldap, Mod, Scope, SearchEntry, exop::PasswordModify};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
     classify::{Step, classify},
     escape::child_dn,
+    flavor::DirectoryFlavor,
     settings::DirectorySettings,
 };
 
@@ -19,50 +21,127 @@ const ENTRY_ALREADY_EXISTS: u32 = 68;
 const NO_SUCH_OBJECT: u32 = 32;
 
 /// The user's DN.
-pub(crate) fn user_dn(settings: &DirectorySettings, username: &str) -> String {
+fn user_dn(settings: &DirectorySettings, username: &str) -> String {
     child_dn("uid", username, &settings.users_base_dn)
 }
 
-/// Creates the entry (or brings it up to date) and sets its password.
-pub(crate) async fn provision(
-    ldap: &mut Ldap,
-    settings: &DirectorySettings,
-    account: &Account,
-    password: &SecretString,
-) -> Result<(), DirectoryError> {
-    let dn = user_dn(settings, account.username.as_str());
-    let employee_number = account.employee_id.get().to_string();
-    let values = roster_values(account);
-    let mut attrs: Vec<(&str, HashSet<&str>)> = vec![
-        (
-            "objectClass",
-            HashSet::from(["top", "person", "organizationalPerson", "inetOrgPerson"]),
-        ),
-        ("uid", HashSet::from([account.username.as_str()])),
-        ("employeeNumber", HashSet::from([employee_number.as_str()])),
-    ];
-    attrs.extend(
-        values
-            .iter()
-            .map(|(attr, value)| (*attr, HashSet::from([value.as_str()]))),
-    );
-    let added = ldap
-        .with_timeout(settings.timeout)
-        .add(&dn, attrs)
-        .await
-        .map_err(|e| classify(Step::Entry, e))?;
-    match added.rc {
-        0 => tracing::info!(%dn, "directory entry created"),
-        ENTRY_ALREADY_EXISTS => {
-            check_owner(ldap, settings, &dn, &employee_number).await?;
-            replace_roster_values(ldap, settings, &dn, account).await?;
-            tracing::info!(%dn, "directory entry updated");
-        }
-        _ => return Err(classify(Step::Entry, ldap3::LdapError::from(added))),
+/// The `openldap` flavor: entries named by the username, found and checked by
+/// `employeeNumber`.
+pub(crate) struct OpenLdap;
+
+#[async_trait]
+impl DirectoryFlavor for OpenLdap {
+    fn bind_name(&self, settings: &DirectorySettings, username: &Username) -> String {
+        user_dn(settings, username.as_str())
     }
-    modify_password(ldap, settings, &dn, password)
-        .await
-        .map_err(|e| classify(Step::Password, e))
+
+    /// Creates the entry (or brings it up to date) and sets its password.
+    async fn provision(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        job: &DirectoryJob,
+        password: &SecretString,
+    ) -> Result<(), DirectoryError> {
+        let account = &job.account;
+        let dn = user_dn(settings, account.username.as_str());
+        let employee_number = account.employee_id.get().to_string();
+        let values = roster_values(account);
+        let mut attrs: Vec<(&str, HashSet<&str>)> = vec![
+            (
+                "objectClass",
+                HashSet::from(["top", "person", "organizationalPerson", "inetOrgPerson"]),
+            ),
+            ("uid", HashSet::from([account.username.as_str()])),
+            ("employeeNumber", HashSet::from([employee_number.as_str()])),
+        ];
+        attrs.extend(
+            values
+                .iter()
+                .map(|(attr, value)| (*attr, HashSet::from([value.as_str()]))),
+        );
+        let added = ldap
+            .with_timeout(settings.timeout)
+            .add(&dn, attrs)
+            .await
+            .map_err(|e| classify(Step::Entry, e))?;
+        match added.rc {
+            0 => tracing::info!(%dn, "directory entry created"),
+            ENTRY_ALREADY_EXISTS => {
+                check_owner(ldap, settings, &dn, &employee_number).await?;
+                replace_roster_values(ldap, settings, &dn, account).await?;
+                tracing::info!(%dn, "directory entry updated");
+            }
+            _ => return Err(classify(Step::Entry, ldap3::LdapError::from(added))),
+        }
+        modify_password(ldap, settings, &dn, password)
+            .await
+            .map_err(|e| classify(Step::Password, e))
+    }
+
+    /// Sets the password of an existing entry (reset, change).
+    async fn set_password(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        account: &Account,
+        password: &SecretString,
+    ) -> Result<(), DirectoryError> {
+        let dn = user_dn(settings, account.username.as_str());
+        match modify_password(ldap, settings, &dn, password).await {
+            Ok(()) => Ok(()),
+            Err(ldap3::LdapError::LdapResult { result }) if result.rc == NO_SUCH_OBJECT => {
+                Err(DirectoryError::Permanent {
+                    reason: reasons::NOT_IN_DIRECTORY.into(),
+                })
+            }
+            Err(e) => Err(classify(Step::Password, e)),
+        }
+    }
+
+    /// Brings the entry's names and mail in line with the roster (the uid never changes).
+    async fn update(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        account: &Account,
+    ) -> Result<(), DirectoryError> {
+        let dn = user_dn(settings, account.username.as_str());
+        check_owner(ldap, settings, &dn, &account.employee_id.get().to_string()).await?;
+        replace_roster_values(ldap, settings, &dn, account).await?;
+        tracing::info!(%dn, "directory entry updated from the roster");
+        Ok(())
+    }
+
+    /// Ends the login of a leaver: the password becomes a random one nobody is told, so the
+    /// old one stops working on any slapd (with or without the ppolicy overlay). An entry that
+    /// is already gone is already disabled.
+    async fn disable(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        account: &Account,
+    ) -> Result<(), DirectoryError> {
+        let dn = user_dn(settings, account.username.as_str());
+        match check_owner(ldap, settings, &dn, &account.employee_id.get().to_string()).await {
+            Err(e) if e.is_retryable() && !entry_exists(ldap, settings, &dn).await? => {
+                return Ok(());
+            }
+            other => other?,
+        }
+        let random: [u8; 32] = rand::random();
+        let unknown = SecretString::from(
+            random
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
+        );
+        modify_password(ldap, settings, &dn, &unknown)
+            .await
+            .map_err(|e| classify(Step::Password, e))?;
+        tracing::info!(%dn, "directory login disabled");
+        Ok(())
+    }
 }
 
 /// What the roster decides on an entry: the names and mail (the uid and the employee number
@@ -101,67 +180,6 @@ async fn replace_roster_values(
         .and_then(|r| r.success())
         .map(|_| ())
         .map_err(|e| classify(Step::Entry, e))
-}
-
-/// Sets the password of an existing entry (reset, change).
-pub(crate) async fn set_password(
-    ldap: &mut Ldap,
-    settings: &DirectorySettings,
-    account: &Account,
-    password: &SecretString,
-) -> Result<(), DirectoryError> {
-    let dn = user_dn(settings, account.username.as_str());
-    match modify_password(ldap, settings, &dn, password).await {
-        Ok(()) => Ok(()),
-        Err(ldap3::LdapError::LdapResult { result }) if result.rc == NO_SUCH_OBJECT => {
-            Err(DirectoryError::Permanent {
-                reason: reasons::NOT_IN_DIRECTORY.into(),
-            })
-        }
-        Err(e) => Err(classify(Step::Password, e)),
-    }
-}
-
-/// Brings the entry's names and mail in line with the roster (the uid never changes).
-pub(crate) async fn update(
-    ldap: &mut Ldap,
-    settings: &DirectorySettings,
-    account: &Account,
-) -> Result<(), DirectoryError> {
-    let dn = user_dn(settings, account.username.as_str());
-    check_owner(ldap, settings, &dn, &account.employee_id.get().to_string()).await?;
-    replace_roster_values(ldap, settings, &dn, account).await?;
-    tracing::info!(%dn, "directory entry updated from the roster");
-    Ok(())
-}
-
-/// Ends the login of a leaver: the password becomes a random one nobody is told, so the
-/// old one stops working on any slapd (with or without the ppolicy overlay). An entry that
-/// is already gone is already disabled.
-pub(crate) async fn disable(
-    ldap: &mut Ldap,
-    settings: &DirectorySettings,
-    account: &Account,
-) -> Result<(), DirectoryError> {
-    let dn = user_dn(settings, account.username.as_str());
-    match check_owner(ldap, settings, &dn, &account.employee_id.get().to_string()).await {
-        Err(e) if e.is_retryable() && !entry_exists(ldap, settings, &dn).await? => {
-            return Ok(());
-        }
-        other => other?,
-    }
-    let random: [u8; 32] = rand::random();
-    let unknown = SecretString::from(
-        random
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>(),
-    );
-    modify_password(ldap, settings, &dn, &unknown)
-        .await
-        .map_err(|e| classify(Step::Password, e))?;
-    tracing::info!(%dn, "directory login disabled");
-    Ok(())
 }
 
 async fn entry_exists(

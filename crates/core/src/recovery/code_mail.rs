@@ -20,8 +20,10 @@ use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 use crate::{
-    Email, EmployeeId, MailWriter, Sealer, Store, Username, attempts, codes,
-    store::{AuditAction, AuditEvent, AuditOutcome, LockoutPolicy, Reservation, now_millis},
+    Email, EmployeeId, MailWriter, Sealer, Username, attempts, codes,
+    store::{
+        AuditAction, AuditEvent, AuditOutcome, FlowStore, LockoutPolicy, Reservation, now_millis,
+    },
 };
 
 /// Accounts waiting for a code at most: more are dropped (the person asks again).
@@ -37,7 +39,7 @@ struct Wanted {
 
 /// What the draining task needs.
 struct Parts {
-    store: Arc<dyn Store>,
+    store: Arc<dyn FlowStore>,
     sealer: Arc<Sealer>,
     mail: Arc<MailWriter>,
     keys: codes::CodeKeys,
@@ -77,7 +79,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl CodeMail {
     pub(crate) fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn FlowStore>,
         sealer: Arc<Sealer>,
         mail: Arc<MailWriter>,
         keys: codes::CodeKeys,

@@ -1,14 +1,15 @@
 //! The store as the flows see it: the only state the service and the sync worker share.
-//! It is split by role (roster, claims, jobs, attempts, outbox, audit, admin): a backend
-//! implements the small traits, each caller takes the one it uses, and [`Store`] is all of
-//! them. `claimd-store` implements them on SQLite; every method that changes more than one
+//! It is split by role (roster, claims, codes, operations, jobs, attempts, outbox, audit,
+//! admin): a backend implements the small traits, each caller takes the one it uses,
+//! [`FlowStore`] is what the account flows hold and [`Store`] is all of them. `claimd-store`
+//! implements them on SQLite and PostgreSQL; every method that changes more than one
 //! row does so in one transaction.
 
 /// Every role trait, for code that calls a concrete backend (tests, admin tools).
 pub mod prelude {
     pub use super::{
-        AdminStore, AttemptStore, AuditStore, ClaimStore, CodeStore, JobStore, OutboxStore,
-        RosterStore, Store,
+        AdminStore, AttemptStore, AuditStore, ClaimStore, CodeStore, FlowStore, JobStore,
+        OperationStore, OutboxStore, RosterStore, Store,
     };
 }
 
@@ -74,28 +75,26 @@ impl From<StoreError> for crate::Error {
 
 /// The persistent state of claimd, as one backend provides it: every role below. Callers
 /// take the role they use (the directory worker a [`JobStore`], the mail sender an
-/// [`OutboxStore`], …); the account flows take the whole.
-pub trait Store:
-    RosterStore
-    + ClaimStore
-    + CodeStore
-    + JobStore
-    + AttemptStore
-    + OutboxStore
-    + AuditStore
-    + AdminStore
+/// [`OutboxStore`], the admin commands an [`AdminStore`]); the account flows a [`FlowStore`].
+pub trait Store: FlowStore + JobStore + AdminStore {}
+
+impl<T> Store for T where T: FlowStore + JobStore + AdminStore {}
+
+/// What the account flows use: everything but the worker's queue and the operators' tools,
+/// so a flow cannot lease a job or lift a lock by mistake.
+pub trait FlowStore:
+    RosterStore + ClaimStore + CodeStore + OperationStore + AttemptStore + OutboxStore + AuditStore
 {
 }
 
-impl<T> Store for T where
+impl<T> FlowStore for T where
     T: RosterStore
         + ClaimStore
         + CodeStore
-        + JobStore
+        + OperationStore
         + AttemptStore
         + OutboxStore
         + AuditStore
-        + AdminStore
 {
 }
 
@@ -173,12 +172,16 @@ pub trait ClaimStore: Send + Sync + fmt::Debug {
     ) -> Result<(), StoreError>;
 }
 
-/// The directory job queue as workers see it, and the operations it completes.
+/// Operations as their callers poll them: the read the flows need from the job queue.
 #[async_trait]
-pub trait JobStore: Send + Sync + fmt::Debug {
+pub trait OperationStore: Send + Sync + fmt::Debug {
     /// An operation by id.
     async fn operation(&self, id: OperationId) -> Result<Option<Operation>, StoreError>;
+}
 
+/// The directory job queue as workers see it.
+#[async_trait]
+pub trait JobStore: Send + Sync + fmt::Debug {
     /// Takes the oldest due job whose lease is free or expired (a dead worker's) for
     /// `lease_for`, counting the attempt.
     async fn lease_job(

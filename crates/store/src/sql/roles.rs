@@ -17,7 +17,7 @@ macro_rules! impl_store_roles {
                 mail::{Mail, MailKind, QueuedMail},
                 store::{
                     AdminStore, AttemptKey, AttemptStore, AttemptTicket, AuditEvent, AuditRow,
-                    AuditStore, ClaimInsert, ClaimState, ClaimStore, ClaimedAccount, CodeStore, EndedJob,
+                    AuditStore, ClaimInsert, ClaimState, ClaimStore, ClaimedAccount, CodeStore, EndedJob, OperationStore,
                     ImportOptions, ImportSummary, IssuedCode, JobStore, LeaseCheck, LeasedJob,
                     Lockout, LockoutPolicy, Millis, NewClaim, NewPasswordJob, OutboxStore,
                     QueueStats, Reservation, RosterStore, StoredAnswer,
@@ -169,11 +169,14 @@ macro_rules! impl_store_roles {
             }
 
             #[async_trait]
-            impl JobStore for $store {
+            impl OperationStore for $store {
                 async fn operation(&self, id: OperationId) -> Result<Option<Operation>, StoreError> {
                     jobs::operation(&self.pool, id).await
                 }
+            }
 
+            #[async_trait]
+            impl JobStore for $store {
                 async fn confirm_leases(
                     &self,
                     leased: &[LeasedJob],

@@ -1,0 +1,65 @@
+//! The seam between claimd's directory jobs and one kind of directory: what a flavor must
+//! know how to write. `openldap.rs` and `ad.rs` implement it; a third flavor is one more file
+//! implementing [`DirectoryFlavor`], a [`Flavor`] variant and one line in [`of`].
+
+use async_trait::async_trait;
+use claimd_core::{Account, DirectoryError, DirectoryJob, Username};
+use ldap3::Ldap;
+use secrecy::SecretString;
+
+use crate::{
+    ad::ActiveDirectory,
+    openldap::OpenLdap,
+    settings::{DirectorySettings, Flavor},
+};
+
+/// How one kind of directory holds people, over a connection bound as claimd's service
+/// account. Refusals retrying cannot fix are [`DirectoryError::Permanent`] with a readable
+/// reason from [`claimd_core::reasons`].
+#[async_trait]
+pub(crate) trait DirectoryFlavor: Send + Sync {
+    /// A claim: the person's entry made or taken over, with its first password.
+    async fn provision(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        job: &DirectoryJob,
+        password: &SecretString,
+    ) -> Result<(), DirectoryError>;
+
+    /// A reset or a change: the new password on the person's entry.
+    async fn set_password(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        account: &Account,
+        password: &SecretString,
+    ) -> Result<(), DirectoryError>;
+
+    /// The roster's names and mail written over the entry's.
+    async fn update(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        account: &Account,
+    ) -> Result<(), DirectoryError>;
+
+    /// A leaver: the entry can no longer log in.
+    async fn disable(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        account: &Account,
+    ) -> Result<(), DirectoryError>;
+
+    /// The name `username` binds with to prove a password (a DN, or a UPN).
+    fn bind_name(&self, settings: &DirectorySettings, username: &Username) -> String;
+}
+
+/// The implementation of a configured flavor.
+pub(crate) fn of(flavor: Flavor) -> &'static dyn DirectoryFlavor {
+    match flavor {
+        Flavor::OpenLdap => &OpenLdap,
+        Flavor::ActiveDirectory => &ActiveDirectory,
+    }
+}
