@@ -565,3 +565,45 @@ async fn a_refused_claim_s_finish_page_gives_its_reason_in_spanish() {
     );
     assert!(!page.contains("the directory refused"), "{page}");
 }
+
+/// The default pages listen on loopback "behind the reverse proxy" with no proxies listed:
+/// the proxy on this host names each visitor, so one visitor's wrong tries lock out that
+/// visitor, not the district.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_the_local_reverse_proxy_one_visitor_s_tries_are_not_everyone_s() {
+    let app = App::with_portal_and(&[("CLAIMD__SECURITY__ADDRESS_MAX_FAILURES", "3")]).await;
+    let (_, headers, body) = get(&app.portal_listen, "/claim");
+    let (cookie, token) = form_tokens(&headers, &body);
+    let guesser = "X-Forwarded-For: 203.0.113.7\r\n";
+    for id in ["100001", "100002", "100003"] {
+        let (status, _, body) = post_with(
+            &app.portal_listen,
+            "/claim",
+            &cookie,
+            &jane_form(&token, id),
+            guesser,
+        );
+        assert_eq!(status, 200);
+        assert!(body.contains("could not find your names"), "{body}");
+    }
+    let (status, _, body) = post_with(
+        &app.portal_listen,
+        "/claim",
+        &cookie,
+        &jane_form(&token, "077777"),
+        guesser,
+    );
+    assert_eq!(status, 429, "the guesser's address is locked: {body}");
+    // Jane, through the same proxy from another address, claims.
+    let (status, _, body) = post_with(
+        &app.portal_listen,
+        "/claim",
+        &cookie,
+        &jane_form(&token, "077777"),
+        "X-Forwarded-For: 198.51.100.9\r\n",
+    );
+    assert_eq!(status, 303, "{body}");
+    let audit = app.claimd(&["admin", "audit", "--employee", "077777"]);
+    let audit = String::from_utf8_lossy(&audit.stdout).into_owned();
+    assert!(audit.contains("198.51.100.9"), "{audit}");
+}

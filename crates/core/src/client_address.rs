@@ -9,6 +9,11 @@ use std::net::{IpAddr, SocketAddr};
 pub struct ClientAddressPolicy {
     /// Peers whose `x-forwarded-for` is believed.
     pub trusted_proxies: Vec<IpAddr>,
+    /// A loopback peer is the district's reverse proxy on this host (the pages listen on
+    /// loopback and no proxies are listed): its `x-forwarded-for` names the visitor, and a
+    /// loopback peer that forwards nothing is the visitor itself (a browser on this host).
+    /// Without it, every visitor would be the proxy's 127.0.0.1 and share one attempt limit.
+    pub local_proxy: bool,
 }
 
 /// A trusted proxy's request that does not say who the client is. Counting it as the proxy
@@ -38,7 +43,8 @@ impl ClientAddressPolicy {
         let Some(peer) = peer.map(canonical) else {
             return Ok(None);
         };
-        if !self.is_trusted(peer) {
+        let local = self.local_proxy && peer.is_loopback();
+        if !local && !self.is_trusted(peer) {
             return Ok(Some(peer));
         }
         let lines: Vec<Option<&str>> = forwarded_for.into_iter().collect();
@@ -50,10 +56,14 @@ impl ClientAddressPolicy {
                     continue;
                 }
                 let address = parse(entry).ok_or(ClientAddressError::Malformed)?;
-                if !self.is_trusted(address) {
+                if !(self.is_trusted(address) || (local && address.is_loopback())) {
                     return Ok(Some(address));
                 }
             }
+        }
+        if local {
+            // Nothing forwarded: the visitor is on this host.
+            return Ok(Some(peer));
         }
         Err(ClientAddressError::Missing)
     }
@@ -91,7 +101,39 @@ mod tests {
     fn policy() -> ClientAddressPolicy {
         ClientAddressPolicy {
             trusted_proxies: vec![ip("10.0.0.2"), ip("10.0.0.7")],
+            local_proxy: false,
         }
+    }
+
+    #[test]
+    fn with_no_proxies_listed_a_loopback_peer_is_the_local_reverse_proxy() {
+        let local = ClientAddressPolicy {
+            trusted_proxies: Vec::new(),
+            local_proxy: true,
+        };
+        let client = |peer: &str, lines: &[&str]| {
+            local.client(Some(ip(peer)), lines.iter().map(|l| Some(*l)))
+        };
+        assert_eq!(
+            client("127.0.0.1", &["203.0.113.9"]),
+            Ok(Some(ip("203.0.113.9")))
+        );
+        assert_eq!(
+            client("::1", &["1.1.1.1, 203.0.113.9"]),
+            Ok(Some(ip("203.0.113.9")))
+        );
+        // No header, or only hops on this host: the visitor is on this host.
+        assert_eq!(client("127.0.0.1", &[]), Ok(Some(ip("127.0.0.1"))));
+        assert_eq!(client("127.0.0.1", &["::1"]), Ok(Some(ip("127.0.0.1"))));
+        // A peer elsewhere is never believed.
+        assert_eq!(
+            client("10.0.0.3", &["203.0.113.9"]),
+            Ok(Some(ip("10.0.0.3")))
+        );
+        assert_eq!(
+            client("127.0.0.1", &["garbage"]),
+            Err(ClientAddressError::Malformed)
+        );
     }
 
     fn client(peer: &str, lines: &[&str]) -> Result<Option<IpAddr>, ClientAddressError> {

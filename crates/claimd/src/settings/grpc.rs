@@ -118,6 +118,8 @@ impl Settings {
                 tls,
                 clients: ClientAddressPolicy {
                     trusted_proxies: g.trusted_proxies.clone(),
+                    // District services name their proxies; nothing is assumed.
+                    local_proxy: false,
                 },
                 max_watches: limits.max_watches,
                 max_calls_per_connection: limits.max_calls_per_connection,

@@ -44,6 +44,16 @@ impl Parts {
                     .to_owned(),
             );
         }
+        if let Some(listen) = self.portal_listen
+            && !listen.ip().is_loopback()
+            && self.portal.clients.trusted_proxies.is_empty()
+        {
+            warnings.push(format!(
+                "portal.trusted_proxies is empty while portal.listen is {listen}: if a reverse \
+                 proxy or load balancer forwards to the pages, list its address there, or every \
+                 visitor counts as that proxy and one person's wrong tries lock out everyone"
+            ));
+        }
         warnings
     }
 }

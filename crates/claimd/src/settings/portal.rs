@@ -109,6 +109,10 @@ impl Settings {
             public_url: s.public_url.clone(),
             clients: ClientAddressPolicy {
                 trusted_proxies: s.trusted_proxies.clone(),
+                // Listening on loopback means "behind the reverse proxy on this host"; with no
+                // proxies listed, that proxy must still not make the district one address.
+                local_proxy: s.trusted_proxies.is_empty()
+                    && listen.is_some_and(|a: SocketAddr| a.ip().is_loopback()),
             },
             logo,
             claim_code: self.accounts.claim_code == ClaimCode::Required,
