@@ -233,3 +233,38 @@ async fn oversized_requests_are_refused_cleanly() {
     let reply = claim_ok(&mut client, jane()).await;
     assert_eq!(reply.username, "e77777");
 }
+
+/// At rollout every employee is in the roster and unclaimed, and many already log in to an
+/// entry IT made: knowing a colleague's names and ID must not take it over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_openldap_entry_already_in_use_is_not_taken_over_by_a_claim() {
+    let app = App::start().await;
+    let dn = format!("uid=e77777,{}", claimd_testkit::Slapd::USERS_BASE_DN);
+    app.slapd.add(&format!(
+        "dn: {dn}\nobjectClass: inetOrgPerson\nuid: e77777\ncn: Jane Doe\nsn: Doe\n\
+         givenName: Jane\nemployeeNumber: 77777\nuserPassword: Janes-Own-Password-1\n"
+    ));
+    let mut client = app.client().await;
+    let reply = claim_ok(&mut client, jane()).await;
+    let done = settle(&mut client, &reply.operation.unwrap().id).await;
+    assert_eq!(done.state(), OperationState::Failed, "{done:?}");
+    assert_eq!(done.reason, claimd_core::reasons::ACCOUNT_USED);
+    assert!(app.can_login("e77777", "Janes-Own-Password-1"));
+    assert!(!app.can_login("e77777", PASSWORD));
+}
+
+/// An entry IT made for the person without a password is what a claim is for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_openldap_entry_made_for_the_person_without_a_password_is_claimed() {
+    let app = App::start().await;
+    let dn = format!("uid=e77777,{}", claimd_testkit::Slapd::USERS_BASE_DN);
+    app.slapd.add(&format!(
+        "dn: {dn}\nobjectClass: inetOrgPerson\nuid: e77777\ncn: Jane Doe\nsn: Doe\n\
+         givenName: Jane\nemployeeNumber: 77777\n"
+    ));
+    let mut client = app.client().await;
+    let reply = claim_ok(&mut client, jane()).await;
+    let done = settle(&mut client, &reply.operation.unwrap().id).await;
+    assert_eq!(done.state(), OperationState::Succeeded, "{done:?}");
+    assert!(app.can_login("e77777", PASSWORD));
+}

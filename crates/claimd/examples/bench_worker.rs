@@ -88,6 +88,7 @@ async fn worker(jobs: u32) -> Result<f64, BoxError> {
                     kind: JobKind::Provision,
                     account: account(i),
                     rehire: false,
+                    entry: None,
                 },
                 answers: (0..3)
                     .map(|q| StoredAnswer {

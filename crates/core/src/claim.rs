@@ -168,6 +168,7 @@ impl Accounts {
                 email: entry.email,
             },
             rehire: false,
+            entry: None,
         };
         let insert = self
             .store

@@ -83,6 +83,10 @@ pub struct DirectoryJob {
     /// claimd disabled when they left, so it is taken back whatever its past use. Set by the
     /// store when it queues the claim.
     pub rehire: bool,
+    /// The directory entry this job's claim took (OpenLDAP `entryUUID`), once the claim's
+    /// writer recorded it ([`EntryLedger`]): a retry of the claim knows the entry, and the
+    /// password it may already have set there, as its own.
+    pub entry: Option<String>,
 }
 
 /// Why a directory write did not happen. The reason is readable and holds no secret.
@@ -131,12 +135,23 @@ impl DirectoryError {
 /// holds one; the flows never write the directory themselves.
 #[async_trait]
 pub trait DirectoryWriter: Send + Sync + std::fmt::Debug {
-    /// Applies a job, with its password for the kinds that carry one. Must be idempotent.
+    /// Applies a job, with its password for the kinds that carry one. Must be idempotent. A
+    /// claim records the entry it takes in `ledger` before it writes the password there.
     async fn apply(
         &self,
         job: &DirectoryJob,
         password: Option<&SecretString>,
+        ledger: &dyn EntryLedger,
     ) -> Result<(), DirectoryError>;
+}
+
+/// Where a claim's writer records the directory entry it is about to give a password, kept
+/// with the claim before the write, so that the claim's own retry (after a crash, a timeout)
+/// tells the password it set from the password of someone already using the entry.
+#[async_trait]
+pub trait EntryLedger: Send + Sync {
+    /// Records `entry` as the job's claim's; an error leaves the password unwritten.
+    async fn record(&self, entry: &str) -> Result<(), DirectoryError>;
 }
 
 /// The directory as the flows see it: the judge of a current password.

@@ -42,7 +42,7 @@ pub use accounts::{Accounts, AccountsDeps};
 pub use attempts::{account_keys, address_keys};
 pub use claim::{ClaimReceipt, ClaimRequest};
 pub use directory::{
-    Account, DirectoryError, DirectoryJob, DirectoryWriter, JobKind, PasswordChecker,
+    Account, DirectoryError, DirectoryJob, DirectoryWriter, EntryLedger, JobKind, PasswordChecker,
 };
 pub use employee_id::EmployeeId;
 pub use error::{Error, ErrorCode, FieldViolation, Violations};

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use claimd_core::{Account, DirectoryError, DirectoryJob, Username, reasons};
+use claimd_core::{Account, DirectoryError, DirectoryJob, EntryLedger, Username, reasons};
 use ldap3::{Ldap, Mod, Scope, SearchEntry};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
@@ -71,6 +71,7 @@ impl DirectoryFlavor for ActiveDirectory {
         settings: &DirectorySettings,
         job: &DirectoryJob,
         password: &SecretString,
+        _ledger: &dyn EntryLedger,
     ) -> Result<(), DirectoryError> {
         let account = &job.account;
         let adopt = if settings.adopt_used_accounts {

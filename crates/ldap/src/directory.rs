@@ -5,7 +5,8 @@ use std::fmt;
 
 use async_trait::async_trait;
 use claimd_core::{
-    DirectoryError, DirectoryJob, DirectoryWriter, JobKind, PasswordChecker, Username, reasons,
+    DirectoryError, DirectoryJob, DirectoryWriter, EntryLedger, JobKind, PasswordChecker, Username,
+    reasons,
 };
 use secrecy::SecretString;
 
@@ -53,6 +54,7 @@ impl DirectoryWriter for LdapDirectory {
         &self,
         job: &DirectoryJob,
         password: Option<&SecretString>,
+        ledger: &dyn EntryLedger,
     ) -> Result<(), DirectoryError> {
         let (slot, mut ldap) = self.conn.get().await?;
         let s = self.conn.settings();
@@ -60,7 +62,7 @@ impl DirectoryWriter for LdapDirectory {
         let flavor = flavor::of(s.flavor);
         let result = match (job.kind, password) {
             (JobKind::Provision, Some(password)) => {
-                flavor.provision(&mut ldap, s, job, password).await
+                flavor.provision(&mut ldap, s, job, password, ledger).await
             }
             (JobKind::ResetPassword | JobKind::ChangePassword, Some(password)) => {
                 flavor.set_password(&mut ldap, s, account, password).await

@@ -3,7 +3,7 @@
 //! implementing [`DirectoryFlavor`], a [`Flavor`] variant and one line in [`of`].
 
 use async_trait::async_trait;
-use claimd_core::{Account, DirectoryError, DirectoryJob, Username};
+use claimd_core::{Account, DirectoryError, DirectoryJob, EntryLedger, Username};
 use ldap3::Ldap;
 use secrecy::SecretString;
 
@@ -18,13 +18,16 @@ use crate::{
 /// reason from [`claimd_core::reasons`].
 #[async_trait]
 pub(crate) trait DirectoryFlavor: Send + Sync {
-    /// A claim: the person's entry made or taken over, with its first password.
+    /// A claim: the person's entry made or taken over, with its first password. An entry
+    /// someone already uses is refused unless the district allows it; the entry taken is
+    /// recorded in `ledger` before its password is written.
     async fn provision(
         &self,
         ldap: &mut Ldap,
         settings: &DirectorySettings,
         job: &DirectoryJob,
         password: &SecretString,
+        ledger: &dyn EntryLedger,
     ) -> Result<(), DirectoryError>;
 
     /// A reset or a change: the new password on the person's entry.

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use claimd_core::{Account, DirectoryError, DirectoryJob, Username, reasons};
+use claimd_core::{Account, DirectoryError, DirectoryJob, EntryLedger, Username, reasons};
 use ldap3::{Ldap, Mod, Scope, SearchEntry, exop::PasswordModify};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -35,13 +35,16 @@ impl DirectoryFlavor for OpenLdap {
         user_dn(settings, username.as_str())
     }
 
-    /// Creates the entry (or brings it up to date) and sets its password.
+    /// Creates the entry, or takes over one made for this person that nobody uses yet (no
+    /// password, never changed), and sets its password. The entry is recorded with the claim
+    /// first, so the claim's own retry goes on over the password it set.
     async fn provision(
         &self,
         ldap: &mut Ldap,
         settings: &DirectorySettings,
         job: &DirectoryJob,
         password: &SecretString,
+        ledger: &dyn EntryLedger,
     ) -> Result<(), DirectoryError> {
         let account = &job.account;
         let dn = user_dn(settings, account.username.as_str());
@@ -65,14 +68,30 @@ impl DirectoryFlavor for OpenLdap {
             .add(&dn, attrs)
             .await
             .map_err(|e| classify(Step::Entry, e))?;
-        match added.rc {
-            0 => tracing::info!(%dn, "directory entry created"),
-            ENTRY_ALREADY_EXISTS => {
-                check_owner(ldap, settings, &dn, &employee_number).await?;
-                replace_roster_values(ldap, settings, &dn, account).await?;
-                tracing::info!(%dn, "directory entry updated");
-            }
+        let existed = match added.rc {
+            0 => false,
+            ENTRY_ALREADY_EXISTS => true,
             _ => return Err(classify(Step::Entry, ldap3::LdapError::from(added))),
+        };
+        let entry = read_entry(ldap, settings, &dn).await?;
+        check_number(entry.employee_number.as_deref(), &employee_number)?;
+        if job.entry.as_deref() != Some(entry.uuid.as_str()) {
+            // Someone logs in with it already (a password, or ppolicy saw one set): a claim
+            // by names and ID alone must not take it over. A rehire's own old entry (claimd
+            // disabled it) is theirs.
+            if entry.in_use && !settings.adopt_used_accounts && !job.rehire {
+                tracing::warn!(%dn, "directory entry already in use; not taken over");
+                return Err(DirectoryError::Permanent {
+                    reason: reasons::ACCOUNT_USED.into(),
+                });
+            }
+            ledger.record(&entry.uuid).await?;
+        }
+        if existed {
+            replace_roster_values(ldap, settings, &dn, account).await?;
+            tracing::info!(%dn, "directory entry updated");
+        } else {
+            tracing::info!(%dn, "directory entry created");
         }
         modify_password(ldap, settings, &dn, password)
             .await
@@ -218,7 +237,79 @@ async fn modify_password(
         .map(|_| ())
 }
 
-/// Refuses to take over an existing entry that belongs to another employee.
+/// What a claim needs to know of an entry before it takes it.
+struct EntryFacts {
+    /// `entryUUID`: the entry's identity, whatever it is renamed to.
+    uuid: String,
+    employee_number: Option<String>,
+    /// It has a password, or ppolicy recorded one being set.
+    in_use: bool,
+}
+
+/// Reads the entry at `dn` as a claim sees it. Password values are asked for only to see
+/// whether there is one (what comes back is the server's hash, and is dropped here).
+async fn read_entry(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    dn: &str,
+) -> Result<EntryFacts, DirectoryError> {
+    let (entries, _) = ldap
+        .with_timeout(settings.timeout)
+        .search(
+            dn,
+            Scope::Base,
+            "(objectClass=*)",
+            vec![
+                "entryUUID",
+                "employeeNumber",
+                "userPassword",
+                "pwdChangedTime",
+            ],
+        )
+        .await
+        .and_then(|r| r.success())
+        .map_err(|e| classify(Step::Read, e))?;
+    let Some(mut entry) = entries.into_iter().next().map(SearchEntry::construct) else {
+        return Err(changed_meanwhile());
+    };
+    let in_use = entry.bin_attrs.contains_key("userPassword")
+        || entry.attrs.contains_key("userPassword")
+        || entry.attrs.contains_key("pwdChangedTime");
+    let first = |values: Option<Vec<String>>| values.and_then(|v| v.into_iter().next());
+    let Some(uuid) = first(entry.attrs.remove("entryUUID")) else {
+        return Err(DirectoryError::Transient {
+            reason: "the directory did not show the entry's entryUUID".into(),
+        });
+    };
+    Ok(EntryFacts {
+        uuid,
+        employee_number: first(entry.attrs.remove("employeeNumber")),
+        in_use,
+    })
+}
+
+/// Deleted between our add and this read: the next try adds it afresh.
+fn changed_meanwhile() -> DirectoryError {
+    DirectoryError::Transient {
+        reason: "the directory entry changed while it was being written".into(),
+    }
+}
+
+/// Only an entry that carries this person's number is theirs; anything else was made by
+/// someone else (IT by hand, another tool) and is never taken over.
+fn check_number(found: Option<&str>, employee_number: &str) -> Result<(), DirectoryError> {
+    match found {
+        Some(owner) if owner == employee_number => Ok(()),
+        Some(_) => Err(DirectoryError::Permanent {
+            reason: reasons::ENTRY_OF_ANOTHER.into(),
+        }),
+        None => Err(DirectoryError::Permanent {
+            reason: reasons::ENTRY_UNNUMBERED.into(),
+        }),
+    }
+}
+
+/// Refuses to update or disable an existing entry that belongs to another employee.
 async fn check_owner(
     ldap: &mut Ldap,
     settings: &DirectorySettings,
@@ -232,24 +323,11 @@ async fn check_owner(
         .and_then(|r| r.success())
         .map_err(|e| classify(Step::Read, e))?;
     let Some(entry) = entries.into_iter().next().map(SearchEntry::construct) else {
-        // Deleted between our add and this read: the next try adds it afresh.
-        return Err(DirectoryError::Transient {
-            reason: "the directory entry changed while it was being written".into(),
-        });
+        return Err(changed_meanwhile());
     };
     let owner = entry
         .attrs
         .get("employeeNumber")
-        .and_then(|v| v.first().cloned());
-    // Only an entry that carries this person's number is theirs to update; anything else was
-    // made by someone else (IT by hand, another tool) and is never taken over.
-    match owner {
-        Some(owner) if owner == employee_number => Ok(()),
-        Some(_) => Err(DirectoryError::Permanent {
-            reason: reasons::ENTRY_OF_ANOTHER.into(),
-        }),
-        None => Err(DirectoryError::Permanent {
-            reason: reasons::ENTRY_UNNUMBERED.into(),
-        }),
-    }
+        .and_then(|v| v.first().map(String::as_str));
+    check_number(owner, employee_number)
 }

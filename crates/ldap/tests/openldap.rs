@@ -1,10 +1,15 @@
 //! The openldap writer against a real slapd started by the test harness.
 
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    sync::{LazyLock, Mutex},
+    time::Duration,
+};
 
+use async_trait::async_trait;
 use claimd_core::{
-    Account, DirectoryError, DirectoryJob, DirectoryWriter, Email, EmployeeId, JobKind,
-    OperationId, PersonName, Username,
+    Account, DirectoryError, DirectoryJob, DirectoryWriter, Email, EmployeeId, EntryLedger,
+    JobKind, OperationId, PersonName, Username,
 };
 use claimd_ldap::{DirectorySettings, Flavor, LdapDirectory};
 use claimd_testkit::Slapd;
@@ -38,7 +43,33 @@ fn job(id: u32, last: &str, first: &str) -> DirectoryJob {
             email: Email::parse(&format!("e{id}@district.example")).unwrap(),
         },
         rehire: false,
+        entry: None,
     }
+}
+
+/// The store's part in a claim, in memory: the entry a job's try records is given to the
+/// job's next try, as the store gives it with the lease.
+static RECORDED: LazyLock<Mutex<HashMap<OperationId, String>>> = LazyLock::new(Default::default);
+
+struct Recorder(OperationId);
+
+#[async_trait]
+impl EntryLedger for Recorder {
+    async fn record(&self, entry: &str) -> Result<(), DirectoryError> {
+        RECORDED.lock().unwrap().insert(self.0, entry.to_owned());
+        Ok(())
+    }
+}
+
+/// One try of `job`, as the worker makes it.
+async fn apply(
+    dir: &LdapDirectory,
+    job: &DirectoryJob,
+    password: Option<&SecretString>,
+) -> Result<(), DirectoryError> {
+    let mut job = job.clone();
+    job.entry = RECORDED.lock().unwrap().get(&job.id).cloned();
+    dir.apply(&job, password, &Recorder(job.id)).await
 }
 
 /// The entry holds one password, stored with a hashing scheme (`{SSHA}…`), never as typed.
@@ -68,9 +99,13 @@ async fn provision_creates_the_entry_and_the_user_binds_and_twice_is_once() {
     let slapd = Slapd::start();
     let dir = LdapDirectory::new(settings(&slapd)).unwrap();
     let job = job(77777, "Doe", "Jane");
-    dir.apply(&job, Some(&SecretString::from("Correct-Horse-Battery-9")))
-        .await
-        .unwrap();
+    apply(
+        &dir,
+        &job,
+        Some(&SecretString::from("Correct-Horse-Battery-9")),
+    )
+    .await
+    .unwrap();
     let ldif = slapd.search(Slapd::USERS_BASE_DN, "(uid=e77777)", &["*"]);
     for line in [
         "dn: uid=e77777,ou=people,dc=example,dc=org",
@@ -90,9 +125,13 @@ async fn provision_creates_the_entry_and_the_user_binds_and_twice_is_once() {
     assert_server_hashed(&slapd, &user_dn(77777), "Correct-Horse-Battery-9");
     assert!(slapd.can_bind(&user_dn(77777), "Correct-Horse-Battery-9"));
 
-    dir.apply(&job, Some(&SecretString::from("Correct-Horse-Battery-9")))
-        .await
-        .unwrap();
+    apply(
+        &dir,
+        &job,
+        Some(&SecretString::from("Correct-Horse-Battery-9")),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         slapd
             .search(Slapd::USERS_BASE_DN, "(employeeNumber=77777)", &["uid"])
@@ -107,19 +146,22 @@ async fn provision_creates_the_entry_and_the_user_binds_and_twice_is_once() {
 async fn names_with_ldap_syntax_are_written_and_found_exactly() {
     let slapd = Slapd::start();
     let dir = LdapDirectory::new(settings(&slapd)).unwrap();
-    dir.apply(
+    apply(
+        &dir,
         &job(1, "Smith)(uid=*", "Al"),
         Some(&SecretString::from("Correct-Horse-Battery-1")),
     )
     .await
     .unwrap();
-    dir.apply(
+    apply(
+        &dir,
         &job(2, "O'Brien, Jr.", "Pat"),
         Some(&SecretString::from("Correct-Horse-Battery-2")),
     )
     .await
     .unwrap();
-    dir.apply(
+    apply(
+        &dir,
         &job(3, "Smith", "Bo"),
         Some(&SecretString::from("Correct-Horse-Battery-3")),
     )
@@ -143,10 +185,13 @@ async fn a_password_the_server_refuses_is_a_permanent_readable_failure() {
     let dir = LdapDirectory::new(settings(&slapd)).unwrap();
     let short = "Zq8#mv2Lp"; // passes claimd's policy, shorter than the server's.
     assert!(short.len() < Slapd::POLICY_MIN_LENGTH);
-    let err = dir
-        .apply(&job(5, "Doe", "Jane"), Some(&SecretString::from(short)))
-        .await
-        .unwrap_err();
+    let err = apply(
+        &dir,
+        &job(5, "Doe", "Jane"),
+        Some(&SecretString::from(short)),
+    )
+    .await
+    .unwrap_err();
     let DirectoryError::Permanent { reason } = err else {
         panic!("{err:?}")
     };
@@ -156,7 +201,8 @@ async fn a_password_the_server_refuses_is_a_permanent_readable_failure() {
     );
     assert!(!reason.contains(short));
     // A later try with a good password completes the same entry.
-    dir.apply(
+    apply(
+        &dir,
         &job(5, "Doe", "Jane"),
         Some(&SecretString::from("Correct-Horse-Battery-5")),
     )
@@ -169,23 +215,25 @@ async fn a_password_the_server_refuses_is_a_permanent_readable_failure() {
 async fn a_stopped_directory_is_transient_and_the_connection_recovers() {
     let mut slapd = Slapd::start();
     let dir = LdapDirectory::new(settings(&slapd)).unwrap();
-    dir.apply(
+    apply(
+        &dir,
         &job(6, "Doe", "Jane"),
         Some(&SecretString::from("Correct-Horse-Battery-6")),
     )
     .await
     .unwrap();
     slapd.stop();
-    let err = dir
-        .apply(
-            &job(7, "Roe", "Rick"),
-            Some(&SecretString::from("Correct-Horse-Battery-7")),
-        )
-        .await
-        .unwrap_err();
+    let err = apply(
+        &dir,
+        &job(7, "Roe", "Rick"),
+        Some(&SecretString::from("Correct-Horse-Battery-7")),
+    )
+    .await
+    .unwrap_err();
     assert!(err.is_retryable(), "{err:?}");
     slapd.resume();
-    dir.apply(
+    apply(
+        &dir,
         &job(7, "Roe", "Rick"),
         Some(&SecretString::from("Correct-Horse-Battery-7")),
     )
@@ -198,7 +246,8 @@ async fn a_stopped_directory_is_transient_and_the_connection_recovers() {
 async fn an_entry_of_another_employee_is_never_taken_over() {
     let slapd = Slapd::start();
     let dir = LdapDirectory::new(settings(&slapd)).unwrap();
-    dir.apply(
+    apply(
+        &dir,
         &job(8, "Doe", "Jane"),
         Some(&SecretString::from("Correct-Horse-Battery-8")),
     )
@@ -206,10 +255,13 @@ async fn an_entry_of_another_employee_is_never_taken_over() {
     .unwrap();
     let mut other = job(9, "Roe", "Rick");
     other.account.username = Username::parse("e8").unwrap();
-    let err = dir
-        .apply(&other, Some(&SecretString::from("Correct-Horse-Battery-9")))
-        .await
-        .unwrap_err();
+    let err = apply(
+        &dir,
+        &other,
+        Some(&SecretString::from("Correct-Horse-Battery-9")),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, DirectoryError::Permanent { .. }), "{err:?}");
     assert!(slapd.can_bind(&user_dn(8), "Correct-Horse-Battery-8"));
 }
@@ -224,13 +276,13 @@ async fn an_entry_without_an_employee_number_is_never_taken_over() {
         dn = user_dn(11)
     ));
     let dir = LdapDirectory::new(settings(&slapd)).unwrap();
-    let err = dir
-        .apply(
-            &job(11, "Doe", "Jane"),
-            Some(&SecretString::from("Correct-Horse-Battery-1")),
-        )
-        .await
-        .unwrap_err();
+    let err = apply(
+        &dir,
+        &job(11, "Doe", "Jane"),
+        Some(&SecretString::from("Correct-Horse-Battery-1")),
+    )
+    .await
+    .unwrap_err();
     let DirectoryError::Permanent { reason } = err else {
         panic!("{err:?}")
     };
@@ -244,19 +296,105 @@ async fn an_entry_without_an_employee_number_is_never_taken_over() {
     );
 }
 
+/// An entry made before rollout for this person (their names and number) that someone
+/// already logs in with.
+fn pre_made(slapd: &Slapd, id: u32, password: Option<&str>) {
+    let password = password.map_or(String::new(), |p| format!("userPassword: {p}\n"));
+    slapd.add(&format!(
+        "dn: {dn}\nobjectClass: inetOrgPerson\nuid: e{id}\ncn: Jane Doe\nsn: Doe\n\
+         givenName: Jane\nemployeeNumber: {id}\nmail: owner@district.example\n{password}",
+        dn = user_dn(id)
+    ));
+}
+
+#[tokio::test]
+async fn an_entry_in_use_is_not_taken_over_by_names_and_id() {
+    let slapd = Slapd::start();
+    pre_made(&slapd, 200101, Some("Owners-Own-Password-1"));
+    let dir = LdapDirectory::new(settings(&slapd)).unwrap();
+    let claim = job(200101, "Doe", "Jane");
+    let err = apply(
+        &dir,
+        &claim,
+        Some(&SecretString::from("Attackers-Choice-9")),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err,
+        DirectoryError::Permanent {
+            reason: claimd_core::reasons::ACCOUNT_USED.into()
+        }
+    );
+    assert!(slapd.can_bind(&user_dn(200101), "Owners-Own-Password-1"));
+    assert!(!slapd.can_bind(&user_dn(200101), "Attackers-Choice-9"));
+    let entry = slapd.search(&user_dn(200101), "(objectClass=*)", &["mail"]);
+    assert!(entry.contains("mail: owner@district.example"), "{entry}");
+    // Nothing was recorded for the claim: a later try is refused the same way.
+    assert!(!RECORDED.lock().unwrap().contains_key(&claim.id));
+
+    // A district that allows it (accounts.adopt_used_accounts) takes it over.
+    let mut adopting = settings(&slapd);
+    adopting.adopt_used_accounts = true;
+    let dir = LdapDirectory::new(adopting).unwrap();
+    apply(
+        &dir,
+        &claim,
+        Some(&SecretString::from("Claimants-Choice-9")),
+    )
+    .await
+    .unwrap();
+    assert!(slapd.can_bind(&user_dn(200101), "Claimants-Choice-9"));
+}
+
+#[tokio::test]
+async fn a_pre_made_entry_nobody_uses_is_claimed_and_its_retry_goes_on() {
+    let slapd = Slapd::start();
+    pre_made(&slapd, 200102, None);
+    let dir = LdapDirectory::new(settings(&slapd)).unwrap();
+    let claim = job(200102, "Doe", "Jane");
+    apply(
+        &dir,
+        &claim,
+        Some(&SecretString::from("Claimants-Choice-2")),
+    )
+    .await
+    .unwrap();
+    assert!(slapd.can_bind(&user_dn(200102), "Claimants-Choice-2"));
+    let entry = slapd.search(&user_dn(200102), "(objectClass=*)", &["mail"]);
+    assert!(entry.contains("mail: e200102@district.example"), "{entry}");
+    // The entry was recorded before the password: the claim's own retry (a crash before its
+    // end was stored) is not refused for the password it set itself.
+    assert!(RECORDED.lock().unwrap().contains_key(&claim.id));
+    apply(
+        &dir,
+        &claim,
+        Some(&SecretString::from("Claimants-Choice-2")),
+    )
+    .await
+    .unwrap();
+    // Another claim of the same person (say after IT released this one) is not this one.
+    let again = job(200102, "Doe", "Jane");
+    let err = apply(&dir, &again, Some(&SecretString::from("Someone-Else-3")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DirectoryError::Permanent { .. }), "{err:?}");
+    assert!(slapd.can_bind(&user_dn(200102), "Claimants-Choice-2"));
+}
+
 #[tokio::test]
 async fn a_wrong_service_password_is_retried_not_blamed_on_the_person() {
     let slapd = Slapd::start();
     let mut s = settings(&slapd);
     s.bind_password = SecretString::from("not-the-password");
     let dir = LdapDirectory::new(s).unwrap();
-    let err = dir
-        .apply(
-            &job(10, "Doe", "Jane"),
-            Some(&SecretString::from("Correct-Horse-Battery-0")),
-        )
-        .await
-        .unwrap_err();
+    let err = apply(
+        &dir,
+        &job(10, "Doe", "Jane"),
+        Some(&SecretString::from("Correct-Horse-Battery-0")),
+    )
+    .await
+    .unwrap_err();
     let DirectoryError::Transient { reason } = err else {
         panic!("{err:?}")
     };
@@ -277,7 +415,8 @@ async fn writes_go_to_the_first_server_that_answers_in_order() {
         ..settings(&first)
     })
     .unwrap();
-    dir.apply(
+    apply(
+        &dir,
         &job(13, "Doe", "Jane"),
         Some(&SecretString::from("Correct-Horse-Battery-3")),
     )
@@ -291,9 +430,9 @@ async fn writes_go_to_the_first_server_that_answers_in_order() {
     // and the next goes to the second server.
     let job14 = job(14, "Roe", "Rick");
     let password = SecretString::from("Correct-Horse-Battery-4");
-    if let Err(e) = dir.apply(&job14, Some(&password)).await {
+    if let Err(e) = apply(&dir, &job14, Some(&password)).await {
         assert!(e.is_retryable(), "{e:?}");
-        dir.apply(&job14, Some(&password)).await.unwrap();
+        apply(&dir, &job14, Some(&password)).await.unwrap();
     }
     assert!(second.can_bind(&user_dn(14), "Correct-Horse-Battery-4"));
 }

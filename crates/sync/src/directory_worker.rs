@@ -3,8 +3,8 @@
 use std::{sync::Arc, time::Instant};
 
 use claimd_core::{
-    DirectoryError, DirectoryJob, DirectoryWriter, Events, JobKind, MailWriter, Sealer, StoreError,
-    reasons,
+    DirectoryError, DirectoryJob, DirectoryWriter, EntryLedger, Events, JobKind, MailWriter,
+    Sealer, StoreError, reasons,
     store::{
         AuditAction, AuditEvent, AuditOutcome, EndedJob, JobOutcome, JobStore, LeaseCheck,
         LeasedJob, Millis, now_millis,
@@ -50,6 +50,28 @@ struct Lease {
     deadline: tokio::time::Instant,
     /// When it ends, on the store's clock.
     ends_ms: Millis,
+}
+
+/// A leased claim's [`EntryLedger`]: the entry is kept with the claim only while the job's
+/// lease is this worker's, so a worker that lost it stops before the password write.
+struct JobLedger<'a> {
+    store: &'a dyn JobStore,
+    job: &'a LeasedJob,
+}
+
+#[async_trait::async_trait]
+impl EntryLedger for JobLedger<'_> {
+    async fn record(&self, entry: &str) -> Result<(), DirectoryError> {
+        match self.store.record_entry(self.job, entry, now_millis()).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(DirectoryError::Transient {
+                reason: "the job's lease was lost before its directory entry was recorded".into(),
+            }),
+            Err(e) => Err(DirectoryError::Transient {
+                reason: format!("the claim's directory entry could not be recorded: {e}"),
+            }),
+        }
+    }
 }
 
 /// Applies directory jobs from the store.
@@ -245,13 +267,18 @@ impl Worker {
     ) -> Result<(), DirectoryError> {
         debug!("directory write started");
         let started = Instant::now();
-        let result = tokio::time::timeout_at(deadline, self.directory.apply(&job.job, password))
-            .await
-            .unwrap_or_else(|_| {
-                Err(DirectoryError::Unconfirmed {
-                    reason: "the directory did not finish within the job's lease".into(),
-                })
-            });
+        let ledger = JobLedger {
+            store: &*self.store,
+            job,
+        };
+        let result =
+            tokio::time::timeout_at(deadline, self.directory.apply(&job.job, password, &ledger))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(DirectoryError::Unconfirmed {
+                        reason: "the directory did not finish within the job's lease".into(),
+                    })
+                });
         let elapsed = started.elapsed();
         let latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
         info!(latency_ms, ok = result.is_ok(), "directory write attempted");

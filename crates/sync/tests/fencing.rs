@@ -63,6 +63,7 @@ impl DirectoryWriter for FakeDirectory {
         &self,
         _job: &DirectoryJob,
         password: Option<&SecretString>,
+        _ledger: &dyn claimd_core::EntryLedger,
     ) -> Result<(), DirectoryError> {
         if *self.down.lock().unwrap() {
             return Err(DirectoryError::Transient {

@@ -232,6 +232,7 @@ impl Accounts {
                 kind,
                 account: account.clone(),
                 rehire: false,
+                entry: None,
             },
             claim_id: claimed.claim_id,
             now,

@@ -248,6 +248,16 @@ pub trait JobStore: Send + Sync + fmt::Debug {
         Ok(held.first().copied().unwrap_or(false))
     }
 
+    /// Keeps `entry` (the directory entry a claim is taking) with the claim of `job`, while
+    /// `job`'s lease is still this worker's at `now`. False when the lease was lost (nothing
+    /// is written, and the writer must not go on).
+    async fn record_entry(
+        &self,
+        job: &LeasedJob,
+        entry: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError>;
+
     /// Gives a job back to be retried at `retry_at`, keeping `error` for operators. With
     /// `held_until` (a write that may still land), the job stays held until then: no worker
     /// leases it, no newer password supersedes it, no leaver's import cancels it, no

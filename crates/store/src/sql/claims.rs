@@ -99,6 +99,7 @@ pub(super) async fn insert(conn: &mut Conn, claim: &NewClaim) -> Result<ClaimIns
     .map_err(store_error)?;
     let job = DirectoryJob {
         rehire,
+        entry: None,
         ..claim.job.clone()
     };
     super::jobs::queue(conn, &job, &id, &claim.sealed_password, now).await?;

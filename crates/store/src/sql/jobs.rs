@@ -41,8 +41,17 @@ pub(super) async fn operation(
     .transpose()
 }
 
-/// `id, kind, account, sealed_password, attempts, created_at, rehire` of a leased job.
-type LeasedRow = (String, String, String, Option<Vec<u8>>, i64, i64, bool);
+/// `id, kind, account, sealed_password, attempts, created_at, rehire, entry` of a leased job.
+type LeasedRow = (
+    String,
+    String,
+    String,
+    Option<Vec<u8>>,
+    i64,
+    i64,
+    bool,
+    Option<String>,
+);
 
 /// Takes the `max` oldest due jobs whose lease is free or has expired, in one statement, so
 /// two workers can never hold the same job.
@@ -70,7 +79,8 @@ pub(super) async fn lease(
                      AND o.state = 'queued' AND o.created_at < j.created_at)
              ORDER BY j.next_attempt_at, j.created_at
              LIMIT $4 {take})
-         RETURNING id, kind, account, sealed_password, attempts, created_at, rehire",
+         RETURNING id, kind, account, sealed_password, attempts, created_at, rehire,
+             (SELECT c.directory_entry FROM claims c WHERE c.id = directory_jobs.claim_id)",
         take = super::db::TAKE_ROW
     )),
     )
@@ -83,20 +93,24 @@ pub(super) async fn lease(
     .map_err(store_error)?;
     let mut leased = rows
         .into_iter()
-        .map(|(id, kind, account, sealed, attempts, queued_at, rehire)| {
-            Ok(LeasedJob {
-                job: DirectoryJob {
-                    id: OperationId::parse(&id).map_err(|_| corrupt("directory_jobs.id"))?,
-                    kind: JobKind::parse(&kind).ok_or_else(|| corrupt("directory_jobs.kind"))?,
-                    account: account_json::from_json(&account)?,
-                    rehire,
-                },
-                sealed_password: sealed.unwrap_or_default(),
-                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                lease_owner: owner.to_owned(),
-                queued_at,
-            })
-        })
+        .map(
+            |(id, kind, account, sealed, attempts, queued_at, rehire, entry)| {
+                Ok(LeasedJob {
+                    job: DirectoryJob {
+                        id: OperationId::parse(&id).map_err(|_| corrupt("directory_jobs.id"))?,
+                        kind: JobKind::parse(&kind)
+                            .ok_or_else(|| corrupt("directory_jobs.kind"))?,
+                        account: account_json::from_json(&account)?,
+                        rehire,
+                        entry,
+                    },
+                    sealed_password: sealed.unwrap_or_default(),
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    lease_owner: owner.to_owned(),
+                    queued_at,
+                })
+            },
+        )
         .collect::<Result<Vec<_>, StoreError>>()?;
     // In queue order (RETURNING's order is the database's).
     leased.sort_by_key(|job| job.queued_at);
@@ -380,6 +394,30 @@ pub(super) async fn queue(
 /// Gives a job back for another try at `retry_at`, held by nobody until `held_until` (a
 /// lease with no owner: every statement that takes, supersedes or cancels a job leaves a
 /// held one alone). False when the lease is lost.
+/// Keeps the directory entry a claim is taking with the claim, while the job's lease is the
+/// worker's: the claim's own retry knows the entry (and the password it set there) by it.
+pub(super) async fn record_entry(
+    pool: &Pool,
+    job: &LeasedJob,
+    entry: &str,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    let updated = sqlx::query(
+        "UPDATE claims SET directory_entry = $1, updated_at = $2
+         WHERE id = (SELECT j.claim_id FROM directory_jobs j
+                     WHERE j.id = $3 AND j.state = 'queued' AND j.lease_owner = $4
+                       AND j.lease_until > $2)",
+    )
+    .bind(entry)
+    .bind(now)
+    .bind(job.job.id.to_string())
+    .bind(&job.lease_owner)
+    .execute(pool)
+    .await
+    .map_err(store_error)?;
+    Ok(updated.rows_affected() == 1)
+}
+
 pub(super) async fn retry(
     pool: &Pool,
     job: &LeasedJob,

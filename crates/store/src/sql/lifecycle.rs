@@ -326,6 +326,7 @@ fn job(kind: JobKind, entry: &RosterEntry, username: &str) -> Result<DirectoryJo
             email: entry.email.clone(),
         },
         rehire: false,
+        entry: None,
     })
 }
 

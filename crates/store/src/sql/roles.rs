@@ -202,6 +202,15 @@ macro_rules! impl_store_roles {
                     Ok(recorded)
                 }
 
+                async fn record_entry(
+                    &self,
+                    job: &LeasedJob,
+                    entry: &str,
+                    now: Millis,
+                ) -> Result<bool, StoreError> {
+                    jobs::record_entry(self.job_pool(), job, entry, now).await
+                }
+
                 async fn retry_job(
                     &self,
                     job: &LeasedJob,

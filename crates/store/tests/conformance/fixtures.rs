@@ -39,6 +39,7 @@ pub fn claim(id: u32, now: i64) -> NewClaim {
                 email: e.email,
             },
             rehire: false,
+            entry: None,
         },
         answers: (0..3)
             .map(|i| StoredAnswer {

@@ -300,3 +300,33 @@ pub async fn a_held_retry_is_left_alone_until_it_ends(store: Arc<dyn Store>) {
         LeaseCheck::Superseded(claimd_core::store::SUPERSEDED_REASON)
     );
 }
+
+/// A claim's writer records the directory entry it takes while its lease holds; the next
+/// lease of the job (its retry) carries it, and a worker whose lease ran out records nothing.
+pub async fn a_claim_s_directory_entry_is_kept_under_its_lease(store: Arc<dyn Store>) {
+    seeded(&*store, &[8]).await;
+    let new = claim(8, T0);
+    store.insert_claim(new).await.unwrap();
+    let lease = Duration::from_secs(60);
+    let job = store.lease_job("w1", lease, T0).await.unwrap().unwrap();
+    assert_eq!(job.job.entry, None);
+    assert!(store.record_entry(&job, "uuid-1", T0 + 1).await.unwrap());
+    // Past the lease, the holder can no longer record; its taker sees what was recorded.
+    let late = T0 + 60_001;
+    assert!(!store.record_entry(&job, "uuid-late", late).await.unwrap());
+    let taken = store.lease_job("w2", lease, late).await.unwrap().unwrap();
+    assert_eq!(taken.job.id, job.job.id);
+    assert_eq!(taken.job.entry.as_deref(), Some("uuid-1"));
+    assert!(
+        !store
+            .record_entry(&job, "uuid-stale", late + 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .record_entry(&taken, "uuid-2", late + 1)
+            .await
+            .unwrap()
+    );
+}
