@@ -331,6 +331,79 @@ async fn new_passwords_follow_the_policy() {
     );
 }
 
+/// A refusal that only right secrets reach (the new password is built from the surname)
+/// tells whoever gave them that they are right: the person is told too, and it is audited.
+/// Wrong secrets with the same password tell nobody anything new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn right_secrets_with_a_refused_password_are_audited_and_mailed() {
+    let (app, mut client) = claimed().await;
+    let personal = "Tulip-Doe-River-42";
+    let wrong = answers(&[
+        ("first-car", "Chevy"),
+        ("first-pet", "Spot"),
+        ("birth-city", "Macon"),
+    ]);
+    let status = client
+        .complete_password_reset(reset("e77777", wrong, personal))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let status = client
+        .complete_password_reset(reset("e77777", right_answers(), personal))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let details = status.get_error_details();
+    let violation = &details.bad_request().unwrap().field_violations[0];
+    assert_eq!(
+        (violation.field.as_str(), violation.reason.as_str()),
+        ("new_password", "PERSONAL_WORDS")
+    );
+    let mails = app.smtp.wait_for(2, MAIL_WAIT);
+    let notice = &mails[1];
+    assert!(
+        notice.to.contains("jane.doe@district.example"),
+        "{}",
+        notice.to
+    );
+    assert_eq!(notice.subject, "Your district account's secrets were used");
+    assert!(
+        notice
+            .body
+            .contains("the answers to your challenge questions")
+            && notice.body.contains("was not changed")
+            && notice.body.contains("must not contain your name"),
+        "{}",
+        notice.body
+    );
+    assert!(!notice.body.contains(personal), "{}", notice.body);
+
+    // The same for a current password.
+    let status = client
+        .change_password(ChangePasswordRequest {
+            username: "e77777".into(),
+            current_password: PASSWORD.into(),
+            new_password: personal.into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let mails = app.smtp.wait_for(3, MAIL_WAIT);
+    assert!(
+        mails[2].body.contains("your current password"),
+        "{}",
+        mails[2].body
+    );
+    assert!(app.can_login("e77777", PASSWORD));
+
+    let audit = app.claimd(&["admin", "audit", "--employee", "077777"]);
+    let audit = String::from_utf8_lossy(&audit.stdout).into_owned();
+    assert_eq!(audit.matches("proven_refused").count(), 2, "{audit}");
+    assert!(!audit.contains(personal), "{audit}");
+    // Only the two proofs were told: the wrong answers sent nothing.
+    assert_eq!(app.smtp.messages().len(), 3);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_is_changed_only_with_the_current_one() {
     let (app, mut client) = claimed().await;

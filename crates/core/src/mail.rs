@@ -28,6 +28,9 @@ pub enum MailKind {
     ClaimCode,
     /// A Forgot My Password verification code, to the personal address (sealed).
     VerificationCode,
+    /// The person's secrets were given correctly, but nothing changed (the new password
+    /// broke a rule): whoever gave them now knows they are right.
+    SecretsProven,
 }
 
 impl MailKind {
@@ -42,6 +45,7 @@ impl MailKind {
             Self::WorkOrder => "work_order",
             Self::ClaimCode => "claim_code",
             Self::VerificationCode => "verification_code",
+            Self::SecretsProven => "secrets_proven",
         }
     }
 
@@ -56,6 +60,7 @@ impl MailKind {
             Self::WorkOrder,
             Self::ClaimCode,
             Self::VerificationCode,
+            Self::SecretsProven,
         ]
         .into_iter()
         .find(|k| k.as_str() == value)
@@ -287,6 +292,33 @@ impl MailWriter {
             MailKind::PasswordChanged,
             account,
             "Your district password was changed",
+            &what,
+        )
+    }
+
+    /// `proof` ("the answers to your challenge questions", "your current password") was
+    /// given correctly at `at`, and the password was not changed because the new one `rule`.
+    pub fn secrets_proven(
+        &self,
+        account: &Account,
+        proof: &str,
+        at: crate::store::Millis,
+        rule: crate::Rule,
+    ) -> Mail {
+        let minutes = at.div_euclid(60_000).rem_euclid(24 * 60);
+        let what = format!(
+            "Someone gave {proof} for your district account {} correctly\n\
+             at {:02}:{:02} UTC. The password was not changed, because the new\n\
+             password {rule}.\n\n\
+             If this was you, choose another password and try again.",
+            account.username,
+            minutes / 60,
+            minutes % 60,
+        );
+        self.change_notice(
+            MailKind::SecretsProven,
+            account,
+            "Your district account's secrets were used",
             &what,
         )
     }

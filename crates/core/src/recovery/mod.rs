@@ -214,16 +214,31 @@ impl Accounts {
             &account.employee_id.to_string(),
             account.username.as_str(),
         );
-        self.password_rule(password, words)
-            .await?
-            .map_err(|rule| Error::invalid("new_password", rule))?;
-        let now = now_millis();
-        let id = OperationId::new();
         let action = if kind == JobKind::ResetPassword {
             AuditAction::ResetPassword
         } else {
             AuditAction::ChangePassword
         };
+        if let Err(rule) = self.password_rule(password, words).await? {
+            // The secrets were right, and the reply says so to whoever gave them: the person
+            // hears of it, and the audit shows it, whatever follows.
+            let now = now_millis();
+            let proof = if kind == JobKind::ResetPassword {
+                "the answers to your challenge questions"
+            } else {
+                "your current password"
+            };
+            let mut event =
+                self.account_event(action, &claimed, client, AuditOutcome::ProvenRefused, now);
+            event.reason = Some(format!("secrets right; the new password {rule}"));
+            let mail = self.mail.secrets_proven(account, proof, now, rule);
+            self.store.enqueue_mail(&mail, event).await?;
+            self.events.mail_queued();
+            warn!(%rule, "{action} refused after the secrets were proven");
+            return Err(Error::invalid("new_password", rule));
+        }
+        let now = now_millis();
+        let id = OperationId::new();
         let job = NewPasswordJob {
             audit: self.account_event(action, &claimed, client, AuditOutcome::Accepted, now),
             sealed_password: self.sealer.seal(password, id.to_string().as_bytes()),

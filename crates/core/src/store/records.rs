@@ -343,6 +343,9 @@ pub enum AuditOutcome {
     AlreadyClaimed,
     /// Wrong answers, password or code.
     Unauthenticated,
+    /// The secrets were right, but the request broke a rule (a new password built from the
+    /// person's name): nothing changed, and the person was told.
+    ProvenRefused,
     /// A reset proven by answers alone (no personal address for a second factor).
     AnswersOnly,
     /// New answers stored.
@@ -382,6 +385,7 @@ impl AuditOutcome {
             Self::Pending => "pending",
             Self::AlreadyClaimed => "already_claimed",
             Self::Unauthenticated => "unauthenticated",
+            Self::ProvenRefused => "proven_refused",
             Self::AnswersOnly => "answers_only",
             Self::Changed => "changed",
             Self::Locked => "locked",
