@@ -158,3 +158,26 @@ fn check_config_names_the_bad_key() {
     ));
     assert!(ok && !err.contains("warning"), "{err}");
 }
+
+/// A replica (or a restart) with another seal key than the database was first started with
+/// would accept claims the others cannot open: it refuses to start, naming the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seal_key_other_than_the_database_s_refuses_to_start() {
+    let mut app = App::start().await;
+    app.stop_with(nix::sys::signal::Signal::SIGTERM);
+    let key = app.dir().join("claimd.key");
+    let original = fs::read(&key).unwrap();
+    fs::remove_file(&key).unwrap();
+    let refused = app
+        .claimd
+        .refused_start("run", std::time::Duration::from_secs(30));
+    assert!(
+        refused.contains("store.seal_key_file") && refused.contains("claimd.key"),
+        "{refused}"
+    );
+    // The first key starts again.
+    fs::remove_file(&key).unwrap();
+    fs::write(&key, original).unwrap();
+    fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    app.launch().await;
+}

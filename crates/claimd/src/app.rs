@@ -41,6 +41,17 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
     if created {
         warn!(path = %parts.seal_key_file.display(), "generated a new seal key; keep it with the database");
     }
+    if !store
+        .seal_key_matches(&sealer.fingerprint(), now_millis())
+        .await?
+    {
+        anyhow::bail!(
+            "store.seal_key_file: {} is not the seal key this database was first started with \
+             (a new key, or another replica's): start every replica with the same key file \
+             (see the README's backup and replicas sections)",
+            parts.seal_key_file.display()
+        );
+    }
     let sealer = Arc::new(sealer);
     let events = Arc::new(Events::default());
     let directory = Arc::new(

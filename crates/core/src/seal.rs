@@ -82,6 +82,15 @@ impl Sealer {
         Zeroizing::new(mac.finalize().into_bytes().into())
     }
 
+    /// A name for the key that reveals nothing of it (a subkey's first 16 bytes, in hex): the
+    /// store keeps it to tell a replica started with another key.
+    pub fn fingerprint(&self) -> String {
+        self.subkey("fingerprint")[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// Loads the key file, or creates it (mode 0600, a fresh random key) when it does not
     /// exist. Returns whether it was created. Refuses a key file others may read.
     pub fn load_or_create(path: &Path) -> Result<(Self, bool), SealError> {

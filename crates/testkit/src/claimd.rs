@@ -87,6 +87,41 @@ impl ClaimdProcess {
             .expect("claimd runs")
     }
 
+    /// Runs `claimd --config … COMMAND` expecting it to refuse to start: it must exit on its
+    /// own within `within`, else it is killed and the test fails. Its stderr, as text.
+    pub fn refused_start(&self, command: &str, within: Duration) -> String {
+        let mut child = Command::new(&self.binary)
+            .arg("--config")
+            .arg(self.config_path())
+            .arg(command)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("claimd starts");
+        let deadline = std::time::Instant::now() + within;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("claimd waited on") {
+                break status;
+            }
+            if std::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("claimd {command} kept running: it should have refused to start");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("piped"), &mut stderr)
+            .expect("stderr read");
+        assert!(
+            !status.success(),
+            "claimd {command} exited cleanly:\n{stderr}"
+        );
+        stderr
+    }
+
     /// Imports `csv` with `claimd roster import`, asserting success.
     pub fn import_roster(&self, csv: &str) {
         let path = self.dir().join("roster.csv");

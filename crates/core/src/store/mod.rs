@@ -373,6 +373,11 @@ pub trait AuditStore: Send + Sync + fmt::Debug {
 /// What operators do: unlock, release, retry now, and the queue figures.
 #[async_trait]
 pub trait AdminStore: Send + Sync + fmt::Debug {
+    /// Whether `fingerprint` is the seal key's this database was first started with,
+    /// recording it when none is: replicas with different keys would each accept claims the
+    /// others cannot open, and answer unknown names with other decoys.
+    async fn seal_key_matches(&self, fingerprint: &str, now: Millis) -> Result<bool, StoreError>;
+
     /// How much work waits in the queues (for metrics).
     async fn queue_stats(&self) -> Result<QueueStats, StoreError>;
 

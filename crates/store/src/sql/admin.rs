@@ -136,3 +136,25 @@ pub(super) async fn audit_rows(
         )
         .collect())
 }
+
+/// Records the seal key's fingerprint on the first start; afterwards, whether it is the same.
+pub(super) async fn seal_key_matches(
+    pool: &Pool,
+    fingerprint: &str,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    sqlx::query(
+        "INSERT INTO seal_key (id, fingerprint, created_at) VALUES (1, $1, $2)
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(fingerprint)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map_err(store_error)?;
+    let (recorded,): (String,) = sqlx::query_as("SELECT fingerprint FROM seal_key WHERE id = 1")
+        .fetch_one(pool)
+        .await
+        .map_err(store_error)?;
+    Ok(recorded == fingerprint)
+}

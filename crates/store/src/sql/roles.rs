@@ -344,6 +344,14 @@ macro_rules! impl_store_roles {
 
             #[async_trait]
             impl AdminStore for $store {
+                async fn seal_key_matches(
+                    &self,
+                    fingerprint: &str,
+                    now: Millis,
+                ) -> Result<bool, StoreError> {
+                    admin::seal_key_matches(&self.pool, fingerprint, now).await
+                }
+
                 async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
                     let (jobs, oldest): (i64, Option<i64>) = sqlx::query_as(
                         "SELECT COUNT(*), MIN(created_at) FROM directory_jobs WHERE state = 'queued'",

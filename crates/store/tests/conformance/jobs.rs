@@ -330,3 +330,11 @@ pub async fn a_claim_s_directory_entry_is_kept_under_its_lease(store: Arc<dyn St
             .unwrap()
     );
 }
+
+/// The first seal key's fingerprint is kept; another is told apart, and never replaces it.
+pub async fn the_first_seal_key_s_fingerprint_is_kept(store: Arc<dyn Store>) {
+    assert!(store.seal_key_matches("aa11", T0).await.unwrap());
+    assert!(store.seal_key_matches("aa11", T0 + 1).await.unwrap());
+    assert!(!store.seal_key_matches("bb22", T0 + 2).await.unwrap());
+    assert!(store.seal_key_matches("aa11", T0 + 3).await.unwrap());
+}

@@ -31,6 +31,7 @@ macro_rules! conformance {
                 jobs::a_held_retry_is_left_alone_until_it_ends,
                 jobs::jobs_are_leased_and_recorded_in_batches,
                 jobs::a_claim_s_directory_entry_is_kept_under_its_lease,
+                jobs::the_first_seal_key_s_fingerprint_is_kept,
                 attempts::failures_lock_accounts_and_addresses,
                 attempts::old_and_cleared_failures_do_not_count,
                 attempts::endless_failures_lock_until_an_admin_acts,
