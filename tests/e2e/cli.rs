@@ -181,3 +181,36 @@ async fn a_seal_key_other_than_the_database_s_refuses_to_start() {
     fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     app.launch().await;
 }
+
+/// Reflection lists the API to grpcurl by default; `grpc.reflection = false` turns it off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_reflection_is_served_unless_turned_off() {
+    use tonic_reflection::pb::v1::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest,
+    };
+    async fn services(endpoint: String) -> Result<String, tonic::Status> {
+        let channel = tonic::transport::Endpoint::from_shared(endpoint)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut client = ServerReflectionClient::new(channel);
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut replies = client
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await?
+            .into_inner();
+        let reply = replies.message().await?.expect("a reply");
+        Ok(format!("{:?}", reply.message_response))
+    }
+    let app = App::start().await;
+    let listed = services(app.endpoint()).await.unwrap();
+    assert!(listed.contains("claimd.v1.AccountService"), "{listed}");
+    let hidden = App::start_with(&[("CLAIMD__GRPC__REFLECTION", "false")]).await;
+    let status = services(hidden.endpoint()).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
+}

@@ -591,3 +591,45 @@ async fn an_address_is_sent_its_username_at_most_three_times_an_hour() {
         .count();
     assert_eq!(usernames, 3);
 }
+
+/// Every secret and id a request carries has a bound, named like any other field error;
+/// nothing oversized reaches a bind, a hash or the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_proofs_codes_and_question_ids_are_field_errors() {
+    let (_app, mut client) = claimed().await;
+    let field_and_reason = |status: tonic::Status| {
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        let details = status.get_error_details();
+        let v = &details.bad_request().unwrap().field_violations[0];
+        (v.field.clone(), v.reason.clone())
+    };
+    let status = client
+        .change_password(ChangePasswordRequest {
+            username: "e77777".into(),
+            current_password: "x".repeat(129),
+            new_password: NEW_PASSWORD.into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_and_reason(status),
+        ("current_password".into(), "TOO_LONG".into())
+    );
+    let mut request = reset("e77777", right_answers(), NEW_PASSWORD);
+    request.verification_code = "1".repeat(33);
+    let status = client.complete_password_reset(request).await.unwrap_err();
+    assert_eq!(
+        field_and_reason(status),
+        ("verification_code".into(), "TOO_LONG".into())
+    );
+    let mut long_id = right_answers();
+    long_id[0].question_id = "q".repeat(65);
+    let status = client
+        .complete_password_reset(reset("e77777", long_id, NEW_PASSWORD))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_and_reason(status),
+        ("answers[0].question_id".into(), "TOO_LONG".into())
+    );
+}

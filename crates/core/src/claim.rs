@@ -130,10 +130,11 @@ impl Accounts {
         }
         let entry = entry.expect("matched above");
 
-        // Names that match are not a proven secret (they are half-public): a live claim gives
-        // the attempt back but clears nothing.
+        // Names that match are not a proven secret (they are half-public), and "already
+        // claimed" tells whoever has them something: the attempt counts, so asking "is this
+        // person's account claimed?" costs a try like any mismatch.
         if let Some(state) = self.store.live_claim(claim.employee_id).await? {
-            attempt.not_judged().await?;
+            attempt.failed().await?;
             return self.refuse_live(&claim, client, state).await;
         }
 

@@ -15,6 +15,8 @@ pub const ANSWERS_REQUIRED: usize = 3;
 pub const MIN_ANSWER_CHARS: usize = 3;
 /// The most characters an answer may have as typed.
 pub const MAX_ANSWER_CHARS: usize = 200;
+/// A question id's length at most (the pool's ids are 1 to 64 characters).
+pub const MAX_QUESTION_ID_CHARS: usize = 64;
 
 /// A challenge question: a stable id (kept with each person's answer) and the text shown.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -159,7 +161,9 @@ pub fn validate_answers(
         let question_field = format!("{field}[{i}].question_id");
         let answer_field = format!("{field}[{i}].answer");
         let question = pool.get(&typed.question_id);
-        if question.is_none() {
+        if typed.question_id.chars().count() > MAX_QUESTION_ID_CHARS {
+            violations.add(&question_field, Rule::AtMostChars(MAX_QUESTION_ID_CHARS));
+        } else if question.is_none() {
             violations.add(&question_field, Rule::QuestionNotOffered);
         } else if answers[..i]
             .iter()

@@ -49,6 +49,8 @@ pub struct GrpcSettings {
     /// Where `OpenWorkOrder` mails its requests (`portal.support_email`); without it the
     /// call answers UNAVAILABLE.
     pub support: Option<claimd_core::Email>,
+    /// Serve gRPC reflection (grpcurl lists the API without the .proto files).
+    pub reflection: bool,
 }
 
 impl Default for GrpcSettings {
@@ -60,6 +62,7 @@ impl Default for GrpcSettings {
             max_calls_per_connection: 32,
             request_timeout: Duration::from_secs(30),
             support: None,
+            reflection: true,
         }
     }
 }
@@ -120,11 +123,17 @@ pub async fn serve(
     health
         .set_serving::<AccountServiceServer<AccountApi>>()
         .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(claimd_api::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(|e| ServeError::Reflection(e.to_string()))?;
+    let reflection = if settings.reflection {
+        Some(
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(claimd_api::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .build_v1()
+                .map_err(|e| ServeError::Reflection(e.to_string()))?,
+        )
+    } else {
+        None
+    };
     let api = AccountApi::new(
         claimd_core::InProcess::new(accounts, settings.support),
         settings.clients,
@@ -147,7 +156,7 @@ pub async fn serve(
     info!(listen = ?local.map(|a| a.to_string()), tls = settings.tls.is_some(), "gRPC server listening");
     let server = builder
         .add_service(health_service)
-        .add_service(reflection)
+        .add_optional_service(reflection)
         .add_service(AccountServiceServer::new(api).max_decoding_message_size(MAX_REQUEST_BYTES))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled());
     // Graceful shutdown waits for clients to close their connections; one that never does

@@ -20,6 +20,8 @@ pub struct GrpcSection {
     pub trusted_proxies: Vec<IpAddr>,
     /// Serve plain HTTP/2 on a non-loopback address (behind a proxy that terminates TLS).
     pub allow_plaintext: bool,
+    /// Serve gRPC reflection, so tools such as grpcurl list the API.
+    pub reflection: bool,
 }
 
 impl Default for GrpcSection {
@@ -31,6 +33,7 @@ impl Default for GrpcSection {
             client_ca_file: None,
             trusted_proxies: Vec::new(),
             allow_plaintext: false,
+            reflection: true,
         }
     }
 }
@@ -125,6 +128,7 @@ impl Settings {
                 max_calls_per_connection: limits.max_calls_per_connection,
                 request_timeout: limits.request_timeout,
                 support,
+                reflection: g.reflection,
             },
         ))
     }

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tracing::info;
 
 use super::{ChangeRequest, UpdateAnswersRequest};
@@ -22,9 +22,7 @@ impl Accounts {
     ) -> Result<Operation, Error> {
         let mut v = Violations::default();
         let username = v.check("username", Username::parse(&request.username));
-        if request.current_password.expose_secret().is_empty() {
-            v.add("current_password", Rule::Required);
-        }
+        check_given_password(&mut v, "current_password", &request.current_password);
         self.check_new_password(
             &mut v,
             "new_password",
@@ -64,9 +62,7 @@ impl Accounts {
     ) -> Result<(), Error> {
         let mut v = Violations::default();
         let username = v.check("username", Username::parse(&request.username));
-        if request.password.expose_secret().is_empty() {
-            v.add("password", Rule::Required);
-        }
+        check_given_password(&mut v, "password", &request.password);
         let answers = validate_answers(
             &self.policy.questions,
             "answers",
@@ -113,5 +109,16 @@ impl Accounts {
         self.events.mail_queued();
         info!("challenge answers replaced");
         Ok(())
+    }
+}
+
+/// A password given as proof: present, and no longer than any password claimd sets (a
+/// megabyte of "password" is refused before it reaches a bind).
+fn check_given_password(v: &mut Violations, field: &str, password: &SecretString) {
+    let chars = password.expose_secret().chars().count();
+    if chars == 0 {
+        v.add(field, Rule::Required);
+    } else if chars > crate::MAX_PASSWORD_CHARS {
+        v.add(field, Rule::AtMostChars(crate::MAX_PASSWORD_CHARS));
     }
 }

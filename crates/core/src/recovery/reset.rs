@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{ResetRequest, at_least_floor};
 use crate::{
     Accounts, Error, JobKind, Operation, Question, Rule, Username, Violations,
-    questions::{ANSWERS_REQUIRED, MAX_ANSWER_CHARS, TypedAnswer},
+    questions::{ANSWERS_REQUIRED, MAX_ANSWER_CHARS, MAX_QUESTION_ID_CHARS, TypedAnswer},
     store::{AuditAction, AuditOutcome, now_millis},
     text::{answer_key, has_invisible},
 };
@@ -101,6 +101,9 @@ impl Accounts {
         )
         .await?;
         check_reset_answers(&mut v, &request.answers);
+        if request.verification_code.expose_secret().chars().count() > MAX_CODE_CHARS {
+            v.add("verification_code", Rule::AtMostChars(MAX_CODE_CHARS));
+        }
         v.into_result()?;
         let target = self
             .target(
@@ -190,6 +193,10 @@ impl Accounts {
     }
 }
 
+/// A typed verification code's length at most (the codes are far shorter; spaces and
+/// dashes people type are allowed for).
+const MAX_CODE_CHARS: usize = 32;
+
 /// Reset answers: three, each for a different question, each a short single line. Whether
 /// the questions are the person's is part of the check, not of validation.
 fn check_reset_answers(v: &mut Violations, answers: &[TypedAnswer]) {
@@ -198,7 +205,12 @@ fn check_reset_answers(v: &mut Violations, answers: &[TypedAnswer]) {
         return;
     }
     for (i, answer) in answers.iter().enumerate() {
-        if answers[..i]
+        if answer.question_id.chars().count() > MAX_QUESTION_ID_CHARS {
+            v.add(
+                format!("answers[{i}].question_id"),
+                Rule::AtMostChars(MAX_QUESTION_ID_CHARS),
+            );
+        } else if answers[..i]
             .iter()
             .any(|a| a.question_id == answer.question_id)
         {
