@@ -63,6 +63,14 @@ async fn a_new_hire_claims_on_the_portal_and_is_told_the_username() {
         &jane_form(&token, "077777"),
     );
     assert_eq!(status, 403);
+    // Operators see the refusals, without what was typed.
+    claimd_testkit::wait_until("both refusals logged", Duration::from_secs(10), || {
+        app.logs()
+            .matches("form refused: its CSRF token does not match its cookie")
+            .count()
+            == 2
+    });
+    assert!(!app.logs().contains(crate::harness::PASSWORD));
 
     // A refused field is explained beside it and in the summary; names are kept, secrets not.
     let mut bad = jane_form(&token, "077777");
@@ -407,6 +415,16 @@ async fn the_district_logo_is_served_and_shown_in_the_header() {
         page.contains("<img src=\"/static/logo\" alt=\"\""),
         "{page}"
     );
+    // It is the site's icon too.
+    let (status, headers, _) = get(&app.portal_listen, "/favicon.ico");
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), Some("image/png"));
+    // Without a logo, a plain icon: no browser logs a 404 for it.
+    let plain = App::with_portal().await;
+    let (status, headers, body) = get(&plain.portal_listen, "/favicon.ico");
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), Some("image/svg+xml"));
+    assert!(body.starts_with("<svg"), "{body}");
 
     // A logo the pages cannot serve stops the start with the key named.
     let out = app.claimd(&["check-config"]);

@@ -110,6 +110,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .route("/static/portal.css", get(pages::stylesheet))
         .route("/static/portal.js", get(pages::script))
         .route("/static/logo", get(pages::logo))
+        .route("/favicon.ico", get(pages::favicon))
         .layer(axum::middleware::from_fn(lang::remember))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(axum::middleware::from_fn_with_state(

@@ -52,9 +52,12 @@ where
             .ok_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
         let client =
             crate::pages::client(portal, &lang, peer, request.headers()).map_err(|r| *r)?;
-        let Form(form) = Form::<T>::from_request(request, portal)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let path = request.uri().path().to_owned();
+        let Form(form) = Form::<T>::from_request(request, portal).await.map_err(|e| {
+            // Not its text: a deserializer's message may quote what was typed.
+            tracing::warn!(%path, ?client, status = %e.status(), "form refused: not a form of this page");
+            e.into_response()
+        })?;
         match nonce.filter(|n| portal.csrf.verify(n, form.token())) {
             Some(nonce) => Ok(Self {
                 form,
@@ -63,6 +66,8 @@ where
                 lang,
             }),
             None => {
+                // Replayed, forged or stale: operators see it (a CSRF attempt shows as many).
+                tracing::warn!(%path, ?client, "form refused: its CSRF token does not match its cookie");
                 let expired = lang.t("This form has expired or did not come from this site. Go back, reload the page and try again.");
                 Err((StatusCode::FORBIDDEN, expired).into_response())
             }
