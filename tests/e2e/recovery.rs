@@ -285,6 +285,13 @@ async fn five_wrong_answer_sets_lock_the_account() {
     assert_eq!(status.code(), Code::ResourceExhausted);
     assert!(status.get_error_details().retry_info().is_some());
     assert!(app.can_login("e77777", PASSWORD));
+    // A locked name gets its lock, not a free strength estimate of a long weak password.
+    let weak = "a".repeat(120);
+    let status = client
+        .complete_password_reset(reset("e77777", wrong.clone(), &weak))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     // The lock is in the audit log under the employee, as a claim lockout is.
     let out = app.claimd(&["admin", "audit", "--employee", "077777"]);
     let audit = String::from_utf8_lossy(&out.stdout);

@@ -23,13 +23,6 @@ impl Accounts {
         let mut v = Violations::default();
         let username = v.check("username", Username::parse(&request.username));
         check_given_password(&mut v, "current_password", &request.current_password);
-        self.check_new_password(
-            &mut v,
-            "new_password",
-            &request.new_password,
-            username.as_ref(),
-        )
-        .await?;
         if request.new_password.expose_secret() == request.current_password.expose_secret() {
             v.add("new_password", Rule::SameAsCurrent);
         }
@@ -40,6 +33,9 @@ impl Accounts {
                 AuditAction::ChangePassword,
                 client,
             )
+            .await?;
+        let target = self
+            .new_password_fits(target, "new_password", &request.new_password)
             .await?;
         let (target, right) = self
             .password_is_right(target, &request.current_password)

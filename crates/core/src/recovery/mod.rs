@@ -18,7 +18,7 @@ use secrecy::SecretString;
 use tracing::{info, warn};
 
 use crate::{
-    Accounts, Error, JobKind, Operation, OperationId, OperationState, Username, Violations,
+    Accounts, Error, JobKind, Operation, OperationId, OperationState, Username,
     attempts::{Attempt, AuditContext, Subject},
     directory::DirectoryJob,
     password::personal_words,
@@ -85,18 +85,29 @@ pub(super) struct Target<'a> {
 }
 
 impl Accounts {
-    /// Length, characters, common passwords and the username; the names are checked once the
-    /// person is verified (see `accept_password`), so the reply cannot tell an unknown account.
-    pub(super) async fn check_new_password(
+    /// Length, characters, common passwords and the username, judged once the attempt is
+    /// reserved: the strength estimate costs CPU, so it must cost a try's reservation too (a
+    /// locked name or address gets its lock, not a free estimate). A refused password gives
+    /// the attempt back. The names are checked once the person is verified (see
+    /// `accept_password`), so the reply cannot tell an unknown account.
+    pub(super) async fn new_password_fits<'a>(
         &self,
-        v: &mut Violations,
+        target: Target<'a>,
         field: &str,
         password: &SecretString,
-        username: Option<&Username>,
-    ) -> Result<(), Error> {
-        let words = personal_words("", "", "", username.map_or("", Username::as_str));
-        v.check(field, self.password_rule(password, words).await?);
-        Ok(())
+    ) -> Result<Target<'a>, Error> {
+        let words = personal_words("", "", "", target.username.as_str());
+        match self.password_rule(password, words).await {
+            Ok(Ok(())) => Ok(target),
+            Ok(Err(rule)) => {
+                target.attempt.not_judged().await?;
+                Err(Error::invalid(field, rule))
+            }
+            Err(busy) => {
+                target.attempt.not_judged().await?;
+                Err(busy)
+            }
+        }
     }
 
     /// Reserves an attempt on the typed username (refused when it or the client is locked),

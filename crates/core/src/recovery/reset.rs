@@ -93,13 +93,6 @@ impl Accounts {
     ) -> Result<Operation, Error> {
         let mut v = Violations::default();
         let username = v.check("username", Username::parse(&request.username));
-        self.check_new_password(
-            &mut v,
-            "new_password",
-            &request.new_password,
-            username.as_ref(),
-        )
-        .await?;
         check_reset_answers(&mut v, &request.answers);
         if request.verification_code.expose_secret().chars().count() > MAX_CODE_CHARS {
             v.add("verification_code", Rule::AtMostChars(MAX_CODE_CHARS));
@@ -111,6 +104,9 @@ impl Accounts {
                 AuditAction::ResetPassword,
                 client,
             )
+            .await?;
+        let target = self
+            .new_password_fits(target, "new_password", &request.new_password)
             .await?;
 
         // Three argon2 checks whether or not the account exists.
