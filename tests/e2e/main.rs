@@ -5,6 +5,7 @@
 mod abuse;
 mod admin;
 mod admission;
+mod breached;
 mod browser;
 mod claim;
 mod cli;

@@ -111,16 +111,24 @@ impl Accounts {
     }
 
     /// Checks a new password against the policy (length, characters, common and personal
-    /// words) on the admission pool: strength estimation is CPU-heavy for long passwords.
+    /// words; the breached list once the person is `proven`) on the admission pool: strength
+    /// estimation is CPU-heavy for long passwords, and the list is read from a file.
     pub(crate) async fn password_rule(
         &self,
         password: &SecretString,
         personal: Vec<String>,
+        proven: bool,
     ) -> Result<Result<(), Rule>, Error> {
         let policy = self.policy.clone();
         let password = password.clone();
         self.cpu
-            .run(move || policy.passwords.check(&password, &personal))
+            .run(move || {
+                if proven {
+                    policy.passwords.check(&password, &personal)
+                } else {
+                    policy.passwords.check_before_proof(&password, &personal)
+                }
+            })
             .await
     }
 

@@ -51,7 +51,9 @@ pub use flows::{AccountFlows, InProcess};
 pub use hashing::AnswerHasher;
 pub use mail::{Mail, MailError, MailKind, MailWriter, Mailer, QueuedMail, WorkOrder};
 pub use operation::{Operation, OperationId, OperationState};
-pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordPolicy, personal_words};
+pub use password::{
+    BreachedPasswords, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordPolicy, personal_words,
+};
 pub use person::PersonName;
 pub use policy::AccountPolicy;
 pub use questions::{ANSWERS_REQUIRED, Question, QuestionPool, TypedAnswer};

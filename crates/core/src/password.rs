@@ -1,6 +1,9 @@
 //! The password policy (NIST SP 800-63B, OWASP ASVS V6.2): a length range, no control
 //! characters, not a commonly used or easily guessed password, and nothing built from the
-//! person's own names, employee ID or username. No composition rules.
+//! person's own names, employee ID or username, and, when the district gives one, not in a
+//! list of breached passwords ([`BreachedPasswords`]). No composition rules.
+
+use std::{fmt, sync::Arc};
 
 use secrecy::{ExposeSecret, SecretString};
 use zxcvbn::matching::patterns::MatchPattern;
@@ -19,11 +22,19 @@ const MIN_GUESSES_LOG10: f64 = 6.0;
 /// Personal words shorter than this are too common inside other words to refuse.
 const MIN_PERSONAL_WORD_CHARS: usize = 3;
 
+/// A list of passwords seen in breaches, asked once per new password (claimd-breached reads
+/// Have I Been Pwned's file).
+pub trait BreachedPasswords: Send + Sync + fmt::Debug {
+    /// Whether the password is listed, often enough to refuse it.
+    fn holds(&self, password: &SecretString) -> std::io::Result<bool>;
+}
+
 /// The length rule and the checks every new password goes through.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct PasswordPolicy {
     min_chars: usize,
     ad_complexity: bool,
+    breached: Option<Arc<dyn BreachedPasswords>>,
 }
 
 impl PasswordPolicy {
@@ -42,7 +53,16 @@ impl PasswordPolicy {
         Ok(Self {
             min_chars,
             ad_complexity: false,
+            breached: None,
         })
+    }
+
+    /// Also refuses passwords the breached list holds.
+    pub fn with_breached(self, list: Arc<dyn BreachedPasswords>) -> Self {
+        Self {
+            breached: Some(list),
+            ..self
+        }
     }
 
     /// Also applies Active Directory's complexity rule (three of four character classes), so
@@ -54,9 +74,34 @@ impl PasswordPolicy {
         }
     }
 
-    /// Checks a new password; the error says why it was refused and never repeats it.
-    /// `personal` holds the person's names, employee ID and username ([`personal_words`]).
+    /// Checks a new password with every rule; the error says why it was refused and never
+    /// repeats it. `personal` holds the person's names, employee ID and username
+    /// ([`personal_words`]).
     pub fn check(&self, password: &SecretString, personal: &[String]) -> Result<(), Rule> {
+        self.check_before_proof(password, personal)?;
+        let Some(list) = &self.breached else {
+            return Ok(());
+        };
+        match list.holds(password) {
+            Ok(true) => Err(Rule::Breached),
+            Ok(false) => Ok(()),
+            // The list is one more check over the others, which still hold: an unreadable
+            // list must not stop every claim in the district, and IT hears of it at once.
+            Err(error) => {
+                tracing::error!(list = ?list, %error, "the breached-password list cannot be read; password accepted without it");
+                Ok(())
+            }
+        }
+    }
+
+    /// Every rule but the breached list, which is judged only once the person's secrets are
+    /// proven (DESIGN, "Security rules"): before that, a listed password costs the caller the
+    /// same as any other.
+    pub fn check_before_proof(
+        &self,
+        password: &SecretString,
+        personal: &[String],
+    ) -> Result<(), Rule> {
         let password = password.expose_secret();
         if has_invisible(password) {
             return Err(Rule::Invisible);
@@ -97,6 +142,7 @@ impl Default for PasswordPolicy {
         Self {
             min_chars: MIN_PASSWORD_CHARS,
             ad_complexity: false,
+            breached: None,
         }
     }
 }

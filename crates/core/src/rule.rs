@@ -26,6 +26,8 @@ pub enum Rule {
     CommonPassword,
     /// Too easy to guess by zxcvbn's estimate.
     EasyToGuess,
+    /// In the district's list of breached passwords.
+    Breached,
     /// The new password is the current one.
     SameAsCurrent,
     /// An answer is the new password.
@@ -69,6 +71,7 @@ impl Rule {
         Self::PersonalWords,
         Self::CommonPassword,
         Self::EasyToGuess,
+        Self::Breached,
         Self::SameAsCurrent,
         Self::SameAsPassword,
         Self::UsernameForm,
@@ -97,6 +100,7 @@ impl Rule {
             Self::PersonalWords => "PERSONAL_WORDS",
             Self::CommonPassword => "COMMON_PASSWORD",
             Self::EasyToGuess => "EASY_TO_GUESS",
+            Self::Breached => "BREACHED_PASSWORD",
             Self::SameAsCurrent => "SAME_AS_CURRENT_PASSWORD",
             Self::SameAsPassword => "SAME_AS_PASSWORD",
             Self::UsernameForm => "USERNAME_FORM",
@@ -179,6 +183,10 @@ impl fmt::Display for Rule {
             Self::EasyToGuess => f.write_str(
                 "is too easy to guess (a common word, name, date or keyboard pattern); try a \
                  longer phrase of unrelated words",
+            ),
+            Self::Breached => f.write_str(
+                "appears in lists of passwords exposed in data breaches, which attackers try \
+                 first; choose another",
             ),
             Self::SameAsCurrent => f.write_str("must differ from the current password"),
             Self::SameAsPassword => f.write_str("must not be your password"),

@@ -29,6 +29,10 @@ pub(crate) fn rule(rule: Rule) -> String {
             "es demasiado fácil de adivinar (una palabra, un nombre, una fecha o un patrón del \
              teclado comunes); pruebe una frase más larga de palabras sin relación"
         }
+        Rule::Breached => {
+            "aparece en listas de contraseñas expuestas en filtraciones de datos, que los \
+             atacantes prueban primero; elija otra"
+        }
         Rule::SameAsCurrent => "debe ser distinta de la contraseña actual",
         Rule::SameAsPassword => "no debe ser su contraseña",
         Rule::UsernameForm => {

@@ -9,12 +9,14 @@
 //! delivers into a Maildir the tests read. [`SambaDc`] is a throwaway Samba Active Directory
 //! domain controller (root only; one per machine). [`Browser`] is a headless Chromium driven
 //! over WebDriver, for the portal's pages. [`Postgres`] is a PostgreSQL server with an empty
-//! `claimd` database, for the replicated store.
+//! `claimd` database, for the replicated store. [`write_pwned_list`] writes a breached-password
+//! list in Have I Been Pwned's format.
 
 mod browser;
 mod claimd;
 mod feed;
 mod postgres;
+mod pwned;
 mod samba;
 mod slapd;
 mod smtp;
@@ -24,6 +26,7 @@ mod wait;
 pub use browser::{Browser, keys};
 pub use claimd::ClaimdProcess;
 pub use postgres::Postgres;
+pub use pwned::write_pwned_list;
 pub use samba::SambaDc;
 pub use slapd::Slapd;
 pub use smtp::{ReceivedMail, Smtp};

@@ -1,8 +1,8 @@
 //! The sections that shape the account flows: `[accounts]` (usernames, passwords, claim
-//! codes), `[recovery]` (the second factor), `[challenge]` (the question pool) and
-//! `[security]` (attempt limits and the answer pepper).
+//! codes), `[passwords]` (the breached list), `[recovery]` (the second factor), `[challenge]`
+//! (the question pool) and `[security]` (attempt limits and the answer pepper).
 
-use std::{path::PathBuf, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use claimd_core::{
     AccountPolicy, LockoutPolicy, PasswordPolicy, Question, QuestionPool, UsernameTemplate,
@@ -72,6 +72,24 @@ impl Default for AccountsSection {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct PasswordsSection {
+    /// A sorted Pwned Passwords SHA-1 file (`HASH:COUNT` lines); none: no breached list.
+    pub breached_file: Option<PathBuf>,
+    /// How many sightings in the list refuse a password.
+    pub breached_min_count: u64,
+}
+
+impl Default for PasswordsSection {
+    fn default() -> Self {
+        Self {
+            breached_file: None,
+            breached_min_count: 1,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct RecoverySection {
     /// `off` (answers alone) or `personal_email` (and a code mailed there).
     #[serde(deserialize_with = "problems::choice")]
@@ -135,6 +153,7 @@ impl Settings {
                 )
             }),
         );
+        let passwords = passwords.and_then(|policy| self.breached(policy, p));
         let questions = if self.challenge.questions.is_empty() {
             Some(QuestionPool::default())
         } else {
@@ -153,6 +172,20 @@ impl Settings {
             claim_code,
             second_factor: self.recovery.second_factor == SecondFactor::PersonalEmail,
         })
+    }
+
+    /// The policy with `[passwords]`'s breached list, opened and checked, when one is given.
+    fn breached(&self, policy: PasswordPolicy, p: &mut Problems) -> Option<PasswordPolicy> {
+        let s = &self.passwords;
+        p.at_least_one("passwords.breached_min_count", s.breached_min_count);
+        let Some(path) = &s.breached_file else {
+            return Some(policy);
+        };
+        let list = p.take(
+            "passwords.breached_file",
+            claimd_breached::BreachedList::open(path, s.breached_min_count.max(1)),
+        )?;
+        Some(policy.with_breached(Arc::new(list)))
     }
 
     /// `accounts.username_template` alone, for the commands that need only the store.

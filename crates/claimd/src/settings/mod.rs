@@ -23,7 +23,8 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 pub use accounts::{
-    AccountsSection, ChallengeSection, ClaimCode, RecoverySection, SecondFactor, SecuritySection,
+    AccountsSection, ChallengeSection, ClaimCode, PasswordsSection, RecoverySection, SecondFactor,
+    SecuritySection,
 };
 pub use directory::{DirectorySection, SyncSection};
 pub use grpc::{GrpcSection, LimitsSection};
@@ -41,6 +42,7 @@ pub struct Settings {
     pub store: StoreSection,
     pub directory: DirectorySection,
     pub accounts: AccountsSection,
+    pub passwords: PasswordsSection,
     pub recovery: RecoverySection,
     pub challenge: ChallengeSection,
     pub security: SecuritySection,

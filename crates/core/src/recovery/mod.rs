@@ -97,7 +97,7 @@ impl Accounts {
         password: &SecretString,
     ) -> Result<Target<'a>, Error> {
         let words = personal_words("", "", "", target.username.as_str());
-        match self.password_rule(password, words).await {
+        match self.password_rule(password, words, false).await {
             Ok(Ok(())) => Ok(target),
             Ok(Err(rule)) => {
                 target.attempt.not_judged().await?;
@@ -210,7 +210,8 @@ impl Accounts {
         }
     }
 
-    /// Queues a verified person's new password, after the checks that need their names.
+    /// Queues a verified person's new password, after the checks that need their names and
+    /// the breached list.
     pub(super) async fn accept_password(
         &self,
         claimed: ClaimedAccount,
@@ -230,7 +231,7 @@ impl Accounts {
         } else {
             AuditAction::ChangePassword
         };
-        if let Err(rule) = self.password_rule(password, words).await? {
+        if let Err(rule) = self.password_rule(password, words, true).await? {
             // The secrets were right, and the reply says so to whoever gave them: the person
             // hears of it, and the audit shows it, whatever follows.
             let now = now_millis();
