@@ -208,3 +208,76 @@ async fn an_empty_personal_email_cell_clears_the_address() {
         "no code after the clear"
     );
 }
+
+/// Past the consecutive-failure limit (here 3; 100 by default) the answers alone never open
+/// the account again, whoever sent the failures: but the person's reset with the code mailed
+/// to their personal address still does, and `admin unlock` does for the one without.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_failures_leave_the_mailed_code_and_the_admin() {
+    let app = App::start_with(&[
+        ("CLAIMD__RECOVERY__SECOND_FACTOR", "personal_email"),
+        ("CLAIMD__SECURITY__ACCOUNT_CONSECUTIVE_LIMIT", "3"),
+    ])
+    .await;
+    let (ok, out) = import(
+        &app,
+        "employee_id,last_name,first_name,email,status,personal_email\n\
+         077777,Doe,Jane,jane.doe@district.example,active,jane@home.example\n\
+         077779,Poe,Pat,pat.poe@district.example,active,\n",
+        &[],
+    );
+    assert!(ok, "{out}");
+    let pat = ClaimAccountRequest {
+        last_name: "Poe".into(),
+        first_name: "Pat".into(),
+        employee_id: "077779".into(),
+        ..jane()
+    };
+    let mut client = app.client().await;
+    for person in [jane(), pat] {
+        let reply = claim_ok(&mut client, person).await;
+        let op = reply.operation.unwrap().id;
+        assert_eq!(
+            settle(&mut client, &op).await.state(),
+            OperationState::Succeeded
+        );
+    }
+    // Anyone can send failures: no proof is needed to be wrong.
+    for user in ["e77777", "e77779"] {
+        for _ in 0..3 {
+            let mut wrong = reset(user, "");
+            for answer in &mut wrong.answers {
+                answer.answer = "not it".into();
+            }
+            let status = client.complete_password_reset(wrong).await.unwrap_err();
+            assert_eq!(status.code(), Code::Unauthenticated, "{user}");
+        }
+        // Right answers alone: locked, however long one waits.
+        let status = client
+            .complete_password_reset(reset(user, ""))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::ResourceExhausted, "{user}");
+    }
+    // Pat has no personal address, so a typed code opens nothing either.
+    let status = client
+        .complete_password_reset(reset("e77779", "1234 5678"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+
+    // Jane's code, mailed to her, opens it.
+    let code = verification_code(&app, "e77777", "jane@home.example").await;
+    reset_ok(&mut client, reset("e77777", &code)).await;
+    assert!(app.can_login("e77777", NEW_PASSWORD));
+
+    // Pat: IT unlocks, and the answers work again.
+    let unlock = app.claimd(&["admin", "unlock", "e77779"]);
+    assert!(
+        unlock.status.success(),
+        "{}",
+        String::from_utf8_lossy(&unlock.stderr)
+    );
+    reset_ok(&mut client, reset("e77779", "")).await;
+    assert!(app.can_login("e77779", NEW_PASSWORD));
+}

@@ -32,6 +32,9 @@ pub(crate) enum Subject {
     Claim(EmployeeId),
     /// Forgot My Password, change password, new answers: by the username typed.
     Recovery(Username),
+    /// Forgot My Password with the code mailed to the personal address: the same keys, and
+    /// it is judged past the consecutive-failure limit (only a proven code may succeed there).
+    RecoveryWithCode(Username),
     /// Forgot My Username: only the client address's own rate.
     UsernameMail,
     /// A work order: only the client address's own rate.
@@ -47,10 +50,12 @@ pub(crate) fn keys(subject: &Subject, client: Option<IpAddr>) -> Vec<AttemptKey>
             .into_iter()
             .chain(client.map(AttemptKey::Address))
             .collect(),
-        Subject::Recovery(name) => [AttemptKey::Username(name.clone())]
-            .into_iter()
-            .chain(client.map(AttemptKey::Address))
-            .collect(),
+        Subject::Recovery(name) | Subject::RecoveryWithCode(name) => {
+            [AttemptKey::Username(name.clone())]
+                .into_iter()
+                .chain(client.map(AttemptKey::Address))
+                .collect()
+        }
         Subject::UsernameMail => client.map(AttemptKey::UsernameMail).into_iter().collect(),
         Subject::WorkOrder => client.map(AttemptKey::WorkOrder).into_iter().collect(),
         Subject::CodeOffer => client.map(AttemptKey::CodeOffer).into_iter().collect(),
@@ -125,7 +130,12 @@ impl Accounts {
         let keys = keys(subject, audit.client);
         match self
             .store
-            .reserve_attempt(&keys, &self.policy.lockout, now)
+            .reserve_attempt(
+                &keys,
+                &self.policy.lockout,
+                now,
+                matches!(subject, Subject::RecoveryWithCode(_)),
+            )
             .await?
         {
             Reservation::Locked { until } => {
@@ -180,6 +190,12 @@ impl Attempt<'_> {
     /// audited under the employee as well as the name (found by `admin audit --employee`).
     pub(crate) fn found_employee(&mut self, id: Option<crate::EmployeeId>) {
         self.audit.employee_id = id;
+    }
+
+    /// The account is past the consecutive-failure limit: only a proven mailed code may
+    /// make this attempt succeed.
+    pub(crate) fn past_limit(&self) -> bool {
+        self.ticket.as_ref().is_some_and(|t| t.past_limit)
     }
 
     fn take(&mut self) -> AttemptTicket {

@@ -32,6 +32,7 @@ impl Accounts {
                 username.expect("validated"),
                 AuditAction::ChangePassword,
                 client,
+                false,
             )
             .await?;
         let target = self
@@ -73,6 +74,7 @@ impl Accounts {
                 username.expect("validated"),
                 AuditAction::UpdateAnswers,
                 client,
+                false,
             )
             .await?;
         let (target, right) = self.password_is_right(target, &request.password).await?;

@@ -173,7 +173,11 @@ async fn within_quota(parts: &Parts, client: Option<IpAddr>) -> bool {
         return true; // an in-process caller with no address
     }
     let now = now_millis();
-    match parts.store.reserve_attempt(&keys, &parts.limits, now).await {
+    match parts
+        .store
+        .reserve_attempt(&keys, &parts.limits, now, false)
+        .await
+    {
         Ok(Reservation::Granted(ticket)) => {
             // Counted at once: an offer uses the quota whatever becomes of it.
             if let Err(e) = parts.store.fail_attempt(&ticket, &parts.limits, now).await {

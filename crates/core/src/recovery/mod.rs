@@ -111,12 +111,14 @@ impl Accounts {
     }
 
     /// Reserves an attempt on the typed username (refused when it or the client is locked),
-    /// then looks the account up.
+    /// then looks the account up. `mailed_code`: the request carries the code mailed to the
+    /// personal address, so an account past the consecutive limit is still judged.
     pub(super) async fn target(
         &self,
         username: Username,
         action: AuditAction,
         client: Option<IpAddr>,
+        mailed_code: bool,
     ) -> Result<Target<'_>, Error> {
         let span = tracing::Span::current();
         span.record("username", username.as_str());
@@ -126,9 +128,12 @@ impl Accounts {
             username: Some(username.clone()),
             client,
         };
-        let mut attempt = self
-            .reserve(&Subject::Recovery(username.clone()), &audit)
-            .await?;
+        let subject = if mailed_code {
+            Subject::RecoveryWithCode(username.clone())
+        } else {
+            Subject::Recovery(username.clone())
+        };
+        let mut attempt = self.reserve(&subject, &audit).await?;
         let claimed = self.store.claimed_account(&username).await?;
         audit.employee_id = claimed.as_ref().map(|c| c.account.employee_id);
         attempt.found_employee(audit.employee_id);

@@ -103,6 +103,7 @@ impl Accounts {
                 username.expect("validated"),
                 AuditAction::ResetPassword,
                 client,
+                self.policy.second_factor && !request.verification_code.expose_secret().is_empty(),
             )
             .await?;
         let target = self
@@ -147,6 +148,7 @@ impl Accounts {
         // The second factor: one read for every request (known or not, answers right or
         // not), so its cost tells nothing; the code is used up only by a reset that passes.
         let mut answers_only = false;
+        let mut code_proven = false;
         if self.policy.second_factor {
             let hash = self
                 .codes
@@ -157,15 +159,22 @@ impl Accounts {
                 .await?;
             match &target.claimed {
                 Some(claimed) if claimed.personal_email.is_some() => {
-                    all_right = all_right
+                    code_proven = all_right
                         && code_ok
                         && self
                             .store
                             .take_verification_code(&target.username, &hash, now_millis())
                             .await?;
+                    all_right = code_proven;
                 }
                 _ => answers_only = all_right,
             }
+        }
+        // Past the consecutive-failure limit the answers alone never reopen the account
+        // (NIST's bound on guesses); the code mailed to the person does.
+        if target.attempt.past_limit() && !code_proven {
+            all_right = false;
+            answers_only = false;
         }
         let claimed = self.verified(target, all_right).await?;
         if answers_only {

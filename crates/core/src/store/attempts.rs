@@ -106,8 +106,9 @@ pub struct LockoutPolicy {
     pub window: Duration,
     /// How long a lock lasts.
     pub lock_for: Duration,
-    /// Consecutive failures on an account (however spread out) after which it stays locked
-    /// until an administrator unlocks it.
+    /// Consecutive failures on an account (however spread out) after which its plain
+    /// attempts stay refused until an administrator unlocks it or a reset with the code
+    /// mailed to the personal address succeeds (NIST SP 800-63B 5.2.2).
     pub account_consecutive_limit: u32,
     /// Forgot My Username requests from one client address within `window`.
     pub username_mails_per_address: u32,
@@ -159,6 +160,9 @@ pub enum Reservation {
 pub struct AttemptTicket {
     /// The pending rows, one per key (store-specific ids).
     pub rows: Vec<(AttemptKey, i64)>,
+    /// An account key is past the consecutive-failure limit (reserved with a mailed code):
+    /// only a proven code may succeed.
+    pub past_limit: bool,
 }
 
 /// A lock placed by [`Store::fail_attempt`].
@@ -166,7 +170,7 @@ pub struct AttemptTicket {
 pub struct Lockout {
     /// What is locked.
     pub key: AttemptKey,
-    /// Until when; `Millis::MAX` for a lock only an administrator lifts.
+    /// Until when; `Millis::MAX` for the consecutive-failure limit, which time never lifts.
     pub until: Millis,
 }
 

@@ -276,10 +276,12 @@ pub trait JobStore: Send + Sync + fmt::Debug {
 /// Attempt counting and lockouts.
 #[async_trait]
 pub trait AttemptStore: Send + Sync + fmt::Debug {
-    /// The latest lock on any of `keys` still in force at `now`.
+    /// The latest lock on any of `keys` still in force at `now`; `Millis::MAX` for an account
+    /// key past `policy.account_consecutive_limit` consecutive failures.
     async fn locked_until(
         &self,
         keys: &[AttemptKey],
+        policy: &LockoutPolicy,
         now: Millis,
     ) -> Result<Option<Millis>, StoreError>;
 
@@ -287,11 +289,18 @@ pub trait AttemptStore: Send + Sync + fmt::Debug {
     /// refused when a key is locked at `now`, or when its limit is already taken by failures
     /// and attempts still being judged; otherwise a pending attempt is counted against every
     /// key. So N simultaneous attempts are judged exactly like N in a row.
+    ///
+    /// An account key past the consecutive-failure limit is locked for a plain attempt. One
+    /// that carries a mailed code (`mailed_code`) is still reserved, with
+    /// [`AttemptTicket::past_limit`] set: the flow must then accept it only with the code
+    /// proven, so the answers alone never reopen the account, and the windowed limits still
+    /// hold.
     async fn reserve_attempt(
         &self,
         keys: &[AttemptKey],
         policy: &LockoutPolicy,
         now: Millis,
+        mailed_code: bool,
     ) -> Result<Reservation, StoreError>;
 
     /// The reserved attempt was wrong: it becomes a failure, and the locks the failures now

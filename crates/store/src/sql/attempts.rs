@@ -15,20 +15,67 @@ fn millis(d: std::time::Duration) -> Millis {
 pub(super) async fn locked_until(
     pool: &Pool,
     keys: &[AttemptKey],
+    policy: &LockoutPolicy,
     now: Millis,
+    mailed_code: bool,
 ) -> Result<Option<Millis>, StoreError> {
-    let mut latest = None;
+    let mut conn = pool.acquire().await.map_err(store_error)?;
+    Ok(locks(&mut conn, keys, policy, now)
+        .await?
+        .until(mailed_code))
+}
+
+/// The locks on a set of keys at one moment.
+struct Locks {
+    /// The latest timed lock still in force.
+    timed: Option<Millis>,
+    /// An account key is past the consecutive-failure limit.
+    past_limit: bool,
+}
+
+impl Locks {
+    /// What refuses an attempt: a timed lock always, the consecutive limit unless the
+    /// attempt carries a mailed code.
+    fn until(&self, mailed_code: bool) -> Option<Millis> {
+        if self.past_limit && !mailed_code {
+            Some(Millis::MAX)
+        } else {
+            self.timed
+        }
+    }
+}
+
+async fn locks(
+    conn: &mut Conn,
+    keys: &[AttemptKey],
+    policy: &LockoutPolicy,
+    now: Millis,
+) -> Result<Locks, StoreError> {
+    let mut locks = Locks {
+        timed: None,
+        past_limit: false,
+    };
     for key in keys {
         let until: Option<Millis> =
             sqlx::query_scalar("SELECT until FROM lockouts WHERE key = $1 AND until > $2")
                 .bind(key.stored())
                 .bind(now)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *conn)
                 .await
                 .map_err(store_error)?;
-        latest = latest.max(until);
+        locks.timed = locks.timed.max(until);
+        if key.is_account() {
+            let streak: Option<i64> =
+                sqlx::query_scalar("SELECT failures FROM attempt_streaks WHERE key = $1")
+                    .bind(key.stored())
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(store_error)?;
+            locks.past_limit |=
+                streak.is_some_and(|n| n >= i64::from(policy.account_consecutive_limit));
+        }
     }
-    Ok(latest)
+    Ok(locks)
 }
 
 /// See [`claimd_core::Store::reserve_attempt`]. Runs inside the caller's write transaction,
@@ -38,22 +85,13 @@ pub(super) async fn reserve(
     keys: &[AttemptKey],
     policy: &LockoutPolicy,
     now: Millis,
+    mailed_code: bool,
 ) -> Result<Reservation, StoreError> {
     // Attempts on one key are decided one after another, on every replica.
     let names: Vec<String> = keys.iter().map(|k| k.stored()).collect();
     super::db::lock(conn, &names).await?;
-    let mut locked = None;
-    for key in keys {
-        let until: Option<Millis> =
-            sqlx::query_scalar("SELECT until FROM lockouts WHERE key = $1 AND until > $2")
-                .bind(key.stored())
-                .bind(now)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(store_error)?;
-        locked = locked.max(until);
-    }
-    if let Some(until) = locked {
+    let locks = locks(conn, keys, policy, now).await?;
+    if let Some(until) = locks.until(mailed_code) {
         return Ok(Reservation::Locked { until });
     }
     let lost_before = now.saturating_sub(millis(policy.pending_for));
@@ -90,7 +128,10 @@ pub(super) async fn reserve(
         .map_err(store_error)?;
         rows.push((key.clone(), row));
     }
-    Ok(Reservation::Granted(AttemptTicket { rows }))
+    Ok(Reservation::Granted(AttemptTicket {
+        rows,
+        past_limit: locks.past_limit,
+    }))
 }
 
 /// See [`claimd_core::Store::fail_attempt`].
@@ -125,7 +166,7 @@ pub(super) async fn fail(
         .fetch_one(&mut *conn)
         .await
         .map_err(store_error)?;
-        let mut until = (failures >= i64::from(key.limit(policy)))
+        let until = (failures >= i64::from(key.limit(policy)))
             .then(|| now.saturating_add(millis(key.lock_for(policy))));
         if key.is_account() {
             let streak: i64 = sqlx::query_scalar(
@@ -137,8 +178,13 @@ pub(super) async fn fail(
             .fetch_one(&mut *conn)
             .await
             .map_err(store_error)?;
-            if streak >= i64::from(policy.account_consecutive_limit) {
-                until = Some(Millis::MAX);
+            // The consecutive limit is the streak itself, not a lock row: a reset with the
+            // mailed code still gets through it, under the windowed limits. Reported once.
+            if streak == i64::from(policy.account_consecutive_limit) {
+                locks.push(Lockout {
+                    key: key.clone(),
+                    until: Millis::MAX,
+                });
             }
         }
         let Some(until) = until else { continue };

@@ -228,9 +228,10 @@ macro_rules! impl_store_roles {
                 async fn locked_until(
                     &self,
                     keys: &[AttemptKey],
+                    policy: &LockoutPolicy,
                     now: Millis,
                 ) -> Result<Option<Millis>, StoreError> {
-                    attempts::locked_until(&self.pool, keys, now).await
+                    attempts::locked_until(&self.pool, keys, policy, now, false).await
                 }
 
                 async fn reserve_attempt(
@@ -238,14 +239,18 @@ macro_rules! impl_store_roles {
                     keys: &[AttemptKey],
                     policy: &LockoutPolicy,
                     now: Millis,
+                    mailed_code: bool,
                 ) -> Result<Reservation, StoreError> {
                     // A locked key is refused on a read, without the write lock: a locked-out script
                     // calling in a loop must not queue every other writer behind it.
-                    if let Some(until) = attempts::locked_until(&self.pool, keys, now).await? {
+                    if let Some(until) =
+                        attempts::locked_until(&self.pool, keys, policy, now, mailed_code).await?
+                    {
                         return Ok(Reservation::Locked { until });
                     }
                     let mut tx = self.write().await?;
-                    let reservation = attempts::reserve(&mut tx, keys, policy, now).await?;
+                    let reservation =
+                        attempts::reserve(&mut tx, keys, policy, now, mailed_code).await?;
                     tx.commit().await.map_err(store_error)?;
                     Ok(reservation)
                 }

@@ -29,7 +29,7 @@ pub async fn failures_lock_accounts_and_addresses(store: Arc<dyn Store>) {
     }
     assert_eq!(
         store
-            .locked_until(std::slice::from_ref(&account), T0 + 4)
+            .locked_until(std::slice::from_ref(&account), &policy, T0 + 4)
             .await
             .unwrap(),
         None
@@ -46,14 +46,14 @@ pub async fn failures_lock_accounts_and_addresses(store: Arc<dyn Store>) {
     let until = T0 + 4 + 15 * 60 * 1000;
     assert_eq!(
         store
-            .locked_until(std::slice::from_ref(&account), T0 + 5)
+            .locked_until(std::slice::from_ref(&account), &policy, T0 + 5)
             .await
             .unwrap(),
         Some(until)
     );
     assert_eq!(
         store
-            .locked_until(std::slice::from_ref(&account), until)
+            .locked_until(std::slice::from_ref(&account), &policy, until)
             .await
             .unwrap(),
         None,
@@ -65,7 +65,7 @@ pub async fn failures_lock_accounts_and_addresses(store: Arc<dyn Store>) {
     assert_eq!(locks.iter().map(|l| &l.key).collect::<Vec<_>>(), [&address]);
     assert!(
         store
-            .locked_until(&[other, address], T0 + 8)
+            .locked_until(&[other, address], &policy, T0 + 8)
             .await
             .unwrap()
             .is_some()
@@ -112,7 +112,7 @@ pub async fn old_and_cleared_failures_do_not_count(store: Arc<dyn Store>) {
     );
 }
 
-pub async fn endless_failures_lock_until_an_admin_acts(store: Arc<dyn Store>) {
+pub async fn endless_failures_close_the_answers_until_a_code_or_an_admin(store: Arc<dyn Store>) {
     let policy = LockoutPolicy {
         account_consecutive_limit: 12,
         ..LockoutPolicy::default()
@@ -130,10 +130,54 @@ pub async fn endless_failures_lock_until_an_admin_acts(store: Arc<dyn Store>) {
     let year = 365 * 24 * hour;
     let keys = std::slice::from_ref(&key);
     assert_eq!(
-        store.locked_until(keys, T0 + year).await.unwrap(),
+        store.locked_until(keys, &policy, T0 + year).await.unwrap(),
         Some(i64::MAX)
     );
-    // An administrator's unlock does, and the count starts again from zero.
+    // A reset carrying the mailed code is still judged, told that only the code may open
+    // it, and the windowed limit still holds for it: five more failures lock it for a while.
+    for i in 0..5 {
+        let now = T0 + year + i;
+        let Reservation::Granted(ticket) = store
+            .reserve_attempt(keys, &policy, now, true)
+            .await
+            .unwrap()
+        else {
+            panic!("a reset with the code was refused past the limit");
+        };
+        assert!(ticket.past_limit);
+        store.fail_attempt(&ticket, &policy, now).await.unwrap();
+    }
+    assert!(matches!(
+        store.reserve_attempt(keys, &policy, T0 + year + 6, true).await.unwrap(),
+        Reservation::Locked { until } if until < i64::MAX
+    ));
+    let later = T0 + year + hour;
+    let Reservation::Granted(right) = store
+        .reserve_attempt(keys, &policy, later, true)
+        .await
+        .unwrap()
+    else {
+        panic!("the windowed lock did not end");
+    };
+    // The right code and answers reopen the account for plain attempts too.
+    store.give_back(&right, true).await.unwrap();
+    assert_eq!(
+        store.locked_until(keys, &policy, later).await.unwrap(),
+        None
+    );
+    for i in 0..11 {
+        fail(&*store, keys, &policy, later + (i + 1) * hour).await;
+    }
+    assert_eq!(
+        store
+            .locked_until(keys, &policy, later + 12 * hour)
+            .await
+            .unwrap(),
+        None,
+        "the count started again from zero"
+    );
+    fail(&*store, keys, &policy, later + 13 * hour).await;
+    // An administrator's unlock opens it too, and the count starts again from zero.
     assert!(
         store
             .unlock(
@@ -143,7 +187,10 @@ pub async fn endless_failures_lock_until_an_admin_acts(store: Arc<dyn Store>) {
             .await
             .unwrap()
     );
-    assert_eq!(store.locked_until(keys, T0 + year).await.unwrap(), None);
+    assert_eq!(
+        store.locked_until(keys, &policy, T0 + year).await.unwrap(),
+        None
+    );
     let again = fail(&*store, keys, &policy, T0 + year + 1).await;
     assert!(again.is_empty(), "{again:?}");
 }
@@ -158,7 +205,12 @@ pub async fn a_burst_of_reservations_is_judged_like_a_row(store: Arc<dyn Store>)
             let store = store.clone();
             let keys = [key.clone()];
             let policy = policy.clone();
-            tokio::spawn(async move { store.reserve_attempt(&keys, &policy, T0).await.unwrap() })
+            tokio::spawn(async move {
+                store
+                    .reserve_attempt(&keys, &policy, T0, false)
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut granted = Vec::new();
@@ -177,7 +229,7 @@ pub async fn a_burst_of_reservations_is_judged_like_a_row(store: Arc<dyn Store>)
     assert_eq!(locks.len(), 1, "the fifth failure locks: {locks:?}");
     assert!(matches!(
         store
-            .reserve_attempt(&[key], &policy, T0 + 2)
+            .reserve_attempt(&[key], &policy, T0 + 2, false)
             .await
             .unwrap(),
         Reservation::Locked { .. }
@@ -196,12 +248,18 @@ pub async fn a_given_back_attempt_leaves_nothing(store: Arc<dyn Store>) {
         assert!(fail(&*store, keys, &policy, T0 + i).await.is_empty());
     }
     // The fifth is not judged (say, the directory was down): given back, nothing counted.
-    let Reservation::Granted(fifth) = store.reserve_attempt(keys, &policy, T0 + 4).await.unwrap()
+    let Reservation::Granted(fifth) = store
+        .reserve_attempt(keys, &policy, T0 + 4, false)
+        .await
+        .unwrap()
     else {
         panic!("the fifth attempt is judged")
     };
     store.give_back(&fifth, false).await.unwrap();
-    assert_eq!(store.locked_until(keys, T0 + 5).await.unwrap(), None);
+    assert_eq!(
+        store.locked_until(keys, &policy, T0 + 5).await.unwrap(),
+        None
+    );
     // Still four failures in the window: the next one locks.
     assert_eq!(fail(&*store, keys, &policy, T0 + 6).await.len(), 1);
     // While locked, reservations are refused and count nothing: after the lock the
@@ -209,14 +267,17 @@ pub async fn a_given_back_attempt_leaves_nothing(store: Arc<dyn Store>) {
     for i in 0..10 {
         assert!(matches!(
             store
-                .reserve_attempt(keys, &policy, T0 + 7 + i)
+                .reserve_attempt(keys, &policy, T0 + 7 + i, false)
                 .await
                 .unwrap(),
             Reservation::Locked { .. }
         ));
     }
     let after = T0 + 6 + 15 * 60 * 1000;
-    assert_eq!(store.locked_until(keys, after).await.unwrap(), None);
+    assert_eq!(
+        store.locked_until(keys, &policy, after).await.unwrap(),
+        None
+    );
     let locks = fail(&*store, keys, &policy, after).await;
     assert_eq!(
         locks.iter().map(|l| l.until).collect::<Vec<_>>(),
@@ -238,7 +299,10 @@ pub async fn a_proven_secret_clears_the_account_not_the_address(store: Arc<dyn S
     for i in 0..4 {
         fail(&*store, &keys, &policy, T0 + i).await;
     }
-    let Reservation::Granted(right) = store.reserve_attempt(&keys, &policy, T0 + 4).await.unwrap()
+    let Reservation::Granted(right) = store
+        .reserve_attempt(&keys, &policy, T0 + 4, false)
+        .await
+        .unwrap()
     else {
         panic!("judged")
     };
@@ -277,14 +341,19 @@ pub async fn a_rate_counts_and_locks_over_its_own_window(store: Arc<dyn Store>) 
     let hour = 60 * minute;
     assert_eq!(
         store
-            .reserve_attempt(std::slice::from_ref(&offers), &policy, last + hour - 1)
+            .reserve_attempt(
+                std::slice::from_ref(&offers),
+                &policy,
+                last + hour - 1,
+                false
+            )
             .await
             .unwrap(),
         Reservation::Locked { until: last + hour }
     );
     assert!(matches!(
         store
-            .reserve_attempt(std::slice::from_ref(&offers), &policy, last + hour)
+            .reserve_attempt(std::slice::from_ref(&offers), &policy, last + hour, false)
             .await
             .unwrap(),
         Reservation::Granted(_)

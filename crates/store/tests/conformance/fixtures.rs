@@ -121,7 +121,11 @@ pub async fn fail(
     policy: &LockoutPolicy,
     now: i64,
 ) -> Vec<Lockout> {
-    match store.reserve_attempt(keys, policy, now).await.unwrap() {
+    match store
+        .reserve_attempt(keys, policy, now, false)
+        .await
+        .unwrap()
+    {
         Reservation::Granted(ticket) => store.fail_attempt(&ticket, policy, now).await.unwrap(),
         refused => panic!("not granted: {refused:?}"),
     }

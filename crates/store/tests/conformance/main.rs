@@ -34,7 +34,7 @@ macro_rules! conformance {
                 jobs::the_first_seal_key_s_fingerprint_is_kept,
                 attempts::failures_lock_accounts_and_addresses,
                 attempts::old_and_cleared_failures_do_not_count,
-                attempts::endless_failures_lock_until_an_admin_acts,
+                attempts::endless_failures_close_the_answers_until_a_code_or_an_admin,
                 attempts::a_burst_of_reservations_is_judged_like_a_row,
                 attempts::a_given_back_attempt_leaves_nothing,
                 attempts::a_proven_secret_clears_the_account_not_the_address,
