@@ -281,3 +281,32 @@ async fn endless_failures_leave_the_mailed_code_and_the_admin() {
     reset_ok(&mut client, reset("e77779", "")).await;
     assert!(app.can_login("e77779", NEW_PASSWORD));
 }
+
+/// Secure by default (nothing set in `[recovery]`): a person with a personal address on the
+/// roster resets only with the code mailed there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mailed_code_is_asked_by_default() {
+    let app = App::start().await;
+    let (ok, out) = import(
+        &app,
+        "employee_id,last_name,first_name,email,status,personal_email\n\
+         077777,Doe,Jane,jane.doe@district.example,active,jane@home.example\n",
+        &[],
+    );
+    assert!(ok, "{out}");
+    let mut client = app.client().await;
+    let reply = claim_ok(&mut client, jane()).await;
+    let op = reply.operation.unwrap().id;
+    assert_eq!(
+        settle(&mut client, &op).await.state(),
+        OperationState::Succeeded
+    );
+    let code = verification_code(&app, "e77777", "jane@home.example").await;
+    let status = client
+        .complete_password_reset(reset("e77777", ""))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    reset_ok(&mut client, reset("e77777", &code)).await;
+    assert!(app.can_login("e77777", NEW_PASSWORD));
+}

@@ -97,9 +97,11 @@ pub struct RecoverySection {
 }
 
 impl Default for RecoverySection {
+    /// Secure by default: whoever has a personal address on the roster also needs the code
+    /// mailed there; people without one reset with their answers, audited `answers_only`.
     fn default() -> Self {
         Self {
-            second_factor: SecondFactor::Off,
+            second_factor: SecondFactor::PersonalEmail,
         }
     }
 }

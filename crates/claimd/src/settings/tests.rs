@@ -185,13 +185,20 @@ fn closed_sets_are_read_from_the_environment() {
             ("CLAIMD__DIRECTORY__FLAVOR", "active_directory"),
             ("CLAIMD__LOG__FORMAT", "json"),
             ("CLAIMD__ACCOUNTS__CLAIM_CODE", "required"),
-            ("CLAIMD__RECOVERY__SECOND_FACTOR", "personal_email"),
+            ("CLAIMD__RECOVERY__SECOND_FACTOR", "off"),
         ]),
     )
     .unwrap();
     assert_eq!(s.directory.flavor, claimd_ldap::Flavor::ActiveDirectory);
     assert_eq!(s.log.format, super::LogFormat::Json);
     assert_eq!(s.accounts.claim_code, super::ClaimCode::Required);
+    assert_eq!(s.recovery.second_factor, super::SecondFactor::Off);
+}
+
+/// Secure by default: a reset needs the mailed code wherever the roster has an address.
+#[test]
+fn the_second_factor_is_on_by_default() {
+    let s = Settings::load(None, env(&[])).unwrap();
     assert_eq!(s.recovery.second_factor, super::SecondFactor::PersonalEmail);
 }
 
