@@ -14,6 +14,7 @@ mod client;
 mod code_pages;
 mod codes;
 mod faults;
+mod flood;
 mod harness;
 mod keyboard;
 mod lifecycle;

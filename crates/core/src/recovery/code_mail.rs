@@ -7,10 +7,11 @@
 //! Offers are also limited per client address, counted in the store (so one quota holds for
 //! the district however many replicas run) by the draining task, off the request path (so
 //! the limit itself tells a caller nothing): one script cannot make the district mail every
-//! employee's personal address.
+//! employee's personal address. The queue itself gives each client network only a few
+//! places, so a flood from one network never crowds out anyone else's code.
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     net::IpAddr,
     sync::{Arc, Mutex, PoisonError},
 };
@@ -22,12 +23,18 @@ use tracing::{error, info, warn};
 use crate::{
     Email, EmployeeId, MailWriter, Sealer, Username, attempts, codes,
     store::{
-        AuditAction, AuditEvent, AuditOutcome, FlowStore, LockoutPolicy, Reservation, now_millis,
+        AttemptKey, AuditAction, AuditEvent, AuditOutcome, FlowStore, LockoutPolicy, Reservation,
+        now_millis,
     },
 };
 
 /// Accounts waiting for a code at most: more are dropped (the person asks again).
-const WAITING: usize = 64;
+const WAITING: usize = 1024;
+/// Accounts waiting for a code asked from one client network (an IPv4 address, an IPv6 /64)
+/// at most: a flood from one network, with however many names, holds only these places, so
+/// everyone else's code still gets through (the network's store quota, 20 an hour, then
+/// drops its offers one by one without mailing).
+const WAITING_PER_NETWORK: usize = 4;
 
 /// One account to send a code to, and who asked.
 struct Wanted {
@@ -52,7 +59,7 @@ struct Parts {
 /// The queue of accounts to send a verification code to.
 pub(crate) struct CodeMail {
     /// Accounts offered and not yet handled: one code per burst of requests.
-    waiting: Arc<Mutex<HashSet<Username>>>,
+    waiting: Arc<Mutex<Waiting>>,
     queue: mpsc::Sender<Wanted>,
     /// The worker that drains the queue, until someone takes it to run it.
     worker: Mutex<Option<CodeWorker>>,
@@ -63,7 +70,7 @@ pub(crate) struct CodeMail {
 /// bounded one: past that they are dropped), and no code is sent.
 pub struct CodeWorker {
     parts: Arc<Parts>,
-    waiting: Arc<Mutex<HashSet<Username>>>,
+    waiting: Arc<Mutex<Waiting>>,
     queue: mpsc::Receiver<Wanted>,
 }
 
@@ -86,7 +93,7 @@ impl CodeMail {
         limits: LockoutPolicy,
     ) -> Self {
         let (tx, rx) = mpsc::channel(WAITING);
-        let waiting = Arc::<Mutex<HashSet<Username>>>::default();
+        let waiting = Arc::<Mutex<Waiting>>::default();
         let worker = CodeWorker {
             parts: Arc::new(Parts {
                 store,
@@ -121,11 +128,9 @@ impl CodeMail {
         to: Email,
         client: Option<IpAddr>,
     ) {
-        {
-            let mut waiting = lock(&self.waiting);
-            if waiting.len() >= WAITING || !waiting.insert(username.clone()) {
-                return;
-            }
+        let network = client.map(|ip| AttemptKey::CodeOffer(ip).stored());
+        if !lock(&self.waiting).admit(&username, network.as_deref()) {
+            return;
         }
         let wanted = Wanted {
             username: username.clone(),
@@ -135,7 +140,48 @@ impl CodeMail {
         };
         if self.queue.try_send(wanted).is_err() {
             warn!("verification code not sent: too many are waiting");
-            lock(&self.waiting).remove(&username);
+            lock(&self.waiting).release(&username, network.as_deref());
+        }
+    }
+}
+
+/// Who waits for a code: each account once, each client network a few times.
+#[derive(Debug, Default)]
+struct Waiting {
+    accounts: HashSet<Username>,
+    per_network: HashMap<String, usize>,
+}
+
+impl Waiting {
+    /// Takes a place for `username` asked from `network`; false when it already waits, the
+    /// network holds its share, or every place is taken.
+    fn admit(&mut self, username: &Username, network: Option<&str>) -> bool {
+        if self.accounts.len() >= WAITING || self.accounts.contains(username) {
+            return false;
+        }
+        if let Some(network) = network {
+            let held = self.per_network.entry(network.to_owned()).or_default();
+            if *held >= WAITING_PER_NETWORK {
+                return false;
+            }
+            *held += 1;
+        }
+        self.accounts.insert(username.clone());
+        true
+    }
+
+    /// Gives the place back once the account is handled.
+    fn release(&mut self, username: &Username, network: Option<&str>) {
+        if !self.accounts.remove(username) {
+            return;
+        }
+        if let Some(network) = network
+            && let Some(held) = self.per_network.get_mut(network)
+        {
+            *held -= 1;
+            if *held == 0 {
+                self.per_network.remove(network);
+            }
         }
     }
 }
@@ -155,11 +201,12 @@ impl CodeWorker {
                 },
             };
             let username = wanted.username.clone();
+            let network = wanted.client.map(|ip| AttemptKey::CodeOffer(ip).stored());
             let parts = self.parts.clone();
             if let Err(e) = tokio::spawn(async move { send(&parts, &wanted).await }).await {
                 error!(%username, error = %e, "sending a verification code failed");
             }
-            lock(&self.waiting).remove(&username);
+            lock(&self.waiting).release(&username, network.as_deref());
         }
         info!("verification code worker stopped");
     }
@@ -240,5 +287,38 @@ async fn send(parts: &Parts, wanted: &Wanted) {
             "verification code not sent: one was sent minutes ago, or the most allowed are live or were sent today"
         ),
         Err(e) => warn!(%username, error = %e, "verification code not stored"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(i: usize) -> Username {
+        Username::parse(&format!("e{i}")).unwrap()
+    }
+
+    #[test]
+    fn one_network_holds_a_few_places_and_others_still_get_in() {
+        let mut waiting = Waiting::default();
+        let flood = Some("code_offer:2001:db8:1:2::/64");
+        let admitted = (0..1000)
+            .filter(|&i| waiting.admit(&name(i), flood))
+            .count();
+        assert_eq!(admitted, WAITING_PER_NETWORK);
+        assert!(waiting.admit(&name(5000), Some("code_offer:198.51.100.7")));
+        assert!(
+            !waiting.admit(&name(5000), Some("code_offer:198.51.100.8")),
+            "once"
+        );
+        waiting.release(&name(0), flood);
+        assert!(
+            waiting.admit(&name(77), flood),
+            "a place given back is free again"
+        );
+        for i in 0..WAITING {
+            waiting.release(&name(i), flood);
+        }
+        assert!(waiting.per_network.len() <= 2);
     }
 }
