@@ -73,6 +73,52 @@ async fn open_watches_are_bounded_by_max_watches() {
     }
 }
 
+fn from<T>(address: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("x-forwarded-for", address.parse().unwrap());
+    request
+}
+
+/// With `limits.max_watches_per_client = 2`, one client network (here an IPv6 /64 named by
+/// the trusted proxy) holds two watches and no more, while another client still opens one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_cannot_hold_every_watch() {
+    let app = App::start_with(&[
+        ("CLAIMD__LIMITS__MAX_WATCHES_PER_CLIENT", "2"),
+        ("CLAIMD__GRPC__TRUSTED_PROXIES", "127.0.0.1"),
+    ])
+    .await;
+    app.slapd.pause();
+    let mut client = app.client().await;
+    let id = client
+        .claim_account(from("198.51.100.7", jane()))
+        .await
+        .unwrap()
+        .into_inner()
+        .operation
+        .unwrap()
+        .id;
+    let watch = WatchOperationRequest { id: id.clone() };
+    let mut held = Vec::new();
+    for address in ["2001:db8:1:2::1", "2001:db8:1:2::2"] {
+        let stream = client.watch_operation(from(address, watch.clone())).await;
+        held.push(stream.unwrap().into_inner());
+    }
+    let status = client
+        .watch_operation(from("2001:db8:1:2::3", watch.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    let other = client
+        .watch_operation(from("198.51.100.7", watch))
+        .await
+        .unwrap();
+    drop((held, other));
+    app.slapd.unpause();
+}
+
 /// With `limits.max_calls_per_connection = 1`, a second call on a connection waits for the
 /// first to end, while a call on another connection does not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,6 +15,7 @@ mod deadline;
 mod server;
 mod service;
 pub mod status;
+mod watch;
 
 pub use claimd_core::client_address::{ClientAddressError, ClientAddressPolicy};
 pub use client::{Remote, RemoteError, RemoteSettings};

@@ -42,6 +42,8 @@ pub struct GrpcSettings {
     pub clients: ClientAddressPolicy,
     /// Open `WatchOperation` streams at most; more are refused with RESOURCE_EXHAUSTED.
     pub max_watches: usize,
+    /// Open `WatchOperation` streams from one client network (IPv4 address, IPv6 /64).
+    pub max_watches_per_client: usize,
     /// Calls in flight on one connection at most; more wait.
     pub max_calls_per_connection: usize,
     /// A call still running after this is ended with DEADLINE_EXCEEDED (watches excepted).
@@ -59,6 +61,7 @@ impl Default for GrpcSettings {
             tls: None,
             clients: ClientAddressPolicy::default(),
             max_watches: 1000,
+            max_watches_per_client: 100,
             max_calls_per_connection: 32,
             request_timeout: Duration::from_secs(30),
             support: None,
@@ -139,6 +142,7 @@ pub async fn serve(
         settings.clients,
         drain,
         settings.max_watches,
+        settings.max_watches_per_client,
     );
     // Bounded per connection (calls in flight, HTTP/2 streams, pending resets) and in time;
     // keepalives find dead peers so their streams are freed.

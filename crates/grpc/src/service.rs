@@ -2,7 +2,6 @@
 
 use std::{
     pin::Pin,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -18,15 +17,15 @@ use claimd_api::v1::{
 use claimd_core::{AccountFlows, Error, InProcess};
 use futures::Stream;
 use std::net::IpAddr;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use tracing::{Instrument, field, info, instrument, warn};
 
-use claimd_core::client_address::ClientAddressPolicy;
+use claimd_core::client_address::{ClientAddressError, ClientAddressPolicy};
 
-use crate::{convert, deadline::deadline, status::to_status};
+use crate::{convert, deadline::deadline, status::to_status, watch::Watches};
 
 /// When a busy watch is told to retry.
 const WATCH_RETRY: Duration = Duration::from_secs(1);
@@ -51,24 +50,25 @@ pub struct AccountApi {
     flows: InProcess,
     clients: ClientAddressPolicy,
     drain: Drain,
-    /// One permit per open watch.
-    watches: Arc<Semaphore>,
+    /// The places for open watches, for the server and for each client network.
+    watches: Watches,
 }
 
 impl AccountApi {
-    /// Handlers over `flows`; at most `max_watches` watches are open at once, and they end
-    /// as `drain` says.
+    /// Handlers over `flows`; at most `max_watches` watches are open at once
+    /// (`max_watches_per_client` from one client network), and they end as `drain` says.
     pub fn new(
         flows: InProcess,
         clients: ClientAddressPolicy,
         drain: Drain,
         max_watches: usize,
+        max_watches_per_client: usize,
     ) -> Self {
         Self {
             flows,
             clients,
             drain,
-            watches: Arc::new(Semaphore::new(max_watches)),
+            watches: Watches::new(max_watches, max_watches_per_client),
         }
     }
 
@@ -98,6 +98,16 @@ impl AccountApi {
     /// The client's address; a trusted proxy that does not say who its client is gets
     /// INVALID_ARGUMENT naming the header.
     fn client<T>(&self, request: &Request<T>) -> Result<Option<std::net::IpAddr>, Status> {
+        self.client_address(request).map_err(|e| {
+            warn!(error = %e, "request from a trusted proxy refused");
+            Status::invalid_argument(e.to_string())
+        })
+    }
+
+    fn client_address<T>(
+        &self,
+        request: &Request<T>,
+    ) -> Result<Option<IpAddr>, ClientAddressError> {
         let forwarded = request
             .metadata()
             .get_all("x-forwarded-for")
@@ -105,10 +115,6 @@ impl AccountApi {
             .map(|v| v.to_str().ok());
         self.clients
             .client(request.remote_addr().map(|a| a.ip()), forwarded)
-            .map_err(|e| {
-                warn!(error = %e, "request from a trusted proxy refused");
-                Status::invalid_argument(e.to_string())
-            })
     }
 }
 
@@ -309,9 +315,15 @@ impl AccountService for AccountApi {
         &self,
         request: Request<WatchOperationRequest>,
     ) -> Result<Response<Self::WatchOperationStream>, Status> {
+        // A trusted proxy's own watches (the DMZ portal following a claim it sent) name no
+        // visitor: they count against the server's bound only.
+        let client = match self.client_address(&request) {
+            Err(ClientAddressError::Missing) => None,
+            _ => self.client(&request)?,
+        };
         let id = request.into_inner().id;
         // Each watch holds a task and a channel: bounded, and refused cheaply past the bound.
-        let Ok(permit) = self.watches.clone().try_acquire_owned() else {
+        let Some(permit) = self.watches.open(client) else {
             metrics::counter!("claimd_rpc_requests_total", "rpc" => "WatchOperation", "outcome" => "busy")
                 .increment(1);
             return Err(to_status(Error::Busy {

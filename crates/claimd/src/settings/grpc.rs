@@ -50,6 +50,8 @@ pub struct LimitsSection {
     pub cpu_max_wait_ms: u64,
     /// Open `WatchOperation` streams; more are refused.
     pub max_watches: usize,
+    /// Open `WatchOperation` streams from one client network; more are refused.
+    pub max_watches_per_client: usize,
     /// Calls in flight on one connection.
     pub max_calls_per_connection: usize,
     /// A unary call taking longer is ended (DEADLINE_EXCEEDED).
@@ -64,6 +66,7 @@ impl Default for LimitsSection {
             cpu_queue: d.queue,
             cpu_max_wait_ms: u64::try_from(d.max_wait.as_millis()).unwrap_or(u64::MAX),
             max_watches: 1000,
+            max_watches_per_client: 100,
             max_calls_per_connection: 32,
             request_timeout_secs: 30,
         }
@@ -75,6 +78,7 @@ impl Default for LimitsSection {
 pub(super) struct Limits {
     pub admission: AdmissionPolicy,
     max_watches: usize,
+    max_watches_per_client: usize,
     max_calls_per_connection: usize,
     request_timeout: Duration,
 }
@@ -125,6 +129,7 @@ impl Settings {
                     local_proxy: false,
                 },
                 max_watches: limits.max_watches,
+                max_watches_per_client: limits.max_watches_per_client,
                 max_calls_per_connection: limits.max_calls_per_connection,
                 request_timeout: limits.request_timeout,
                 support,
@@ -173,6 +178,10 @@ impl Settings {
         p.at_least_one("limits.cpu_max_wait_ms", l.cpu_max_wait_ms);
         p.at_least_one("limits.max_watches", l.max_watches as u64);
         p.at_least_one(
+            "limits.max_watches_per_client",
+            l.max_watches_per_client as u64,
+        );
+        p.at_least_one(
             "limits.max_calls_per_connection",
             l.max_calls_per_connection as u64,
         );
@@ -184,6 +193,7 @@ impl Settings {
                 max_wait: Duration::from_millis(l.cpu_max_wait_ms),
             },
             max_watches: l.max_watches,
+            max_watches_per_client: l.max_watches_per_client,
             max_calls_per_connection: l.max_calls_per_connection,
             request_timeout: Duration::from_secs(l.request_timeout_secs),
         }
