@@ -549,6 +549,46 @@ async fn over_https_cookies_are_host_only_and_secure() {
     assert_eq!(status, 413);
 }
 
+/// Behind the reverse proxy on this host that terminates TLS (no `public_url` set), the
+/// proxy's `X-Forwarded-Proto: https` turns on HSTS and `__Host-` `Secure` cookies; from a
+/// peer that is not a proxy the same header is the visitor's claim and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_proxy_saying_https_makes_cookies_secure() {
+    let app = App::with_portal().await;
+    let cookies = |headers: &[(String, String)]| -> Vec<String> {
+        headers
+            .iter()
+            .filter(|(k, _)| k == "set-cookie")
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let proto = "X-Forwarded-For: 198.51.100.23\r\nX-Forwarded-Proto: https\r\n";
+    let (status, headers, _) = get_with(&app.portal_listen, "/claim?lang=en", proto);
+    assert_eq!(status, 200);
+    assert_eq!(
+        header(&headers, "strict-transport-security"),
+        Some("max-age=31536000")
+    );
+    let secure = cookies(&headers);
+    assert_eq!(secure.len(), 2, "{secure:?}");
+    assert!(
+        secure
+            .iter()
+            .all(|c| c.starts_with("__Host-") && c.contains("; Secure")),
+        "{secure:?}"
+    );
+    let (_, headers, _) = get(&app.portal_listen, "/claim?lang=en");
+    assert!(header(&headers, "strict-transport-security").is_none());
+    assert!(cookies(&headers).iter().all(|c| !c.starts_with("__Host-")));
+
+    // Pages listening on loopback with a proxy listed elsewhere: this loopback peer is no
+    // proxy, and its header is not believed.
+    let app = App::with_portal_and(&[("CLAIMD__PORTAL__TRUSTED_PROXIES", "192.0.2.80")]).await;
+    let (_, headers, _) = get_with(&app.portal_listen, "/claim?lang=en", proto);
+    assert!(header(&headers, "strict-transport-security").is_none());
+    assert!(cookies(&headers).iter().all(|c| !c.contains("Secure")));
+}
+
 /// A claim the directory refuses, followed in Spanish: the finish page gives the directory's
 /// reason in Spanish, not in English.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -68,6 +68,13 @@ impl ClientAddressPolicy {
         Err(ClientAddressError::Missing)
     }
 
+    /// Whether `peer` is a proxy whose word about its clients is believed (a listed proxy,
+    /// or the local reverse proxy): its `x-forwarded-proto` too.
+    pub fn speaks_for_clients(&self, peer: IpAddr) -> bool {
+        let peer = canonical(peer);
+        self.is_trusted(peer) || (self.local_proxy && peer.is_loopback())
+    }
+
     fn is_trusted(&self, ip: IpAddr) -> bool {
         self.trusted_proxies.iter().any(|p| canonical(*p) == ip)
     }

@@ -2,12 +2,14 @@
 //! file, no inline script or style, nothing from elsewhere), no framing, no referrer, nothing
 //! cached (forms and results carry personal data), no MIME sniffing; and, when the pages are
 //! public over HTTPS, HSTS and `__Host-` cookies (`Secure`, this host only, whole site), which
-//! a sibling subdomain cannot plant: a cookie without the prefix is not believed then.
+//! a sibling subdomain cannot plant: a cookie without the prefix is not believed then. The
+//! pages are public over HTTPS when `portal.public_url` says so, or when the trusted reverse
+//! proxy in front says `X-Forwarded-Proto: https` (it terminates TLS for them).
 
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
-    extract::{Request, State},
+    extract::{ConnectInfo, Request, State},
     http::{HeaderMap, HeaderValue, header},
     middleware::Next,
     response::Response,
@@ -26,7 +28,8 @@ pub(crate) async fn secure(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let https = portal.settings.public_url.starts_with("https://");
+    let https =
+        portal.settings.public_url.starts_with("https://") || behind_https(&portal, &request);
     if https {
         only_host_cookies(request.headers_mut());
     }
@@ -59,6 +62,23 @@ pub(crate) async fn secure(
         }
     }
     response
+}
+
+/// A trusted proxy brought the request over HTTPS: its `X-Forwarded-Proto` (the last one, the
+/// nearest proxy's) says `https`. From anyone else the header is the visitor's own claim.
+fn behind_https(portal: &Portal, request: &Request) -> bool {
+    let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() else {
+        return false;
+    };
+    portal.settings.clients.speaks_for_clients(peer.ip())
+        && request
+            .headers()
+            .get_all("x-forwarded-proto")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
 
 /// The request's cookies as the pages read them: only `__Host-` ones, under their plain

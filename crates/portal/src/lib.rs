@@ -46,7 +46,8 @@ pub struct PortalSettings {
     pub knowledge_base_url: String,
     /// The support phone number.
     pub support_phone: String,
-    /// The pages' public address; `https://…` turns on HSTS and `Secure` cookies.
+    /// The pages' public address; `https://…` turns on HSTS and `Secure` cookies (so does a
+    /// trusted proxy's `X-Forwarded-Proto: https`).
     pub public_url: String,
     /// The reverse proxies whose `X-Forwarded-For` names the browser.
     pub clients: claimd_core::client_address::ClientAddressPolicy,
