@@ -481,7 +481,8 @@ async fn new_answers_replace_the_old_ones_at_the_next_reset() {
         .into_inner()
         .questions;
     let ids: Vec<&str> = questions.iter().map(|q| q.id.as_str()).collect();
-    assert_eq!(ids, ["first-job", "oldest-cousin", "first-concert"]);
+    // In the pool's order, not the order they were chosen in.
+    assert_eq!(ids, ["first-job", "first-concert", "oldest-cousin"]);
     let old = client
         .complete_password_reset(reset("e77777", right_answers(), NEW_PASSWORD))
         .await
@@ -639,4 +640,54 @@ async fn oversized_proofs_codes_and_question_ids_are_field_errors() {
         field_and_reason(status),
         ("answers[0].question_id".into(), "TOO_LONG".into())
     );
+}
+
+/// BeginPasswordReset lists a real account's questions in the pool's order, whatever order
+/// they were chosen in, as it lists an unknown name's decoys: the order tells nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn questions_come_in_the_pool_s_order_real_or_decoy() {
+    let app = App::start().await;
+    let mut client = app.client().await;
+    let chosen = answers(&[
+        ("first-car", "Ford Focus"),
+        ("birth-city", "Jonesboro"),
+        ("first-pet", "Rex the Dog"),
+    ]);
+    let reply = claim_ok(
+        &mut client,
+        claimd_api::v1::ClaimAccountRequest {
+            answers: chosen,
+            ..jane()
+        },
+    )
+    .await;
+    settle(&mut client, &reply.operation.unwrap().id).await;
+    let pool: Vec<String> = client
+        .list_challenge_questions(claimd_api::v1::ListChallengeQuestionsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .questions
+        .into_iter()
+        .map(|q| q.id)
+        .collect();
+    let place = |id: &String| pool.iter().position(|p| p == id).unwrap();
+    for username in ["e77777", "e424242", "e31337", "e900001", "e55555", "e12345"] {
+        let ids: Vec<String> = client
+            .begin_password_reset(BeginPasswordResetRequest {
+                username: username.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .questions
+            .into_iter()
+            .map(|q| q.id)
+            .collect();
+        assert_eq!(ids.len(), 3);
+        assert!(
+            ids.windows(2).all(|w| place(&w[0]) < place(&w[1])),
+            "{username}: {ids:?} not in the pool's order {pool:?}"
+        );
+    }
 }

@@ -107,6 +107,14 @@ impl QuestionPool {
     pub fn get(&self, id: &str) -> Option<&Question> {
         self.questions.iter().find(|q| q.id == id)
     }
+
+    /// Where a question stands in the pool; after every pooled one when it left the pool.
+    pub fn position(&self, id: &str) -> usize {
+        self.questions
+            .iter()
+            .position(|q| q.id == id)
+            .unwrap_or(self.questions.len())
+    }
 }
 
 impl Default for QuestionPool {

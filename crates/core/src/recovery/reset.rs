@@ -48,10 +48,10 @@ impl Accounts {
                 client,
             );
         }
-        match claimed {
+        let mut questions = match claimed {
             // Worded as the pool words them today, like the decoys: a pool reworded since the
             // claim must not tell real accounts from unknown ones.
-            Some(claimed) if claimed.answers.len() == ANSWERS_REQUIRED => Ok(claimed
+            Some(claimed) if claimed.answers.len() == ANSWERS_REQUIRED => claimed
                 .answers
                 .into_iter()
                 .map(|a| match self.policy.questions.get(&a.question_id) {
@@ -61,9 +61,13 @@ impl Accounts {
                         text: a.question_text,
                     },
                 })
-                .collect()),
-            _ => Ok(decoys),
-        }
+                .collect(),
+            _ => decoys,
+        };
+        // In the pool's order, real or decoy: the order people chose theirs in (often the
+        // pool's own) must not tell them from the decoys' draw.
+        questions.sort_by_key(|q| self.policy.questions.position(&q.id));
+        Ok(questions)
     }
 
     /// Three questions from the pool picked by a keyed hash of the username.
