@@ -556,6 +556,64 @@ questions = [
     assert_eq!(mine, decoys);
 }
 
+/// A question taken out of the pool after people answered it is still shown to them (they
+/// must answer it); unknown names' decoys are drawn from it too, so seeing it does not tell a
+/// real account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retired_question_is_shown_for_unknown_names_too() {
+    let (mut app, _) = claimed().await;
+    app.stop_with(nix::sys::signal::Signal::SIGTERM);
+    let mut config = std::fs::read_to_string(app.claimd.config_path()).unwrap();
+    config.push_str(
+        r#"
+[challenge]
+questions = [
+  { id = "first-pet", text = "What was the name of your first pet?" },
+  { id = "birth-city", text = "In what city or town were you born?" },
+  { id = "first-job", text = "What was your first job?" },
+]
+"#,
+    );
+    app.claimd.write_config(&config);
+    app.launch().await;
+    let client = app.client().await;
+    let questions = |username: String| {
+        let mut client = client.clone();
+        async move {
+            client
+                .begin_password_reset(BeginPasswordResetRequest { username })
+                .await
+                .unwrap()
+                .into_inner()
+                .questions
+        }
+    };
+    let retired = "What was the make and model of your first car?";
+    let mine = questions("e77777".into()).await;
+    assert!(
+        mine.iter()
+            .any(|q| q.id == "first-car" && q.text == retired),
+        "{mine:?}"
+    );
+    let mut shown = 0;
+    for n in 0..20 {
+        let decoys = questions(format!("e5{n:05}")).await;
+        assert_eq!(decoys.len(), 3);
+        for q in &decoys {
+            assert!(
+                ["first-pet", "birth-city", "first-job", "first-car"].contains(&q.id.as_str()),
+                "{decoys:?}"
+            );
+        }
+        shown += usize::from(
+            decoys
+                .iter()
+                .any(|q| q.id == "first-car" && q.text == retired),
+        );
+    }
+    assert!(shown > 0, "no unknown name was shown the retired question");
+}
+
 /// One address is sent its username at most three times an hour, however often it is asked
 /// (the reply stays the same): the fourth and fifth requests are audited as throttled and
 /// mail nothing.

@@ -62,6 +62,9 @@ pub struct Accounts {
     pub(crate) dummy_hash: String,
     /// How long the directory's password checks take, for names it is not asked about.
     pub(crate) bind_time: BindTime,
+    /// Questions people answered that have since left the pool, read once: decoys are drawn
+    /// from them too, so showing one does not tell a real account.
+    pub(crate) retired_questions: tokio::sync::OnceCell<Vec<crate::Question>>,
 }
 
 impl fmt::Debug for Accounts {
@@ -97,6 +100,7 @@ impl Accounts {
             cpu: deps.cpu,
             dummy_hash,
             bind_time: BindTime::new(),
+            retired_questions: tokio::sync::OnceCell::new(),
         })
     }
 

@@ -35,7 +35,7 @@ impl Accounts {
         client: Option<std::net::IpAddr>,
     ) -> Result<Vec<Question>, Error> {
         // Both paths do the same work: one store query and the decoy computation.
-        let decoys = self.decoys(&username);
+        let decoys = self.decoys(&username).await?;
         let claimed = self.store.claimed_account(&username).await?;
         if self.policy.second_factor
             && let Some(claimed) = &claimed
@@ -70,23 +70,39 @@ impl Accounts {
         Ok(questions)
     }
 
-    /// Three questions from the pool picked by a keyed hash of the username.
-    fn decoys(&self, username: &Username) -> Vec<Question> {
+    /// Three questions picked by a keyed hash of the username from the pool and the
+    /// questions real accounts still hold after they left it.
+    async fn decoys(&self, username: &Username) -> Result<Vec<Question>, Error> {
+        let retired = self
+            .retired_questions
+            .get_or_try_init(|| async {
+                let mut retired = self.store.answered_questions().await?;
+                retired.retain(|q| self.policy.questions.get(&q.id).is_none());
+                retired.dedup_by(|a, b| a.id == b.id);
+                Ok::<_, Error>(retired)
+            })
+            .await?;
         let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.decoy_key.as_slice())
             .expect("HMAC takes any key length");
         mac.update(username.as_str().as_bytes());
         let digest = mac.finalize().into_bytes();
-        let pool = self.policy.questions.questions();
+        let pool: Vec<&Question> = self
+            .policy
+            .questions
+            .questions()
+            .iter()
+            .chain(retired)
+            .collect();
         let mut order: Vec<usize> = (0..pool.len()).collect();
         for i in 0..ANSWERS_REQUIRED {
             let draw = usize::from(u16::from_be_bytes([digest[2 * i], digest[2 * i + 1]]));
             let j = i + draw % (order.len() - i);
             order.swap(i, j);
         }
-        order[..ANSWERS_REQUIRED]
+        Ok(order[..ANSWERS_REQUIRED]
             .iter()
             .map(|&i| pool[i].clone())
-            .collect()
+            .collect())
     }
 
     /// Forgot My Password, second step: checks the answers and queues the new password.

@@ -158,6 +158,10 @@ pub trait ClaimStore: Send + Sync + fmt::Debug {
     /// Every active claim whose roster entry has this email address.
     async fn claimed_accounts_by_email(&self, email: &Email) -> Result<Vec<Account>, StoreError>;
 
+    /// Every question the active claims' answers are for, each once, as worded when answered
+    /// (some may have left the pool since).
+    async fn answered_questions(&self) -> Result<Vec<crate::Question>, StoreError>;
+
     /// Queues a password job (see [`NewPasswordJob`]); false (nothing written) when the
     /// account is no longer managed: its claim released or the person terminated meanwhile.
     async fn insert_password_job(&self, job: NewPasswordJob) -> Result<bool, StoreError>;

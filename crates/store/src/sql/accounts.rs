@@ -98,6 +98,25 @@ pub(super) async fn by_username(
     }))
 }
 
+/// See [`claimd_core::store::ClaimStore::answered_questions`].
+pub(super) async fn answered_questions(
+    pool: &Pool,
+) -> Result<Vec<claimd_core::Question>, StoreError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT DISTINCT a.question_id, a.question_text
+         FROM challenge_answers a JOIN claims c ON c.id = a.claim_id
+         WHERE c.state = 'active'
+         ORDER BY a.question_id, a.question_text",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(store_error)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, text)| claimd_core::Question { id, text })
+        .collect())
+}
+
 pub(super) async fn by_email(pool: &Pool, email: &Email) -> Result<Vec<Account>, StoreError> {
     let rows: Vec<AccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{ACCOUNT_SELECT} AND r.email = $1 ORDER BY c.username"

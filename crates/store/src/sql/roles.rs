@@ -143,6 +143,10 @@ macro_rules! impl_store_roles {
                     accounts::by_email(&self.pool, email).await
                 }
 
+                async fn answered_questions(&self) -> Result<Vec<claimd_core::Question>, StoreError> {
+                    accounts::answered_questions(&self.pool).await
+                }
+
                 async fn insert_password_job(&self, job: NewPasswordJob) -> Result<bool, StoreError> {
                     let mut tx = self.write().await?;
                     if !accounts::insert_password_job(&mut tx, &job).await? {
