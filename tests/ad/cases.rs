@@ -469,6 +469,42 @@ pub async fn a_preprovisioned_account_with_another_username_is_left_alone(dc: &m
     assert!(!dc.can_bind("jother@district.example", GOOD));
 }
 
+/// A privileged account (`adminCount = 1`, which AD sets on protected groups' members) that
+/// carries an employee's ID is never claimed: the claim fails readably and the account is
+/// untouched.
+pub async fn a_privileged_account_is_never_claimed(dc: &mut SambaDc) {
+    let dn = format!("CN=Pat Admin,{}", SambaDc::USERS_BASE_DN);
+    dc.ldapmodify(&format!(
+        "dn: {dn}\nchangetype: add\nobjectClass: user\nsAMAccountName: e5090\n\
+         userPrincipalName: e5090@{realm}\nemployeeID: 5090\nuserAccountControl: 514\n\
+         adminCount: 1\n",
+        realm = SambaDc::REALM
+    ));
+    let ad = Ad::new(
+        dc,
+        true,
+        "5090,Admin,Pat,pat.admin@district.example,active\n",
+    );
+    let mut client = ad.client().await;
+    let op = claim_settled(&mut client, claim(5090, "Admin", "Pat", GOOD)).await;
+    assert_eq!(op.state(), OperationState::Failed, "{op:?}");
+    assert_eq!(op.reason, claimd_core::reasons::ACCOUNT_PRIVILEGED);
+    let entry = dc.search(
+        "(employeeID=5090)",
+        &["userAccountControl", "pwdLastSet", "adminCount"],
+    );
+    assert_eq!(
+        attribute(&entry, "userAccountControl").as_deref(),
+        Some("514")
+    );
+    assert_eq!(
+        attribute(&entry, "pwdLastSet").as_deref(),
+        Some("0"),
+        "{entry}"
+    );
+    assert!(!dc.can_bind(&upn("e5090"), GOOD));
+}
+
 /// Two accounts carrying one employeeID: claimd guesses neither, says how many it found,
 /// and touches neither.
 pub async fn two_accounts_with_one_employee_id_are_both_left_alone(dc: &mut SambaDc) {

@@ -44,6 +44,7 @@ cases!(
     starttls_and_failover_reach_the_dc,
     check_config_refuses_plain_ldap,
     a_preprovisioned_account_with_another_username_is_left_alone,
+    a_privileged_account_is_never_claimed,
     two_accounts_with_one_employee_id_are_both_left_alone,
     a_twenty_character_username_is_created_and_twenty_one_refused,
     a_custom_upn_suffix_is_written_and_used_to_log_in,

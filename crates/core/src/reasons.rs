@@ -58,6 +58,11 @@ pub const ACCOUNT_USED: &str = "the directory's account for this employee has be
 /// AD: the pre-provisioned account has another sAMAccountName.
 pub const ACCOUNT_OTHER_USERNAME: &str = "the directory's account for this employee has another \
                                           username; ask the district's IT staff";
+/// AD: the account is privileged (`adminCount = 1`: a member of a protected group, now or
+/// before); claimd never sets its password or changes it.
+pub const ACCOUNT_PRIVILEGED: &str = "the directory's account for this employee is a \
+                                      privileged one, which claimd never changes; ask the \
+                                      district's IT staff";
 /// AD: several accounts carry the employee ID (`{n}`: how many).
 pub const SEVERAL_ACCOUNTS: &str =
     "the directory has {n} accounts for this employee ID; ask the district's IT staff";
@@ -114,6 +119,7 @@ pub const ALL: &[&str] = &[
     ENTRY_UNNUMBERED,
     ACCOUNT_USED,
     ACCOUNT_OTHER_USERNAME,
+    ACCOUNT_PRIVILEGED,
     SEVERAL_ACCOUNTS,
     NAME_TAKEN,
     PASSWORD_POLICY,

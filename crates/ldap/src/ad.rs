@@ -227,6 +227,7 @@ async fn find(
                 "sAMAccountName",
                 "pwdLastSet",
                 "lastLogonTimestamp",
+                "adminCount",
             ],
         )
         .await
@@ -236,6 +237,18 @@ async fn find(
     if users.len() > 1 {
         return Err(DirectoryError::Permanent {
             reason: reasons::with_number(reasons::SEVERAL_ACCOUNTS, users.len()),
+        });
+    }
+    // A privileged account (a protected group's member, now or before: AD sets adminCount)
+    // is never claimed, reset, renamed or disabled through claimd, whoever's employeeID it
+    // carries: a Domain Admin with an employee's ID must not become that employee's to claim.
+    if users
+        .first()
+        .and_then(|entry| entry.attrs.get("adminCount"))
+        .is_some_and(|values| values.iter().any(|v| v.trim() != "0"))
+    {
+        return Err(DirectoryError::Permanent {
+            reason: reasons::ACCOUNT_PRIVILEGED.into(),
         });
     }
     Ok(users.pop().map(|entry| {

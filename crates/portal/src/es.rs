@@ -437,6 +437,10 @@ pub(crate) static CATALOG: &[(&str, &str)] = &[
         "la cuenta del directorio para este empleado tiene otro nombre de usuario; consulte al personal de TI del distrito",
     ),
     (
+        "the directory's account for this employee is a privileged one, which claimd never changes; ask the district's IT staff",
+        "la cuenta del directorio para este empleado es una cuenta privilegiada, que claimd nunca modifica; consulte al personal de TI del distrito",
+    ),
+    (
         "the directory has {n} accounts for this employee ID; ask the district's IT staff",
         "el directorio tiene {n} cuentas para este número de empleado; consulte al personal de TI del distrito",
     ),
