@@ -97,6 +97,55 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// Places held per client network (an IPv4 address, an IPv6 /64: the attempt keys' rule), at
+/// most `max` each: so one client of a shared, bounded resource (open watches, the code queue)
+/// cannot hold it all.
+#[derive(Debug)]
+pub struct NetworkShares {
+    held: std::collections::HashMap<String, usize>,
+    max: usize,
+}
+
+impl NetworkShares {
+    /// At most `max` places per network.
+    pub fn new(max: usize) -> Self {
+        Self {
+            held: Default::default(),
+            max,
+        }
+    }
+
+    /// The network `ip` counts under.
+    pub fn network(ip: IpAddr) -> String {
+        crate::store::AttemptKey::Address(ip).stored()
+    }
+
+    /// Takes a place for `network`; false when it holds its share.
+    pub fn take(&mut self, network: &str) -> bool {
+        let held = self.held.entry(network.to_owned()).or_default();
+        if *held >= self.max {
+            return false;
+        }
+        *held += 1;
+        true
+    }
+
+    /// Gives back a place `take` gave `network`.
+    pub fn give_back(&mut self, network: &str) {
+        if let Some(held) = self.held.get_mut(network) {
+            *held -= 1;
+            if *held == 0 {
+                self.held.remove(network);
+            }
+        }
+    }
+
+    /// Whether no network holds a place.
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -98,10 +98,7 @@ impl AccountApi {
     /// The client's address; a trusted proxy that does not say who its client is gets
     /// INVALID_ARGUMENT naming the header.
     fn client<T>(&self, request: &Request<T>) -> Result<Option<std::net::IpAddr>, Status> {
-        self.client_address(request).map_err(|e| {
-            warn!(error = %e, "request from a trusted proxy refused");
-            Status::invalid_argument(e.to_string())
-        })
+        self.client_address(request).map_err(refused)
     }
 
     fn client_address<T>(
@@ -116,6 +113,12 @@ impl AccountApi {
         self.clients
             .client(request.remote_addr().map(|a| a.ip()), forwarded)
     }
+}
+
+/// A trusted proxy's request whose forwarded address is missing or malformed.
+fn refused(e: ClientAddressError) -> Status {
+    warn!(error = %e, "request from a trusted proxy refused");
+    Status::invalid_argument(e.to_string())
 }
 
 fn outcome<T>(result: &Result<T, Error>) -> &'static str {
@@ -319,7 +322,7 @@ impl AccountService for AccountApi {
         // visitor: they count against the server's bound only.
         let client = match self.client_address(&request) {
             Err(ClientAddressError::Missing) => None,
-            _ => self.client(&request)?,
+            other => other.map_err(refused)?,
         };
         let id = request.into_inner().id;
         // Each watch holds a task and a channel: bounded, and refused cheaply past the bound.

@@ -3,20 +3,18 @@
 //! so one client cannot hold them all and leave everyone else polling.
 
 use std::{
-    collections::HashMap,
     net::IpAddr,
     sync::{Arc, Mutex, PoisonError},
 };
 
-use claimd_core::store::AttemptKey;
+use claimd_core::client_address::NetworkShares;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The open watches, counted.
 #[derive(Debug)]
 pub(crate) struct Watches {
     total: Arc<Semaphore>,
-    per_client: Arc<Mutex<HashMap<String, usize>>>,
-    per_client_max: usize,
+    per_client: Arc<Mutex<NetworkShares>>,
 }
 
 /// One open watch's place, given back when dropped.
@@ -24,7 +22,7 @@ pub(crate) struct Watches {
 pub(crate) struct WatchPlace {
     _total: OwnedSemaphorePermit,
     client: Option<String>,
-    per_client: Arc<Mutex<HashMap<String, usize>>>,
+    per_client: Arc<Mutex<NetworkShares>>,
 }
 
 impl Watches {
@@ -32,31 +30,26 @@ impl Watches {
     pub(crate) fn new(max: usize, per_client_max: usize) -> Self {
         Self {
             total: Arc::new(Semaphore::new(max)),
-            per_client: Arc::default(),
-            per_client_max,
+            per_client: Arc::new(Mutex::new(NetworkShares::new(per_client_max))),
         }
     }
 
     /// A place for a watch from `client`, or `None` when the server's or the client's are
     /// all taken.
     pub(crate) fn open(&self, client: Option<IpAddr>) -> Option<WatchPlace> {
-        let network = client.map(|ip| AttemptKey::Address(ip).stored());
-        if let Some(network) = &network {
-            let mut held = self
-                .per_client
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            let count = held.entry(network.clone()).or_default();
-            if *count >= self.per_client_max {
-                return None;
-            }
-            *count += 1;
+        let network = client.map(NetworkShares::network);
+        if let Some(network) = &network
+            && !lock(&self.per_client).take(network)
+        {
+            return None;
         }
         let place = WatchPlace {
             _total: match self.total.clone().try_acquire_owned() {
                 Ok(permit) => permit,
                 Err(_) => {
-                    release(&self.per_client, network.as_deref());
+                    if let Some(network) = &network {
+                        lock(&self.per_client).give_back(network);
+                    }
                     return None;
                 }
             },
@@ -69,19 +62,14 @@ impl Watches {
 
 impl Drop for WatchPlace {
     fn drop(&mut self) {
-        release(&self.per_client, self.client.as_deref());
+        if let Some(network) = &self.client {
+            lock(&self.per_client).give_back(network);
+        }
     }
 }
 
-fn release(per_client: &Mutex<HashMap<String, usize>>, network: Option<&str>) {
-    let Some(network) = network else { return };
-    let mut held = per_client.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(count) = held.get_mut(network) {
-        *count -= 1;
-        if *count == 0 {
-            held.remove(network);
-        }
-    }
+fn lock(shares: &Mutex<NetworkShares>) -> std::sync::MutexGuard<'_, NetworkShares> {
+    shares.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -109,6 +97,6 @@ mod tests {
             "given back when closed"
         );
         drop(others);
-        assert!(watches.per_client.lock().unwrap().is_empty());
+        assert!(lock(&watches.per_client).is_empty());
     }
 }

@@ -11,7 +11,7 @@
 //! places, so a flood from one network never crowds out anyone else's code.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashSet,
     net::IpAddr,
     sync::{Arc, Mutex, PoisonError},
 };
@@ -21,10 +21,11 @@ use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 use crate::{
-    Email, EmployeeId, MailWriter, Sealer, Username, attempts, codes,
+    Email, EmployeeId, MailWriter, Sealer, Username, attempts,
+    client_address::NetworkShares,
+    codes,
     store::{
-        AttemptKey, AuditAction, AuditEvent, AuditOutcome, FlowStore, LockoutPolicy, Reservation,
-        now_millis,
+        AuditAction, AuditEvent, AuditOutcome, FlowStore, LockoutPolicy, Reservation, now_millis,
     },
 };
 
@@ -42,6 +43,8 @@ struct Wanted {
     employee_id: EmployeeId,
     to: Email,
     client: Option<IpAddr>,
+    /// The client's network, whose share of the queue this holds.
+    network: Option<String>,
 }
 
 /// What the draining task needs.
@@ -128,7 +131,7 @@ impl CodeMail {
         to: Email,
         client: Option<IpAddr>,
     ) {
-        let network = client.map(|ip| AttemptKey::CodeOffer(ip).stored());
+        let network = client.map(NetworkShares::network);
         if !lock(&self.waiting).admit(&username, network.as_deref()) {
             return;
         }
@@ -137,6 +140,7 @@ impl CodeMail {
             employee_id,
             to,
             client,
+            network: network.clone(),
         };
         if self.queue.try_send(wanted).is_err() {
             warn!("verification code not sent: too many are waiting");
@@ -146,10 +150,19 @@ impl CodeMail {
 }
 
 /// Who waits for a code: each account once, each client network a few times.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Waiting {
     accounts: HashSet<Username>,
-    per_network: HashMap<String, usize>,
+    per_network: NetworkShares,
+}
+
+impl Default for Waiting {
+    fn default() -> Self {
+        Self {
+            accounts: HashSet::new(),
+            per_network: NetworkShares::new(WAITING_PER_NETWORK),
+        }
+    }
 }
 
 impl Waiting {
@@ -159,12 +172,8 @@ impl Waiting {
         if self.accounts.len() >= WAITING || self.accounts.contains(username) {
             return false;
         }
-        if let Some(network) = network {
-            let held = self.per_network.entry(network.to_owned()).or_default();
-            if *held >= WAITING_PER_NETWORK {
-                return false;
-            }
-            *held += 1;
+        if network.is_some_and(|network| !self.per_network.take(network)) {
+            return false;
         }
         self.accounts.insert(username.clone());
         true
@@ -172,16 +181,10 @@ impl Waiting {
 
     /// Gives the place back once the account is handled.
     fn release(&mut self, username: &Username, network: Option<&str>) {
-        if !self.accounts.remove(username) {
-            return;
-        }
-        if let Some(network) = network
-            && let Some(held) = self.per_network.get_mut(network)
+        if self.accounts.remove(username)
+            && let Some(network) = network
         {
-            *held -= 1;
-            if *held == 0 {
-                self.per_network.remove(network);
-            }
+            self.per_network.give_back(network);
         }
     }
 }
@@ -201,7 +204,7 @@ impl CodeWorker {
                 },
             };
             let username = wanted.username.clone();
-            let network = wanted.client.map(|ip| AttemptKey::CodeOffer(ip).stored());
+            let network = wanted.network.clone();
             let parts = self.parts.clone();
             if let Err(e) = tokio::spawn(async move { send(&parts, &wanted).await }).await {
                 error!(%username, error = %e, "sending a verification code failed");
@@ -247,6 +250,7 @@ async fn send(parts: &Parts, wanted: &Wanted) {
         employee_id,
         to,
         client,
+        ..
     } = wanted;
     if !within_quota(parts, *client).await {
         info!(%username, "verification code not sent: this client asked for too many");
@@ -319,6 +323,8 @@ mod tests {
         for i in 0..WAITING {
             waiting.release(&name(i), flood);
         }
-        assert!(waiting.per_network.len() <= 2);
+        waiting.release(&name(77), flood);
+        waiting.release(&name(5000), Some("code_offer:198.51.100.7"));
+        assert!(waiting.per_network.is_empty());
     }
 }
