@@ -5,7 +5,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use claimd_api::v1::{ClaimAccountRequest, account_service_client::AccountServiceClient};
+use claimd_api::v1::{
+    ClaimAccountRequest, CompletePasswordResetRequest, account_service_client::AccountServiceClient,
+};
 use claimd_testkit::{ClaimdProcess, SambaDc, Smtp};
 use tonic::transport::Channel;
 
@@ -78,6 +80,23 @@ lease_secs = 25
         }
     }
 
+    /// Restarts claimd with `toml` added to its configuration.
+    pub fn reconfigure(&mut self, toml: &str) {
+        self.claimd.stop_with(nix::sys::signal::Signal::SIGTERM);
+        let config = fs::read_to_string(self.claimd.config_path()).unwrap();
+        self.claimd.write_config(&format!("{config}\n{toml}"));
+        self.claimd.launch();
+    }
+
+    /// `claimd admin audit` for one employee, as IT reads it.
+    pub fn audit(&self, employee_id: u32) -> String {
+        let out = self
+            .claimd
+            .run(&["admin", "audit", "--employee", &format!("{employee_id:06}")]);
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     pub async fn client(&self) -> AccountServiceClient<Channel> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -128,5 +147,29 @@ pub async fn claim_settled(
     request: ClaimAccountRequest,
 ) -> claimd_api::v1::Operation {
     let reply = client.claim_account(request).await.unwrap().into_inner();
+    settle(client, &reply.operation.unwrap().id).await
+}
+
+/// A reset with the test answers.
+pub fn reset(username: &str, new_password: &str) -> CompletePasswordResetRequest {
+    CompletePasswordResetRequest {
+        username: username.into(),
+        answers: answers(),
+        new_password: new_password.into(),
+        verification_code: String::new(),
+    }
+}
+
+/// Sends a reset with the test answers and follows its operation to the end.
+pub async fn reset_settled(
+    client: &mut AccountServiceClient<Channel>,
+    username: &str,
+    new_password: &str,
+) -> claimd_api::v1::Operation {
+    let reply = client
+        .complete_password_reset(reset(username, new_password))
+        .await
+        .unwrap()
+        .into_inner();
     settle(client, &reply.operation.unwrap().id).await
 }

@@ -7,6 +7,7 @@ mod cases;
 #[path = "../common/client.rs"]
 mod client;
 mod harness;
+mod privileged;
 
 use std::{
     panic::{AssertUnwindSafe, catch_unwind},
@@ -16,6 +17,7 @@ use std::{
 
 use cases::*;
 use claimd_testkit::SambaDc;
+use privileged::*;
 
 /// Every case, in the order they run.
 macro_rules! cases {
@@ -45,6 +47,8 @@ cases!(
     check_config_refuses_plain_ldap,
     a_preprovisioned_account_with_another_username_is_left_alone,
     a_privileged_account_is_never_claimed,
+    a_claimed_account_made_privileged_is_left_alone,
+    a_moved_employee_id_never_redirects_a_reset,
     two_accounts_with_one_employee_id_are_both_left_alone,
     a_twenty_character_username_is_created_and_twenty_one_refused,
     a_custom_upn_suffix_is_written_and_used_to_log_in,

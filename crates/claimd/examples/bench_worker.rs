@@ -116,6 +116,7 @@ async fn worker(jobs: u32) -> Result<f64, BoxError> {
             timeout: Duration::from_secs(10),
             upn_suffix: None,
             adopt_used_accounts: false,
+            protected_groups: Vec::new(),
         })?
         .with_connections(CONNECTIONS as usize),
     );

@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use secrecy::SecretString;
 
 use crate::{
-    AccountPolicy, AnswerHasher, Error, Events, MailWriter, Operation, OperationId,
+    Account, AccountPolicy, AnswerHasher, Error, Events, MailWriter, Operation, OperationId,
     PasswordChecker, Question, Rule, Sealer,
     admission::CpuPool,
     store::{FlowStore, Millis, now_millis},
@@ -41,6 +41,10 @@ pub struct AccountsDeps {
     /// Where CPU-heavy steps (argon2, password strength) run, bounded.
     pub cpu: Arc<CpuPool>,
 }
+
+/// How long a claim or a reset waits for the directory to say whether an account is
+/// privileged before it goes on without the answer.
+const PRIVILEGE_CHECK_LIMIT: Duration = Duration::from_secs(1);
 
 /// The account flows: claim, recover, reset, change; and following operations.
 pub struct Accounts {
@@ -102,6 +106,33 @@ impl Accounts {
             bind_time: BindTime::new(),
             retired_questions: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// Whether the directory says `account` is privileged, for the flows that do not bind
+    /// (a claim, a reset): a directory that is down or slow to say does not hold them up,
+    /// since the directory worker asks again before every write and refuses.
+    pub(crate) async fn privileged(&self, account: &Account, entry: Option<&str>) -> bool {
+        if self.bind_time.directory_down() {
+            return false;
+        }
+        let asked = tokio::time::timeout(
+            PRIVILEGE_CHECK_LIMIT,
+            self.directory.is_protected(account, entry),
+        )
+        .await;
+        match asked {
+            Ok(Ok(privileged)) => privileged,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the directory could not say whether the account is privileged");
+                false
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "the directory was too slow to say whether the account is privileged"
+                );
+                false
+            }
+        }
     }
 
     /// The fewest characters a new password may have (the district's setting).

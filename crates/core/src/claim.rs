@@ -24,6 +24,9 @@ use crate::{
 /// Why a claim with a missing, wrong, used or expired code was refused (audit only).
 const CODE_REFUSED: &str = "the claim code is missing, wrong, used or expired";
 
+/// Why a claim for a privileged directory account was refused (audit only).
+pub(crate) const PRIVILEGED: &str = "the directory account is privileged";
+
 /// A claim as it arrives from the portal.
 #[derive(Debug)]
 pub struct ClaimRequest {
@@ -129,6 +132,22 @@ impl Accounts {
             return Err(Error::NoRosterMatch);
         }
         let entry = entry.expect("matched above");
+        let account = Account {
+            username: claim.username.clone(),
+            employee_id: entry.employee_id,
+            first_name: entry.first_name,
+            last_name: entry.last_name,
+            email: entry.email,
+        };
+        // A privileged directory account (a Domain Admin carrying an employee's ID) is
+        // answered as a mismatch: whoever typed its names learns nothing.
+        if self.privileged(&account, None).await {
+            warn!(reason = PRIVILEGED, "claim refused: no roster match");
+            attempt.failed().await?;
+            self.audit(&claim, client, AuditOutcome::NoMatch, Some(PRIVILEGED))
+                .await?;
+            return Err(Error::NoRosterMatch);
+        }
 
         // Names that match are not a proven secret (they are half-public), and "already
         // claimed" tells whoever has them something: the attempt counts, so asking "is this
@@ -161,13 +180,7 @@ impl Accounts {
         let job = DirectoryJob {
             id,
             kind: JobKind::Provision,
-            account: Account {
-                username: claim.username.clone(),
-                employee_id: entry.employee_id,
-                first_name: entry.first_name,
-                last_name: entry.last_name,
-                email: entry.email,
-            },
+            account,
             rehire: false,
             entry: None,
         };

@@ -154,9 +154,19 @@ pub trait EntryLedger: Send + Sync {
     async fn record(&self, entry: &str) -> Result<(), DirectoryError>;
 }
 
-/// The directory as the flows see it: the judge of a current password.
+/// The directory as the flows see it: the judge of a current password, and of which accounts
+/// are privileged.
 #[async_trait]
 pub trait PasswordChecker: Send + Sync + std::fmt::Debug {
+    /// True when an entry claimd would act on for `account` is privileged (AD: `adminCount`,
+    /// a privileged group's member; any flavor: a member of `accounts.protected_groups`), so
+    /// no flow may touch it. `entry`: the one the account's claim took, once recorded.
+    async fn is_protected(
+        &self,
+        account: &Account,
+        entry: Option<&str>,
+    ) -> Result<bool, DirectoryError>;
+
     /// True when `username` can log in with `password` (a bind as the user). claimd keeps no
     /// password hashes; the directory is the judge.
     async fn verify_password(

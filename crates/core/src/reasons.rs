@@ -63,6 +63,9 @@ pub const ACCOUNT_OTHER_USERNAME: &str = "the directory's account for this emplo
 pub const ACCOUNT_PRIVILEGED: &str = "the directory's account for this employee is a \
                                       privileged one, which claimd never changes; ask the \
                                       district's IT staff";
+/// OpenLDAP: the username's entry is no longer the one the claim took (deleted and made again).
+pub const ENTRY_REPLACED: &str = "the directory's account for this username is no longer the \
+                                  one that was claimed; ask the district's IT staff";
 /// AD: several accounts carry the employee ID (`{n}`: how many).
 pub const SEVERAL_ACCOUNTS: &str =
     "the directory has {n} accounts for this employee ID; ask the district's IT staff";
@@ -120,6 +123,7 @@ pub const ALL: &[&str] = &[
     ACCOUNT_USED,
     ACCOUNT_OTHER_USERNAME,
     ACCOUNT_PRIVILEGED,
+    ENTRY_REPLACED,
     SEVERAL_ACCOUNTS,
     NAME_TAKEN,
     PASSWORD_POLICY,

@@ -8,38 +8,26 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use claimd_core::{Account, DirectoryError, DirectoryJob, EntryLedger, Username, reasons};
-use ldap3::{Ldap, Mod, Scope, SearchEntry};
+use ldap3::{Ldap, Mod};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use crate::{
     classify::{Step, classify},
-    escape::{child_dn, equality_filter},
+    escape::child_dn,
     flavor::DirectoryFlavor,
     settings::DirectorySettings,
 };
 
+mod lookup;
+
+use lookup::{AdUser, CREATED_DISABLED, locate, upn};
+
 /// userAccountControl bits (MS-ADTS 2.2.16).
 const ACCOUNTDISABLE: u32 = 0x2;
 const NORMAL_ACCOUNT: u32 = 0x200;
-/// An account as created: a normal account, disabled until its password is set.
-const CREATED_DISABLED: u32 = NORMAL_ACCOUNT | ACCOUNTDISABLE;
 /// LDAP result code for "an entry with this DN exists" (a CN taken by a namesake).
 const ENTRY_ALREADY_EXISTS: u32 = 68;
-
-/// A user found by employeeID.
-struct AdUser {
-    dn: String,
-    account_control: u32,
-    sam_account_name: Option<String>,
-    /// Someone set its password and logged on with it (pwdLastSet and lastLogonTimestamp).
-    used: bool,
-}
-
-/// `username@upn_suffix`, what AD users bind and log in with.
-fn user_principal_name(settings: &DirectorySettings, username: &Username) -> String {
-    format!("{}@{}", username.as_str(), settings.upn_suffix())
-}
 
 /// Which used pre-provisioned accounts a claim may take over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,18 +48,33 @@ pub(crate) struct ActiveDirectory;
 #[async_trait]
 impl DirectoryFlavor for ActiveDirectory {
     fn bind_name(&self, settings: &DirectorySettings, username: &Username) -> String {
-        user_principal_name(settings, username)
+        upn(settings, username)
     }
 
-    /// Finds or creates the user, sets the password, enables the account. A pre-provisioned
-    /// account that has been used is taken over only as `adopt` allows.
+    fn can_be_privileged(&self, _settings: &DirectorySettings) -> bool {
+        true
+    }
+
+    async fn is_protected(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        account: &Account,
+        entry: Option<&str>,
+    ) -> Result<bool, DirectoryError> {
+        lookup::any_privileged(ldap, settings, account, entry).await
+    }
+
+    /// Finds or creates the user, records it with the claim, sets the password, enables the
+    /// account. A pre-provisioned account that has been used is taken over only as `adopt`
+    /// allows; the one this claim already recorded is its own.
     async fn provision(
         &self,
         ldap: &mut Ldap,
         settings: &DirectorySettings,
         job: &DirectoryJob,
         password: &SecretString,
-        _ledger: &dyn EntryLedger,
+        ledger: &dyn EntryLedger,
     ) -> Result<(), DirectoryError> {
         let account = &job.account;
         let adopt = if settings.adopt_used_accounts {
@@ -82,11 +85,12 @@ impl DirectoryFlavor for ActiveDirectory {
             Adopt::NeverUsed
         };
         let allowed = |user: &AdUser| match adopt {
+            _ if job.entry.as_deref() == Some(user.guid.as_str()) => true,
             Adopt::NeverUsed => !user.used,
             Adopt::Disabled => !user.used || user.account_control & ACCOUNTDISABLE != 0,
             Adopt::Used => true,
         };
-        let user = match find(ldap, settings, account).await? {
+        let user = match locate(ldap, settings, job).await? {
             Some(user) if !allowed(&user) => {
                 // Someone else may be using it: never name it to the claimant.
                 tracing::warn!(dn = %user.dn, "pre-provisioned account already used; not taken over");
@@ -109,6 +113,9 @@ impl DirectoryFlavor for ActiveDirectory {
             }
             None => create(ldap, settings, account).await?,
         };
+        if job.entry.as_deref() != Some(user.guid.as_str()) {
+            ledger.record(&user.guid).await?;
+        }
         replace_password(ldap, settings, &user.dn, password).await?;
         let enabled = (user.account_control & !ACCOUNTDISABLE) | NORMAL_ACCOUNT;
         if enabled != user.account_control {
@@ -126,15 +133,15 @@ impl DirectoryFlavor for ActiveDirectory {
         Ok(())
     }
 
-    /// Sets a new password on the employee's account (reset, change).
+    /// Sets a new password on the claimed account (reset, change).
     async fn set_password(
         &self,
         ldap: &mut Ldap,
         settings: &DirectorySettings,
-        account: &Account,
+        job: &DirectoryJob,
         password: &SecretString,
     ) -> Result<(), DirectoryError> {
-        let Some(user) = find(ldap, settings, account).await? else {
+        let Some(user) = locate(ldap, settings, job).await? else {
             return Err(DirectoryError::Permanent {
                 reason: reasons::NOT_IN_DIRECTORY.into(),
             });
@@ -148,9 +155,10 @@ impl DirectoryFlavor for ActiveDirectory {
         &self,
         ldap: &mut Ldap,
         settings: &DirectorySettings,
-        account: &Account,
+        job: &DirectoryJob,
     ) -> Result<(), DirectoryError> {
-        let Some(user) = find(ldap, settings, account).await? else {
+        let account = &job.account;
+        let Some(user) = locate(ldap, settings, job).await? else {
             return Err(DirectoryError::Permanent {
                 reason: reasons::NOT_IN_DIRECTORY.into(),
             });
@@ -184,9 +192,9 @@ impl DirectoryFlavor for ActiveDirectory {
         &self,
         ldap: &mut Ldap,
         settings: &DirectorySettings,
-        account: &Account,
+        job: &DirectoryJob,
     ) -> Result<(), DirectoryError> {
-        let Some(user) = find(ldap, settings, account).await? else {
+        let Some(user) = locate(ldap, settings, job).await? else {
             return Ok(());
         };
         let disabled = user.account_control | ACCOUNTDISABLE;
@@ -206,67 +214,6 @@ impl DirectoryFlavor for ActiveDirectory {
     }
 }
 
-async fn find(
-    ldap: &mut Ldap,
-    settings: &DirectorySettings,
-    account: &Account,
-) -> Result<Option<AdUser>, DirectoryError> {
-    let id = account.employee_id.get().to_string();
-    let filter = format!(
-        "(&(objectClass=user){})",
-        equality_filter("employeeID", &id)
-    );
-    let (entries, _) = ldap
-        .with_timeout(settings.timeout)
-        .search(
-            &settings.users_base_dn,
-            Scope::Subtree,
-            &filter,
-            vec![
-                "userAccountControl",
-                "sAMAccountName",
-                "pwdLastSet",
-                "lastLogonTimestamp",
-                "adminCount",
-            ],
-        )
-        .await
-        .and_then(|r| r.success())
-        .map_err(|e| classify(Step::Read, e))?;
-    let mut users: Vec<SearchEntry> = entries.into_iter().map(SearchEntry::construct).collect();
-    if users.len() > 1 {
-        return Err(DirectoryError::Permanent {
-            reason: reasons::with_number(reasons::SEVERAL_ACCOUNTS, users.len()),
-        });
-    }
-    // A privileged account (a protected group's member, now or before: AD sets adminCount)
-    // is never claimed, reset, renamed or disabled through claimd, whoever's employeeID it
-    // carries: a Domain Admin with an employee's ID must not become that employee's to claim.
-    if users
-        .first()
-        .and_then(|entry| entry.attrs.get("adminCount"))
-        .is_some_and(|values| values.iter().any(|v| v.trim() != "0"))
-    {
-        return Err(DirectoryError::Permanent {
-            reason: reasons::ACCOUNT_PRIVILEGED.into(),
-        });
-    }
-    Ok(users.pop().map(|entry| {
-        let first = |attr: &str| entry.attrs.get(attr).and_then(|v| v.first().cloned());
-        let set = |attr: &str| first(attr).is_some_and(|v| v != "0");
-        AdUser {
-            account_control: first("userAccountControl")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(CREATED_DISABLED),
-            sam_account_name: first("sAMAccountName"),
-            // Never used: no password yet, or nobody ever logged on (a retried claim of ours
-            // has set the password, but nobody has used it).
-            used: set("pwdLastSet") && set("lastLogonTimestamp"),
-            dn: entry.dn,
-        }
-    }))
-}
-
 /// Creates the user, disabled, with the roster's data. A namesake's CN gets the username added.
 async fn create(
     ldap: &mut Ldap,
@@ -278,7 +225,7 @@ async fn create(
         account.first_name.as_str(),
         account.last_name.as_str()
     );
-    let upn = user_principal_name(settings, &account.username);
+    let upn = upn(settings, &account.username);
     let id = account.employee_id.get().to_string();
     let control = CREATED_DISABLED.to_string();
     for cn in [display.clone(), format!("{display} ({})", account.username)] {
@@ -306,12 +253,7 @@ async fn create(
         match added.rc {
             0 => {
                 tracing::info!(%dn, "account created, disabled until its password is set");
-                return Ok(AdUser {
-                    dn,
-                    account_control: CREATED_DISABLED,
-                    sam_account_name: None,
-                    used: false,
-                });
+                return lookup::created(ldap, settings, &dn).await;
             }
             ENTRY_ALREADY_EXISTS => continue,
             _ => return Err(classify(Step::Entry, ldap3::LdapError::from(added))),

@@ -5,8 +5,8 @@ use std::fmt;
 
 use async_trait::async_trait;
 use claimd_core::{
-    DirectoryError, DirectoryJob, DirectoryWriter, EntryLedger, JobKind, PasswordChecker, Username,
-    reasons,
+    Account, DirectoryError, DirectoryJob, DirectoryWriter, EntryLedger, JobKind, PasswordChecker,
+    Username, reasons,
 };
 use secrecy::SecretString;
 
@@ -58,17 +58,16 @@ impl DirectoryWriter for LdapDirectory {
     ) -> Result<(), DirectoryError> {
         let (slot, mut ldap) = self.conn.get().await?;
         let s = self.conn.settings();
-        let account = &job.account;
         let flavor = flavor::of(s.flavor);
         let result = match (job.kind, password) {
             (JobKind::Provision, Some(password)) => {
                 flavor.provision(&mut ldap, s, job, password, ledger).await
             }
             (JobKind::ResetPassword | JobKind::ChangePassword, Some(password)) => {
-                flavor.set_password(&mut ldap, s, account, password).await
+                flavor.set_password(&mut ldap, s, job, password).await
             }
-            (JobKind::UpdateAccount, _) => flavor.update(&mut ldap, s, account).await,
-            (JobKind::DisableAccount, _) => flavor.disable(&mut ldap, s, account).await,
+            (JobKind::UpdateAccount, _) => flavor.update(&mut ldap, s, job).await,
+            (JobKind::DisableAccount, _) => flavor.disable(&mut ldap, s, job).await,
             (JobKind::Provision | JobKind::ResetPassword | JobKind::ChangePassword, None) => {
                 Err(DirectoryError::Permanent {
                     reason: reasons::PASSWORD_MISSING.into(),
@@ -92,5 +91,23 @@ impl PasswordChecker for LdapDirectory {
         let s = self.conn.settings();
         let name = flavor::of(s.flavor).bind_name(s, username);
         self.conn.can_bind(&name, password).await
+    }
+
+    async fn is_protected(
+        &self,
+        account: &Account,
+        entry: Option<&str>,
+    ) -> Result<bool, DirectoryError> {
+        let s = self.conn.settings();
+        let flavor = flavor::of(s.flavor);
+        if !flavor.can_be_privileged(s) {
+            return Ok(false);
+        }
+        let (slot, mut ldap) = self.conn.get().await?;
+        let result = flavor.is_protected(&mut ldap, s, account, entry).await;
+        if result.as_ref().is_err_and(DirectoryError::is_retryable) {
+            self.conn.reset(slot).await;
+        }
+        result
     }
 }

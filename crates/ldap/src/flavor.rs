@@ -30,30 +30,45 @@ pub(crate) trait DirectoryFlavor: Send + Sync {
         ledger: &dyn EntryLedger,
     ) -> Result<(), DirectoryError>;
 
-    /// A reset or a change: the new password on the person's entry.
+    /// A reset or a change: the new password on the entry the claim took (`job.entry`, once
+    /// recorded).
     async fn set_password(
         &self,
         ldap: &mut Ldap,
         settings: &DirectorySettings,
-        account: &Account,
+        job: &DirectoryJob,
         password: &SecretString,
     ) -> Result<(), DirectoryError>;
 
-    /// The roster's names and mail written over the entry's.
+    /// The roster's names and mail written over the claimed entry's.
     async fn update(
         &self,
         ldap: &mut Ldap,
         settings: &DirectorySettings,
-        account: &Account,
+        job: &DirectoryJob,
     ) -> Result<(), DirectoryError>;
 
-    /// A leaver: the entry can no longer log in.
+    /// A leaver: the claimed entry can no longer log in.
     async fn disable(
         &self,
         ldap: &mut Ldap,
         settings: &DirectorySettings,
-        account: &Account,
+        job: &DirectoryJob,
     ) -> Result<(), DirectoryError>;
+
+    /// Whether an entry claimd would act on for `account` (the one its claim took, `entry`,
+    /// and the ones its number and username find) is privileged, so no flow may touch it.
+    async fn is_protected(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        account: &Account,
+        entry: Option<&str>,
+    ) -> Result<bool, DirectoryError>;
+
+    /// Whether any entry can be privileged under `settings` (when not, [`Self::is_protected`]
+    /// is false without asking the directory).
+    fn can_be_privileged(&self, settings: &DirectorySettings) -> bool;
 
     /// The name `username` binds with to prove a password (a DN, or a UPN).
     fn bind_name(&self, settings: &DirectorySettings, username: &Username) -> String;

@@ -7,6 +7,9 @@
 //! Password Modify extended operation (RFC 3062), so the server hashes it. `active_directory`
 //! finds the pre-provisioned user by `employeeID` (or creates it, disabled), replaces
 //! `unicodePwd` and enables the account; AD's extended error codes become plain reasons.
+//! Every write after a claim goes to the entry the claim took (its entryUUID or objectGUID,
+//! kept with the claim), and no flow acts on a privileged entry (AD's own privileged groups
+//! and `adminCount`, and `accounts.protected_groups`; `ad/lookup.rs`, `protected.rs`).
 //! Current passwords are checked by binding as the user. Service-account connections are kept
 //! and reused; a broken one is replaced on the next job. Refusals that retrying cannot fix
 //! become permanent errors with a readable reason; everything else (connection loss, busy,
@@ -19,6 +22,7 @@ mod directory;
 pub mod escape;
 mod flavor;
 mod openldap;
+mod protected;
 mod settings;
 
 pub use directory::LdapDirectory;

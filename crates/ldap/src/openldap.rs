@@ -10,8 +10,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
     classify::{Step, classify},
-    escape::child_dn,
+    escape::{child_dn, equality_filter},
     flavor::DirectoryFlavor,
+    protected::in_protected_group,
     settings::DirectorySettings,
 };
 
@@ -35,6 +36,24 @@ impl DirectoryFlavor for OpenLdap {
         user_dn(settings, username.as_str())
     }
 
+    /// OpenLDAP has no privileged users of its own: only the district's protected groups.
+    fn can_be_privileged(&self, settings: &DirectorySettings) -> bool {
+        !settings.protected_groups.is_empty()
+    }
+
+    async fn is_protected(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        account: &Account,
+        _entry: Option<&str>,
+    ) -> Result<bool, DirectoryError> {
+        // The entry is named by the username: the one a claim took and a password check
+        // binds as.
+        let dn = user_dn(settings, account.username.as_str());
+        protected(ldap, settings, &dn).await
+    }
+
     /// Creates the entry, or takes over one made for this person that nobody uses yet (no
     /// password, never changed), and sets its password. The entry is recorded with the claim
     /// first, so the claim's own retry goes on over the password it set.
@@ -48,6 +67,7 @@ impl DirectoryFlavor for OpenLdap {
     ) -> Result<(), DirectoryError> {
         let account = &job.account;
         let dn = user_dn(settings, account.username.as_str());
+        refuse_protected(ldap, settings, &dn).await?;
         let employee_number = account.employee_id.get().to_string();
         let values = roster_values(account);
         let mut attrs: Vec<(&str, HashSet<&str>)> = vec![
@@ -73,7 +93,9 @@ impl DirectoryFlavor for OpenLdap {
             ENTRY_ALREADY_EXISTS => true,
             _ => return Err(classify(Step::Entry, ldap3::LdapError::from(added))),
         };
-        let entry = read_entry(ldap, settings, &dn).await?;
+        let entry = read_entry(ldap, settings, &dn)
+            .await?
+            .ok_or_else(changed_meanwhile)?;
         check_number(entry.employee_number.as_deref(), &employee_number)?;
         if job.entry.as_deref() != Some(entry.uuid.as_str()) {
             // Someone logs in with it already (a password, or ppolicy saw one set): a claim
@@ -98,24 +120,22 @@ impl DirectoryFlavor for OpenLdap {
             .map_err(|e| classify(Step::Password, e))
     }
 
-    /// Sets the password of an existing entry (reset, change).
+    /// Sets the password of the claimed entry (reset, change).
     async fn set_password(
         &self,
         ldap: &mut Ldap,
         settings: &DirectorySettings,
-        account: &Account,
+        job: &DirectoryJob,
         password: &SecretString,
     ) -> Result<(), DirectoryError> {
-        let dn = user_dn(settings, account.username.as_str());
-        match modify_password(ldap, settings, &dn, password).await {
-            Ok(()) => Ok(()),
-            Err(ldap3::LdapError::LdapResult { result }) if result.rc == NO_SUCH_OBJECT => {
-                Err(DirectoryError::Permanent {
-                    reason: reasons::NOT_IN_DIRECTORY.into(),
-                })
-            }
-            Err(e) => Err(classify(Step::Password, e)),
-        }
+        let Some(dn) = claimed_entry(ldap, settings, job).await? else {
+            return Err(DirectoryError::Permanent {
+                reason: reasons::NOT_IN_DIRECTORY.into(),
+            });
+        };
+        modify_password(ldap, settings, &dn, password)
+            .await
+            .map_err(|e| classify(Step::Password, e))
     }
 
     /// Brings the entry's names and mail in line with the roster (the uid never changes).
@@ -123,11 +143,14 @@ impl DirectoryFlavor for OpenLdap {
         &self,
         ldap: &mut Ldap,
         settings: &DirectorySettings,
-        account: &Account,
+        job: &DirectoryJob,
     ) -> Result<(), DirectoryError> {
-        let dn = user_dn(settings, account.username.as_str());
-        check_owner(ldap, settings, &dn, &account.employee_id.get().to_string()).await?;
-        replace_roster_values(ldap, settings, &dn, account).await?;
+        let Some(dn) = claimed_entry(ldap, settings, job).await? else {
+            return Err(DirectoryError::Permanent {
+                reason: reasons::NOT_IN_DIRECTORY.into(),
+            });
+        };
+        replace_roster_values(ldap, settings, &dn, &job.account).await?;
         tracing::info!(%dn, "directory entry updated from the roster");
         Ok(())
     }
@@ -139,15 +162,11 @@ impl DirectoryFlavor for OpenLdap {
         &self,
         ldap: &mut Ldap,
         settings: &DirectorySettings,
-        account: &Account,
+        job: &DirectoryJob,
     ) -> Result<(), DirectoryError> {
-        let dn = user_dn(settings, account.username.as_str());
-        match check_owner(ldap, settings, &dn, &account.employee_id.get().to_string()).await {
-            Err(e) if e.is_retryable() && !entry_exists(ldap, settings, &dn).await? => {
-                return Ok(());
-            }
-            other => other?,
-        }
+        let Some(dn) = claimed_entry(ldap, settings, job).await? else {
+            return Ok(());
+        };
         let random: [u8; 32] = rand::random();
         let unknown = SecretString::from(
             random
@@ -161,6 +180,65 @@ impl DirectoryFlavor for OpenLdap {
         tracing::info!(%dn, "directory login disabled");
         Ok(())
     }
+}
+
+/// The DN of the entry a later job acts on, `None` when it is gone. It must be the one the
+/// claim took (its entryUUID, once recorded: an entry IT deleted and made again for someone
+/// else under the same uid is not), carry the person's number, and not be protected.
+async fn claimed_entry(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    job: &DirectoryJob,
+) -> Result<Option<String>, DirectoryError> {
+    let dn = user_dn(settings, job.account.username.as_str());
+    let Some(entry) = read_entry(ldap, settings, &dn).await? else {
+        return Ok(None);
+    };
+    check_number(
+        entry.employee_number.as_deref(),
+        &job.account.employee_id.get().to_string(),
+    )?;
+    if job
+        .entry
+        .as_deref()
+        .is_some_and(|claimed| claimed != entry.uuid)
+    {
+        tracing::warn!(%dn, "the directory entry is not the one the claim took; left alone");
+        return Err(DirectoryError::Permanent {
+            reason: reasons::ENTRY_REPLACED.into(),
+        });
+    }
+    refuse_protected(ldap, settings, &dn).await?;
+    Ok(Some(dn))
+}
+
+/// Whether `dn` is a member of a group in `accounts.protected_groups` (`member` or
+/// `uniqueMember`; OpenLDAP groups do not nest).
+async fn protected(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    dn: &str,
+) -> Result<bool, DirectoryError> {
+    let filter = format!(
+        "(|{}{})",
+        equality_filter("member", dn),
+        equality_filter("uniqueMember", dn)
+    );
+    in_protected_group(ldap, settings, &filter).await
+}
+
+async fn refuse_protected(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    dn: &str,
+) -> Result<(), DirectoryError> {
+    if protected(ldap, settings, dn).await? {
+        tracing::warn!(%dn, "directory entry is in a protected group; left alone");
+        return Err(DirectoryError::Permanent {
+            reason: reasons::ACCOUNT_PRIVILEGED.into(),
+        });
+    }
+    Ok(())
 }
 
 /// What the roster decides on an entry: the names and mail (the uid and the employee number
@@ -201,23 +279,6 @@ async fn replace_roster_values(
         .map_err(|e| classify(Step::Entry, e))
 }
 
-async fn entry_exists(
-    ldap: &mut Ldap,
-    settings: &DirectorySettings,
-    dn: &str,
-) -> Result<bool, DirectoryError> {
-    match ldap
-        .with_timeout(settings.timeout)
-        .search(dn, Scope::Base, "(objectClass=*)", vec!["1.1"])
-        .await
-        .and_then(|r| r.success())
-    {
-        Ok((entries, _)) => Ok(!entries.is_empty()),
-        Err(ldap3::LdapError::LdapResult { result }) if result.rc == NO_SUCH_OBJECT => Ok(false),
-        Err(e) => Err(classify(Step::Read, e)),
-    }
-}
-
 /// Password Modify (RFC 3062) as the service account; callers classify the failure.
 async fn modify_password(
     ldap: &mut Ldap,
@@ -246,14 +307,14 @@ struct EntryFacts {
     in_use: bool,
 }
 
-/// Reads the entry at `dn` as a claim sees it. Password values are asked for only to see
-/// whether there is one (what comes back is the server's hash, and is dropped here).
+/// Reads the entry at `dn` (`None`: there is none). Password values are asked for only to
+/// see whether there is one (what comes back is the server's hash, and is dropped here).
 async fn read_entry(
     ldap: &mut Ldap,
     settings: &DirectorySettings,
     dn: &str,
-) -> Result<EntryFacts, DirectoryError> {
-    let (entries, _) = ldap
+) -> Result<Option<EntryFacts>, DirectoryError> {
+    let found = ldap
         .with_timeout(settings.timeout)
         .search(
             dn,
@@ -267,10 +328,16 @@ async fn read_entry(
             ],
         )
         .await
-        .and_then(|r| r.success())
-        .map_err(|e| classify(Step::Read, e))?;
+        .and_then(|r| r.success());
+    let entries = match found {
+        Ok((entries, _)) => entries,
+        Err(ldap3::LdapError::LdapResult { result }) if result.rc == NO_SUCH_OBJECT => {
+            return Ok(None);
+        }
+        Err(e) => return Err(classify(Step::Read, e)),
+    };
     let Some(mut entry) = entries.into_iter().next().map(SearchEntry::construct) else {
-        return Err(changed_meanwhile());
+        return Ok(None);
     };
     let in_use = entry.bin_attrs.contains_key("userPassword")
         || entry.attrs.contains_key("userPassword")
@@ -281,11 +348,11 @@ async fn read_entry(
             reason: "the directory did not show the entry's entryUUID".into(),
         });
     };
-    Ok(EntryFacts {
+    Ok(Some(EntryFacts {
         uuid,
         employee_number: first(entry.attrs.remove("employeeNumber")),
         in_use,
-    })
+    }))
 }
 
 /// Deleted between our add and this read: the next try adds it afresh.
@@ -307,27 +374,4 @@ fn check_number(found: Option<&str>, employee_number: &str) -> Result<(), Direct
             reason: reasons::ENTRY_UNNUMBERED.into(),
         }),
     }
-}
-
-/// Refuses to update or disable an existing entry that belongs to another employee.
-async fn check_owner(
-    ldap: &mut Ldap,
-    settings: &DirectorySettings,
-    dn: &str,
-    employee_number: &str,
-) -> Result<(), DirectoryError> {
-    let (entries, _) = ldap
-        .with_timeout(settings.timeout)
-        .search(dn, Scope::Base, "(objectClass=*)", vec!["employeeNumber"])
-        .await
-        .and_then(|r| r.success())
-        .map_err(|e| classify(Step::Read, e))?;
-    let Some(entry) = entries.into_iter().next().map(SearchEntry::construct) else {
-        return Err(changed_meanwhile());
-    };
-    let owner = entry
-        .attrs
-        .get("employeeNumber")
-        .and_then(|v| v.first().map(String::as_str));
-    check_number(owner, employee_number)
 }

@@ -44,6 +44,9 @@ pub struct DirectorySettings {
     /// AD: take over a pre-provisioned account matched by employeeID even when it has been
     /// used (a password set, a logon); by default only never-used accounts are claimed.
     pub adopt_used_accounts: bool,
+    /// Groups (DNs) whose members, nested members included, claimd never acts on, beside
+    /// AD's own privileged groups (`accounts.protected_groups`).
+    pub protected_groups: Vec<String>,
 }
 
 impl fmt::Debug for DirectorySettings {
@@ -216,6 +219,7 @@ mod tests {
             timeout: Duration::from_secs(10),
             upn_suffix: None,
             adopt_used_accounts: false,
+            protected_groups: Vec::new(),
         }
     }
 

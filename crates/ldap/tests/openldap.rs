@@ -28,6 +28,7 @@ fn settings(slapd: &Slapd) -> DirectorySettings {
         timeout: Duration::from_secs(5),
         upn_suffix: None,
         adopt_used_accounts: false,
+        protected_groups: Vec::new(),
     }
 }
 
@@ -447,4 +448,110 @@ fn clear_text_to_a_remote_directory_is_refused() {
         LdapDirectory::new(s).unwrap_err().key,
         "allow_insecure_directory"
     );
+}
+
+/// A group IT keeps its own administrators in, listed in `accounts.protected_groups`.
+const ADMINS: &str = "cn=it-admins,dc=example,dc=org";
+
+fn protecting(slapd: &Slapd, groups: &[&str]) -> LdapDirectory {
+    let mut s = settings(slapd);
+    s.protected_groups = groups.iter().map(|g| (*g).to_owned()).collect();
+    LdapDirectory::new(s).unwrap()
+}
+
+#[tokio::test]
+async fn a_member_of_a_protected_group_is_never_claimed_reset_or_disabled() {
+    let slapd = Slapd::start();
+    pre_made(&slapd, 300301, Some("Admins-Own-Password-1"));
+    slapd.add(&format!(
+        "dn: {ADMINS}\nobjectClass: groupOfNames\ncn: it-admins\nmember: {}\n",
+        user_dn(300301)
+    ));
+    let dir = protecting(&slapd, &[ADMINS]);
+    let refused = DirectoryError::Permanent {
+        reason: claimd_core::reasons::ACCOUNT_PRIVILEGED.into(),
+    };
+    let claim = job(300301, "Doe", "Jane");
+    let password = SecretString::from("Attackers-Choice-9");
+    // Even where the district lets used entries be claimed.
+    let mut adopting = settings(&slapd);
+    adopting.adopt_used_accounts = true;
+    adopting.protected_groups = vec![ADMINS.into()];
+    let adopting = LdapDirectory::new(adopting).unwrap();
+    assert_eq!(
+        apply(&adopting, &claim, Some(&password)).await.unwrap_err(),
+        refused
+    );
+    for kind in [JobKind::ResetPassword, JobKind::DisableAccount] {
+        let mut later = job(300301, "Doe", "Jane");
+        later.kind = kind;
+        assert_eq!(
+            apply(&dir, &later, Some(&password)).await.unwrap_err(),
+            refused,
+            "{kind:?}"
+        );
+    }
+    assert!(slapd.can_bind(&user_dn(300301), "Admins-Own-Password-1"));
+    let checker: &dyn claimd_core::PasswordChecker = &dir;
+    assert!(checker.is_protected(&claim.account, None).await.unwrap());
+    let someone = job(300302, "Roe", "Rick");
+    assert!(!checker.is_protected(&someone.account, None).await.unwrap());
+    apply(&dir, &someone, Some(&password)).await.unwrap();
+
+    // A protected group that is not there protects nobody: the job waits, naming the key.
+    let dir = protecting(&slapd, &["cn=no-such-group,dc=example,dc=org"]);
+    let err = apply(&dir, &job(300303, "Poe", "Pat"), Some(&password))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, DirectoryError::Transient { reason } if reason.contains("accounts.protected_groups")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn later_writes_go_only_to_the_entry_the_claim_took() {
+    let slapd = Slapd::start();
+    let dir = LdapDirectory::new(settings(&slapd)).unwrap();
+    let claim = job(300401, "Doe", "Jane");
+    apply(
+        &dir,
+        &claim,
+        Some(&SecretString::from("Claimants-Choice-1")),
+    )
+    .await
+    .unwrap();
+    let taken = RECORDED.lock().unwrap().get(&claim.id).cloned();
+    assert!(taken.is_some(), "the claim recorded its entry");
+    // IT deletes the entry and makes another with the same uid and number, for someone to
+    // use: a reset for the old claim must not land there.
+    slapd.add(&format!("dn: {}\nchangetype: delete\n", user_dn(300401)));
+    pre_made(&slapd, 300401, Some("Someone-Elses-Password-1"));
+    for kind in [
+        JobKind::ResetPassword,
+        JobKind::UpdateAccount,
+        JobKind::DisableAccount,
+    ] {
+        let mut later = job(300401, "Doe", "Jane");
+        later.kind = kind;
+        later.entry = taken.clone();
+        let err = dir
+            .apply(
+                &later,
+                Some(&SecretString::from("Attackers-Choice-9")),
+                &Recorder(later.id),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            DirectoryError::Permanent {
+                reason: claimd_core::reasons::ENTRY_REPLACED.into()
+            },
+            "{kind:?}"
+        );
+    }
+    assert!(slapd.can_bind(&user_dn(300401), "Someone-Elses-Password-1"));
+    let entry = slapd.search(&user_dn(300401), "(objectClass=*)", &["mail"]);
+    assert!(entry.contains("mail: owner@district.example"), "{entry}");
 }

@@ -441,6 +441,10 @@ pub(crate) static CATALOG: &[(&str, &str)] = &[
         "la cuenta del directorio para este empleado es una cuenta privilegiada, que claimd nunca modifica; consulte al personal de TI del distrito",
     ),
     (
+        "the directory's account for this username is no longer the one that was claimed; ask the district's IT staff",
+        "la cuenta del directorio para este nombre de usuario ya no es la que se reclamó; consulte al personal de TI del distrito",
+    ),
+    (
         "the directory has {n} accounts for this employee ID; ask the district's IT staff",
         "el directorio tiene {n} cuentas para este número de empleado; consulte al personal de TI del distrito",
     ),

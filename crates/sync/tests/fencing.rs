@@ -103,6 +103,14 @@ impl PasswordChecker for FakeDirectory {
     ) -> Result<bool, DirectoryError> {
         Ok(self.password.lock().unwrap().as_deref() == Some(password.expose_secret()))
     }
+
+    async fn is_protected(
+        &self,
+        _account: &claimd_core::Account,
+        _entry: Option<&str>,
+    ) -> Result<bool, DirectoryError> {
+        Ok(false)
+    }
 }
 
 struct Rig {

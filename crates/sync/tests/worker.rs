@@ -55,6 +55,7 @@ async fn rig() -> Rig {
         timeout: Duration::from_secs(5),
         upn_suffix: None,
         adopt_used_accounts: false,
+        protected_groups: Vec::new(),
     })
     .unwrap();
     let directory = Arc::new(directory);

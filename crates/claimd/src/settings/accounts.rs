@@ -51,6 +51,8 @@ pub struct AccountsSection {
     pub password_min_length: usize,
     /// AD: claim a pre-provisioned account even when it has been used before.
     pub adopt_used_accounts: bool,
+    /// Directory groups (DNs) whose members claimd never acts on, beside AD's privileged ones.
+    pub protected_groups: Vec<String>,
     /// `off` (names and ID claim) or `required` (and the code HR sent).
     #[serde(deserialize_with = "problems::choice")]
     pub claim_code: ClaimCode,
@@ -64,6 +66,7 @@ impl Default for AccountsSection {
             username_template: "e{id}".into(),
             password_min_length: claimd_core::MIN_PASSWORD_CHARS,
             adopt_used_accounts: false,
+            protected_groups: Vec::new(),
             claim_code: ClaimCode::Off,
             claim_code_days: 30,
         }

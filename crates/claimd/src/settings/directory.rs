@@ -134,6 +134,15 @@ impl Settings {
                 None
             }
         };
+        for (n, group) in self.accounts.protected_groups.iter().enumerate() {
+            // A group that names nothing would protect nobody, silently.
+            if !group.contains('=') || group.trim() != group {
+                p.add(
+                    "accounts.protected_groups",
+                    format_args!("entry {} is not a group's DN: {group:?}", n + 1),
+                );
+            }
+        }
         let directory = DirectorySettings {
             flavor: d.flavor,
             urls: d.url.list(),
@@ -146,6 +155,7 @@ impl Settings {
             timeout: Duration::from_secs(d.timeout_secs),
             upn_suffix: d.upn_suffix.clone(),
             adopt_used_accounts: self.accounts.adopt_used_accounts,
+            protected_groups: self.accounts.protected_groups.clone(),
         };
         if let Err(e) = directory.validate() {
             p.add_named(e);

@@ -494,3 +494,20 @@ fn mail_ca_file_needs_tls_and_a_readable_certificate() {
         assert!(error.contains(expected), "{url}: {error}");
     }
 }
+
+#[test]
+fn protected_groups_are_group_dns() {
+    let f = file(
+        "[accounts]\nprotected_groups = [\"CN=Tier 0,OU=Groups,DC=district,DC=example\", \"Tier 0\"]\n",
+    );
+    let s = Settings::load(Some(f.path()), env(&[])).unwrap();
+    let Err(err) = s.parts() else {
+        panic!("a name that is no DN is refused")
+    };
+    let err = err.to_string();
+    assert!(
+        err.contains("accounts.protected_groups: entry 2 is not a group's DN: \"Tier 0\""),
+        "{err}"
+    );
+    assert!(!err.contains("entry 1"), "{err}");
+}

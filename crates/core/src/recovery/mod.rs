@@ -82,6 +82,8 @@ pub(super) struct Target<'a> {
     claimed: Option<ClaimedAccount>,
     attempt: Attempt<'a>,
     audit: AuditContext,
+    /// The directory says the account is privileged: refused as if the secrets were wrong.
+    privileged: bool,
 }
 
 impl Accounts {
@@ -142,6 +144,7 @@ impl Accounts {
             claimed,
             attempt,
             audit,
+            privileged: false,
         })
     }
 
@@ -152,18 +155,32 @@ impl Accounts {
     /// tick, at least twice a typical bind (and the response floor) after they began, and give
     /// the same reply while the directory is down, so neither time nor code tells whether a
     /// bind happened.
+    /// A privileged account is never bound as (a guess at a Domain Admin's password through
+    /// claimd would count against it): it is wrong without a bind.
     pub(super) async fn password_is_right<'a>(
         &self,
-        target: Target<'a>,
+        mut target: Target<'a>,
         password: &SecretString,
     ) -> Result<(Target<'a>, bool), Error> {
         let ends = tokio::time::Instant::now() + (self.bind_time.typical() * 2).max(RESPONSE_FLOOR);
-        let checked = if target.claimed.is_some() {
+        let checked = if let Some(claimed) = &target.claimed {
             let started = std::time::Instant::now();
-            let checked = self
+            let checked = match self
                 .directory
-                .verify_password(&target.username, password)
-                .await;
+                .is_protected(&claimed.account, claimed.entry.as_deref())
+                .await
+            {
+                Ok(true) => {
+                    target.privileged = true;
+                    Ok(false)
+                }
+                Ok(false) => {
+                    self.directory
+                        .verify_password(&target.username, password)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
             self.bind_time.record(started.elapsed(), checked.is_ok());
             checked
         } else if self.bind_time.directory_down() {
@@ -194,13 +211,15 @@ impl Accounts {
         passed: bool,
     ) -> Result<ClaimedAccount, Error> {
         match target.claimed {
-            Some(claimed) if passed => {
+            Some(claimed) if passed && !target.privileged => {
                 target.attempt.proven().await?;
                 Ok(claimed)
             }
             claimed => {
                 target.attempt.failed().await?;
-                let reason = if claimed.is_some() {
+                let reason = if target.privileged {
+                    crate::claim::PRIVILEGED
+                } else if claimed.is_some() {
                     "wrong answers or password"
                 } else {
                     "no claimed account"

@@ -181,6 +181,8 @@ pub struct ClaimedAccount {
     pub answers: Vec<StoredAnswer>,
     /// The roster's personal address: where reset codes go (with the second factor on).
     pub personal_email: Option<crate::Email>,
+    /// The directory entry the claim took, once its writer recorded it.
+    pub entry: Option<String>,
 }
 
 /// A new password for an active claim: the job (reset or change) with the sealed password

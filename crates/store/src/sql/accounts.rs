@@ -49,10 +49,12 @@ pub(super) async fn by_username(
         Option<String>,
         Option<String>,
         Option<String>,
+        Option<String>,
     );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT c.id, c.username, r.employee_id, r.last_name, r.first_name, r.email,
-                a.question_id, a.question_text, a.answer_hash, r.personal_email
+                a.question_id, a.question_text, a.answer_hash, r.personal_email,
+                c.directory_entry
          FROM claims c
          JOIN roster r ON r.employee_id = c.employee_id
          LEFT JOIN challenge_answers a ON a.claim_id = c.id
@@ -79,6 +81,7 @@ pub(super) async fn by_username(
         .as_deref()
         .map(|p| Email::parse(p).map_err(|_| corrupt("roster.personal_email")))
         .transpose()?;
+    let entry = first.10.clone();
     let answers = rows
         .into_iter()
         .filter_map(|row| match (row.6, row.7, row.8) {
@@ -95,6 +98,7 @@ pub(super) async fn by_username(
         claim_id: head.0,
         answers,
         personal_email,
+        entry,
     }))
 }
 
