@@ -171,6 +171,13 @@ pub async fn a_claimed_account_made_privileged_is_left_alone(dc: &mut SambaDc) {
     }
     dc.ldapmodify(&domain(0));
     assert_eq!(after, before, "claimd bound as the privileged account");
+    // Claiming it again answers as for any claimed account, not as for a mismatch.
+    let again = client
+        .claim_account(claim(5100, "Lead", "Lee", GOOD))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::AlreadyExists, "{again:?}");
+
     assert!(dc.can_bind(&upn("e5100"), GOOD));
     let audit = ad.audit(5100);
     assert_eq!(

@@ -139,15 +139,6 @@ impl Accounts {
             last_name: entry.last_name,
             email: entry.email,
         };
-        // A privileged directory account (a Domain Admin carrying an employee's ID) is
-        // answered as a mismatch: whoever typed its names learns nothing.
-        if self.privileged(&account, None).await {
-            warn!(reason = PRIVILEGED, "claim refused: no roster match");
-            attempt.failed().await?;
-            self.audit(&claim, client, AuditOutcome::NoMatch, Some(PRIVILEGED))
-                .await?;
-            return Err(Error::NoRosterMatch);
-        }
 
         // Names that match are not a proven secret (they are half-public), and "already
         // claimed" tells whoever has them something: the attempt counts, so asking "is this
@@ -155,6 +146,17 @@ impl Accounts {
         if let Some(state) = self.store.live_claim(claim.employee_id).await? {
             attempt.failed().await?;
             return self.refuse_live(&claim, client, state).await;
+        }
+
+        // A privileged directory account (a Domain Admin carrying an employee's ID) is
+        // answered as a mismatch: whoever typed its names learns nothing. (After the live
+        // claim: a claimed account later made privileged answers as any claimed one.)
+        if self.privileged(&account, None).await {
+            warn!(reason = PRIVILEGED, "claim refused: no roster match");
+            attempt.failed().await?;
+            self.audit(&claim, client, AuditOutcome::NoMatch, Some(PRIVILEGED))
+                .await?;
+            return Err(Error::NoRosterMatch);
         }
 
         let keys: Vec<_> = claim.answers.iter().map(|a| a.key.clone()).collect();
