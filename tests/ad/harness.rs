@@ -83,8 +83,7 @@ lease_secs = 25
     /// Restarts claimd with `toml` added to its configuration.
     pub fn reconfigure(&mut self, toml: &str) {
         self.claimd.stop_with(nix::sys::signal::Signal::SIGTERM);
-        let config = fs::read_to_string(self.claimd.config_path()).unwrap();
-        self.claimd.write_config(&format!("{config}\n{toml}"));
+        self.claimd.append_config(toml);
         self.claimd.launch();
     }
 

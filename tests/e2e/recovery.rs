@@ -518,8 +518,7 @@ async fn new_answers_replace_the_old_ones_at_the_next_reset() {
 async fn a_reworded_question_reads_the_same_for_claimed_and_unknown_names() {
     let (mut app, _) = claimed().await;
     app.stop_with(nix::sys::signal::Signal::SIGTERM);
-    let mut config = std::fs::read_to_string(app.claimd.config_path()).unwrap();
-    config.push_str(
+    app.claimd.append_config(
         r#"
 [challenge]
 questions = [
@@ -529,7 +528,6 @@ questions = [
 ]
 "#,
     );
-    app.claimd.write_config(&config);
     app.launch().await;
     let mut client = app.client().await;
     let mut texts = Vec::new();
@@ -563,8 +561,7 @@ questions = [
 async fn a_retired_question_is_shown_for_unknown_names_too() {
     let (mut app, _) = claimed().await;
     app.stop_with(nix::sys::signal::Signal::SIGTERM);
-    let mut config = std::fs::read_to_string(app.claimd.config_path()).unwrap();
-    config.push_str(
+    app.claimd.append_config(
         r#"
 [challenge]
 questions = [
@@ -574,7 +571,6 @@ questions = [
 ]
 "#,
     );
-    app.claimd.write_config(&config);
     app.launch().await;
     let client = app.client().await;
     let questions = |username: String| {

@@ -71,6 +71,12 @@ impl ClaimdProcess {
         fs::write(self.config_path(), toml).expect("config written");
     }
 
+    /// Adds `toml` to the end of the configuration (for later starts).
+    pub fn append_config(&self, toml: &str) {
+        let config = fs::read_to_string(self.config_path()).expect("config read");
+        self.write_config(&format!("{config}\n{toml}"));
+    }
+
     /// Sets an environment variable for later starts.
     pub fn set_env(&mut self, key: &str, value: &str) {
         self.env.push((key.into(), value.into()));
