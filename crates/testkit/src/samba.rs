@@ -1,8 +1,9 @@
 //! A throwaway Samba Active Directory domain controller for tests: provisioned into a temp
-//! dir (LDAP service only, loopback only), with its own CA and a certificate for 127.0.0.1, a
-//! service account in "Account Operators" (may create users and reset their passwords) and an
-//! `OU=Staff` for claimd's users. Samba's LDAP ports are fixed (389/636), so there can be one
-//! per machine: tests share one and run serially. Needs root.
+//! dir (LDAP and its Kerberos KDC, loopback only), with its own CA and a certificate for
+//! 127.0.0.1, a service account in "Account Operators" (may create users and reset their
+//! passwords) and an `OU=Staff` for claimd's users. A domain login is judged by MIT `kinit`
+//! against the KDC ([`SambaDc::kinit`]), as Windows logs in. Samba's ports are fixed (88,
+//! 389/636), so there can be one per machine: tests share one and run serially. Needs root.
 
 use std::{
     fs,
@@ -41,6 +42,8 @@ impl SambaDc {
     pub const SERVICE_UPN: &str = "svc-claimd@district.example";
     /// Its password.
     pub const SERVICE_PASSWORD: &str = "Svc-Pass-5678";
+    /// The Kerberos realm (the domain's DNS name in capitals).
+    pub const KERBEROS_REALM: &str = "DISTRICT.EXAMPLE";
     /// The LDAPS URL (port 636, fixed by Samba).
     pub const LDAPS_URL: &str = "ldaps://127.0.0.1:636";
     /// The plain LDAP URL (refused for simple binds by Samba; claimd refuses it too).
@@ -85,7 +88,7 @@ impl SambaDc {
             "interfaces=lo".to_owned(),
             "netbios name=CLAIMDDC".into(),
             "bind interfaces only=yes".into(),
-            "server services=ldap".into(),
+            "server services=ldap kdc".into(),
             "ldb:nosync=true".into(),
             format!("pid directory={}", d.join("run").display()),
             format!("ncalrpc dir={}", d.join("ncalrpc").display()),
@@ -126,6 +129,17 @@ impl SambaDc {
             "samba-tool",
             &["ou".into(), "create".into(), "OU=Staff".into(), conf],
         );
+        // The login's own Kerberos configuration, kept in the temp dir (never /etc/krb5.conf).
+        fs::write(
+            d.join("krb5.conf"),
+            format!(
+                "[libdefaults]\n\tdefault_realm = {realm}\n\tdns_lookup_kdc = false\n\
+                 \tdns_lookup_realm = false\n\trdns = false\n\n[realms]\n\t{realm} = {{\n\
+                 \t\tkdc = 127.0.0.1\n\t}}\n",
+                realm = Self::KERBEROS_REALM
+            ),
+        )
+        .expect("krb5.conf");
         let mut dc = Self { dir, child: None };
         dc.launch();
         dc
@@ -144,9 +158,14 @@ impl SambaDc {
                 Signal::SIGTERM,
             );
             let _ = child.wait();
-            wait_until("Samba to release port 636", Duration::from_secs(10), || {
-                TcpStream::connect(("127.0.0.1", 636)).is_err()
-            });
+            wait_until(
+                "Samba to release its ports",
+                Duration::from_secs(10),
+                || {
+                    TcpStream::connect(("127.0.0.1", 636)).is_err()
+                        && TcpStream::connect(("127.0.0.1", 88)).is_err()
+                },
+            );
         }
     }
 
@@ -207,6 +226,54 @@ impl SambaDc {
         .success()
     }
 
+    /// A domain login as Windows does it: MIT `kinit` asks the DC's KDC for a ticket for
+    /// `user` with `password` (read from standard input). `Err` carries kinit's own words
+    /// ("Password incorrect while getting initial credentials", "Client's credentials have
+    /// been revoked" for a locked account, "Password expired…").
+    pub fn kinit(&self, user: &str, password: &str) -> Result<(), String> {
+        let cache = tempfile::Builder::new()
+            .prefix("claimd-krb5cc-")
+            .tempdir()
+            .expect("credential cache dir");
+        let mut command = Command::new("kinit");
+        command
+            .env("KRB5_CONFIG", self.dir.path().join("krb5.conf"))
+            .env(
+                "KRB5CCNAME",
+                format!("FILE:{}", cache.path().join("cc").display()),
+            )
+            .arg(format!("{user}@{}", Self::KERBEROS_REALM))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command
+            .spawn()
+            .expect("kinit runs (krb5-user: scripts/deps)");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("kinit's stdin");
+            // kinit may exit before reading (an unknown principal): a closed pipe is fine.
+            let _ = writeln!(stdin, "{password}");
+        }
+        let out = child.wait_with_output().expect("kinit finishes");
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+            .trim()
+            .to_owned())
+        }
+    }
+
+    /// True when `user` (a sAMAccountName) gets a Kerberos ticket with `password`.
+    pub fn logs_in(&self, user: &str, password: &str) -> bool {
+        self.kinit(user, password).is_ok()
+    }
+
     fn tool(&self, program: &str, args: &[&str]) -> Command {
         let mut command = Command::new(program);
         command
@@ -237,9 +304,13 @@ impl SambaDc {
                 );
             }
             TcpStream::connect(("127.0.0.1", 636)).is_ok()
+                && TcpStream::connect(("127.0.0.1", 88)).is_ok()
         });
         wait_until("the administrator to bind", Duration::from_secs(30), || {
             self.can_bind(Self::ADMIN_UPN, Self::ADMIN_PASSWORD)
+        });
+        wait_until("the KDC to give a ticket", Duration::from_secs(30), || {
+            self.kinit("Administrator", Self::ADMIN_PASSWORD).is_ok()
         });
     }
 }
