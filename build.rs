@@ -24,6 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ".claimd.v1.CompletePasswordResetRequest",
             ".claimd.v1.ChangePasswordRequest",
             ".claimd.v1.UpdateChallengeAnswersRequest",
+            ".claimd.v1.UnlockAccountRequest",
         ])
         .compile_fds(descriptors)?;
     Ok(())

@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::v1::{
     ChallengeAnswer, ChangePasswordRequest, ClaimAccountRequest, CompletePasswordResetRequest,
-    UpdateChallengeAnswersRequest,
+    UnlockAccountRequest, UpdateChallengeAnswersRequest,
 };
 
 const REDACTED: &str = "[redacted]";
@@ -43,6 +43,16 @@ impl fmt::Debug for CompletePasswordResetRequest {
     }
 }
 
+impl fmt::Debug for UnlockAccountRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnlockAccountRequest")
+            .field("username", &self.username)
+            .field("answers", &self.answers)
+            .field("verification_code", &REDACTED)
+            .finish()
+    }
+}
+
 impl fmt::Debug for ChangePasswordRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChangePasswordRequest")
@@ -67,7 +77,7 @@ impl fmt::Debug for UpdateChallengeAnswersRequest {
 mod tests {
     use crate::v1::{
         ChallengeAnswer, ChangePasswordRequest, ClaimAccountRequest, CompletePasswordResetRequest,
-        UpdateChallengeAnswersRequest,
+        UnlockAccountRequest, UpdateChallengeAnswersRequest,
     };
 
     #[test]
@@ -107,6 +117,16 @@ mod tests {
         let printed = format!("{reset:?}");
         assert!(
             !printed.contains("Secret") && !printed.contains("Rex") && !printed.contains("4821"),
+            "{printed}"
+        );
+        let unlock = UnlockAccountRequest {
+            username: "e77777".into(),
+            answers: request.answers.clone(),
+            verification_code: "4821 0937".into(),
+        };
+        let printed = format!("{unlock:?}");
+        assert!(
+            printed.contains("e77777") && !printed.contains("Rex") && !printed.contains("4821"),
             "{printed}"
         );
         let update = UpdateChallengeAnswersRequest {

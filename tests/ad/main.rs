@@ -7,6 +7,7 @@ mod cases;
 #[path = "../common/client.rs"]
 mod client;
 mod harness;
+mod lockout;
 mod privileged;
 
 use std::{
@@ -17,6 +18,7 @@ use std::{
 
 use cases::*;
 use claimd_testkit::SambaDc;
+use lockout::*;
 use privileged::*;
 
 /// Every case, in the order they run.
@@ -52,6 +54,8 @@ cases!(
     two_accounts_with_one_employee_id_are_both_left_alone,
     a_twenty_character_username_is_created_and_twenty_one_refused,
     a_custom_upn_suffix_is_written_and_used_to_log_in,
+    claimd_never_locks_a_domain_login,
+    unlock_my_account_lifts_a_domain_lockout,
 );
 
 /// The filters and `--skip` patterns of a libtest-style command line; other flags are ignored.

@@ -92,6 +92,7 @@ async fn a_new_hire_claims_by_keyboard_in_a_real_browser_with_scripts_off() {
     for page in [
         "forgot-username",
         "forgot-password",
+        "unlock",
         "change-password",
         "challenge-questions",
         "work-order",
@@ -116,6 +117,7 @@ async fn every_page_passes_the_axe_accessibility_checks_in_english_and_spanish()
             "claim",
             "forgot-username",
             "forgot-password",
+            "unlock",
             "change-password",
             "challenge-questions",
             "work-order",

@@ -19,6 +19,7 @@ mod harness;
 mod keyboard;
 mod lifecycle;
 mod limits;
+mod lockout;
 mod mail_tls;
 mod metrics;
 mod portal;

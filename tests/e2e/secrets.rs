@@ -61,7 +61,7 @@ async fn a_full_claim_leaves_no_password_or_answer_in_logs_or_store() {
 async fn recovery_flows_leave_no_password_answer_or_token_in_logs_store_or_mail() {
     use claimd_api::v1::{
         ChallengeAnswer, ChangePasswordRequest, CompletePasswordResetRequest,
-        RecoverUsernameRequest, UpdateChallengeAnswersRequest,
+        RecoverUsernameRequest, UnlockAccountRequest, UpdateChallengeAnswersRequest,
     };
     // With the second factor on, the reset carries a token too: the verification code
     // mailed to the personal address.
@@ -107,7 +107,18 @@ async fn recovery_flows_leave_no_password_answer_or_token_in_logs_store_or_mail(
     // Shown as "1234 5678"; typed either way.
     let forms = [code.clone(), code.replace(' ', "")];
     assert_eq!(forms[1].len(), 8, "{code}");
-    assert!(client.complete_password_reset(wrong).await.is_err());
+    assert!(client.complete_password_reset(wrong.clone()).await.is_err());
+    // Unlock My Account carries the same secrets: the answers (here the right ones with a
+    // wrong code, logged at debug as everything is) and the code.
+    let unlock = client
+        .unlock_account(UnlockAccountRequest {
+            username: "e77777".into(),
+            answers: answers(),
+            verification_code: "0000 0000".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unlock.code(), tonic::Code::Unauthenticated, "{unlock:?}");
     let op = client
         .complete_password_reset(CompletePasswordResetRequest {
             username: "e77777".into(),

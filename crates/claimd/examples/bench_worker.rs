@@ -117,6 +117,7 @@ async fn worker(jobs: u32) -> Result<f64, BoxError> {
             upn_suffix: None,
             adopt_used_accounts: false,
             protected_groups: Vec::new(),
+            ppolicy_default_dn: None,
         })?
         .with_connections(CONNECTIONS as usize),
     );

@@ -41,6 +41,17 @@ pub(crate) enum Subject {
     WorkOrder,
     /// A verification code asked for: only the client address's own rate.
     CodeOffer,
+    /// A password check's bind as a claimed account: only claimd's own wrong binds for it,
+    /// under the directory's lockout threshold for it (the client's share is counted by the
+    /// request's own [`Subject::Recovery`] attempt).
+    DirectoryBinds {
+        /// The account bound as, as typed.
+        username: Username,
+        /// Wrong binds within `window` after which claimd binds no more.
+        limit: u32,
+        /// The directory's counting window for them.
+        window: Duration,
+    },
 }
 
 /// The attempt keys of `subject` from `client`. The one statement of the key rule.
@@ -59,6 +70,15 @@ pub(crate) fn keys(subject: &Subject, client: Option<IpAddr>) -> Vec<AttemptKey>
         Subject::UsernameMail => client.map(AttemptKey::UsernameMail).into_iter().collect(),
         Subject::WorkOrder => client.map(AttemptKey::WorkOrder).into_iter().collect(),
         Subject::CodeOffer => client.map(AttemptKey::CodeOffer).into_iter().collect(),
+        Subject::DirectoryBinds {
+            username,
+            limit,
+            window,
+        } => vec![AttemptKey::DirectoryBinds {
+            username: username.clone(),
+            limit: *limit,
+            window: *window,
+        }],
     }
 }
 
@@ -174,6 +194,7 @@ impl Accounts {
             AttemptKey::UsernameMail(_) => "username_mail",
             AttemptKey::WorkOrder(_) => "work_order",
             AttemptKey::CodeOffer(_) => "code_offer",
+            AttemptKey::DirectoryBinds { .. } => "directory_binds",
         };
         metrics::counter!("claimd_lockouts_total", "scope" => scope).increment(1);
         let mut event = audit.event(

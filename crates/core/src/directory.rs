@@ -1,10 +1,12 @@
 //! The directory as the sync worker sees it: jobs to apply and the two ways one can fail.
 //! The LDAP implementations (OpenLDAP, Active Directory) live in `claimd-ldap`.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use secrecy::SecretString;
 
-use crate::{Email, EmployeeId, OperationId, PersonName, Username};
+use crate::{Email, EmployeeId, OperationId, PersonName, Username, store::Millis};
 
 /// What a directory job does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,6 +21,9 @@ pub enum JobKind {
     UpdateAccount,
     /// The employee left: the login must stop working at once.
     DisableAccount,
+    /// Lift the directory's lockout of the login (too many wrong passwords) and nothing
+    /// else: the password stays (Unlock My Account).
+    UnlockAccount,
 }
 
 impl JobKind {
@@ -30,6 +35,7 @@ impl JobKind {
             Self::ChangePassword => "change_password",
             Self::UpdateAccount => "update_account",
             Self::DisableAccount => "disable_account",
+            Self::UnlockAccount => "unlock_account",
         }
     }
 
@@ -49,6 +55,7 @@ impl JobKind {
             "change_password" => Some(Self::ChangePassword),
             "update_account" => Some(Self::UpdateAccount),
             "disable_account" => Some(Self::DisableAccount),
+            "unlock_account" => Some(Self::UnlockAccount),
             _ => None,
         }
     }
@@ -167,11 +174,84 @@ pub trait PasswordChecker: Send + Sync + std::fmt::Debug {
         entry: Option<&str>,
     ) -> Result<bool, DirectoryError>;
 
-    /// True when `username` can log in with `password` (a bind as the user). claimd keeps no
+    /// Whether `username` can log in with `password` (a bind as the user). claimd keeps no
     /// password hashes; the directory is the judge.
     async fn verify_password(
         &self,
         username: &Username,
         password: &SecretString,
-    ) -> Result<bool, DirectoryError>;
+    ) -> Result<PasswordCheck, DirectoryError>;
+
+    /// The directory's lockout rule for a claimed `account` (the policy that applies to it:
+    /// AD's fine-grained one or the domain's; ppolicy's `pwdPolicySubentry` or the default)
+    /// and where its count of wrong passwords stands now. `entry`: the one its claim took.
+    async fn lockout_standing(
+        &self,
+        account: &Account,
+        entry: Option<&str>,
+    ) -> Result<LockoutStanding, DirectoryError>;
+
+    /// The domain's default lockout rule with no count, for names claimd does not manage:
+    /// they are refused after as many tries as a managed account, so the refusal cannot tell
+    /// them apart.
+    async fn default_lockout(&self) -> Result<LockoutStanding, DirectoryError>;
+}
+
+/// What the directory said of a password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordCheck {
+    /// It logs in.
+    Right,
+    /// It is the right one, but it has expired (AD bind `data 532`; ppolicy past
+    /// `pwdMaxAge`, on a grace login).
+    Expired,
+    /// It is the right one, but it must be changed before anything else (AD `data 773`,
+    /// pwdLastSet = 0; ppolicy `pwdReset`).
+    MustChange,
+    /// It does not.
+    Wrong,
+    /// The directory has locked the login (AD `data 775`): no password logs in until it is
+    /// lifted.
+    Locked,
+}
+
+impl PasswordCheck {
+    /// True when the password is the account's own (it may still have to be changed).
+    pub fn is_right(self) -> bool {
+        matches!(self, Self::Right | Self::Expired | Self::MustChange)
+    }
+}
+
+/// The directory's lockout rule for one account and where its count of wrong passwords
+/// stands. claimd keeps its own wrong binds below `threshold` (DESIGN.md: claimd never locks
+/// a domain login).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockoutStanding {
+    /// Wrong passwords that lock the login; 0: the directory never locks it.
+    pub threshold: u32,
+    /// How long claimd counts its own wrong binds so that, counted the directory's way, they
+    /// never reach the threshold. AD adds one for each wrong password within
+    /// `lockOutObservationWindow` of the last one, however long the chain, so (threshold − 1)
+    /// windows; ppolicy counts those within `pwdFailureCountInterval`.
+    pub count_window: Duration,
+    /// Wrong passwords the directory counts against the login now, from every source (a
+    /// workstation, the Wi-Fi, claimd).
+    pub failures: u32,
+    /// When that count next falls (unix milliseconds), when it does by itself.
+    pub failures_fall_at: Option<Millis>,
+    /// The directory has locked the login.
+    pub locked: bool,
+}
+
+impl LockoutStanding {
+    /// A directory that never locks a login.
+    pub fn never_locks() -> Self {
+        Self {
+            threshold: 0,
+            count_window: Duration::ZERO,
+            failures: 0,
+            failures_fall_at: None,
+            locked: false,
+        }
+    }
 }

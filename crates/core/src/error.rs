@@ -51,6 +51,13 @@ pub enum Error {
     /// The directory could not be asked to check a password; try again later.
     #[error("the directory cannot be reached right now; try again in a few minutes")]
     DirectoryUnavailable,
+    /// The district's directory has locked the login after too many wrong passwords (from
+    /// anywhere: a workstation, the Wi-Fi); no password can be checked until the lock is
+    /// lifted, by Unlock My Account, a reset, or the directory's own lockout time.
+    #[error(
+        "the directory has locked this account after too many wrong passwords; Unlock My Account lifts the lock"
+    )]
+    DirectoryLocked,
     /// A claim of this roster entry is still being written to the directory.
     #[error("a claim of this account is being completed; check its operation")]
     ClaimPending,
@@ -109,6 +116,7 @@ impl Error {
             Self::Unauthenticated => (ErrorCode::Unauthenticated, "unauthenticated"),
             Self::DirectoryUnavailable => (ErrorCode::Unavailable, "directory_unavailable"),
             Self::ClaimPending => (ErrorCode::FailedPrecondition, "claim_pending"),
+            Self::DirectoryLocked => (ErrorCode::FailedPrecondition, "directory_locked"),
             Self::LockedOut { .. } => (ErrorCode::ResourceExhausted, "locked_out"),
             Self::Busy { .. } => (ErrorCode::ResourceExhausted, "busy"),
             Self::Unavailable => (ErrorCode::Unavailable, "unavailable"),

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::{
     Accounts, ChangeRequest, ClaimReceipt, ClaimRequest, Email, Error, Operation, Question,
-    ResetRequest, UpdateAnswersRequest, WorkOrderRequest, admission::with_deadline,
+    ResetRequest, UnlockRequest, UpdateAnswersRequest, WorkOrderRequest, admission::with_deadline,
 };
 
 /// What a front end asks of the account flows. `client` is the person's address (attempt
@@ -49,6 +49,13 @@ pub trait AccountFlows: Send + Sync + fmt::Debug {
     async fn complete_reset(
         &self,
         request: ResetRequest,
+        client: Option<IpAddr>,
+    ) -> Result<Operation, Error>;
+
+    /// Unlock My Account (its questions are Forgot My Password's first step).
+    async fn unlock_account(
+        &self,
+        request: UnlockRequest,
         client: Option<IpAddr>,
     ) -> Result<Operation, Error>;
 
@@ -143,6 +150,20 @@ impl InProcess {
         let accounts = self.accounts.clone();
         self.run(deadline, async move {
             accounts.complete_reset(request, client).await
+        })
+        .await
+    }
+
+    /// Unlock My Account, with the caller's deadline.
+    pub async fn unlock_account_by(
+        &self,
+        request: UnlockRequest,
+        client: Option<IpAddr>,
+        deadline: Option<Instant>,
+    ) -> Result<Operation, Error> {
+        let accounts = self.accounts.clone();
+        self.run(deadline, async move {
+            accounts.unlock_account(request, client).await
         })
         .await
     }
@@ -244,6 +265,14 @@ impl AccountFlows for InProcess {
         client: Option<IpAddr>,
     ) -> Result<Operation, Error> {
         self.complete_reset_by(request, client, None).await
+    }
+
+    async fn unlock_account(
+        &self,
+        request: UnlockRequest,
+        client: Option<IpAddr>,
+    ) -> Result<Operation, Error> {
+        self.unlock_account_by(request, client, None).await
     }
 
     async fn change_password(

@@ -42,7 +42,8 @@ pub use accounts::{Accounts, AccountsDeps};
 pub use attempts::{account_keys, address_keys};
 pub use claim::{ClaimReceipt, ClaimRequest};
 pub use directory::{
-    Account, DirectoryError, DirectoryJob, DirectoryWriter, EntryLedger, JobKind, PasswordChecker,
+    Account, DirectoryError, DirectoryJob, DirectoryWriter, EntryLedger, JobKind, LockoutStanding,
+    PasswordCheck, PasswordChecker,
 };
 pub use employee_id::EmployeeId;
 pub use error::{Error, ErrorCode, FieldViolation, Violations};
@@ -57,7 +58,7 @@ pub use password::{
 pub use person::PersonName;
 pub use policy::AccountPolicy;
 pub use questions::{ANSWERS_REQUIRED, Question, QuestionPool, TypedAnswer};
-pub use recovery::{ChangeRequest, CodeWorker, ResetRequest, UpdateAnswersRequest};
+pub use recovery::{ChangeRequest, CodeWorker, ResetRequest, UnlockRequest, UpdateAnswersRequest};
 pub use roster::{Email, RosterEntry, RosterProblem, RosterRows, RosterStatus};
 pub use rule::Rule;
 pub use seal::{SealError, Sealer};

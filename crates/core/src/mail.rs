@@ -22,6 +22,8 @@ pub enum MailKind {
     PasswordChanged,
     /// The challenge questions and answers were replaced.
     AnswersChanged,
+    /// The directory's lock on the login was lifted (Unlock My Account).
+    AccountUnlocked,
     /// A work order for the Technology Support Center, from someone who cannot get in.
     WorkOrder,
     /// A new hire's claim code, to the personal address (sealed in the outbox).
@@ -42,6 +44,7 @@ impl MailKind {
             Self::PasswordReset => "password_reset",
             Self::PasswordChanged => "password_changed",
             Self::AnswersChanged => "answers_changed",
+            Self::AccountUnlocked => "account_unlocked",
             Self::WorkOrder => "work_order",
             Self::ClaimCode => "claim_code",
             Self::VerificationCode => "verification_code",
@@ -61,6 +64,7 @@ impl MailKind {
             Self::ClaimCode,
             Self::VerificationCode,
             Self::SecretsProven,
+            Self::AccountUnlocked,
         ]
         .into_iter()
         .find(|k| k.as_str() == value)
@@ -204,7 +208,8 @@ impl MailWriter {
     pub fn verification_code(&self, to: &Email, username: &Username, code: &str) -> Mail {
         let body = format!(
             "Hello,\n\n\
-             Someone is resetting the password of the district account {username}.\n\n\
+             Someone is resetting the password of the district account {username},\n\
+             or unlocking it.\n\n\
              Verification code: {code}\n\n\
              Enter it with your challenge answers within 10 minutes. If you did not ask\n\
              for this, do not share the code: your password stays as it is.",
@@ -323,6 +328,21 @@ impl MailWriter {
         )
     }
 
+    /// The directory's lock on the login was lifted (Unlock My Account).
+    pub fn account_unlocked(&self, account: &Account) -> Mail {
+        let what = format!(
+            "Your district account {} was unlocked using your challenge\n\
+             questions. Your password is unchanged: sign in with it as before.",
+            account.username
+        );
+        self.change_notice(
+            MailKind::AccountUnlocked,
+            account,
+            "Your district account was unlocked",
+            &what,
+        )
+    }
+
     /// The challenge questions and answers were replaced.
     pub fn answers_changed(&self, account: &Account) -> Mail {
         let what = format!(
@@ -372,6 +392,7 @@ mod tests {
             writer.password_reset(&account()),
             writer.password_changed(&account()),
             writer.answers_changed(&account()),
+            writer.account_unlocked(&account()),
             writer.username_reminder(&account().email, &[account().username]),
         ] {
             assert!(mail.body.contains("e77777"), "{}", mail.body);

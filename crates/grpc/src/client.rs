@@ -18,13 +18,13 @@ use std::{
 use claimd_api::v1::{
     self, BeginPasswordResetRequest, ChallengeAnswer, ChangePasswordRequest, ClaimAccountRequest,
     CompletePasswordResetRequest, ListChallengeQuestionsRequest, OpenWorkOrderRequest,
-    RecoverUsernameRequest, UpdateChallengeAnswersRequest, WatchOperationRequest,
-    account_service_client::AccountServiceClient,
+    RecoverUsernameRequest, UnlockAccountRequest, UpdateChallengeAnswersRequest,
+    WatchOperationRequest, account_service_client::AccountServiceClient,
 };
 use claimd_core::{
     AccountFlows, ChangeRequest, ClaimReceipt, ClaimRequest, Error, Operation, OperationId,
-    OperationState, Question, ResetRequest, TypedAnswer, UpdateAnswersRequest, Username,
-    WorkOrderRequest,
+    OperationState, Question, ResetRequest, TypedAnswer, UnlockRequest, UpdateAnswersRequest,
+    Username, WorkOrderRequest,
 };
 use secrecy::ExposeSecret;
 use tokio::sync::OnceCell;
@@ -292,6 +292,24 @@ impl AccountFlows for Remote {
         let reply = self
             .client()
             .complete_password_reset(forwarded(message, client))
+            .await
+            .map_err(|s| from_status(&s))?;
+        operation(reply.into_inner().operation.unwrap_or_default())
+    }
+
+    async fn unlock_account(
+        &self,
+        request: UnlockRequest,
+        client: Option<IpAddr>,
+    ) -> Result<Operation, Error> {
+        let message = UnlockAccountRequest {
+            username: request.username,
+            answers: answers(request.answers),
+            verification_code: request.verification_code.expose_secret().to_owned(),
+        };
+        let reply = self
+            .client()
+            .unlock_account(forwarded(message, client))
             .await
             .map_err(|s| from_status(&s))?;
         operation(reply.into_inner().operation.unwrap_or_default())

@@ -3,7 +3,7 @@
 use claimd_api::v1;
 use claimd_core::{
     ChangeRequest, ClaimRequest, Operation, OperationState, Question, ResetRequest, TypedAnswer,
-    UpdateAnswersRequest, WorkOrderRequest,
+    UnlockRequest, UpdateAnswersRequest, WorkOrderRequest,
 };
 use secrecy::SecretString;
 
@@ -42,6 +42,14 @@ pub(crate) fn claim_request(mut m: v1::ClaimAccountRequest) -> ClaimRequest {
 pub(crate) fn reset_request(mut m: v1::CompletePasswordResetRequest) -> ResetRequest {
     ResetRequest {
         new_password: SecretString::from(std::mem::take(&mut m.new_password)),
+        verification_code: SecretString::from(std::mem::take(&mut m.verification_code)),
+        username: m.username,
+        answers: m.answers.into_iter().map(answer).collect(),
+    }
+}
+
+pub(crate) fn unlock_request(mut m: v1::UnlockAccountRequest) -> UnlockRequest {
+    UnlockRequest {
         verification_code: SecretString::from(std::mem::take(&mut m.verification_code)),
         username: m.username,
         answers: m.answers.into_iter().map(answer).collect(),

@@ -11,8 +11,9 @@ use claimd_api::v1::{
     CompletePasswordResetRequest, CompletePasswordResetResponse, GetOperationRequest,
     GetOperationResponse, ListChallengeQuestionsRequest, ListChallengeQuestionsResponse,
     OpenWorkOrderRequest, OpenWorkOrderResponse, RecoverUsernameRequest, RecoverUsernameResponse,
-    UpdateChallengeAnswersRequest, UpdateChallengeAnswersResponse, WatchOperationRequest,
-    WatchOperationResponse, account_service_server::AccountService,
+    UnlockAccountRequest, UnlockAccountResponse, UpdateChallengeAnswersRequest,
+    UpdateChallengeAnswersResponse, WatchOperationRequest, WatchOperationResponse,
+    account_service_server::AccountService,
 };
 use claimd_core::{AccountFlows, Error, InProcess};
 use futures::Stream;
@@ -248,6 +249,30 @@ impl AccountService for AccountApi {
             )
             .await?;
         Ok(Response::new(CompletePasswordResetResponse {
+            operation: Some(convert::operation(&operation)),
+        }))
+    }
+
+    #[instrument(
+        skip_all,
+        fields(rpc = "UnlockAccount", client = field::Empty, username = field::Empty, outcome = field::Empty)
+    )]
+    async fn unlock_account(
+        &self,
+        request: Request<UnlockAccountRequest>,
+    ) -> Result<Response<UnlockAccountResponse>, Status> {
+        let operation = self
+            .call(
+                "UnlockAccount",
+                request,
+                |flows, m, client, by| async move {
+                    flows
+                        .unlock_account_by(convert::unlock_request(m), client, by)
+                        .await
+                },
+            )
+            .await?;
+        Ok(Response::new(UnlockAccountResponse {
             operation: Some(convert::operation(&operation)),
         }))
     }

@@ -81,6 +81,7 @@ pub fn from_status(status: &Status) -> Error {
         Some("unauthenticated") => Some(Error::Unauthenticated),
         Some("directory_unavailable") => Some(Error::DirectoryUnavailable),
         Some("claim_pending") => Some(Error::ClaimPending),
+        Some("directory_locked") => Some(Error::DirectoryLocked),
         Some("locked_out") => Some(Error::LockedOut { retry_after }),
         Some("busy") => Some(Error::Busy { retry_after }),
         Some("unavailable") => Some(Error::Unavailable),
@@ -158,6 +159,7 @@ mod tests {
             Error::Unauthenticated,
             Error::DirectoryUnavailable,
             Error::ClaimPending,
+            Error::DirectoryLocked,
             Error::LockedOut { retry_after },
             Error::Busy { retry_after },
             Error::Unavailable,
@@ -173,6 +175,7 @@ mod tests {
                 | Error::Unauthenticated
                 | Error::DirectoryUnavailable
                 | Error::ClaimPending
+                | Error::DirectoryLocked
                 | Error::LockedOut { .. }
                 | Error::Busy { .. }
                 | Error::Unavailable

@@ -7,7 +7,9 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use claimd_core::{Account, DirectoryError, DirectoryJob, EntryLedger, Username, reasons};
+use claimd_core::{
+    Account, DirectoryError, DirectoryJob, EntryLedger, LockoutStanding, Username, reasons,
+};
 use ldap3::{Ldap, Mod};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
@@ -19,6 +21,7 @@ use crate::{
     settings::DirectorySettings,
 };
 
+mod lockout;
 mod lookup;
 
 use lookup::{AdUser, CREATED_DISABLED, locate, upn};
@@ -63,6 +66,24 @@ impl DirectoryFlavor for ActiveDirectory {
         entry: Option<&str>,
     ) -> Result<bool, DirectoryError> {
         lookup::any_privileged(ldap, settings, account, entry).await
+    }
+
+    async fn lockout_standing(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        account: &Account,
+        entry: Option<&str>,
+    ) -> Result<LockoutStanding, DirectoryError> {
+        lockout::standing(ldap, settings, account, entry).await
+    }
+
+    async fn default_lockout(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+    ) -> Result<LockoutStanding, DirectoryError> {
+        Ok(lockout::domain_rule(ldap, settings).await?.standing())
     }
 
     /// Finds or creates the user, records it with the claim, sets the password, enables the
@@ -146,7 +167,28 @@ impl DirectoryFlavor for ActiveDirectory {
                 reason: reasons::NOT_IN_DIRECTORY.into(),
             });
         };
-        replace_password(ldap, settings, &user.dn, password).await
+        replace_password(ldap, settings, &user.dn, password).await?;
+        // An administrator's reset leaves AD's lockout in place; the person who proved it is
+        // them by their answers is let in with the new password.
+        if job.kind == claimd_core::JobKind::ResetPassword {
+            lift_lockout(ldap, settings, &user.dn).await?;
+        }
+        Ok(())
+    }
+
+    /// Lifts AD's lockout (`lockoutTime = 0`, which also clears `badPwdCount`).
+    async fn unlock(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        job: &DirectoryJob,
+    ) -> Result<(), DirectoryError> {
+        let Some(user) = locate(ldap, settings, job).await? else {
+            return Err(DirectoryError::Permanent {
+                reason: reasons::NOT_IN_DIRECTORY.into(),
+            });
+        };
+        lift_lockout(ldap, settings, &user.dn).await
     }
 
     /// Brings the account's names and mail in line with the roster (the logon name and the CN
@@ -212,6 +254,25 @@ impl DirectoryFlavor for ActiveDirectory {
         tracing::info!(dn = %user.dn, "account disabled");
         Ok(())
     }
+}
+
+/// `lockoutTime = 0`: the one write that unlocks an AD account (and resets its count).
+async fn lift_lockout(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    dn: &str,
+) -> Result<(), DirectoryError> {
+    let mods = vec![Mod::Replace(
+        "lockoutTime".to_owned(),
+        HashSet::from(["0".to_owned()]),
+    )];
+    ldap.with_timeout(settings.timeout)
+        .modify(dn, mods)
+        .await
+        .and_then(|r| r.success())
+        .map_err(|e| classify(Step::Entry, e))?;
+    tracing::info!(%dn, "account lockout lifted");
+    Ok(())
 }
 
 /// Creates the user, disabled, with the roster's data. A namesake's CN gets the username added.

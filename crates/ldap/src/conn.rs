@@ -7,7 +7,7 @@ use std::sync::{
     atomic::{AtomicUsize, Ordering},
 };
 
-use claimd_core::DirectoryError;
+use claimd_core::{DirectoryError, PasswordCheck};
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
 use rustls::ClientConfig;
 use secrecy::{ExposeSecret, SecretString};
@@ -133,15 +133,16 @@ impl Connection {
         Ok(ldap)
     }
 
-    /// True when `dn` binds with `password`, on a connection of its own that is closed after.
+    /// What binding as `dn` with `password` says, on a connection of its own that is closed
+    /// after.
     pub(crate) async fn can_bind(
         &self,
         dn: &str,
         password: &SecretString,
-    ) -> Result<bool, DirectoryError> {
+    ) -> Result<PasswordCheck, DirectoryError> {
         // An empty password is an unauthenticated bind (RFC 4513 5.1.2), which succeeds.
         if password.expose_secret().is_empty() {
-            return Ok(false);
+            return Ok(PasswordCheck::Wrong);
         }
         let mut ldap = self.connect().await?;
         let result = ldap
@@ -152,16 +153,8 @@ impl Connection {
         let _ = ldap.unbind().await;
         let result = result?;
         match result.rc {
-            0 => Ok(true),
-            // AD: the password is right but must be changed (773) or has expired (532).
-            INVALID_CREDENTIALS
-                if ["data 773", "data 532"]
-                    .iter()
-                    .any(|d| result.text.contains(d)) =>
-            {
-                Ok(true)
-            }
-            INVALID_CREDENTIALS => Ok(false),
+            0 => Ok(PasswordCheck::Right),
+            INVALID_CREDENTIALS => Ok(bind_refusal(&result.text)),
             rc => Err(DirectoryError::Transient {
                 reason: format!("user bind answered result {rc}"),
             }),
@@ -169,5 +162,39 @@ impl Connection {
     }
 }
 
+/// What AD's `data …` word in a refused bind means (a password checked by AD is right when it
+/// has only expired or must be changed); any other directory's refusal is a wrong password.
+fn bind_refusal(text: &str) -> PasswordCheck {
+    let data = |code: &str| text.to_ascii_lowercase().contains(&format!("data {code}"));
+    if data("532") {
+        PasswordCheck::Expired
+    } else if data("773") {
+        PasswordCheck::MustChange
+    } else if data("775") {
+        PasswordCheck::Locked
+    } else {
+        PasswordCheck::Wrong
+    }
+}
+
 /// LDAP result code for a wrong DN or password.
 const INVALID_CREDENTIALS: u32 = 49;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ad_bind_refusals_are_read_by_their_data_word() {
+        let ad = |data: &str| {
+            format!(
+                "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data {data}, v4563"
+            )
+        };
+        assert_eq!(bind_refusal(&ad("52e")), PasswordCheck::Wrong);
+        assert_eq!(bind_refusal(&ad("532")), PasswordCheck::Expired);
+        assert_eq!(bind_refusal(&ad("773")), PasswordCheck::MustChange);
+        assert_eq!(bind_refusal(&ad("775")), PasswordCheck::Locked);
+        assert_eq!(bind_refusal(""), PasswordCheck::Wrong);
+    }
+}

@@ -1,12 +1,16 @@
 //! [`LdapDirectory`]: the domain's `Directory` over one service-account connection, writing
 //! the configured flavor.
 
-use std::fmt;
+use std::{
+    fmt,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
 use async_trait::async_trait;
 use claimd_core::{
-    Account, DirectoryError, DirectoryJob, DirectoryWriter, EntryLedger, JobKind, PasswordChecker,
-    Username, reasons,
+    Account, DirectoryError, DirectoryJob, DirectoryWriter, EntryLedger, JobKind, LockoutStanding,
+    PasswordCheck, PasswordChecker, Username, reasons,
 };
 use secrecy::SecretString;
 
@@ -16,9 +20,15 @@ use crate::{
     settings::{DirectorySettings, SettingsError},
 };
 
+/// How long the directory's default lockout rule is reused before it is read again: a
+/// change by IT reaches claimd within a minute, and a burst of checks for names claimd does
+/// not manage costs the directory one read.
+const DEFAULT_RULE_FOR: Duration = Duration::from_secs(60);
+
 /// The directory claimd writes into.
 pub struct LdapDirectory {
     conn: Connection,
+    default_lockout: Mutex<Option<(Instant, LockoutStanding)>>,
 }
 
 impl fmt::Debug for LdapDirectory {
@@ -36,6 +46,7 @@ impl LdapDirectory {
         let tls = settings.tls_config()?;
         Ok(Self {
             conn: Connection::new(settings, tls),
+            default_lockout: Mutex::new(None),
         })
     }
 
@@ -44,6 +55,7 @@ impl LdapDirectory {
     pub fn with_connections(self, n: usize) -> Self {
         Self {
             conn: self.conn.with_slots(n),
+            ..self
         }
     }
 }
@@ -68,6 +80,7 @@ impl DirectoryWriter for LdapDirectory {
             }
             (JobKind::UpdateAccount, _) => flavor.update(&mut ldap, s, job).await,
             (JobKind::DisableAccount, _) => flavor.disable(&mut ldap, s, job).await,
+            (JobKind::UnlockAccount, _) => flavor.unlock(&mut ldap, s, job).await,
             (JobKind::Provision | JobKind::ResetPassword | JobKind::ChangePassword, None) => {
                 Err(DirectoryError::Permanent {
                     reason: reasons::PASSWORD_MISSING.into(),
@@ -87,10 +100,46 @@ impl PasswordChecker for LdapDirectory {
         &self,
         username: &Username,
         password: &SecretString,
-    ) -> Result<bool, DirectoryError> {
+    ) -> Result<PasswordCheck, DirectoryError> {
         let s = self.conn.settings();
         let name = flavor::of(s.flavor).bind_name(s, username);
         self.conn.can_bind(&name, password).await
+    }
+
+    async fn lockout_standing(
+        &self,
+        account: &Account,
+        entry: Option<&str>,
+    ) -> Result<LockoutStanding, DirectoryError> {
+        let s = self.conn.settings();
+        let (slot, mut ldap) = self.conn.get().await?;
+        let result = flavor::of(s.flavor)
+            .lockout_standing(&mut ldap, s, account, entry)
+            .await;
+        if result.as_ref().is_err_and(DirectoryError::is_retryable) {
+            self.conn.reset(slot).await;
+        }
+        result
+    }
+
+    async fn default_lockout(&self) -> Result<LockoutStanding, DirectoryError> {
+        if let Some((read, rule)) = &*self.default_lockout.lock().expect("not poisoned")
+            && read.elapsed() < DEFAULT_RULE_FOR
+        {
+            return Ok(rule.clone());
+        }
+        let s = self.conn.settings();
+        let (slot, mut ldap) = self.conn.get().await?;
+        let result = flavor::of(s.flavor).default_lockout(&mut ldap, s).await;
+        match &result {
+            Ok(rule) => {
+                *self.default_lockout.lock().expect("not poisoned") =
+                    Some((Instant::now(), rule.clone()));
+            }
+            Err(e) if e.is_retryable() => self.conn.reset(slot).await,
+            Err(_) => {}
+        }
+        result
     }
 
     async fn is_protected(

@@ -3,7 +3,7 @@
 //! implementing [`DirectoryFlavor`], a [`Flavor`] variant and one line in [`of`].
 
 use async_trait::async_trait;
-use claimd_core::{Account, DirectoryError, DirectoryJob, EntryLedger, Username};
+use claimd_core::{Account, DirectoryError, DirectoryJob, EntryLedger, LockoutStanding, Username};
 use ldap3::Ldap;
 use secrecy::SecretString;
 
@@ -31,7 +31,7 @@ pub(crate) trait DirectoryFlavor: Send + Sync {
     ) -> Result<(), DirectoryError>;
 
     /// A reset or a change: the new password on the entry the claim took (`job.entry`, once
-    /// recorded).
+    /// recorded). A reset also lifts the directory's lockout.
     async fn set_password(
         &self,
         ldap: &mut Ldap,
@@ -56,6 +56,15 @@ pub(crate) trait DirectoryFlavor: Send + Sync {
         job: &DirectoryJob,
     ) -> Result<(), DirectoryError>;
 
+    /// Unlock My Account: the directory's lockout of the claimed entry lifted, nothing else
+    /// (the password stays).
+    async fn unlock(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        job: &DirectoryJob,
+    ) -> Result<(), DirectoryError>;
+
     /// Whether an entry claimd would act on for `account` (the one its claim took, `entry`,
     /// and the ones its number and username find) is privileged, so no flow may touch it.
     async fn is_protected(
@@ -69,6 +78,22 @@ pub(crate) trait DirectoryFlavor: Send + Sync {
     /// Whether any entry can be privileged under `settings` (when not, [`Self::is_protected`]
     /// is false without asking the directory).
     fn can_be_privileged(&self, settings: &DirectorySettings) -> bool;
+
+    /// The lockout rule that applies to `account`'s login and where its count stands.
+    async fn lockout_standing(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        account: &Account,
+        entry: Option<&str>,
+    ) -> Result<LockoutStanding, DirectoryError>;
+
+    /// The directory's default lockout rule, with no count.
+    async fn default_lockout(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+    ) -> Result<LockoutStanding, DirectoryError>;
 
     /// The name `username` binds with to prove a password (a DN, or a UPN).
     fn bind_name(&self, settings: &DirectorySettings, username: &Username) -> String;

@@ -10,7 +10,8 @@
 //! Every write after a claim goes to the entry the claim took (its entryUUID or objectGUID,
 //! kept with the claim), and no flow acts on a privileged entry (AD's own privileged groups
 //! and `adminCount`, and `accounts.protected_groups`; `ad/lookup.rs`, `protected.rs`).
-//! Current passwords are checked by binding as the user. Service-account connections are kept
+//! Current passwords are checked by binding as the user, and never past the directory's
+//! lockout rule for it (`ad/lockout.rs`, `ppolicy.rs`: claimd never locks a login). Service-account connections are kept
 //! and reused; a broken one is replaced on the next job. Refusals that retrying cannot fix
 //! become permanent errors with a readable reason; everything else (connection loss, busy,
 //! timeouts, misconfiguration) is transient.
@@ -22,8 +23,11 @@ mod directory;
 pub mod escape;
 mod flavor;
 mod openldap;
+mod ppolicy;
 mod protected;
+mod read;
 mod settings;
+mod time;
 
 pub use directory::LdapDirectory;
 pub use settings::{DirectorySettings, Flavor, SettingsError};

@@ -4,7 +4,9 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use claimd_core::{Account, DirectoryError, DirectoryJob, EntryLedger, Username, reasons};
+use claimd_core::{
+    Account, DirectoryError, DirectoryJob, EntryLedger, LockoutStanding, Username, reasons,
+};
 use ldap3::{Ldap, Mod, Scope, SearchEntry, exop::PasswordModify};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -12,14 +14,14 @@ use crate::{
     classify::{Step, classify},
     escape::{child_dn, equality_filter},
     flavor::DirectoryFlavor,
+    ppolicy,
     protected::in_protected_group,
+    read::NO_SUCH_OBJECT,
     settings::DirectorySettings,
 };
 
 /// LDAP result code for "an entry with this DN exists".
 const ENTRY_ALREADY_EXISTS: u32 = 68;
-/// LDAP result code for "no such object".
-const NO_SUCH_OBJECT: u32 = 32;
 
 /// The user's DN.
 fn user_dn(settings: &DirectorySettings, username: &str) -> String {
@@ -52,6 +54,27 @@ impl DirectoryFlavor for OpenLdap {
         // binds as.
         let dn = user_dn(settings, account.username.as_str());
         protected(ldap, settings, &dn).await
+    }
+
+    async fn lockout_standing(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        account: &Account,
+        _entry: Option<&str>,
+    ) -> Result<LockoutStanding, DirectoryError> {
+        let dn = user_dn(settings, account.username.as_str());
+        ppolicy::standing(ldap, settings, &dn).await
+    }
+
+    async fn default_lockout(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+    ) -> Result<LockoutStanding, DirectoryError> {
+        Ok(ppolicy::default_policy(ldap, settings)
+            .await?
+            .map_or_else(LockoutStanding::never_locks, ppolicy::Policy::standing))
     }
 
     /// Creates the entry, or takes over one made for this person that nobody uses yet (no
@@ -135,7 +158,26 @@ impl DirectoryFlavor for OpenLdap {
         };
         modify_password(ldap, settings, &dn, password)
             .await
-            .map_err(|e| classify(Step::Password, e))
+            .map_err(|e| classify(Step::Password, e))?;
+        if job.kind == claimd_core::JobKind::ResetPassword {
+            ppolicy::lift_lock(ldap, settings, &dn).await?;
+        }
+        Ok(())
+    }
+
+    /// Lifts ppolicy's lock: `pwdAccountLockedTime` removed (slapd drops `pwdFailureTime`).
+    async fn unlock(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        job: &DirectoryJob,
+    ) -> Result<(), DirectoryError> {
+        let Some(dn) = claimed_entry(ldap, settings, job).await? else {
+            return Err(DirectoryError::Permanent {
+                reason: reasons::NOT_IN_DIRECTORY.into(),
+            });
+        };
+        ppolicy::lift_lock(ldap, settings, &dn).await
     }
 
     /// Brings the entry's names and mail in line with the roster (the uid never changes).

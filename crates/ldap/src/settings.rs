@@ -47,6 +47,9 @@ pub struct DirectorySettings {
     /// Groups (DNs) whose members, nested members included, claimd never acts on, beside
     /// AD's own privileged groups (`accounts.protected_groups`).
     pub protected_groups: Vec<String>,
+    /// OpenLDAP: the ppolicy overlay's default policy entry, read for users with no
+    /// `pwdPolicySubentry` (their lockout rule, `pwdMaxAge`); none: no default policy known.
+    pub ppolicy_default_dn: Option<String>,
 }
 
 impl fmt::Debug for DirectorySettings {
@@ -62,6 +65,7 @@ impl fmt::Debug for DirectorySettings {
             .field("allow_insecure_directory", &self.allow_insecure_directory)
             .field("timeout", &self.timeout)
             .field("upn_suffix", &self.upn_suffix)
+            .field("ppolicy_default_dn", &self.ppolicy_default_dn)
             .finish()
     }
 }
@@ -220,6 +224,7 @@ mod tests {
             upn_suffix: None,
             adopt_used_accounts: false,
             protected_groups: Vec::new(),
+            ppolicy_default_dn: None,
         }
     }
 

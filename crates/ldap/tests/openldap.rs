@@ -29,6 +29,7 @@ fn settings(slapd: &Slapd) -> DirectorySettings {
         upn_suffix: None,
         adopt_used_accounts: false,
         protected_groups: Vec::new(),
+        ppolicy_default_dn: None,
     }
 }
 

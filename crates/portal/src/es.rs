@@ -261,6 +261,30 @@ pub(crate) static CATALOG: &[(&str, &str)] = &[
         "Try again, or contact the Technology Support Center below.",
         "Inténtelo de nuevo o comuníquese con el Centro de Soporte Tecnológico que aparece abajo.",
     ),
+    // Unlock my account.
+    (
+        "Locked out after too many wrong passwords at a computer or on the Wi-Fi? Type your username, then answer your three challenge questions: the lock is lifted and your password stays the same.",
+        "¿Quedó bloqueado tras demasiadas contraseñas incorrectas en una computadora o en la red Wi-Fi? Escriba su nombre de usuario y responda sus tres preguntas de seguridad: se quita el bloqueo y su contraseña no cambia.",
+    ),
+    ("Unlocking your account", "Desbloqueando su cuenta"),
+    ("Your Account Is Unlocked", "Su cuenta está desbloqueada"),
+    (
+        "Your account could not be unlocked",
+        "No se pudo desbloquear su cuenta",
+    ),
+    (
+        "The lock is being lifted in the district's directory. This page checks again every two seconds.",
+        "Se está quitando el bloqueo en el directorio del distrito. Esta página vuelve a comprobarlo cada dos segundos.",
+    ),
+    (
+        "You can sign in again with your password, which has not changed. A notice has been sent to your district email.",
+        "Ya puede iniciar sesión con su contraseña, que no ha cambiado. Se envió un aviso a su correo electrónico del distrito.",
+    ),
+    ("Forgot the password too?", "¿También olvidó la contraseña?"),
+    (
+        "Your account could not be unlocked:",
+        "No se pudo desbloquear su cuenta:",
+    ),
     // Change my password / questions.
     ("Who you are", "Quién es usted"),
     ("Your password now", "Su contraseña actual"),
@@ -325,6 +349,16 @@ pub(crate) static CATALOG: &[(&str, &str)] = &[
         "Please wait before trying again",
         "Espere antes de intentarlo de nuevo",
     ),
+    ("Your account is locked", "Su cuenta está bloqueada"),
+    (
+        "The district's directory locked your account after too many wrong passwords, perhaps at a computer or on the Wi-Fi.",
+        "El directorio del distrito bloqueó su cuenta tras demasiadas contraseñas incorrectas, quizá en una computadora o en la red Wi-Fi.",
+    ),
+    (
+        "Unlock My Account lifts the lock with your challenge answers; your password stays the same.",
+        "Desbloquear mi cuenta quita el bloqueo con sus respuestas de seguridad; su contraseña no cambia.",
+    ),
+    ("Unlock My Account", "Desbloquear mi cuenta"),
     (
         "There have been too many attempts, or the service is busy. Try again in {n} minute(s).",
         "Ha habido demasiados intentos, o el servicio está ocupado. Inténtelo de nuevo en {n} minuto(s).",

@@ -92,6 +92,11 @@ pub fn router(portal: Arc<Portal>) -> Router {
         )
         .route("/password/done", get(recovery::done))
         .route(
+            "/unlock",
+            get(recovery::unlock_form).post(recovery::unlock_submit),
+        )
+        .route("/unlock/done", get(recovery::unlock_done))
+        .route(
             "/change-password",
             get(change::password_form).post(change::password_submit),
         )

@@ -155,6 +155,18 @@ pub(crate) fn message_for(site: &PortalSettings, lang: &Lang, error: &Error) -> 
             "/",
             lang.t("Back to the start"),
         ),
+        Error::DirectoryLocked => (
+            StatusCode::OK,
+            lang.t("Your account is locked"),
+            vec![
+                lang.t("The district's directory locked your account after too many wrong passwords, perhaps at a computer or on the Wi-Fi.")
+                    .to_owned(),
+                lang.t("Unlock My Account lifts the lock with your challenge answers; your password stays the same.")
+                    .to_owned(),
+            ],
+            "/unlock",
+            lang.t("Unlock My Account"),
+        ),
         Error::LockedOut { retry_after } | Error::Busy { retry_after } => (
             StatusCode::TOO_MANY_REQUESTS,
             lang.t("Please wait before trying again"),

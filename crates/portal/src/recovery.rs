@@ -1,6 +1,7 @@
-//! Forgot My Password: the username, then the three questions chosen at claim time (or, for a
-//! name nobody claimed, the same stable decoys the API shows) with a new password, then a
-//! page that follows the directory write to its end.
+//! Forgot My Password and Unlock My Account: the username, then the three questions chosen
+//! at claim time (or, for a name nobody claimed, the same stable decoys the API shows) with,
+//! for a reset, a new password; then a page that follows the directory write to its end. The
+//! two share the proof and so the pages; an unlock sets no password.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -10,7 +11,7 @@ use axum::{
     http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
 };
-use claimd_core::{Error, Operation, OperationState, Question, ResetRequest};
+use claimd_core::{Error, Operation, OperationState, Question, ResetRequest, UnlockRequest};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -25,11 +26,32 @@ use crate::{
     posted::Posted,
 };
 
+/// Which of the two pages: what they post to and what the answers prove.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// Forgot My Password: the answers and a new password.
+    Reset,
+    /// Unlock My Account: the answers only.
+    Unlock,
+}
+
+impl Purpose {
+    fn path(self) -> &'static str {
+        match self {
+            Self::Reset => "/forgot-password",
+            Self::Unlock => "/unlock",
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "reset.html")]
 struct ResetPage<'a> {
     site: &'a PortalSettings,
     lang: Lang,
+    /// Unlock My Account: no new password asked.
+    unlock: bool,
+    action: &'static str,
     csrf: String,
     username: Field,
     questions: Vec<Question>,
@@ -75,6 +97,7 @@ pub(crate) struct ResetForm {
 
 fn page<'a>(
     portal: &'a Portal,
+    purpose: Purpose,
     lang: &Lang,
     nonce: &str,
     username: &str,
@@ -87,6 +110,8 @@ fn page<'a>(
     ResetPage {
         site: &portal.settings,
         lang: lang.clone(),
+        unlock: purpose == Purpose::Unlock,
+        action: purpose.path(),
         csrf: portal.csrf.token(nonce),
         username: Field {
             name: "username",
@@ -130,15 +155,47 @@ pub(crate) async fn form(
     lang: Lang,
     headers: HeaderMap,
 ) -> Response {
-    let nonce = CsrfKey::nonce_for(&headers);
+    form_for(&portal, Purpose::Reset, &lang, &headers)
+}
+
+pub(crate) async fn unlock_form(
+    State(portal): State<Arc<Portal>>,
+    lang: Lang,
+    headers: HeaderMap,
+) -> Response {
+    form_for(&portal, Purpose::Unlock, &lang, &headers)
+}
+
+fn form_for(portal: &Portal, purpose: Purpose, lang: &Lang, headers: &HeaderMap) -> Response {
+    let nonce = CsrfKey::nonce_for(headers);
     with_cookie(
-        render(page(&portal, &lang, &nonce, "", Vec::new(), Vec::new())),
+        render(page(
+            portal,
+            purpose,
+            lang,
+            &nonce,
+            "",
+            Vec::new(),
+            Vec::new(),
+        )),
         &nonce,
     )
 }
 
-pub(crate) async fn submit(
+pub(crate) async fn submit(state: State<Arc<Portal>>, posted: Posted<ResetForm>) -> Response {
+    submit_for(state, Purpose::Reset, posted).await
+}
+
+pub(crate) async fn unlock_submit(
+    state: State<Arc<Portal>>,
+    posted: Posted<ResetForm>,
+) -> Response {
+    submit_for(state, Purpose::Unlock, posted).await
+}
+
+async fn submit_for(
     State(portal): State<Arc<Portal>>,
+    purpose: Purpose,
     Posted {
         form,
         nonce,
@@ -153,13 +210,23 @@ pub(crate) async fn submit(
         async move {
             match portal.flows.reset_questions(username, client).await {
                 Ok(questions) => with_cookie(
-                    render(page(portal, lang, nonce, username, questions, errors)),
+                    render(page(
+                        portal, purpose, lang, nonce, username, questions, errors,
+                    )),
                     nonce,
                 ),
                 Err(Error::InvalidArgument { violations }) => {
                     let errors = refusals(lang, violations, |_| Some("username"));
                     with_cookie(
-                        render(page(portal, lang, nonce, username, Vec::new(), errors)),
+                        render(page(
+                            portal,
+                            purpose,
+                            lang,
+                            nonce,
+                            username,
+                            Vec::new(),
+                            errors,
+                        )),
                         nonce,
                     )
                 }
@@ -170,20 +237,39 @@ pub(crate) async fn submit(
     if form.step != "answers" {
         return questions(Vec::new()).await;
     }
-    if form.new_password.expose_secret() != form.new_password_confirm.expose_secret() {
-        let mismatch = lang.t("The two passwords are not the same.").to_owned();
-        return questions(vec![("new_password_confirm".into(), mismatch)]).await;
-    }
-    let request = ResetRequest {
-        username: username.clone(),
-        answers: form.picked.into_typed(),
-        new_password: form.new_password,
-        verification_code: form.verification_code,
-    };
-    match portal.flows.complete_reset(request, client).await {
-        Ok(operation) => {
-            Redirect::to(&format!("/password/done?op={}", operation.id)).into_response()
+    let answered = match purpose {
+        Purpose::Unlock => {
+            let request = UnlockRequest {
+                username: username.clone(),
+                answers: form.picked.into_typed(),
+                verification_code: form.verification_code,
+            };
+            portal
+                .flows
+                .unlock_account(request, client)
+                .await
+                .map(|op| format!("/unlock/done?op={}", op.id))
         }
+        Purpose::Reset => {
+            if form.new_password.expose_secret() != form.new_password_confirm.expose_secret() {
+                let mismatch = lang.t("The two passwords are not the same.").to_owned();
+                return questions(vec![("new_password_confirm".into(), mismatch)]).await;
+            }
+            let request = ResetRequest {
+                username: username.clone(),
+                answers: form.picked.into_typed(),
+                new_password: form.new_password,
+                verification_code: form.verification_code,
+            };
+            portal
+                .flows
+                .complete_reset(request, client)
+                .await
+                .map(|op| format!("/password/done?op={}", op.id))
+        }
+    };
+    match answered {
+        Ok(next) => Redirect::to(&next).into_response(),
         Err(Error::InvalidArgument { violations }) => {
             questions(refusals(&lang, violations, |_| None)).await
         }
@@ -209,6 +295,44 @@ pub(crate) async fn done(
         return Redirect::to("/forgot-password").into_response();
     };
     render(changed_page(&portal.settings, lang, &operation))
+}
+
+/// Follows an unlock's directory write to its end.
+pub(crate) async fn unlock_done(
+    State(portal): State<Arc<Portal>>,
+    lang: Lang,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(op) = query.get("op") else {
+        return Redirect::to("/unlock").into_response();
+    };
+    let Some(operation) = crate::pages::progress(&portal, op).await else {
+        return Redirect::to("/unlock").into_response();
+    };
+    let (heading, pending, succeeded) = match operation.state {
+        OperationState::Pending => (lang.t("Unlocking your account"), true, false),
+        OperationState::Succeeded => (lang.t("Your Account Is Unlocked"), false, true),
+        OperationState::Failed => (lang.t("Your account could not be unlocked"), false, false),
+    };
+    render(UnlockedPage {
+        site: &portal.settings,
+        reason: lang.reason(operation.reason.as_deref().unwrap_or_default()),
+        lang,
+        heading,
+        pending,
+        succeeded,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "unlocked.html")]
+struct UnlockedPage<'a> {
+    site: &'a PortalSettings,
+    lang: Lang,
+    heading: &'static str,
+    pending: bool,
+    succeeded: bool,
+    reason: String,
 }
 
 /// The finish page of a reset or change whose operation stands at `operation`.

@@ -102,10 +102,10 @@ async fn a_superseded_password_job_loses_its_password_and_the_newer_keeps_its_ow
     let claim_id = active_claim(&store).await;
     let older = password_job(&claim_id, JobKind::ResetPassword, T0 + 1);
     let older_id = older.job.id;
-    store.insert_password_job(older).await.unwrap();
+    store.insert_account_job(older).await.unwrap();
     let newer = password_job(&claim_id, JobKind::ChangePassword, T0 + 2);
     let newer_id = newer.job.id;
-    store.insert_password_job(newer).await.unwrap();
+    store.insert_account_job(newer).await.unwrap();
     assert_eq!(state(&store, older_id).await, OperationState::Failed);
     assert_eq!(sealed(&store, older_id).await, None);
     assert_eq!(

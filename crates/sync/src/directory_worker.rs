@@ -398,6 +398,7 @@ impl Worker {
             JobKind::Provision => Some(self.mail.claim_confirmation(&job.account)),
             JobKind::ResetPassword => Some(self.mail.password_reset(&job.account)),
             JobKind::ChangePassword => Some(self.mail.password_changed(&job.account)),
+            JobKind::UnlockAccount => Some(self.mail.account_unlocked(&job.account)),
             JobKind::UpdateAccount | JobKind::DisableAccount => None,
         }
     }

@@ -12,9 +12,9 @@ use std::{
 use async_trait::async_trait;
 use claimd_core::{
     AccountPolicy, Accounts, AccountsDeps, AnswerHasher, ClaimRequest, DirectoryError,
-    DirectoryJob, DirectoryWriter, Email, EmployeeId, Events, MailWriter, OperationState,
-    PasswordChecker, PersonName, ResetRequest, RosterEntry, RosterStatus, Sealer, TypedAnswer,
-    Username,
+    DirectoryJob, DirectoryWriter, Email, EmployeeId, Events, LockoutStanding, MailWriter,
+    OperationState, PasswordCheck, PasswordChecker, PersonName, ResetRequest, RosterEntry,
+    RosterStatus, Sealer, TypedAnswer, Username,
     store::{Millis, RosterStore, SUPERSEDED_REASON, now_millis},
 };
 use claimd_store::SqliteStore;
@@ -100,8 +100,26 @@ impl PasswordChecker for FakeDirectory {
         &self,
         _username: &Username,
         password: &SecretString,
-    ) -> Result<bool, DirectoryError> {
-        Ok(self.password.lock().unwrap().as_deref() == Some(password.expose_secret()))
+    ) -> Result<PasswordCheck, DirectoryError> {
+        Ok(
+            if self.password.lock().unwrap().as_deref() == Some(password.expose_secret()) {
+                PasswordCheck::Right
+            } else {
+                PasswordCheck::Wrong
+            },
+        )
+    }
+
+    async fn lockout_standing(
+        &self,
+        _account: &claimd_core::Account,
+        _entry: Option<&str>,
+    ) -> Result<LockoutStanding, DirectoryError> {
+        Ok(LockoutStanding::never_locks())
+    }
+
+    async fn default_lockout(&self) -> Result<LockoutStanding, DirectoryError> {
+        Ok(LockoutStanding::never_locks())
     }
 
     async fn is_protected(

@@ -56,6 +56,7 @@ async fn rig() -> Rig {
         upn_suffix: None,
         adopt_used_accounts: false,
         protected_groups: Vec::new(),
+        ppolicy_default_dn: None,
     })
     .unwrap();
     let directory = Arc::new(directory);

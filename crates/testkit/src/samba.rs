@@ -186,6 +186,18 @@ impl SambaDc {
         );
     }
 
+    /// Runs `samba-tool` against the running DC as the administrator (`dsacl set`, …).
+    pub fn samba_tool(&self, args: &[&str]) {
+        let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        all.push(format!(
+            "-s{}",
+            self.dir.path().join("etc/smb.conf").display()
+        ));
+        all.push("-Hldap://127.0.0.1".into());
+        all.push(format!("-UAdministrator%{}", Self::ADMIN_PASSWORD));
+        run("samba-tool", &all);
+    }
+
     /// The LDIF `ldapsearch -LLL` prints for `filter` under the base DN, as the administrator.
     pub fn search(&self, filter: &str, attrs: &[&str]) -> String {
         let mut args = vec![

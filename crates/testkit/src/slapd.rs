@@ -131,6 +131,26 @@ impl Slapd {
         feed(command, ldif);
     }
 
+    /// Applies an LDIF change (`changetype: modify`…) as the root, as IT staff would with
+    /// `ldapmodify`.
+    pub fn modify(&self, ldif: &str) {
+        let mut command = Command::new("ldapmodify");
+        command.args([
+            "-x",
+            "-H",
+            &self.url(),
+            "-D",
+            Self::ROOT_DN,
+            "-w",
+            Self::ROOT_PASSWORD,
+        ]);
+        feed(command, ldif);
+    }
+
+    /// The server's default password policy entry (the ppolicy overlay's
+    /// `olcPPolicyDefault`).
+    pub const DEFAULT_POLICY_DN: &str = "cn=default,ou=policies,dc=example,dc=org";
+
     /// The LDIF `ldapsearch -LLL` prints for `filter` under `base` as the root.
     pub fn search(&self, base: &str, filter: &str, attrs: &[&str]) -> String {
         let mut args = vec!["-x", "-LLL", "-o", "ldif-wrap=no", "-H"];

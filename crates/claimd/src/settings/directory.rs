@@ -40,6 +40,9 @@ pub struct DirectorySection {
     pub upn_suffix: Option<String>,
     /// AD: refuse passwords that break AD's complexity rule up front, as field errors.
     pub ad_complexity_precheck: bool,
+    /// OpenLDAP: the ppolicy overlay's default policy entry (`olcPPolicyDefault`), for users
+    /// with no `pwdPolicySubentry` of their own (a service account cannot read cn=config).
+    pub ppolicy_default_dn: Option<String>,
 }
 
 /// `directory.url`: a string (comma-separated for several) or a list.
@@ -79,6 +82,7 @@ impl Default for DirectorySection {
             timeout_secs: 10,
             upn_suffix: None,
             ad_complexity_precheck: true,
+            ppolicy_default_dn: None,
         }
     }
 }
@@ -156,6 +160,7 @@ impl Settings {
             upn_suffix: d.upn_suffix.clone(),
             adopt_used_accounts: self.accounts.adopt_used_accounts,
             protected_groups: self.accounts.protected_groups.clone(),
+            ppolicy_default_dn: d.ppolicy_default_dn.clone().filter(|dn| !dn.is_empty()),
         };
         if let Err(e) = directory.validate() {
             p.add_named(e);

@@ -1,4 +1,5 @@
-//! Forgot My Username, Forgot My Password, change password, and new challenge answers.
+//! Forgot My Username, Forgot My Password, Unlock My Account, change password, and new
+//! challenge answers.
 //!
 //! None of these tells a caller whether an account exists: username recovery replies the
 //! same for every address; an unknown username gets three decoy questions that stay the same
@@ -6,10 +7,12 @@
 //! answers, a wrong password and an unknown username give one `Unauthenticated`. Attempts
 //! are reserved and judged by the rule in `attempts`, against the username as typed.
 
+mod binds;
 mod change;
 pub(crate) mod code_mail;
 pub use code_mail::CodeWorker;
 mod reset;
+mod unlock;
 mod username;
 
 use std::net::IpAddr;
@@ -24,7 +27,7 @@ use crate::{
     password::personal_words,
     questions::TypedAnswer,
     store::{
-        AuditAction, AuditEvent, AuditOutcome, ClaimedAccount, Millis, NewPasswordJob, now_millis,
+        AuditAction, AuditEvent, AuditOutcome, ClaimedAccount, Millis, NewAccountJob, now_millis,
     },
 };
 
@@ -50,6 +53,17 @@ pub struct ResetRequest {
     pub answers: Vec<TypedAnswer>,
     /// The new password.
     pub new_password: SecretString,
+    /// The code mailed to the personal address, when the district asks for one.
+    pub verification_code: SecretString,
+}
+
+/// Unlock My Account: the same proof as Forgot My Password, no new password.
+#[derive(Debug)]
+pub struct UnlockRequest {
+    /// The username as typed.
+    pub username: String,
+    /// Answers to the three questions shown.
+    pub answers: Vec<TypedAnswer>,
     /// The code mailed to the personal address, when the district asks for one.
     pub verification_code: SecretString,
 }
@@ -84,6 +98,9 @@ pub(super) struct Target<'a> {
     audit: AuditContext,
     /// The directory says the account is privileged: refused as if the secrets were wrong.
     privileged: bool,
+    /// The wrong bind this request may make, reserved against the directory's lockout
+    /// threshold (see `binds`), resolved with `attempt`.
+    bind: Option<Attempt<'a>>,
 }
 
 impl Accounts {
@@ -145,62 +162,8 @@ impl Accounts {
             attempt,
             audit,
             privileged: false,
+            bind: None,
         })
-    }
-
-    /// Whether `password` is the target's current password. Only the directory knows, and it
-    /// is asked only about accounts claimd manages: any other name (a service account, a
-    /// person who never claimed, a leaver) is wrong without a bind, so an anonymous caller can
-    /// never drive the directory's bad-password counters. Both paths end on the same timer
-    /// tick, at least twice a typical bind (and the response floor) after they began, and give
-    /// the same reply while the directory is down, so neither time nor code tells whether a
-    /// bind happened.
-    /// A privileged account is never bound as (a guess at a Domain Admin's password through
-    /// claimd would count against it): it is wrong without a bind.
-    pub(super) async fn password_is_right<'a>(
-        &self,
-        mut target: Target<'a>,
-        password: &SecretString,
-    ) -> Result<(Target<'a>, bool), Error> {
-        let ends = tokio::time::Instant::now() + (self.bind_time.typical() * 2).max(RESPONSE_FLOOR);
-        let checked = if let Some(claimed) = &target.claimed {
-            let started = std::time::Instant::now();
-            let checked = match self
-                .directory
-                .is_protected(&claimed.account, claimed.entry.as_deref())
-                .await
-            {
-                Ok(true) => {
-                    target.privileged = true;
-                    Ok(false)
-                }
-                Ok(false) => {
-                    self.directory
-                        .verify_password(&target.username, password)
-                        .await
-                }
-                Err(e) => Err(e),
-            };
-            self.bind_time.record(started.elapsed(), checked.is_ok());
-            checked
-        } else if self.bind_time.directory_down() {
-            // While the directory is unreachable, a managed name gets UNAVAILABLE: so does
-            // every other name, or the outage would tell which names claimd manages.
-            Err(crate::DirectoryError::Transient {
-                reason: "the directory was unreachable at the last check".into(),
-            })
-        } else {
-            Ok(false)
-        };
-        tokio::time::sleep_until(ends).await;
-        match checked {
-            Ok(right) => Ok((target, right)),
-            Err(e) => {
-                warn!(error = %e, "the directory could not check a password");
-                target.attempt.not_judged().await?;
-                Err(Error::DirectoryUnavailable)
-            }
-        }
     }
 
     /// The claimed account when the check passed (the attempt given back, the counter
@@ -213,10 +176,16 @@ impl Accounts {
         match target.claimed {
             Some(claimed) if passed && !target.privileged => {
                 target.attempt.proven().await?;
+                if let Some(bind) = target.bind {
+                    bind.proven().await?;
+                }
                 Ok(claimed)
             }
             claimed => {
                 target.attempt.failed().await?;
+                if let Some(bind) = target.bind {
+                    bind.failed().await?;
+                }
                 let reason = if target.privileged {
                     crate::claim::PRIVILEGED
                 } else if claimed.is_some() {
@@ -275,7 +244,7 @@ impl Accounts {
         }
         let now = now_millis();
         let id = OperationId::new();
-        let job = NewPasswordJob {
+        let job = NewAccountJob {
             audit: self.account_event(action, &claimed, client, AuditOutcome::Accepted, now),
             sealed_password: self.sealer.seal(password, id.to_string().as_bytes()),
             job: DirectoryJob {
@@ -288,7 +257,7 @@ impl Accounts {
             claim_id: claimed.claim_id,
             now,
         };
-        if !self.store.insert_password_job(job).await? {
+        if !self.store.insert_account_job(job).await? {
             // The person left while the request was checked: answered as for a stranger.
             warn!("password refused: the account is no longer managed");
             return Err(Error::Unauthenticated);

@@ -111,42 +111,86 @@ impl Accounts {
         request: ResetRequest,
         client: Option<IpAddr>,
     ) -> Result<Operation, Error> {
-        let mut v = Violations::default();
-        let username = v.check("username", Username::parse(&request.username));
-        check_reset_answers(&mut v, &request.answers);
-        if request.verification_code.expose_secret().chars().count() > MAX_CODE_CHARS {
-            v.add("verification_code", Rule::AtMostChars(MAX_CODE_CHARS));
-        }
-        v.into_result()?;
         let target = self
-            .target(
-                username.expect("validated"),
+            .answers_target(
+                &request.username,
+                &request.answers,
+                &request.verification_code,
                 AuditAction::ResetPassword,
                 client,
-                self.policy.second_factor && !request.verification_code.expose_secret().is_empty(),
             )
             .await?;
         let target = self
             .new_password_fits(target, "new_password", &request.new_password)
             .await?;
 
+        let claimed = self
+            .prove_answers(
+                target,
+                &request.answers,
+                &request.verification_code,
+                AuditAction::ResetPassword,
+                client,
+            )
+            .await?;
+        self.accept_password(
+            claimed,
+            JobKind::ResetPassword,
+            &request.new_password,
+            client,
+        )
+        .await
+    }
+
+    /// The request's username, answers and code checked for form (every bad field at once),
+    /// then the attempt reserved on the username: the first step of every flow proven by
+    /// the answers.
+    pub(super) async fn answers_target(
+        &self,
+        username: &str,
+        answers: &[TypedAnswer],
+        code: &SecretString,
+        action: AuditAction,
+        client: Option<IpAddr>,
+    ) -> Result<super::Target<'_>, Error> {
+        let mut v = Violations::default();
+        let username = v.check("username", Username::parse(username));
+        check_reset_answers(&mut v, answers);
+        if code.expose_secret().chars().count() > MAX_CODE_CHARS {
+            v.add("verification_code", Rule::AtMostChars(MAX_CODE_CHARS));
+        }
+        v.into_result()?;
+        let mailed_code = self.policy.second_factor && !code.expose_secret().is_empty();
+        self.target(username.expect("validated"), action, client, mailed_code)
+            .await
+    }
+
+    /// Forgot My Password's proof, shared by Unlock My Account: the three answers (checked
+    /// with the same argon2 work whether or not the account exists), the mailed code when
+    /// the district asks for one, and the consecutive-failure bound. A privileged account's
+    /// right answers are refused as wrong ones, before a mailed code is used up. The account
+    /// when all is proven; `Unauthenticated` (the failure counted) otherwise.
+    pub(super) async fn prove_answers(
+        &self,
+        target: super::Target<'_>,
+        answers: &[TypedAnswer],
+        code: &SecretString,
+        action: AuditAction,
+        client: Option<IpAddr>,
+    ) -> Result<crate::store::ClaimedAccount, Error> {
         // Three argon2 checks whether or not the account exists.
         let pairs: Vec<(SecretString, String)> = match &target.claimed {
             Some(claimed) if claimed.answers.len() == ANSWERS_REQUIRED => claimed
                 .answers
                 .iter()
                 .map(|stored| {
-                    let typed = request
-                        .answers
-                        .iter()
-                        .find(|a| a.question_id == stored.question_id);
+                    let typed = answers.iter().find(|a| a.question_id == stored.question_id);
                     let key =
                         typed.map_or_else(String::new, |a| answer_key(a.answer.expose_secret()));
                     (SecretString::from(key), stored.hash.clone())
                 })
                 .collect(),
-            _ => request
-                .answers
+            _ => answers
                 .iter()
                 .map(|a| {
                     (
@@ -184,7 +228,7 @@ impl Accounts {
         if self.policy.second_factor {
             let hash = self
                 .codes
-                .verification(&target.username, request.verification_code.expose_secret());
+                .verification(&target.username, code.expose_secret());
             let code_ok = self
                 .store
                 .verification_code_live(&target.username, &hash, now_millis())
@@ -211,7 +255,7 @@ impl Accounts {
         let claimed = self.verified(target, all_right).await?;
         if answers_only {
             let mut event = self.account_event(
-                AuditAction::ResetPassword,
+                action,
                 &claimed,
                 client,
                 AuditOutcome::AnswersOnly,
@@ -220,13 +264,7 @@ impl Accounts {
             event.reason = Some("no personal_email on the roster: no second factor asked".into());
             self.store.record_audit(event).await?;
         }
-        self.accept_password(
-            claimed,
-            JobKind::ResetPassword,
-            &request.new_password,
-            client,
-        )
-        .await
+        Ok(claimed)
     }
 }
 

@@ -27,12 +27,29 @@ pub enum AttemptKey {
     /// Forgot My Password verification codes asked for from a client address: a rate of its
     /// own, over a window of its own ([`LockoutPolicy::code_offer_window`]).
     CodeOffer(IpAddr),
+    /// claimd's own wrong-password binds as an account, kept below the directory's lockout
+    /// threshold: the limit and window are the directory's for that account
+    /// ([`crate::LockoutStanding`]), carried with the key because they differ per account.
+    DirectoryBinds {
+        /// The account bound as.
+        username: Username,
+        /// Wrong binds within `window` after which claimd binds no more.
+        limit: u32,
+        /// The window they are counted in (and a reached limit lasts).
+        window: Duration,
+    },
 }
 
 impl AttemptKey {
     /// True for the keys that name an account rather than a client.
     pub fn is_account(&self) -> bool {
         matches!(self, Self::Employee(_) | Self::Username(_))
+    }
+
+    /// True for the keys a proven secret clears: the account's own, and its wrong binds (a
+    /// right password clears the directory's count too).
+    pub fn cleared_by_proof(&self) -> bool {
+        self.is_account() || matches!(self, Self::DirectoryBinds { .. })
     }
 
     /// How many counted attempts within the window lock this key.
@@ -43,6 +60,7 @@ impl AttemptKey {
             Self::UsernameMail(_) => policy.username_mails_per_address,
             Self::WorkOrder(_) => policy.work_orders_per_address,
             Self::CodeOffer(_) => policy.code_offers_per_address,
+            Self::DirectoryBinds { limit, .. } => *limit,
         }
     }
 
@@ -50,6 +68,7 @@ impl AttemptKey {
     pub fn window(&self, policy: &LockoutPolicy) -> Duration {
         match self {
             Self::CodeOffer(_) => policy.code_offer_window,
+            Self::DirectoryBinds { window, .. } => *window,
             _ => policy.window,
         }
     }
@@ -59,6 +78,7 @@ impl AttemptKey {
     pub fn lock_for(&self, policy: &LockoutPolicy) -> Duration {
         match self {
             Self::CodeOffer(_) => policy.code_offer_window,
+            Self::DirectoryBinds { window, .. } => *window,
             _ => policy.lock_for,
         }
     }
@@ -74,6 +94,7 @@ impl AttemptKey {
             Self::UsernameMail(ip) => format!("username-mail:{}", client_network(*ip)),
             Self::WorkOrder(ip) => format!("work-order:{}", client_network(*ip)),
             Self::CodeOffer(ip) => format!("code-offer:{}", client_network(*ip)),
+            Self::DirectoryBinds { username, .. } => format!("directory-binds:{username}"),
         }
     }
 }

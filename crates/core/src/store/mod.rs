@@ -26,8 +26,7 @@ pub use codes::CodeStore;
 pub use records::{
     AuditAction, AuditEvent, AuditOutcome, AuditRow, ClaimInsert, ClaimState, ClaimedAccount,
     EndedJob, ImportOptions, ImportSummary, IssuedCode, JobOutcome, LEFT_REASON, LeaseCheck,
-    LeasedJob, NewClaim, NewPasswordJob, PlannedChange, QueueStats, SUPERSEDED_REASON,
-    StoredAnswer,
+    LeasedJob, NewAccountJob, NewClaim, PlannedChange, QueueStats, SUPERSEDED_REASON, StoredAnswer,
 };
 
 use crate::{
@@ -162,9 +161,10 @@ pub trait ClaimStore: Send + Sync + fmt::Debug {
     /// (some may have left the pool since).
     async fn answered_questions(&self) -> Result<Vec<crate::Question>, StoreError>;
 
-    /// Queues a password job (see [`NewPasswordJob`]); false (nothing written) when the
+    /// Queues a person's password or unlock job (see [`NewAccountJob`]); false (nothing
+    /// written) when the
     /// account is no longer managed: its claim released or the person terminated meanwhile.
-    async fn insert_password_job(&self, job: NewPasswordJob) -> Result<bool, StoreError>;
+    async fn insert_account_job(&self, job: NewAccountJob) -> Result<bool, StoreError>;
 
     /// Replaces an active claim's answers, records `audit` and queues `mail`, in one transaction.
     async fn replace_answers(

@@ -185,16 +185,17 @@ pub struct ClaimedAccount {
     pub entry: Option<String>,
 }
 
-/// A new password for an active claim: the job (reset or change) with the sealed password
-/// and its audit row, written in one transaction that also supersedes any older password job
-/// of the claim still waiting.
+/// A person's own request for an active claim's account: a new password (a reset or a
+/// change, with the sealed password) or an unlock (no password), and its audit row, written
+/// in one transaction. A new password also supersedes any older password job of the claim
+/// still waiting.
 #[derive(Debug)]
-pub struct NewPasswordJob {
-    /// The claim whose account gets the password.
+pub struct NewAccountJob {
+    /// The claim whose account the job writes.
     pub claim_id: String,
     /// The directory job; its id is the operation's id.
     pub job: DirectoryJob,
-    /// The password, sealed for this job.
+    /// The password, sealed for this job; empty for a kind that carries none.
     pub sealed_password: Vec<u8>,
     /// The audit row.
     pub audit: AuditEvent,
@@ -295,6 +296,8 @@ pub enum AuditAction {
     AdminRetry,
     /// `claimd admin reissue-code`.
     AdminReissueCode,
+    /// Unlock My Account.
+    UnlockAccount,
 }
 
 impl AuditAction {
@@ -318,10 +321,12 @@ impl AuditAction {
             Self::Directory(JobKind::ChangePassword) => "directory.change_password",
             Self::Directory(JobKind::UpdateAccount) => "directory.update_account",
             Self::Directory(JobKind::DisableAccount) => "directory.disable_account",
+            Self::Directory(JobKind::UnlockAccount) => "directory.unlock_account",
             Self::AdminUnlock => "admin.unlock",
             Self::AdminRelease => "admin.release",
             Self::AdminRetry => "admin.retry",
             Self::AdminReissueCode => "admin.reissue_code",
+            Self::UnlockAccount => "unlock_account",
         }
     }
 }

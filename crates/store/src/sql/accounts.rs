@@ -3,7 +3,7 @@
 use super::db::{Conn, Pool};
 use claimd_core::{
     Account, Email, EmployeeId, PersonName, StoreError, Username,
-    store::{ClaimedAccount, NewPasswordJob, StoredAnswer},
+    store::{ClaimedAccount, NewAccountJob, StoredAnswer},
 };
 
 use crate::error::{corrupt, store_error};
@@ -136,9 +136,9 @@ pub(super) async fn by_email(pool: &Pool, email: &Email) -> Result<Vec<Account>,
 /// managed (the claim released, the person terminated): false then. Older password jobs of the claim
 /// that no worker holds are failed as superseded, so an older password can never land after
 /// a newer one; one a worker holds finishes first (jobs of a claim are leased in order).
-pub(super) async fn insert_password_job(
+pub(super) async fn insert_account_job(
     conn: &mut Conn,
-    new: &NewPasswordJob,
+    new: &NewAccountJob,
 ) -> Result<bool, StoreError> {
     // One new password of an account at a time (its place in the account's sequence), and
     // none while an import may be ending the claim.
@@ -157,6 +157,10 @@ pub(super) async fn insert_password_job(
     .map_err(store_error)?;
     if !managed {
         return Ok(false);
+    }
+    if !new.job.kind.carries_password() {
+        super::jobs::queue(conn, &new.job, &new.claim_id, &new.sealed_password, now).await?;
+        return Ok(true);
     }
     let superseded: Vec<String> = sqlx::query_scalar(
         "UPDATE directory_jobs

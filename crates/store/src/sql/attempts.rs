@@ -234,7 +234,7 @@ pub(super) async fn give_back(
             .execute(&mut *conn)
             .await
             .map_err(store_error)?;
-        if clear_accounts && key.is_account() {
+        if clear_accounts && key.cleared_by_proof() {
             clear(conn, key).await?;
         }
     }

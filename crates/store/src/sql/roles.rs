@@ -19,7 +19,7 @@ macro_rules! impl_store_roles {
                     AdminStore, AttemptKey, AttemptStore, AttemptTicket, AuditEvent, AuditRow,
                     AuditStore, ClaimInsert, ClaimState, ClaimStore, ClaimedAccount, CodeStore, EndedJob, OperationStore,
                     ImportOptions, ImportSummary, IssuedCode, JobStore, LeaseCheck, LeasedJob,
-                    Lockout, LockoutPolicy, Millis, NewClaim, NewPasswordJob, OutboxStore,
+                    Lockout, LockoutPolicy, Millis, NewClaim, NewAccountJob, OutboxStore,
                     QueueStats, Reservation, RosterStore, StoredAnswer,
                 },
             };
@@ -147,9 +147,9 @@ macro_rules! impl_store_roles {
                     accounts::answered_questions(&self.pool).await
                 }
 
-                async fn insert_password_job(&self, job: NewPasswordJob) -> Result<bool, StoreError> {
+                async fn insert_account_job(&self, job: NewAccountJob) -> Result<bool, StoreError> {
                     let mut tx = self.write().await?;
-                    if !accounts::insert_password_job(&mut tx, &job).await? {
+                    if !accounts::insert_account_job(&mut tx, &job).await? {
                         return Ok(false);
                     }
                     audit::insert(&mut tx, &job.audit).await?;

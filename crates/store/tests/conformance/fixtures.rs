@@ -7,7 +7,7 @@ use claimd_core::{
     RosterEntry, RosterStatus, Store, Username,
     store::{
         AttemptKey, AuditAction, AuditEvent, AuditOutcome, JobOutcome, Lockout, LockoutPolicy,
-        NewClaim, NewPasswordJob, Reservation, StoredAnswer,
+        NewAccountJob, NewClaim, Reservation, StoredAnswer,
     },
 };
 
@@ -101,11 +101,11 @@ pub async fn active_claim(store: &dyn Store) -> String {
     id
 }
 
-pub fn password_job(claim_id: &str, kind: JobKind, now: i64) -> NewPasswordJob {
+pub fn password_job(claim_id: &str, kind: JobKind, now: i64) -> NewAccountJob {
     let mut job = claim(77777, now).job;
     job.id = OperationId::new();
     job.kind = kind;
-    NewPasswordJob {
+    NewAccountJob {
         claim_id: claim_id.into(),
         job,
         sealed_password: vec![4, 5, 6],

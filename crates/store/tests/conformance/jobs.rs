@@ -251,7 +251,7 @@ pub async fn a_held_retry_is_left_alone_until_it_ends(store: Arc<dyn Store>) {
     let claim_id = active_claim(&*store).await;
     let older = password_job(&claim_id, JobKind::ResetPassword, T0 + 1);
     let older_id = older.job.id;
-    store.insert_password_job(older).await.unwrap();
+    store.insert_account_job(older).await.unwrap();
     let held = store
         .lease_job("w1", Duration::from_secs(60), T0 + 2)
         .await
@@ -265,7 +265,7 @@ pub async fn a_held_retry_is_left_alone_until_it_ends(store: Arc<dyn Store>) {
             .unwrap()
     );
     let newer = password_job(&claim_id, JobKind::ChangePassword, T0 + 4);
-    store.insert_password_job(newer).await.unwrap();
+    store.insert_account_job(newer).await.unwrap();
     assert_eq!(
         store.operation(older_id).await.unwrap().unwrap().state,
         OperationState::Pending,

@@ -58,10 +58,10 @@ pub async fn a_newer_password_job_supersedes_a_waiting_one(store: Arc<dyn Store>
     let claim_id = active_claim(&*store).await;
     let first = password_job(&claim_id, JobKind::ResetPassword, T0 + 1);
     let first_id = first.job.id;
-    store.insert_password_job(first).await.unwrap();
+    store.insert_account_job(first).await.unwrap();
     let second = password_job(&claim_id, JobKind::ChangePassword, T0 + 2);
     let second_id = second.job.id;
-    store.insert_password_job(second).await.unwrap();
+    store.insert_account_job(second).await.unwrap();
     let op = store.operation(first_id).await.unwrap().unwrap();
     assert_eq!(op.state, OperationState::Failed);
     let job = store
@@ -95,7 +95,7 @@ pub async fn a_newer_password_job_supersedes_a_waiting_one(store: Arc<dyn Store>
 pub async fn an_account_s_jobs_run_in_order(store: Arc<dyn Store>) {
     let claim_id = active_claim(&*store).await;
     store
-        .insert_password_job(password_job(&claim_id, JobKind::ResetPassword, T0 + 1))
+        .insert_account_job(password_job(&claim_id, JobKind::ResetPassword, T0 + 1))
         .await
         .unwrap();
     let held = store
@@ -106,7 +106,7 @@ pub async fn an_account_s_jobs_run_in_order(store: Arc<dyn Store>) {
     // A newer job arrives while the older one is being written: it waits for it.
     let newer = password_job(&claim_id, JobKind::ChangePassword, T0 + 3);
     let newer_id = newer.job.id;
-    store.insert_password_job(newer).await.unwrap();
+    store.insert_account_job(newer).await.unwrap();
     assert!(
         store
             .lease_job("w2", Duration::from_secs(60), T0 + 4)
@@ -280,7 +280,7 @@ pub async fn a_leaver_takes_no_new_password_claim_or_revived_claim(store: Arc<dy
     assert_eq!(summary.accounts_to_disable(), 2, "{summary:?}");
 
     let reset = password_job(&claim_id, JobKind::ResetPassword, T0 + 3);
-    assert!(!store.insert_password_job(reset).await.unwrap());
+    assert!(!store.insert_account_job(reset).await.unwrap());
     assert_eq!(
         store.insert_claim(claim(77777, T0 + 3)).await.unwrap(),
         ClaimInsert::NotClaimable
@@ -307,7 +307,7 @@ pub async fn the_lease_is_confirmed_before_a_write(store: Arc<dyn Store>) {
     use claimd_core::store::LeaseCheck;
     let claim_id = active_claim(&*store).await;
     store
-        .insert_password_job(password_job(&claim_id, JobKind::ResetPassword, T0 + 1))
+        .insert_account_job(password_job(&claim_id, JobKind::ResetPassword, T0 + 1))
         .await
         .unwrap();
     let held = store
@@ -333,7 +333,7 @@ pub async fn the_lease_is_confirmed_before_a_write(store: Arc<dyn Store>) {
     // A newer password arrives while the older is held (so it is not failed at once): the
     // holder must not write the older one.
     let newer = password_job(&claim_id, JobKind::ChangePassword, T0 + 4);
-    store.insert_password_job(newer).await.unwrap();
+    store.insert_account_job(newer).await.unwrap();
     assert_eq!(
         store.confirm_lease(&held, T0 + 5).await.unwrap(),
         LeaseCheck::Superseded(claimd_core::store::SUPERSEDED_REASON)
@@ -469,7 +469,7 @@ pub async fn a_held_reset_of_a_leaver_is_fenced_as_left(store: Arc<dyn Store>) {
     };
     let claim_id = active_claim(&*store).await;
     store
-        .insert_password_job(password_job(&claim_id, JobKind::ResetPassword, T0 + 1))
+        .insert_account_job(password_job(&claim_id, JobKind::ResetPassword, T0 + 1))
         .await
         .unwrap();
     let held = store
