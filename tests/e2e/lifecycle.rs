@@ -289,3 +289,57 @@ async fn changes_made_while_the_directory_is_down_land_when_it_returns() {
     wait_login_refused(&app, "e77777", PASSWORD);
     assert!(app.can_login("e555", PASSWORD));
 }
+
+/// With ppolicy locking (`pwdLockout`) and a policy that refuses the random password claimd
+/// ends a leaver's login with (`pwdMaxLength: 40`, as a district's quality rule might), the
+/// leaver still loses the login: the entry is locked until an administrator lifts it, and the
+/// disable succeeds. A rehire's claim lifts that lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaver_loses_the_login_even_when_ppolicy_refuses_the_random_password() {
+    let (app, mut client) = two_claimed(&[(
+        "CLAIMD__DIRECTORY__PPOLICY_DEFAULT_DN",
+        Slapd::DEFAULT_POLICY_DN,
+    )])
+    .await;
+    app.slapd.modify(&format!(
+        "dn: {}\nchangetype: modify\nadd: pwdLockout\npwdLockout: TRUE\n-\n\
+         add: pwdMaxLength\npwdMaxLength: 40\n",
+        Slapd::DEFAULT_POLICY_DN
+    ));
+    let (ok, out) = import(&app, &format!("{HEADER}{JANE_LEFT}"), &[]);
+    assert!(ok, "{out}");
+    wait_login_refused(&app, "e77777", PASSWORD);
+    let dn = format!("uid=e77777,{}", Slapd::USERS_BASE_DN);
+    wait_until("the disable to end", Duration::from_secs(30), || {
+        let audit = app.claimd(&["admin", "audit", "--employee", "077777"]);
+        String::from_utf8_lossy(&audit.stdout).contains("directory.disable_account")
+    });
+    let audit = app.claimd(&["admin", "audit", "--employee", "077777"]);
+    let audit = String::from_utf8_lossy(&audit.stdout).into_owned();
+    let disable = audit
+        .lines()
+        .find(|l| l.contains("directory.disable_account"))
+        .unwrap();
+    assert!(disable.contains("succeeded"), "{audit}");
+    let entry = app
+        .slapd
+        .search(&dn, "(objectClass=*)", &["pwdAccountLockedTime"]);
+    assert!(
+        entry.contains("pwdAccountLockedTime: 000001010000Z"),
+        "{entry}"
+    );
+
+    let (ok, out) = import(&app, &format!("{HEADER}{JANE}"), &[]);
+    assert!(ok, "{out}");
+    let reply = claim_ok(
+        &mut client,
+        ClaimAccountRequest {
+            password: "Second-Term-Lantern-8".into(),
+            ..jane()
+        },
+    )
+    .await;
+    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");
+    assert!(app.can_login("e77777", "Second-Term-Lantern-8"));
+}

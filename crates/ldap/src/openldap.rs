@@ -140,7 +140,12 @@ impl DirectoryFlavor for OpenLdap {
         }
         modify_password(ldap, settings, &dn, password)
             .await
-            .map_err(|e| classify(Step::Password, e))
+            .map_err(|e| classify(Step::Password, e))?;
+        if job.rehire {
+            // claimd locked the leaver's login for good; the rehire gets it back.
+            ppolicy::lift_lock(ldap, settings, &dn).await?;
+        }
+        Ok(())
     }
 
     /// Sets the password of the claimed entry (reset, change).
@@ -197,9 +202,12 @@ impl DirectoryFlavor for OpenLdap {
         Ok(())
     }
 
-    /// Ends the login of a leaver: the password becomes a random one nobody is told, so the
-    /// old one stops working on any slapd (with or without the ppolicy overlay). An entry that
-    /// is already gone is already disabled.
+    /// Ends the login of a leaver. With the ppolicy overlay the entry is locked until an
+    /// administrator lifts it (`pwdAccountLockedTime: 000001010000Z`), first; then the
+    /// password becomes a random one nobody is told, so the old one stops working on any
+    /// slapd. Once the lock is in place, a random password the directory's own policy refuses
+    /// (`pwdMaxLength`, a quality module, `pwdMinAge`) cannot keep the login alive: the
+    /// disable still succeeds. An entry that is already gone is already disabled.
     async fn disable(
         &self,
         ldap: &mut Ldap,
@@ -209,6 +217,7 @@ impl DirectoryFlavor for OpenLdap {
         let Some(dn) = claimed_entry(ldap, settings, job).await? else {
             return Ok(());
         };
+        let locked = ppolicy::lock_for_good(ldap, settings, &dn).await?;
         let random: [u8; 32] = rand::random();
         let unknown = SecretString::from(
             random
@@ -216,9 +225,16 @@ impl DirectoryFlavor for OpenLdap {
                 .map(|b| format!("{b:02x}"))
                 .collect::<String>(),
         );
-        modify_password(ldap, settings, &dn, &unknown)
+        match modify_password(ldap, settings, &dn, &unknown)
             .await
-            .map_err(|e| classify(Step::Password, e))?;
+            .map_err(|e| classify(Step::Password, e))
+        {
+            Ok(()) => {}
+            Err(DirectoryError::Permanent { reason }) if locked => {
+                tracing::warn!(%dn, %reason, "the random password was refused; the lock holds the login");
+            }
+            Err(e) => return Err(e),
+        }
         tracing::info!(%dn, "directory login disabled");
         Ok(())
     }

@@ -23,6 +23,9 @@ const FOREVER: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 /// The lockout part of a policy entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Policy {
+    /// `pwdLockout: TRUE`: ppolicy honours `pwdAccountLockedTime` (and locks after
+    /// `pwdMaxFailure`).
+    lockout: bool,
     /// 0 unless `pwdLockout: TRUE`.
     threshold: u32,
     /// `None`: failures are never forgotten (until a right password).
@@ -62,6 +65,20 @@ pub(crate) async fn standing(
     settings: &DirectorySettings,
     dn: &str,
 ) -> Result<LockoutStanding, DirectoryError> {
+    let Some((user, rule)) = user_policy(ldap, settings, dn).await? else {
+        // No entry: no login to lock (the bind will be wrong).
+        return Ok(LockoutStanding::never_locks());
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    Ok(user_standing(&user, rule, now))
+}
+
+/// The user at `dn` (with its lock and count) and the policy that applies to it, when known.
+async fn user_policy(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    dn: &str,
+) -> Result<Option<(SearchEntry, Option<Policy>)>, DirectoryError> {
     let Some(user) = read::entry(
         ldap,
         settings,
@@ -74,15 +91,13 @@ pub(crate) async fn standing(
     )
     .await?
     else {
-        // No entry: no login to lock (the bind will be wrong).
-        return Ok(LockoutStanding::never_locks());
+        return Ok(None);
     };
     let rule = match first(&user, "pwdPolicySubentry") {
         Some(own) => Some(policy(ldap, settings, own, "the user's pwdPolicySubentry").await?),
         None => default_policy(ldap, settings).await?,
     };
-    let now = chrono::Utc::now().timestamp_millis();
-    Ok(user_standing(&user, rule, now))
+    Ok(Some((user, rule)))
 }
 
 /// Removes ppolicy's lock from the entry at `dn`: `pwdAccountLockedTime` deleted, and slapd
@@ -111,6 +126,42 @@ pub(crate) async fn lift_lock(
         .map_err(|e| classify(Step::Entry, e))?;
     tracing::info!(%dn, "directory lockout lifted");
     Ok(())
+}
+
+/// ppolicy's "locked until an administrator unlocks it".
+const LOCKED_FOR_GOOD: &str = "000001010000Z";
+
+/// Locks the entry at `dn` until an administrator lifts it (a leaver). True when the lock
+/// is known to hold the login: the policy that applies has `pwdLockout: TRUE` (ppolicy
+/// honours the lock only then). The lock is written whenever the overlay is there, known or
+/// not; a directory without the overlay (the attribute unknown to it) is left as it is.
+pub(crate) async fn lock_for_good(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    dn: &str,
+) -> Result<bool, DirectoryError> {
+    /// LDAP result code for an attribute type the server does not know.
+    const UNDEFINED_ATTRIBUTE_TYPE: u32 = 17;
+    let holds = user_policy(ldap, settings, dn)
+        .await?
+        .and_then(|(_, rule)| rule)
+        .is_some_and(|rule| rule.lockout);
+    let mods = vec![Mod::Replace(
+        "pwdAccountLockedTime".to_owned(),
+        std::collections::HashSet::from([LOCKED_FOR_GOOD.to_owned()]),
+    )];
+    match ldap
+        .with_timeout(settings.timeout)
+        .modify(dn, mods)
+        .await
+        .and_then(|r| r.success())
+    {
+        Ok(_) => Ok(holds),
+        Err(ldap3::LdapError::LdapResult { result }) if result.rc == UNDEFINED_ATTRIBUTE_TYPE => {
+            Ok(false)
+        }
+        Err(e) => Err(classify(Step::Entry, e)),
+    }
 }
 
 async fn policy(
@@ -142,6 +193,7 @@ fn parse_policy(entry: &SearchEntry) -> Policy {
     let lockout = first(entry, "pwdLockout").is_some_and(|v| v.eq_ignore_ascii_case("TRUE"));
     let seconds = |attr: &str| number(attr).filter(|&s| s > 0).map(Duration::from_secs);
     Policy {
+        lockout,
         threshold: if lockout {
             number("pwdMaxFailure")
                 .and_then(|n| u32::try_from(n).ok())
@@ -226,6 +278,7 @@ mod tests {
     #[test]
     fn failures_count_within_the_interval_and_locks_last_their_duration() {
         let policy = Policy {
+            lockout: true,
             threshold: 3,
             interval: Some(Duration::from_secs(600)),
             duration: Some(Duration::from_secs(300)),
