@@ -243,3 +243,33 @@ pub async fn unlock_my_account_lifts_a_domain_lockout(dc: &mut SambaDc) {
     dc.kinit("e5211", "Reset-Lantern-Orchid-58")
         .expect("the reset password gets a ticket at once");
 }
+
+/// "User must change password at next logon" (pwdLastSet = 0): Windows and kinit refuse the
+/// password until it is changed; ChangePassword with it works, says it was due, and the new
+/// password gets a ticket.
+pub async fn a_must_change_password_is_changed_and_logs_in(dc: &mut SambaDc) {
+    let ad = Ad::new(dc, true, "5220,Mustafa,Cal,cal@district.example,active\n");
+    let mut client = ad.client().await;
+    let op = claim_settled(&mut client, claim(5220, "Mustafa", "Cal", GOOD)).await;
+    assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");
+    let dn = attribute(&dc.search("(employeeID=5220)", &["dn"]), "dn").unwrap();
+    dc.ldapmodify(&format!(
+        "dn: {dn}\nchangetype: modify\nreplace: pwdLastSet\npwdLastSet: 0\n"
+    ));
+    let expired = dc.kinit("e5220", GOOD).unwrap_err();
+    assert!(expired.contains("Password expired"), "{expired}");
+    let reply = client
+        .change_password(ChangePasswordRequest {
+            username: "e5220".into(),
+            current_password: GOOD.into(),
+            new_password: "Changed-Meadow-Falcon-64".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(reply.current_password_expired, "{reply:?}");
+    let op = settle(&mut client, &reply.operation.unwrap().id).await;
+    assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");
+    dc.kinit("e5220", "Changed-Meadow-Falcon-64")
+        .expect("the new password gets a ticket");
+}

@@ -56,6 +56,7 @@ cases!(
     a_custom_upn_suffix_is_written_and_used_to_log_in,
     claimd_never_locks_a_domain_login,
     unlock_my_account_lifts_a_domain_lockout,
+    a_must_change_password_is_changed_and_logs_in,
 );
 
 /// The filters and `--skip` patterns of a libtest-style command line; other flags are ignored.

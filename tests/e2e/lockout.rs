@@ -326,3 +326,61 @@ async fn the_unlock_page_asks_the_questions_and_follows_the_unlock() {
     }
     assert!(app.can_login("e77777", PASSWORD));
 }
+
+/// A password an administrator set with `pwdReset: TRUE` (ppolicy's "must change at first
+/// use") is changed with ChangePassword, which says it was due; the new password binds and
+/// is not itself taken for one that must be changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_must_change_password_is_changed_and_said_to_be_due() {
+    let (app, mut client) = claimed_under_lockout().await;
+    app.slapd.modify(&format!(
+        "dn: {}\nchangetype: modify\nadd: pwdMustChange\npwdMustChange: TRUE\n",
+        Slapd::DEFAULT_POLICY_DN
+    ));
+    app.slapd.modify(&format!(
+        "dn: {}\nchangetype: modify\nreplace: pwdReset\npwdReset: TRUE\n",
+        jane_dn()
+    ));
+    change_when_due(&mut client).await;
+    assert!(app.can_login("e77777", NEW_PASSWORD));
+    let entry = app
+        .slapd
+        .search(&jane_dn(), "(objectClass=*)", &["pwdReset"]);
+    assert!(!entry.contains("pwdReset"), "{entry}");
+}
+
+/// A password past `pwdMaxAge`, with grace logins left: ChangePassword (its bind is a grace
+/// login) sets the new one and says the old had expired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_password_with_grace_logins_is_changed() {
+    let (app, mut client) = claimed_under_lockout().await;
+    app.slapd.modify(&format!(
+        "dn: {}\nchangetype: modify\nadd: pwdMaxAge\npwdMaxAge: 1\n-\n\
+         add: pwdGraceAuthNLimit\npwdGraceAuthNLimit: 3\n",
+        Slapd::DEFAULT_POLICY_DN
+    ));
+    // pwdChangedTime has whole seconds: two seconds on, the password is past its age.
+    let expired_at = Instant::now() + Duration::from_secs(2);
+    claimd_testkit::wait_until("the password to expire", Duration::from_secs(10), || {
+        Instant::now() >= expired_at
+    });
+    change_when_due(&mut client).await;
+    assert!(app.can_login("e77777", NEW_PASSWORD));
+}
+
+/// ChangePassword from the right current password, which the directory calls due: the reply
+/// says so and the new password is written.
+async fn change_when_due(client: &mut AccountServiceClient<Channel>) {
+    let reply = client
+        .change_password(ChangePasswordRequest {
+            username: "e77777".into(),
+            current_password: PASSWORD.into(),
+            new_password: NEW_PASSWORD.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(reply.current_password_expired, "{reply:?}");
+    let op = settle(client, &reply.operation.unwrap().id).await;
+    assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");
+}

@@ -14,8 +14,9 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use crate::{
-    Accounts, ChangeRequest, ClaimReceipt, ClaimRequest, Email, Error, Operation, Question,
-    ResetRequest, UnlockRequest, UpdateAnswersRequest, WorkOrderRequest, admission::with_deadline,
+    Accounts, ChangeReceipt, ChangeRequest, ClaimReceipt, ClaimRequest, Email, Error, Operation,
+    Question, ResetRequest, UnlockRequest, UpdateAnswersRequest, WorkOrderRequest,
+    admission::with_deadline,
 };
 
 /// What a front end asks of the account flows. `client` is the person's address (attempt
@@ -64,7 +65,7 @@ pub trait AccountFlows: Send + Sync + fmt::Debug {
         &self,
         request: ChangeRequest,
         client: Option<IpAddr>,
-    ) -> Result<Operation, Error>;
+    ) -> Result<ChangeReceipt, Error>;
 
     /// Change My Challenge Questions.
     async fn update_answers(
@@ -174,7 +175,7 @@ impl InProcess {
         request: ChangeRequest,
         client: Option<IpAddr>,
         deadline: Option<Instant>,
-    ) -> Result<Operation, Error> {
+    ) -> Result<ChangeReceipt, Error> {
         let accounts = self.accounts.clone();
         self.run(deadline, async move {
             accounts.change_password(request, client).await
@@ -279,7 +280,7 @@ impl AccountFlows for InProcess {
         &self,
         request: ChangeRequest,
         client: Option<IpAddr>,
-    ) -> Result<Operation, Error> {
+    ) -> Result<ChangeReceipt, Error> {
         self.change_password_by(request, client, None).await
     }
 

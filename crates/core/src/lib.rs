@@ -58,7 +58,9 @@ pub use password::{
 pub use person::PersonName;
 pub use policy::AccountPolicy;
 pub use questions::{ANSWERS_REQUIRED, Question, QuestionPool, TypedAnswer};
-pub use recovery::{ChangeRequest, CodeWorker, ResetRequest, UnlockRequest, UpdateAnswersRequest};
+pub use recovery::{
+    ChangeReceipt, ChangeRequest, CodeWorker, ResetRequest, UnlockRequest, UpdateAnswersRequest,
+};
 pub use roster::{Email, RosterEntry, RosterProblem, RosterRows, RosterStatus};
 pub use rule::Rule;
 pub use seal::{SealError, Sealer};

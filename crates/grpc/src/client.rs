@@ -22,9 +22,9 @@ use claimd_api::v1::{
     WatchOperationRequest, account_service_client::AccountServiceClient,
 };
 use claimd_core::{
-    AccountFlows, ChangeRequest, ClaimReceipt, ClaimRequest, Error, Operation, OperationId,
-    OperationState, Question, ResetRequest, TypedAnswer, UnlockRequest, UpdateAnswersRequest,
-    Username, WorkOrderRequest,
+    AccountFlows, ChangeReceipt, ChangeRequest, ClaimReceipt, ClaimRequest, Error, Operation,
+    OperationId, OperationState, Question, ResetRequest, TypedAnswer, UnlockRequest,
+    UpdateAnswersRequest, Username, WorkOrderRequest,
 };
 use secrecy::ExposeSecret;
 use tokio::sync::OnceCell;
@@ -319,7 +319,7 @@ impl AccountFlows for Remote {
         &self,
         request: ChangeRequest,
         client: Option<IpAddr>,
-    ) -> Result<Operation, Error> {
+    ) -> Result<ChangeReceipt, Error> {
         let message = ChangePasswordRequest {
             username: request.username,
             current_password: request.current_password.expose_secret().to_owned(),
@@ -329,8 +329,12 @@ impl AccountFlows for Remote {
             .client()
             .change_password(forwarded(message, client))
             .await
-            .map_err(|s| from_status(&s))?;
-        operation(reply.into_inner().operation.unwrap_or_default())
+            .map_err(|s| from_status(&s))?
+            .into_inner();
+        Ok(ChangeReceipt {
+            operation: operation(reply.operation.unwrap_or_default())?,
+            current_password_expired: reply.current_password_expired,
+        })
     }
 
     async fn update_answers(

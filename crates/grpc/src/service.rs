@@ -285,7 +285,7 @@ impl AccountService for AccountApi {
         &self,
         request: Request<ChangePasswordRequest>,
     ) -> Result<Response<ChangePasswordResponse>, Status> {
-        let operation = self
+        let receipt = self
             .call(
                 "ChangePassword",
                 request,
@@ -297,7 +297,8 @@ impl AccountService for AccountApi {
             )
             .await?;
         Ok(Response::new(ChangePasswordResponse {
-            operation: Some(convert::operation(&operation)),
+            operation: Some(convert::operation(&receipt.operation)),
+            current_password_expired: receipt.current_password_expired,
         }))
     }
 

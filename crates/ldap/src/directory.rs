@@ -102,8 +102,27 @@ impl PasswordChecker for LdapDirectory {
         password: &SecretString,
     ) -> Result<PasswordCheck, DirectoryError> {
         let s = self.conn.settings();
-        let name = flavor::of(s.flavor).bind_name(s, username);
-        self.conn.can_bind(&name, password).await
+        let flavor = flavor::of(s.flavor);
+        let name = flavor.bind_name(s, username);
+        let check = self.conn.can_bind(&name, password).await?;
+        if check != PasswordCheck::Right {
+            return Ok(check);
+        }
+        // Right, as far as the bind says; the directory's own records may say it must be
+        // changed (only so the pages can say why). A failure to read them changes nothing.
+        let Ok((slot, mut ldap)) = self.conn.get().await else {
+            return Ok(check);
+        };
+        match flavor.right_password_state(&mut ldap, s, username).await {
+            Ok(state) => Ok(state),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read whether the password must be changed");
+                if e.is_retryable() {
+                    self.conn.reset(slot).await;
+                }
+                Ok(check)
+            }
+        }
     }
 
     async fn lockout_standing(

@@ -3,7 +3,9 @@
 //! implementing [`DirectoryFlavor`], a [`Flavor`] variant and one line in [`of`].
 
 use async_trait::async_trait;
-use claimd_core::{Account, DirectoryError, DirectoryJob, EntryLedger, LockoutStanding, Username};
+use claimd_core::{
+    Account, DirectoryError, DirectoryJob, EntryLedger, LockoutStanding, PasswordCheck, Username,
+};
 use ldap3::Ldap;
 use secrecy::SecretString;
 
@@ -94,6 +96,17 @@ pub(crate) trait DirectoryFlavor: Send + Sync {
         ldap: &mut Ldap,
         settings: &DirectorySettings,
     ) -> Result<LockoutStanding, DirectoryError>;
+
+    /// What a password that bound as `username` still needs (to be changed, expired), when
+    /// the bind itself does not say (AD's bind does: `data 532`/`773`).
+    async fn right_password_state(
+        &self,
+        _ldap: &mut Ldap,
+        _settings: &DirectorySettings,
+        _username: &Username,
+    ) -> Result<PasswordCheck, DirectoryError> {
+        Ok(PasswordCheck::Right)
+    }
 
     /// The name `username` binds with to prove a password (a DN, or a UPN).
     fn bind_name(&self, settings: &DirectorySettings, username: &Username) -> String;

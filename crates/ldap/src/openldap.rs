@@ -5,7 +5,8 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use claimd_core::{
-    Account, DirectoryError, DirectoryJob, EntryLedger, LockoutStanding, Username, reasons,
+    Account, DirectoryError, DirectoryJob, EntryLedger, LockoutStanding, PasswordCheck, Username,
+    reasons,
 };
 use ldap3::{Ldap, Mod, Scope, SearchEntry, exop::PasswordModify};
 use secrecy::{ExposeSecret, SecretString};
@@ -65,6 +66,16 @@ impl DirectoryFlavor for OpenLdap {
     ) -> Result<LockoutStanding, DirectoryError> {
         let dn = user_dn(settings, account.username.as_str());
         ppolicy::standing(ldap, settings, &dn).await
+    }
+
+    /// A bind succeeds under `pwdReset` and on a grace login: ppolicy's own attributes say.
+    async fn right_password_state(
+        &self,
+        ldap: &mut Ldap,
+        settings: &DirectorySettings,
+        username: &Username,
+    ) -> Result<PasswordCheck, DirectoryError> {
+        ppolicy::password_state(ldap, settings, &user_dn(settings, username.as_str())).await
     }
 
     async fn default_lockout(

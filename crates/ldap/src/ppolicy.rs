@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use claimd_core::{DirectoryError, LockoutStanding, store::Millis};
+use claimd_core::{DirectoryError, LockoutStanding, PasswordCheck, store::Millis};
 use ldap3::{Ldap, Mod, SearchEntry};
 
 use crate::{
@@ -32,6 +32,8 @@ pub(crate) struct Policy {
     interval: Option<Duration>,
     /// `None`: a lock lasts until an administrator lifts it.
     duration: Option<Duration>,
+    /// `pwdMaxAge`: how long a password lasts; `None`, for ever.
+    max_age: Option<Duration>,
 }
 
 impl Policy {
@@ -128,6 +130,44 @@ pub(crate) async fn lift_lock(
     Ok(())
 }
 
+/// What a right password of the user at `dn` still needs, as ppolicy records it: to be
+/// changed before anything else (`pwdReset: TRUE`, an administrator set it), or it has
+/// expired (`pwdChangedTime` + the policy's `pwdMaxAge` has passed: the bind was a grace
+/// login).
+pub(crate) async fn password_state(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    dn: &str,
+) -> Result<PasswordCheck, DirectoryError> {
+    let Some(user) = read::entry(
+        ldap,
+        settings,
+        dn,
+        &["pwdReset", "pwdChangedTime", "pwdPolicySubentry"],
+    )
+    .await?
+    else {
+        return Ok(PasswordCheck::Right);
+    };
+    if first(&user, "pwdReset").is_some_and(|v| v.eq_ignore_ascii_case("TRUE")) {
+        return Ok(PasswordCheck::MustChange);
+    }
+    let rule = match first(&user, "pwdPolicySubentry") {
+        Some(own) => Some(policy(ldap, settings, own, "the user's pwdPolicySubentry").await?),
+        None => default_policy(ldap, settings).await?,
+    };
+    let expires = rule
+        .and_then(|r| r.max_age)
+        .zip(first(&user, "pwdChangedTime").and_then(time::generalized))
+        .map(|(age, changed)| {
+            changed.saturating_add(i64::try_from(age.as_millis()).unwrap_or(i64::MAX))
+        });
+    Ok(match expires {
+        Some(at) if at <= chrono::Utc::now().timestamp_millis() => PasswordCheck::Expired,
+        _ => PasswordCheck::Right,
+    })
+}
+
 /// ppolicy's "locked until an administrator unlocks it".
 const LOCKED_FOR_GOOD: &str = "000001010000Z";
 
@@ -179,6 +219,7 @@ async fn policy(
             "pwdMaxFailure",
             "pwdFailureCountInterval",
             "pwdLockoutDuration",
+            "pwdMaxAge",
         ],
     )
     .await?
@@ -202,6 +243,7 @@ fn parse_policy(entry: &SearchEntry) -> Policy {
             0
         },
         interval: seconds("pwdFailureCountInterval"),
+        max_age: seconds("pwdMaxAge"),
         // ppolicy's default duration is 300 s; 0 means until an administrator.
         duration: match number("pwdLockoutDuration") {
             None => Some(Duration::from_secs(300)),
@@ -282,6 +324,7 @@ mod tests {
             threshold: 3,
             interval: Some(Duration::from_secs(600)),
             duration: Some(Duration::from_secs(300)),
+            max_age: None,
         };
         // 2026-12-03 18:30:00Z and ten and two minutes before.
         let now = 1_796_322_600_000;

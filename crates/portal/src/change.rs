@@ -265,8 +265,16 @@ async fn submit(portal: Arc<Portal>, posted: Posted<ChangeForm>, kind: Kind) -> 
         }
     };
     match outcome {
-        Ok(Some(operation)) => {
-            Redirect::to(&format!("/password/done?op={}", operation.id)).into_response()
+        Ok(Some(receipt)) => {
+            // The finish page says why the person had to come (Windows: "your password has
+            // expired"), when the directory said so.
+            let due = if receipt.current_password_expired {
+                "&expired=1"
+            } else {
+                ""
+            };
+            Redirect::to(&format!("/password/done?op={}{due}", receipt.operation.id))
+                .into_response()
         }
         Ok(None) => view.shown(&username, ["", "", ""], Vec::new(), true).await,
         Err(Error::InvalidArgument { violations }) => {

@@ -261,6 +261,10 @@ pub(crate) static CATALOG: &[(&str, &str)] = &[
         "Try again, or contact the Technology Support Center below.",
         "Inténtelo de nuevo o comuníquese con el Centro de Soporte Tecnológico que aparece abajo.",
     ),
+    (
+        "The district's directory said your old password had expired or had to be changed before you could sign in. That is why it asked for a new one.",
+        "El directorio del distrito indicó que su contraseña anterior había caducado o debía cambiarse antes de iniciar sesión. Por eso se le pidió una nueva.",
+    ),
     // Unlock my account.
     (
         "Locked out after too many wrong passwords at a computer or on the Wi-Fi? Type your username, then answer your three challenge questions: the lock is lifted and your password stays the same.",

@@ -73,6 +73,8 @@ struct ChangedPage<'a> {
     pending: bool,
     succeeded: bool,
     reason: String,
+    /// The old password had expired or had to be changed (the directory said so).
+    expired: bool,
 }
 
 /// What both steps post; the second carries the questions shown and the answers.
@@ -294,7 +296,8 @@ pub(crate) async fn done(
     let Some(operation) = crate::pages::progress(&portal, op).await else {
         return Redirect::to("/forgot-password").into_response();
     };
-    render(changed_page(&portal.settings, lang, &operation))
+    let expired = query.get("expired").is_some_and(|v| v == "1");
+    render(changed_page(&portal.settings, lang, &operation, expired))
 }
 
 /// Follows an unlock's directory write to its end.
@@ -335,11 +338,13 @@ struct UnlockedPage<'a> {
     reason: String,
 }
 
-/// The finish page of a reset or change whose operation stands at `operation`.
+/// The finish page of a reset or change whose operation stands at `operation`; `expired`:
+/// the directory said the old password had expired or had to be changed.
 pub(crate) fn changed_page<'a>(
     site: &'a PortalSettings,
     lang: Lang,
     operation: &Operation,
+    expired: bool,
 ) -> impl Template + 'a {
     let (heading, pending, succeeded) = match operation.state {
         OperationState::Pending => (lang.t("Setting your new password"), true, false),
@@ -353,6 +358,7 @@ pub(crate) fn changed_page<'a>(
         heading,
         pending,
         succeeded,
+        expired,
     }
 }
 

@@ -37,7 +37,7 @@ impl Accounts {
         &'a self,
         mut target: Target<'a>,
         password: &SecretString,
-    ) -> Result<(Target<'a>, bool), Error> {
+    ) -> Result<(Target<'a>, PasswordCheck), Error> {
         let ends = tokio::time::Instant::now() + (self.bind_time.typical() * 2).max(RESPONSE_FLOOR);
         let started = std::time::Instant::now();
         let checked = self.bind_within_lockout(&mut target, password).await;
@@ -49,7 +49,7 @@ impl Accounts {
         }
         tokio::time::sleep_until(ends).await;
         let refused = match checked {
-            Ok(check) => return Ok((target, check.is_right())),
+            Ok(check) => return Ok((target, check)),
             Err(Refusal::Directory(e)) => {
                 warn!(error = %e, "the directory could not check a password");
                 Error::DirectoryUnavailable

@@ -6,9 +6,9 @@ use std::net::IpAddr;
 use secrecy::{ExposeSecret, SecretString};
 use tracing::info;
 
-use super::{ChangeRequest, UpdateAnswersRequest};
+use super::{ChangeReceipt, ChangeRequest, UpdateAnswersRequest};
 use crate::{
-    Accounts, Error, JobKind, Operation, Rule, Username, Violations,
+    Accounts, Error, JobKind, PasswordCheck, Rule, Username, Violations,
     questions::validate_answers,
     store::{AuditAction, AuditOutcome, StoredAnswer, now_millis},
 };
@@ -19,7 +19,7 @@ impl Accounts {
         &self,
         request: ChangeRequest,
         client: Option<IpAddr>,
-    ) -> Result<Operation, Error> {
+    ) -> Result<ChangeReceipt, Error> {
         let mut v = Violations::default();
         let username = v.check("username", Username::parse(&request.username));
         check_given_password(&mut v, "current_password", &request.current_password);
@@ -38,17 +38,26 @@ impl Accounts {
         let target = self
             .new_password_fits(target, "new_password", &request.new_password)
             .await?;
-        let (target, right) = self
+        let (target, check) = self
             .password_is_right(target, &request.current_password)
             .await?;
-        let claimed = self.verified(target, right).await?;
-        self.accept_password(
-            claimed,
-            JobKind::ChangePassword,
-            &request.new_password,
-            client,
-        )
-        .await
+        let claimed = self.verified(target, check.is_right()).await?;
+        let was_due = matches!(check, PasswordCheck::Expired | PasswordCheck::MustChange);
+        if was_due {
+            info!(?check, "the current password had to be changed");
+        }
+        let operation = self
+            .accept_password(
+                claimed,
+                JobKind::ChangePassword,
+                &request.new_password,
+                client,
+            )
+            .await?;
+        Ok(ChangeReceipt {
+            operation,
+            current_password_expired: was_due,
+        })
     }
 
     /// Checks the password with the directory and replaces the challenge answers.
@@ -77,8 +86,8 @@ impl Accounts {
                 false,
             )
             .await?;
-        let (target, right) = self.password_is_right(target, &request.password).await?;
-        let claimed = self.verified(target, right).await?;
+        let (target, check) = self.password_is_right(target, &request.password).await?;
+        let claimed = self.verified(target, check.is_right()).await?;
 
         let hasher = self.hasher.clone();
         let keys: Vec<_> = answers.iter().map(|a| a.key.clone()).collect();

@@ -79,6 +79,17 @@ pub struct ChangeRequest {
     pub new_password: SecretString,
 }
 
+/// A change of password accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeReceipt {
+    /// The directory job that sets the new password.
+    pub operation: Operation,
+    /// The directory said the current password had expired or had to be changed before
+    /// anything else (AD bind `data 532`/`773`; ppolicy `pwdReset`, past `pwdMaxAge`): the
+    /// pages say why the person is here.
+    pub current_password_expired: bool,
+}
+
 /// A logged-in person replaces the challenge questions and answers.
 #[derive(Debug)]
 pub struct UpdateAnswersRequest {

@@ -183,7 +183,7 @@ fn every_failure_reason_reads_in_spanish_on_the_finish_pages() {
             crate::claim::done_page(&site, es.clone(), "e77777".into(), &operation)
                 .render()
                 .unwrap(),
-            crate::recovery::changed_page(&site, es.clone(), &operation)
+            crate::recovery::changed_page(&site, es.clone(), &operation, true)
                 .render()
                 .unwrap(),
         ];
