@@ -18,7 +18,7 @@ pub const SIMPLE: &str = "lanternorchidcompassmeadow";
 /// claimd configured for the DC, with an SMTP server for its notices.
 pub struct Ad {
     pub claimd: ClaimdProcess,
-    _smtp: Smtp,
+    pub smtp: Smtp,
 }
 
 impl Ad {
@@ -74,10 +74,7 @@ lease_secs = 25
             "employee_id,last_name,first_name,email,status\n{roster}"
         ));
         claimd.launch();
-        Self {
-            claimd,
-            _smtp: smtp,
-        }
+        Self { claimd, smtp }
     }
 
     /// Restarts claimd with `toml` added to its configuration.

@@ -9,6 +9,7 @@ mod client;
 mod harness;
 mod lockout;
 mod privileged;
+mod reminders;
 
 use std::{
     panic::{AssertUnwindSafe, catch_unwind},
@@ -20,6 +21,7 @@ use cases::*;
 use claimd_testkit::SambaDc;
 use lockout::*;
 use privileged::*;
+use reminders::*;
 
 /// Every case, in the order they run.
 macro_rules! cases {
@@ -57,6 +59,7 @@ cases!(
     claimd_never_locks_a_domain_login,
     unlock_my_account_lifts_a_domain_lockout,
     a_must_change_password_is_changed_and_logs_in,
+    reminders_come_once_and_never_for_a_password_that_never_expires,
 );
 
 /// The filters and `--skip` patterns of a libtest-style command line; other flags are ignored.

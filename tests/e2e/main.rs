@@ -25,6 +25,7 @@ mod metrics;
 mod portal;
 mod recovery;
 mod refusals;
+mod reminders;
 mod replicas;
 mod second_factor;
 mod secrets;

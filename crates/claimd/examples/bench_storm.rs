@@ -165,14 +165,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// claimd's peak resident memory so far, from /proc (kB).
 fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+    common::proc_status_kib(pid, "VmHWM")
 }
 
 #[tokio::main]

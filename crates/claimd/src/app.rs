@@ -1,5 +1,5 @@
 //! Wiring: the store, the directory, the sealer, the flows, the gRPC server and the sync
-//! worker, started in the combinations `run`, `serve` and `sync` need, stopped by SIGTERM or
+//! workers (directory jobs, mail, expiry reminders), started in the combinations `run`, `serve` and `sync` need, stopped by SIGTERM or
 //! Ctrl-C after the work in hand is done.
 
 use std::{sync::Arc, time::Duration};
@@ -12,7 +12,7 @@ use claimd_core::{
 };
 use claimd_ldap::LdapDirectory;
 use claimd_mail::SmtpMailer;
-use claimd_sync::{MailSender, Worker};
+use claimd_sync::{MailSender, ReminderScanner, Worker};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -123,6 +123,28 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
         ));
     }
     if mode != Mode::Serve {
+        if let Some(r) = &parts.reminders {
+            let reminders = Arc::new(claimd_core::Reminders::new(
+                r.policy.clone(),
+                store.clone(),
+                mail.clone(),
+                r.change_page.clone(),
+            ));
+            let scanner = Arc::new(ReminderScanner::new(
+                directory.clone(),
+                reminders,
+                r.scan_interval,
+                parts.sync.backoff_initial,
+            ));
+            let token = shutdown.clone();
+            tasks.push((
+                "expiry reminder scanner",
+                tokio::spawn(async move {
+                    scanner.run(token).await;
+                    Ok(())
+                }),
+            ));
+        }
         let worker = Arc::new(Worker::new(
             store.clone(),
             directory,

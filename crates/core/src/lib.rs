@@ -4,9 +4,9 @@
 //! usernames, name matching, the password policy, challenge questions and answers, claim and
 //! verification codes, every limit's numbers: attempts, rates and code quotas, which the
 //! store counts), the flows built on them ([`Accounts`]: claim, recovery, lifecycle, work
-//! orders), the port front ends call ([`AccountFlows`], with [`InProcess`] for the flows of
+//! orders; which expiry reminders are due, [`Reminders`]), the port front ends call ([`AccountFlows`], with [`InProcess`] for the flows of
 //! this process), the words an operation can end with ([`reasons`]), and the traits the
-//! outer crates implement: the [`Store`] roles (claimd-store), [`Directory`] (claimd-ldap),
+//! outer crates implement: the [`Store`] roles (claimd-store), [`DirectoryWriter`], [`PasswordChecker`] and [`ExpiryReader`] (claimd-ldap),
 //! [`Mailer`] (claimd-mail). It depends on no gRPC, SQL or LDAP crate; those depend on it.
 
 mod accounts;
@@ -30,6 +30,7 @@ mod policy;
 mod questions;
 pub mod reasons;
 mod recovery;
+pub mod reminders;
 mod roster;
 mod rule;
 mod seal;
@@ -60,6 +61,9 @@ pub use policy::AccountPolicy;
 pub use questions::{ANSWERS_REQUIRED, Question, QuestionPool, TypedAnswer};
 pub use recovery::{
     ChangeReceipt, ChangeRequest, CodeWorker, ResetRequest, UnlockRequest, UpdateAnswersRequest,
+};
+pub use reminders::{
+    Due, ExpiryReader, PageTally, PasswordExpiry, Reminded, ReminderPolicy, Reminders,
 };
 pub use roster::{Email, RosterEntry, RosterProblem, RosterRows, RosterStatus};
 pub use rule::Rule;

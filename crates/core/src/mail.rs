@@ -7,7 +7,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 
-use crate::{Account, Email, Username};
+use crate::{Account, Email, Username, store::Millis};
 
 /// What a mail tells the person.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +24,8 @@ pub enum MailKind {
     AnswersChanged,
     /// The directory's lock on the login was lifted (Unlock My Account).
     AccountUnlocked,
+    /// The password expires soon (a reminder, `[reminders]`).
+    ExpiryReminder,
     /// A work order for the Technology Support Center, from someone who cannot get in.
     WorkOrder,
     /// A new hire's claim code, to the personal address (sealed in the outbox).
@@ -45,6 +47,7 @@ impl MailKind {
             Self::PasswordChanged => "password_changed",
             Self::AnswersChanged => "answers_changed",
             Self::AccountUnlocked => "account_unlocked",
+            Self::ExpiryReminder => "expiry_reminder",
             Self::WorkOrder => "work_order",
             Self::ClaimCode => "claim_code",
             Self::VerificationCode => "verification_code",
@@ -65,6 +68,7 @@ impl MailKind {
             Self::VerificationCode,
             Self::SecretsProven,
             Self::AccountUnlocked,
+            Self::ExpiryReminder,
         ]
         .into_iter()
         .find(|k| k.as_str() == value)
@@ -343,6 +347,44 @@ impl MailWriter {
         )
     }
 
+    /// The password expires in `days_left` days (at `expires_at`): change it at
+    /// `change_page` before then. It asks for nothing by mail, and the page is the district's
+    /// own address (`portal.public_url`), so a reminder cannot be mistaken for the phishing
+    /// that imitates such mails.
+    pub fn expiry_reminder(
+        &self,
+        account: &Account,
+        days_left: u32,
+        expires_at: Millis,
+        change_page: &str,
+    ) -> Mail {
+        let days = if days_left == 1 {
+            "1 day".to_owned()
+        } else {
+            format!("{days_left} days")
+        };
+        let date = chrono::DateTime::from_timestamp_millis(expires_at)
+            .map(|at| at.format("%A %-d %B %Y, %H:%M UTC").to_string())
+            .unwrap_or_else(|| "soon".to_owned());
+        let body = format!(
+            "Hello {first},\n\n\
+             The password of your district account {username}\n\
+             expires in {days}, on {date}.\n\n\
+             Choose a new one before then, with your current password, at\n\
+             {change_page}\n\n\
+             After it expires you can still change it there. The district never\n\
+             asks for your password by mail: do not reply with it.",
+            first = account.first_name.as_str(),
+            username = account.username,
+        );
+        self.mail(
+            MailKind::ExpiryReminder,
+            &account.email,
+            &format!("Your district password expires in {days}"),
+            body,
+        )
+    }
+
     /// The challenge questions and answers were replaced.
     pub fn answers_changed(&self, account: &Account) -> Mail {
         let what = format!(
@@ -393,6 +435,12 @@ mod tests {
             writer.password_changed(&account()),
             writer.answers_changed(&account()),
             writer.account_unlocked(&account()),
+            writer.expiry_reminder(
+                &account(),
+                10,
+                1_800_000_000_000,
+                "https://accounts.example/change-password",
+            ),
             writer.username_reminder(&account().email, &[account().username]),
         ] {
             assert!(mail.body.contains("e77777"), "{}", mail.body);
@@ -410,6 +458,27 @@ mod tests {
             );
             assert_eq!(MailKind::parse(mail.kind.as_str()), Some(mail.kind));
         }
+    }
+
+    #[test]
+    fn a_reminder_names_the_days_the_date_and_the_change_page() {
+        let writer = MailWriter::new("District IT");
+        // 2027-01-15 08:00 UTC.
+        let mail = writer.expiry_reminder(
+            &account(),
+            10,
+            1_800_000_000_000,
+            "https://a.example/change-password",
+        );
+        assert_eq!(mail.subject, "Your district password expires in 10 days");
+        assert!(
+            mail.body.contains("https://a.example/change-password"),
+            "{}",
+            mail.body
+        );
+        assert!(mail.body.contains("2027"), "{}", mail.body);
+        let one = writer.expiry_reminder(&account(), 1, 1_800_000_000_000, "x");
+        assert_eq!(one.subject, "Your district password expires in 1 day");
     }
 }
 

@@ -9,8 +9,8 @@ use std::{
 
 use async_trait::async_trait;
 use claimd_core::{
-    Account, DirectoryError, DirectoryJob, DirectoryWriter, EntryLedger, JobKind, LockoutStanding,
-    PasswordCheck, PasswordChecker, Username, reasons,
+    Account, DirectoryError, DirectoryJob, DirectoryWriter, EntryLedger, ExpiryReader, JobKind,
+    LockoutStanding, PasswordCheck, PasswordChecker, PasswordExpiry, Username, reasons,
 };
 use secrecy::SecretString;
 
@@ -87,6 +87,22 @@ impl DirectoryWriter for LdapDirectory {
                 })
             }
         };
+        if result.as_ref().is_err_and(DirectoryError::is_retryable) {
+            self.conn.reset(slot).await;
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl ExpiryReader for LdapDirectory {
+    async fn read_expiries(
+        &self,
+        pages: tokio::sync::mpsc::Sender<Vec<PasswordExpiry>>,
+    ) -> Result<u64, DirectoryError> {
+        let s = self.conn.settings();
+        let (slot, mut ldap) = self.conn.get().await?;
+        let result = crate::expiry::read(&mut ldap, s, pages).await;
         if result.as_ref().is_err_and(DirectoryError::is_retryable) {
             self.conn.reset(slot).await;
         }

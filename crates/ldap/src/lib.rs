@@ -1,7 +1,8 @@
 //! Writes claimd's directory jobs into LDAP with `ldap3` over rustls.
 //!
-//! [`LdapDirectory`] implements the domain's [`DirectoryWriter`](claimd_core::DirectoryWriter)
-//! and [`PasswordChecker`](claimd_core::PasswordChecker) over one of two flavors, each a
+//! [`LdapDirectory`] implements the domain's [`DirectoryWriter`](claimd_core::DirectoryWriter),
+//! [`PasswordChecker`](claimd_core::PasswordChecker) and
+//! [`ExpiryReader`](claimd_core::ExpiryReader) over one of two flavors, each a
 //! `DirectoryFlavor` (`flavor.rs`, the seam a third flavor implements). `openldap` creates or
 //! updates `uid={username},{users_base_dn}` as an inetOrgPerson and sets the password with the
 //! Password Modify extended operation (RFC 3062), so the server hashes it. `active_directory`
@@ -11,8 +12,10 @@
 //! kept with the claim), and no flow acts on a privileged entry (AD's own privileged groups
 //! and `adminCount`, and `accounts.protected_groups`; `ad/lookup.rs`, `protected.rs`).
 //! Current passwords are checked by binding as the user, and never past the directory's
-//! lockout rule for it (`ad/lockout.rs`, `ppolicy.rs`: claimd never locks a login). Service-account connections are kept
-//! and reused; a broken one is replaced on the next job. Refusals that retrying cannot fix
+//! lockout rule for it (`ad/lockout.rs`, `ppolicy.rs`: claimd never locks a login). The
+//! reminder scan reads every expiring password by a paged search (`expiry.rs`).
+//! Service-account connections are kept and reused; a broken one is replaced on the next job.
+//! Refusals that retrying cannot fix
 //! become permanent errors with a readable reason; everything else (connection loss, busy,
 //! timeouts, misconfiguration) is transient.
 
@@ -21,6 +24,7 @@ mod classify;
 mod conn;
 mod directory;
 pub mod escape;
+pub(crate) mod expiry;
 mod flavor;
 mod openldap;
 mod ppolicy;

@@ -130,6 +130,22 @@ pub(crate) async fn lift_lock(
     Ok(())
 }
 
+/// The `pwdMaxAge` (in milliseconds) of the policy at `own` (an entry's
+/// `pwdPolicySubentry`), else of the default policy; `None`: passwords never expire.
+pub(crate) async fn max_age(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    own: Option<&str>,
+) -> Result<Option<Millis>, DirectoryError> {
+    let rule = match own {
+        Some(dn) => Some(policy(ldap, settings, dn, "an entry's pwdPolicySubentry").await?),
+        None => default_policy(ldap, settings).await?,
+    };
+    Ok(rule
+        .and_then(|r| r.max_age)
+        .map(|age| i64::try_from(age.as_millis()).unwrap_or(i64::MAX)))
+}
+
 /// What a right password of the user at `dn` still needs, as ppolicy records it: to be
 /// changed before anything else (`pwdReset: TRUE`, an administrator set it), or it has
 /// expired (`pwdChangedTime` + the policy's `pwdMaxAge` has passed: the bind was a grace

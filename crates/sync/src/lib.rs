@@ -10,6 +10,10 @@
 //! The [`MailSender`] drains the mail outbox the same way through a [`Mailer`], retrying
 //! while the SMTP server is down. On shutdown both finish the item in hand before returning.
 //!
+//! The [`ReminderScanner`], when `[reminders]` is on, reads the directory's expiring
+//! passwords a page at a time, at start and every scan interval, and queues the reminders
+//! due (the core decides which; the store's once-only records make replicas agree).
+//!
 //! [`Directory`]: claimd_core::Directory
 //! [`Mailer`]: claimd_core::Mailer
 
@@ -17,12 +21,14 @@ mod backoff;
 mod directory_worker;
 mod mail_sender;
 mod pacing;
+mod reminder_scanner;
 
 use std::time::Duration;
 
 pub use backoff::retry_delay;
 pub use directory_worker::{Step, Worker};
 pub use mail_sender::{MailSender, MailStep};
+pub use reminder_scanner::{ReminderScanner, ScanTally};
 
 /// How the workers pace themselves (`[sync]` in the configuration).
 #[derive(Clone, Debug)]

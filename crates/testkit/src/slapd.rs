@@ -348,6 +348,7 @@ olcDbIndex: employeeNumber eq
 olcAccess: {{0}}to attrs=userPassword by dn.exact=\"{service}\" write by self write by anonymous auth by * none
 olcAccess: {{1}}to dn.subtree=\"{people}\" by dn.exact=\"{service}\" write by users read by * none
 olcAccess: {{2}}to * by users read by * none
+olcLimits: dn.exact=\"{service}\" size.prtotal=unlimited
 
 dn: olcOverlay={{0}}ppolicy,olcDatabase={{1}}mdb,cn=config
 objectClass: olcOverlayConfig

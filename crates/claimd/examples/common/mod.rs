@@ -177,6 +177,19 @@ async fn connect(port: u16) -> Result<AccountServiceClient<Channel>, BoxError> {
     }
 }
 
+/// A `Vm…:` figure of process `pid` from /proc (`VmHWM`: its peak resident memory so far,
+/// `VmRSS`: now), in KiB.
+pub fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// Bench person `i`'s claim (roster row `i,Bench{i},Person,…`), with the benchmarks' password.
 pub fn bench_claim_request(i: u32) -> claimd_api::v1::ClaimAccountRequest {
     let answers = [

@@ -15,6 +15,7 @@ mod mail;
 mod parts;
 mod portal;
 mod problems;
+mod reminders;
 mod roster;
 mod store;
 
@@ -31,6 +32,7 @@ pub use grpc::{GrpcSection, LimitsSection};
 pub use mail::{MailParts, MailSection};
 pub use parts::Parts;
 pub use portal::{PortalParts, PortalSection};
+pub use reminders::{ReminderParts, RemindersSection};
 pub use roster::{CodeParts, RosterSection};
 pub use store::{StoreParts, StoreSection};
 
@@ -53,6 +55,7 @@ pub struct Settings {
     pub limits: LimitsSection,
     pub roster: RosterSection,
     pub portal: PortalSection,
+    pub reminders: RemindersSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,7 +98,11 @@ impl Default for LogSection {
 }
 
 /// Keys whose environment values are comma-separated lists.
-const LIST_KEYS: &[&str] = &["grpc.trusted_proxies", "portal.trusted_proxies"];
+const LIST_KEYS: &[&str] = &[
+    "grpc.trusted_proxies",
+    "portal.trusted_proxies",
+    "reminders.days_before",
+];
 
 impl Settings {
     /// Loads defaults, then `file`, then `env` (the process environment, or a given map in

@@ -29,6 +29,8 @@ pub struct Parts {
     pub portal: claimd_portal::PortalSettings,
     pub log_json: bool,
     pub admission: AdmissionPolicy,
+    /// `None`: no expiry reminders.
+    pub reminders: Option<super::ReminderParts>,
 }
 
 impl Parts {
@@ -74,6 +76,7 @@ impl Settings {
         let metrics_listen = self.metrics_listen(&mut p);
         let log_json = self.log_json(&mut p);
         self.roster_limits(&mut p);
+        let reminders = self.reminders(&mut p);
         let parts = (|| {
             let (listen, grpc) = grpc?;
             Some(Parts {
@@ -91,6 +94,7 @@ impl Settings {
                 portal,
                 log_json,
                 admission: limits.admission,
+                reminders,
             })
         })();
         p.finish(parts)

@@ -511,3 +511,48 @@ fn protected_groups_are_group_dns() {
     );
     assert!(!err.contains("entry 1"), "{err}");
 }
+
+/// `[reminders]` alone, as `parts()` checks it: the part, or the problems' text.
+fn reminders(pairs: &[(&str, &str)]) -> Result<Option<super::ReminderParts>, String> {
+    let s = Settings::load(None, env(pairs)).unwrap();
+    let mut p = super::problems::Problems::default();
+    let part = s.reminders(&mut p);
+    p.finish(Some(part)).map_err(|e| e.to_string())
+}
+
+#[test]
+fn reminders_are_off_by_default_and_their_keys_are_checked() {
+    assert!(
+        reminders(&[]).unwrap().is_none(),
+        "no reminders unless days are set"
+    );
+
+    let on = reminders(&[
+        ("CLAIMD__REMINDERS__DAYS_BEFORE", "7,14,1"),
+        (
+            "CLAIMD__PORTAL__PUBLIC_URL",
+            "https://accounts.district.example/",
+        ),
+    ])
+    .unwrap()
+    .expect("on");
+    assert_eq!(on.scan_interval, std::time::Duration::from_secs(3600));
+    assert_eq!(
+        on.change_page,
+        "https://accounts.district.example/change-password"
+    );
+
+    let err = reminders(&[
+        ("CLAIMD__REMINDERS__DAYS_BEFORE", "14,0"),
+        ("CLAIMD__REMINDERS__SCAN_INTERVAL_SECS", "0"),
+    ])
+    .unwrap_err();
+    assert!(
+        err.contains("reminders.days_before: 0 is not a number of days"),
+        "{err}"
+    );
+    assert!(
+        err.contains("reminders.scan_interval_secs: must be at least 1"),
+        "{err}"
+    );
+}

@@ -9,13 +9,14 @@
 pub mod prelude {
     pub use super::{
         AdminStore, AttemptStore, AuditStore, ClaimStore, CodeStore, FlowStore, JobStore,
-        OperationStore, OutboxStore, RosterStore, Store,
+        OperationStore, OutboxStore, ReminderStore, RosterStore, Store,
     };
 }
 
 mod attempts;
 mod codes;
 mod records;
+mod reminders;
 
 use std::{fmt, time::Duration};
 
@@ -28,6 +29,7 @@ pub use records::{
     EndedJob, ImportOptions, ImportSummary, IssuedCode, JobOutcome, LEFT_REASON, LeaseCheck,
     LeasedJob, NewAccountJob, NewClaim, PlannedChange, QueueStats, SUPERSEDED_REASON, StoredAnswer,
 };
+pub use reminders::{NewReminder, ReminderStore};
 
 use crate::{
     Account, Email, EmployeeId, Operation, OperationId, RosterEntry, Username,
@@ -74,10 +76,11 @@ impl From<StoreError> for crate::Error {
 
 /// The persistent state of claimd, as one backend provides it: every role below. Callers
 /// take the role they use (the directory worker a [`JobStore`], the mail sender an
-/// [`OutboxStore`], the admin commands an [`AdminStore`]); the account flows a [`FlowStore`].
-pub trait Store: FlowStore + JobStore + AdminStore {}
+/// [`OutboxStore`], the admin commands an [`AdminStore`], the reminder scan a
+/// [`ReminderStore`]); the account flows a [`FlowStore`].
+pub trait Store: FlowStore + JobStore + AdminStore + ReminderStore {}
 
-impl<T> Store for T where T: FlowStore + JobStore + AdminStore {}
+impl<T> Store for T where T: FlowStore + JobStore + AdminStore + ReminderStore {}
 
 /// What the account flows use: everything but the worker's queue and the operators' tools,
 /// so a flow cannot lease a job or lift a lock by mistake.

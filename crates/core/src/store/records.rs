@@ -298,6 +298,10 @@ pub enum AuditAction {
     AdminReissueCode,
     /// Unlock My Account.
     UnlockAccount,
+    /// A password expiry reminder queued.
+    ExpiryReminder,
+    /// A reminder scan of the directory, with what it found (sent and skipped).
+    ExpiryReminderScan,
 }
 
 impl AuditAction {
@@ -327,6 +331,8 @@ impl AuditAction {
             Self::AdminRetry => "admin.retry",
             Self::AdminReissueCode => "admin.reissue_code",
             Self::UnlockAccount => "unlock_account",
+            Self::ExpiryReminder => "expiry_reminder",
+            Self::ExpiryReminderScan => "expiry_reminder_scan",
         }
     }
 }

@@ -22,6 +22,8 @@ mod jobs;
 mod lifecycle;
 #[path = "../sql/mail.rs"]
 mod mail;
+#[path = "../sql/reminders.rs"]
+mod reminders;
 #[path = "../sql/roster.rs"]
 mod roster;
 

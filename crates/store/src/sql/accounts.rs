@@ -12,14 +12,16 @@ use crate::error::{corrupt, store_error};
 use claimd_core::store::SUPERSEDED_REASON as SUPERSEDED;
 
 /// `claim id, username, employee_id, last_name, first_name, email` of an active claim.
-type AccountRow = (String, String, i64, String, String, String);
+pub(super) type AccountRow = (String, String, i64, String, String, String);
 
-const ACCOUNT_SELECT: &str =
+pub(super) const ACCOUNT_SELECT: &str =
     "SELECT c.id, c.username, r.employee_id, r.last_name, r.first_name, r.email
      FROM claims c JOIN roster r ON r.employee_id = c.employee_id
      WHERE c.state = 'active' AND r.status = 'active'";
 
-fn account((_, username, id, last, first, email): &AccountRow) -> Result<Account, StoreError> {
+pub(super) fn account(
+    (_, username, id, last, first, email): &AccountRow,
+) -> Result<Account, StoreError> {
     Ok(Account {
         username: Username::parse(username).map_err(|_| corrupt("claims.username"))?,
         employee_id: u32::try_from(*id)

@@ -20,13 +20,13 @@ macro_rules! impl_store_roles {
                     AuditStore, ClaimInsert, ClaimState, ClaimStore, ClaimedAccount, CodeStore, EndedJob, OperationStore,
                     ImportOptions, ImportSummary, IssuedCode, JobStore, LeaseCheck, LeasedJob,
                     Lockout, LockoutPolicy, Millis, NewClaim, NewAccountJob, OutboxStore,
-                    QueueStats, Reservation, RosterStore, StoredAnswer,
+                    QueueStats, Reservation, RosterStore, StoredAnswer, NewReminder, ReminderStore,
                 },
             };
 
             use super::{
                 $store, accounts, admin, attempts, audit, claims, codes, jobs, lifecycle, mail,
-                roster,
+                reminders, roster,
             };
             use crate::error::store_error;
 
@@ -169,6 +169,24 @@ macro_rules! impl_store_roles {
                     audit::insert(&mut tx, &audit).await?;
                     mail::enqueue(&mut tx, &mail, audit.at).await?;
                     tx.commit().await.map_err(store_error)
+                }
+            }
+
+            #[async_trait]
+            impl ReminderStore for $store {
+                async fn reminder_accounts(&self, usernames: &[Username]) -> Result<Vec<Account>, StoreError> {
+                    reminders::accounts(&self.pool, usernames).await
+                }
+
+                async fn record_reminders(
+                    &self,
+                    new: &[NewReminder],
+                    now: Millis,
+                ) -> Result<Vec<claimd_core::Reminded>, StoreError> {
+                    let mut tx = self.write().await?;
+                    let outcomes = reminders::record(&mut tx, new, now).await?;
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(outcomes)
                 }
             }
 

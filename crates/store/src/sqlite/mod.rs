@@ -21,6 +21,8 @@ mod jobs;
 mod lifecycle;
 #[path = "../sql/mail.rs"]
 mod mail;
+#[path = "../sql/reminders.rs"]
+mod reminders;
 #[path = "../sql/roster.rs"]
 mod roster;
 
