@@ -343,3 +343,34 @@ async fn a_leaver_loses_the_login_even_when_ppolicy_refuses_the_random_password(
     assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");
     assert!(app.can_login("e77777", "Second-Term-Lantern-8"));
 }
+
+/// With ppolicy locking and a random password the policy accepts (the usual case), the
+/// leaver's entry still ends locked until an administrator lifts it: slapd's ppolicy drops
+/// `pwdAccountLockedTime` when a password is set, so the lock must outlast the new password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaver_stays_locked_by_ppolicy_after_the_random_password() {
+    let (app, _client) = two_claimed(&[(
+        "CLAIMD__DIRECTORY__PPOLICY_DEFAULT_DN",
+        Slapd::DEFAULT_POLICY_DN,
+    )])
+    .await;
+    app.slapd.modify(&format!(
+        "dn: {}\nchangetype: modify\nadd: pwdLockout\npwdLockout: TRUE\n",
+        Slapd::DEFAULT_POLICY_DN
+    ));
+    let (ok, out) = import(&app, &format!("{HEADER}{JANE_LEFT}"), &[]);
+    assert!(ok, "{out}");
+    wait_until("the disable to end", Duration::from_secs(30), || {
+        let audit = app.claimd(&["admin", "audit", "--employee", "077777"]);
+        String::from_utf8_lossy(&audit.stdout).contains("directory.disable_account")
+    });
+    wait_login_refused(&app, "e77777", PASSWORD);
+    let dn = format!("uid=e77777,{}", Slapd::USERS_BASE_DN);
+    let entry = app
+        .slapd
+        .search(&dn, "(objectClass=*)", &["pwdAccountLockedTime"]);
+    assert!(
+        entry.contains("pwdAccountLockedTime: 000001010000Z"),
+        "{entry}"
+    );
+}

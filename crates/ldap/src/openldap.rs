@@ -216,7 +216,7 @@ impl DirectoryFlavor for OpenLdap {
     /// Ends the login of a leaver. With the ppolicy overlay the entry is locked until an
     /// administrator lifts it (`pwdAccountLockedTime: 000001010000Z`), first; then the
     /// password becomes a random one nobody is told, so the old one stops working on any
-    /// slapd. Once the lock is in place, a random password the directory's own policy refuses
+    /// slapd, and the lock is written again (setting a password lifts it). Once the lock is in place, a random password the directory's own policy refuses
     /// (`pwdMaxLength`, a quality module, `pwdMinAge`) cannot keep the login alive: the
     /// disable still succeeds. An entry that is already gone is already disabled.
     async fn disable(
@@ -240,7 +240,11 @@ impl DirectoryFlavor for OpenLdap {
             .await
             .map_err(|e| classify(Step::Password, e))
         {
-            Ok(()) => {}
+            // ppolicy drops pwdAccountLockedTime when a password is set: the lock goes back
+            // on, so the leaver stays locked until an administrator lifts it.
+            Ok(()) => {
+                ppolicy::lock_for_good(ldap, settings, &dn).await?;
+            }
             Err(DirectoryError::Permanent { reason }) if locked => {
                 tracing::warn!(%dn, %reason, "the random password was refused; the lock holds the login");
             }
