@@ -63,6 +63,7 @@ async fn worker(jobs: u32) -> Result<f64, BoxError> {
                 email: a.email,
                 status: RosterStatus::Active,
                 personal_email: None,
+                site: None,
             }
         })
         .collect();

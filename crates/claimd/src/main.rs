@@ -116,6 +116,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             max_disable_percent: (!allow_mass_disable).then_some(settings.max_disable_percent()?),
             // Set from the file's header by `roster::import`.
             keep_personal_email: false,
+            keep_site: false,
         };
         // Importing needs only the store: a directory not yet set up must not block it.
         let store = settings.store()?;

@@ -35,6 +35,7 @@ pub async fn import(
     let mut rows = RosterRows::new(file).map_err(|problems| refusal(path, problems))?;
     let options = &ImportOptions {
         keep_personal_email: !rows.has_personal_email(),
+        keep_site: !rows.has_site(),
         ..options.clone()
     };
     // On a terminal, say what a large file is doing while it runs; logs and timers get

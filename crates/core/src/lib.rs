@@ -22,6 +22,7 @@ mod error;
 mod events;
 pub mod flows;
 mod hashing;
+pub mod helpdesk;
 pub mod mail;
 mod operation;
 mod password;
@@ -65,7 +66,7 @@ pub use recovery::{
 pub use reminders::{
     Due, ExpiryReader, PageTally, PasswordExpiry, Reminded, ReminderPolicy, Reminders,
 };
-pub use roster::{Email, RosterEntry, RosterProblem, RosterRows, RosterStatus};
+pub use roster::{Email, RosterEntry, RosterProblem, RosterRows, RosterStatus, Site};
 pub use rule::Rule;
 pub use seal::{SealError, Sealer};
 pub use store::{LockoutPolicy, Store, StoreError};

@@ -1,6 +1,6 @@
 //! The HR roster: who may claim an account. Parsed from the district's CSV export
-//! (`employee_id,last_name,first_name,email,status`, optionally `personal_email`; extra
-//! columns ignored).
+//! (`employee_id,last_name,first_name,email,status`, optionally `personal_email` and
+//! `site`; extra columns ignored).
 
 use std::{fmt, io};
 
@@ -68,6 +68,38 @@ impl fmt::Debug for Email {
     }
 }
 
+/// A school or department code (the roster's optional `site` column, e.g. `101`): whose
+/// helpdesk may help the person. Letters, digits, `-`, `_` and `.`, at most 32, kept as
+/// written but for surrounding spaces.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Site(String);
+
+impl Site {
+    /// The longest code.
+    pub const MAX_CHARS: usize = 32;
+
+    /// A code as HR writes it; `None` for an empty cell (no site).
+    pub fn parse(value: &str) -> Result<Option<Self>, String> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Ok(None);
+        }
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if value.len() > Self::MAX_CHARS || !value.chars().all(allowed) {
+            return Err(format!(
+                "must be a code of at most {} letters, digits, '-', '_' or '.' (such as 101)",
+                Self::MAX_CHARS
+            ));
+        }
+        Ok(Some(Self(value.to_owned())))
+    }
+
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// One HR record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RosterEntry {
@@ -85,6 +117,8 @@ pub struct RosterEntry {
     /// and verification codes go. Never shown, never written to the directory, never sent a
     /// username.
     pub personal_email: Option<Email>,
+    /// The school or department (optional column `site`): whose helpdesk may help.
+    pub site: Option<Site>,
 }
 
 /// A bad row (or header) of a roster file.
@@ -112,6 +146,8 @@ pub struct RosterRows<R> {
     index: [usize; 5],
     /// The optional `personal_email` column.
     personal: Option<usize>,
+    /// The optional `site` column.
+    site: Option<usize>,
     first_line: FirstLines,
 }
 
@@ -143,11 +179,13 @@ impl<R: io::Read> RosterRows<R> {
             }
         }
         let personal = column("personal_email");
+        let site = column("site");
         if problems.is_empty() {
             Ok(Self {
                 reader,
                 index,
                 personal,
+                site,
                 first_line: FirstLines::new(),
             })
         } else {
@@ -158,6 +196,11 @@ impl<R: io::Read> RosterRows<R> {
     /// Whether the file has the optional `personal_email` column.
     pub fn has_personal_email(&self) -> bool {
         self.personal.is_some()
+    }
+
+    /// Whether the file has the optional `site` column.
+    pub fn has_site(&self) -> bool {
+        self.site.is_some()
     }
 
     fn entry(&mut self, record: &csv::StringRecord) -> Result<RosterEntry, Vec<RosterProblem>> {
@@ -190,6 +233,9 @@ impl<R: io::Read> RosterRows<R> {
                 .map_err(|r| note("personal_email", &r))
                 .ok()
         };
+        let site = Site::parse(self.site.map_or("", |i| record.get(i).unwrap_or("")))
+            .map_err(|r| note("site", &r))
+            .ok();
         if let Some(id) = employee_id
             && let Some(earlier) = self.first_line.insert(id, line)
         {
@@ -205,6 +251,7 @@ impl<R: io::Read> RosterRows<R> {
             email,
             status,
             personal_email,
+            site,
         ) {
             (
                 Some(employee_id),
@@ -213,6 +260,7 @@ impl<R: io::Read> RosterRows<R> {
                 Some(email),
                 Some(status),
                 Some(personal_email),
+                Some(site),
             ) if row_problems.is_empty() => Ok(RosterEntry {
                 employee_id,
                 last_name,
@@ -220,6 +268,7 @@ impl<R: io::Read> RosterRows<R> {
                 email,
                 status,
                 personal_email,
+                site,
             }),
             _ => Err(row_problems
                 .into_iter()
@@ -312,6 +361,28 @@ mod tests {
                 "line 5: employee_id: 077777 already appears on line 2",
             ]
         );
+    }
+
+    #[test]
+    fn a_site_is_optional_and_checked() {
+        let csv = "employee_id,last_name,first_name,email,status,Site\n\
+                   1,Doe,Jane,jane@d.example,active, 101 \n\
+                   2,Roe,Rick,rick@d.example,active,\n\
+                   3,Poe,Pat,pat@d.example,active,101 Main\n\
+                   4,Loe,Lee,lee@d.example,active,h\u{200b}s\n";
+        let problems = parse_roster_csv(csv.as_bytes()).unwrap_err();
+        let lines: Vec<u64> = problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, [4, 5], "{problems:?}");
+        assert!(problems.iter().all(|p| p.message.starts_with("site:")));
+        let good = csv.lines().take(3).collect::<Vec<_>>().join("\n");
+        let rows = RosterRows::new(good.as_bytes()).unwrap();
+        assert!(rows.has_site());
+        let entries: Vec<RosterEntry> = rows.map(Result::unwrap).collect();
+        assert_eq!(entries[0].site.as_ref().map(Site::as_str), Some("101"));
+        assert_eq!(entries[1].site, None);
+        let without =
+            "employee_id,last_name,first_name,email,status\n1,Doe,Jane,j@d.example,active\n";
+        assert!(!RosterRows::new(without.as_bytes()).unwrap().has_site());
     }
 
     #[test]

@@ -240,6 +240,7 @@ fn person(id: u32, last: &str, first: &str) -> RosterEntry {
         email: Email::parse(&format!("{}@district.example", first.to_lowercase())).unwrap(),
         status: RosterStatus::Active,
         personal_email: None,
+        site: None,
     }
 }
 

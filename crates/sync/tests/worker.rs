@@ -39,6 +39,7 @@ async fn rig() -> Rig {
         email: Email::parse("jane.doe@district.example").unwrap(),
         status: RosterStatus::Active,
         personal_email: None,
+        site: None,
     };
     store.import_roster(&[entry], 0).await.unwrap();
     let sealer = Arc::new(Sealer::from_key(&[9; 32]));

@@ -20,6 +20,8 @@ pub struct ImportOptions {
     /// The file has no `personal_email` column: keep the addresses on file rather than
     /// clear them all (an older export must not switch the second factor off).
     pub keep_personal_email: bool,
+    /// The file has no `site` column: keep the sites on file.
+    pub keep_site: bool,
 }
 
 /// One directory change a roster import queues (or, in a dry run, would queue).

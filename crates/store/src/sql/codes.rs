@@ -19,8 +19,18 @@ pub(super) async fn needing(
     after: u32,
     limit: u32,
 ) -> Result<Vec<RosterEntry>, StoreError> {
-    let rows: Vec<(i64, String, String, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT r.employee_id, r.last_name, r.first_name, r.email, r.status, r.personal_email
+    type Row = (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT r.employee_id, r.last_name, r.first_name, r.email, r.status, r.personal_email,
+                r.site
          FROM roster r
          LEFT JOIN claim_codes k ON k.employee_id = r.employee_id
          WHERE r.status = 'active' AND r.employee_id > $1
@@ -35,8 +45,8 @@ pub(super) async fn needing(
     .await
     .map_err(store_error)?;
     rows.into_iter()
-        .map(|(id, l, f, e, s, p)| {
-            super::roster::entry_from_row(super::roster::number(id)?, (l, f, e, s, p))
+        .map(|(id, l, f, e, s, p, site)| {
+            super::roster::entry_from_row(super::roster::number(id)?, (l, f, e, s, p, site))
         })
         .collect()
 }

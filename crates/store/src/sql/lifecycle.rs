@@ -106,18 +106,19 @@ pub(super) async fn import(
 /// Active roster rows whose IDs the file did not list, as terminated entries.
 async fn missing(conn: &mut Conn, in_file: &[u64]) -> Result<Vec<RosterEntry>, StoreError> {
     let mut gone = Vec::new();
-    let mut active = sqlx::query_as::<_, (i64, String, String, String, Option<String>)>(
-        "SELECT employee_id, last_name, first_name, email, personal_email FROM roster
+    type Active = (i64, String, String, String, Option<String>, Option<String>);
+    let mut active = sqlx::query_as::<_, Active>(
+        "SELECT employee_id, last_name, first_name, email, personal_email, site FROM roster
          WHERE status = 'active' ORDER BY employee_id",
     )
     .fetch(&mut *conn);
-    while let Some((id, last, first, email, personal)) =
+    while let Some((id, last, first, email, personal, site)) =
         active.try_next().await.map_err(store_error)?
     {
         let id = super::roster::number(id)?;
         let listed = in_file[id as usize / 64] & (1 << (id % 64)) != 0;
         if !listed {
-            let row = (last, first, email, "terminated".to_owned(), personal);
+            let row = (last, first, email, "terminated".to_owned(), personal, site);
             gone.push(super::roster::entry_from_row(id, row)?);
         }
     }
@@ -143,23 +144,23 @@ async fn apply(
         .collect();
     let old: HashMap<u32, RosterRow> = by_id(
         conn,
-        "SELECT employee_id, last_name, first_name, email, status, personal_email
+        "SELECT employee_id, last_name, first_name, email, status, personal_email, site
          FROM roster WHERE ",
         &ids,
     )
     .await?
     .into_iter()
-    .map(|(id, l, f, e, s, p)| Ok((super::roster::number(id)?, (l, f, e, s, p))))
+    .map(|(id, l, f, e, s, p, site)| Ok((super::roster::number(id)?, (l, f, e, s, p, site))))
     .collect::<Result<_, StoreError>>()?;
     let claims: HashMap<u32, ClaimRow> = by_id(
         conn,
-        "SELECT employee_id, id, state, username, '', NULL FROM claims
+        "SELECT employee_id, id, state, username, '', NULL, NULL FROM claims
          WHERE state <> 'rejected' AND ",
         &ids,
     )
     .await?
     .into_iter()
-    .map(|(id, claim, state, username, _, _)| {
+    .map(|(id, claim, state, username, _, _, _)| {
         Ok((super::roster::number(id)?, (claim, state, username)))
     })
     .collect::<Result<_, StoreError>>()?;
@@ -173,11 +174,16 @@ async fn apply(
         let id = entry.employee_id.get();
         let before = old.get(&id);
         let personal = if options.keep_personal_email {
-            before.and_then(|(_, _, _, _, p)| p.as_deref())
+            before.and_then(|(_, _, _, _, p, _)| p.as_deref())
         } else {
             entry.personal_email.as_ref().map(|p| p.as_str())
         };
-        if let Some((_, _, _, _, was)) = before
+        let site = if options.keep_site {
+            before.and_then(|(.., site)| site.as_deref())
+        } else {
+            entry.site.as_ref().map(|s| s.as_str())
+        };
+        if let Some((_, _, _, _, was, _)) = before
             && was.as_deref() != personal
         {
             readdressed.push(i64::from(id));
@@ -188,10 +194,18 @@ async fn apply(
             entry.email.as_str(),
             entry.status.as_str(),
             personal,
+            site,
         );
         match before {
-            Some((l, f, e, s, p))
-                if (l.as_str(), f.as_str(), e.as_str(), s.as_str(), p.as_deref()) == new =>
+            Some((l, f, e, s, p, site))
+                if (
+                    l.as_str(),
+                    f.as_str(),
+                    e.as_str(),
+                    s.as_str(),
+                    p.as_deref(),
+                    site.as_deref(),
+                ) == new =>
             {
                 summary.unchanged += 1;
                 continue;
@@ -200,13 +214,13 @@ async fn apply(
             None => summary.added += 1,
         }
         writes.push(entry);
-        let was_active = before.is_none_or(|(_, _, _, s, _)| s == "active");
+        let was_active = before.is_none_or(|(_, _, _, s, ..)| s == "active");
         if entry.status == RosterStatus::Terminated {
             summary.terminated += usize::from(was_active);
             // Also when already terminated: a claim that slipped in meanwhile is ended too.
             leavers.push(entry);
         } else if entry.status == RosterStatus::Active
-            && let Some((l, f, e, _, _)) = before
+            && let Some((l, f, e, ..)) = before
             && claims.contains_key(&id)
         {
             let changes = changed(entry, l, f, e);
@@ -215,7 +229,7 @@ async fn apply(
             }
         }
     }
-    upsert_all(conn, &writes, options.keep_personal_email, now).await?;
+    upsert_all(conn, &writes, options, now).await?;
     if !readdressed.is_empty() {
         let mut query = sqlx::QueryBuilder::<super::db::Db>::new(
             "DELETE FROM claim_codes WHERE used_at IS NULL AND employee_id",
@@ -241,8 +255,16 @@ async fn apply(
     Ok(())
 }
 
-/// A row `by_id` reads: the employee ID, four texts and one that may be NULL.
-type IdRow = (i64, String, String, String, String, Option<String>);
+/// A row `by_id` reads: the employee ID, four texts and two that may be NULL.
+type IdRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 /// Runs `select` (ending in `WHERE ` or `AND `, reading an [`IdRow`]) for the rows whose
 /// employee is in `ids`.
@@ -257,25 +279,32 @@ async fn by_id(conn: &mut Conn, select: &str, ids: &[i64]) -> Result<Vec<IdRow>,
         .map_err(store_error)
 }
 
-/// Rows per statement: seven values each, well under both databases' parameter limits.
+/// Rows per statement: eight values each, well under both databases' parameter limits.
 const BATCH: usize = 500;
 
 /// The roster rows as in the file, a batch of rows per statement.
 async fn upsert_all(
     conn: &mut Conn,
     entries: &[&RosterEntry],
-    keep_personal_email: bool,
+    options: &ImportOptions,
     now: Millis,
 ) -> Result<(), StoreError> {
-    let personal = if keep_personal_email {
+    // A file without the column keeps what is on file.
+    let personal = if options.keep_personal_email {
         "roster.personal_email"
     } else {
         "excluded.personal_email"
     };
+    let site = if options.keep_site {
+        "roster.site"
+    } else {
+        "excluded.site"
+    };
     for batch in entries.chunks(BATCH) {
         let mut query = sqlx::QueryBuilder::<super::db::Db>::new(
             "INSERT INTO roster
-             (employee_id, last_name, first_name, email, status, personal_email, updated_at) ",
+             (employee_id, last_name, first_name, email, status, personal_email, site,
+              updated_at) ",
         );
         query.push_values(batch, |mut row, entry| {
             row.push_bind(i64::from(entry.employee_id.get()))
@@ -284,13 +313,14 @@ async fn upsert_all(
                 .push_bind(entry.email.as_str().to_owned())
                 .push_bind(entry.status.as_str())
                 .push_bind(entry.personal_email.as_ref().map(|p| p.as_str().to_owned()))
+                .push_bind(entry.site.as_ref().map(|s| s.as_str().to_owned()))
                 .push_bind(now);
         });
         query.push(format_args!(
             " ON CONFLICT (employee_id) DO UPDATE SET
                  last_name = excluded.last_name, first_name = excluded.first_name,
                  email = excluded.email, status = excluded.status,
-                 personal_email = {personal}, updated_at = excluded.updated_at"
+                 personal_email = {personal}, site = {site}, updated_at = excluded.updated_at"
         ));
         query
             .build()

@@ -49,10 +49,24 @@ pub(super) async fn record(
         .execute(&mut *conn)
         .await
         .map_err(store_error)?;
-    let mut outcomes = Vec::with_capacity(reminders.len());
+    let mut outcomes = vec![Reminded::NotClaimed; reminders.len()];
     let mut mails = Vec::new();
     let mut audits = Vec::new();
-    for reminder in reminders {
+    // In key order: two replicas inserting overlapping pages take the rows' locks in the
+    // same order, so PostgreSQL never has to break a deadlock between their scans.
+    let mut order: Vec<usize> = (0..reminders.len()).collect();
+    order.sort_by(|&a, &b| {
+        let key = |r: &NewReminder| {
+            (
+                r.username.as_str().to_owned(),
+                r.password_set_at,
+                r.threshold_days,
+            )
+        };
+        key(&reminders[a]).cmp(&key(&reminders[b]))
+    });
+    for i in order {
+        let reminder = &reminders[i];
         let inserted = sqlx::query(
             "INSERT INTO password_reminders
                  (username, password_set_at, threshold_days, expires_at, sent_at)
@@ -79,7 +93,7 @@ pub(super) async fn record(
         } else {
             Reminded::NotClaimed
         };
-        outcomes.push(outcome);
+        outcomes[i] = outcome;
     }
     super::mail::enqueue_all(conn, &mails, now).await?;
     super::audit::insert_all(conn, &audits).await?;

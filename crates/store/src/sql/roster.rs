@@ -1,16 +1,23 @@
 //! Roster rows.
 
 use super::db::Pool;
-use claimd_core::{Email, EmployeeId, PersonName, RosterEntry, RosterStatus, StoreError};
+use claimd_core::{Email, EmployeeId, PersonName, RosterEntry, RosterStatus, Site, StoreError};
 
 use crate::error::{corrupt, store_error};
 
-/// `last_name, first_name, email, status, personal_email`.
-pub(super) type Row = (String, String, String, String, Option<String>);
+/// `last_name, first_name, email, status, personal_email, site`.
+pub(super) type Row = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 pub(super) async fn entry(pool: &Pool, id: EmployeeId) -> Result<Option<RosterEntry>, StoreError> {
     let row: Option<Row> = sqlx::query_as(
-        "SELECT last_name, first_name, email, status, personal_email FROM roster
+        "SELECT last_name, first_name, email, status, personal_email, site FROM roster
          WHERE employee_id = $1",
     )
     .bind(i64::from(id.get()))
@@ -28,7 +35,7 @@ pub(super) fn number(id: i64) -> Result<u32, StoreError> {
 /// A roster entry from its stored row.
 pub(super) fn entry_from_row(
     id: u32,
-    (last, first, email, status, personal): Row,
+    (last, first, email, status, personal, site): Row,
 ) -> Result<RosterEntry, StoreError> {
     Ok(RosterEntry {
         employee_id: EmployeeId::new(id).ok_or_else(|| corrupt("roster.employee_id"))?,
@@ -39,5 +46,9 @@ pub(super) fn entry_from_row(
         personal_email: personal
             .map(|p| Email::parse(&p).map_err(|_| corrupt("roster.personal_email")))
             .transpose()?,
+        site: match site {
+            Some(code) => Site::parse(&code).map_err(|_| corrupt("roster.site"))?,
+            None => None,
+        },
     })
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use claimd_core::{
-    EmployeeId, RosterStatus, Store,
+    EmployeeId, RosterEntry, RosterStatus, Store,
     store::{ClaimInsert, ClaimState},
 };
 
@@ -162,4 +162,44 @@ pub async fn a_large_import_is_whole_or_nothing(store: Arc<dyn Store>) {
         .unwrap()
         .unwrap();
     assert_eq!(ten.last_name.as_str(), "Moved");
+}
+
+/// A roster's `site` is stored, updated by a file that has the column (an empty cell
+/// clears it), and kept by a file without it (`keep_site`), as the other optional column.
+pub async fn sites_are_stored_updated_and_kept_without_the_column(store: Arc<dyn Store>) {
+    use claimd_core::{Site, store::ImportOptions};
+    let id = EmployeeId::new(1).unwrap();
+    let at = |site: &str| RosterEntry {
+        site: Site::parse(site).unwrap(),
+        ..entry(1, "Doe", RosterStatus::Active)
+    };
+    let site_of = |store: Arc<dyn Store>| async move {
+        let entry = store.roster_entry(id).await.unwrap().unwrap();
+        entry.site.map(|s| s.as_str().to_owned())
+    };
+    store.import_roster(&[at("101")], T0).await.unwrap();
+    assert_eq!(site_of(store.clone()).await.as_deref(), Some("101"));
+
+    let moved = store.import_roster(&[at("202")], T0 + 1).await.unwrap();
+    assert_eq!(moved.updated, 1, "{moved:?}");
+    assert_eq!(site_of(store.clone()).await.as_deref(), Some("202"));
+
+    let keep = ImportOptions {
+        keep_site: true,
+        ..ImportOptions::default()
+    };
+    let mut rows = std::iter::once(Ok(at("")));
+    let kept = store
+        .import_roster_rows(&mut rows, &keep, T0 + 2)
+        .await
+        .unwrap();
+    assert_eq!(kept.unchanged, 1, "{kept:?}");
+    assert_eq!(site_of(store.clone()).await.as_deref(), Some("202"));
+
+    store.import_roster(&[at("")], T0 + 3).await.unwrap();
+    assert_eq!(
+        site_of(store.clone()).await,
+        None,
+        "an empty cell clears it"
+    );
 }

@@ -21,6 +21,7 @@ pub fn entry(id: u32, last: &str, status: RosterStatus) -> RosterEntry {
         email: Email::parse(&format!("e{id}@district.example")).unwrap(),
         status,
         personal_email: None,
+        site: None,
     }
 }
 

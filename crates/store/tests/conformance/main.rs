@@ -21,6 +21,7 @@ macro_rules! conformance {
                 claims::one_live_claim_per_employee,
                 claims::concurrent_claims_of_one_person_admit_one,
                 claims::a_large_import_is_whole_or_nothing,
+                claims::sites_are_stored_updated_and_kept_without_the_column,
                 codes::claim_codes_expire_are_replaced_and_used_once,
                 codes::verification_codes_are_few_and_used_once,
                 codes::codes_follow_the_person_and_their_address,
