@@ -7,6 +7,7 @@ mod cases;
 #[path = "../common/client.rs"]
 mod client;
 mod harness;
+mod helpers;
 mod lockout;
 mod privileged;
 mod reminders;
@@ -19,6 +20,7 @@ use std::{
 
 use cases::*;
 use claimd_testkit::SambaDc;
+use helpers::*;
 use lockout::*;
 use privileged::*;
 use reminders::*;
@@ -60,6 +62,7 @@ cases!(
     unlock_my_account_lifts_a_domain_lockout,
     a_must_change_password_is_changed_and_logs_in,
     reminders_come_once_and_never_for_a_password_that_never_expires,
+    a_helper_is_found_in_the_domain_and_nested_groups_count,
 );
 
 /// The filters and `--skip` patterns of a libtest-style command line; other flags are ignored.

@@ -197,6 +197,41 @@ pub trait PasswordChecker: Send + Sync + std::fmt::Debug {
     async fn default_lockout(&self) -> Result<LockoutStanding, DirectoryError>;
 }
 
+/// A helpdesk helper's directory entry: a directory user, who may not be claimed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Helper {
+    /// The entry's DN.
+    pub dn: String,
+    /// The login name, as the directory spells it (AD `sAMAccountName`, OpenLDAP `uid`).
+    pub login: String,
+}
+
+/// The directory as the helpdesk's sign-in sees it (DESIGN.md, "Helpdesk"): who a login name
+/// is, whether a password is theirs, where their lockout count stands, and which helpdesk
+/// groups they are in.
+#[async_trait]
+pub trait HelperDirectory: Send + Sync + std::fmt::Debug {
+    /// The one user who signs in as `login`; `None` when nobody or more than one does.
+    async fn find_helper(&self, login: &str) -> Result<Option<Helper>, DirectoryError>;
+
+    /// Whether `password` is the helper's (a bind).
+    async fn check_helper_password(
+        &self,
+        helper: &Helper,
+        password: &SecretString,
+    ) -> Result<PasswordCheck, DirectoryError>;
+
+    /// The helper's lockout rule and count, so sign-in keeps below the threshold.
+    async fn helper_lockout(&self, helper: &Helper) -> Result<LockoutStanding, DirectoryError>;
+
+    /// For each of `groups` (DNs), whether the helper is a member (AD: nested too).
+    async fn helper_groups(
+        &self,
+        helper: &Helper,
+        groups: &[String],
+    ) -> Result<Vec<bool>, DirectoryError>;
+}
+
 /// What the directory said of a password.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PasswordCheck {

@@ -3,11 +3,13 @@
 //! This crate owns the rules taken from the district sheet and DESIGN.md (employee IDs,
 //! usernames, name matching, the password policy, challenge questions and answers, claim and
 //! verification codes, every limit's numbers: attempts, rates and code quotas, which the
-//! store counts), the flows built on them ([`Accounts`]: claim, recovery, lifecycle, work
-//! orders; which expiry reminders are due, [`Reminders`]), the port front ends call ([`AccountFlows`], with [`InProcess`] for the flows of
-//! this process), the words an operation can end with ([`reasons`]), and the traits the
-//! outer crates implement: the [`Store`] roles (claimd-store), [`DirectoryWriter`], [`PasswordChecker`] and [`ExpiryReader`] (claimd-ldap),
-//! [`Mailer`] (claimd-mail). It depends on no gRPC, SQL or LDAP crate; those depend on it.
+//! store counts; which expiry reminders are due, [`Reminders`]; whom a campus helper may
+//! help, [`helpdesk`]), the flows built on them ([`Accounts`]: claim, recovery, lifecycle,
+//! work orders), the port front ends call ([`AccountFlows`], with [`InProcess`] for the flows
+//! of this process), the words an operation can end with ([`reasons`]), and the traits the
+//! outer crates implement: the [`Store`] roles (claimd-store), [`DirectoryWriter`],
+//! [`PasswordChecker`], [`ExpiryReader`] and [`HelperDirectory`] (claimd-ldap), [`Mailer`]
+//! (claimd-mail). It depends on no gRPC, SQL or LDAP crate; those depend on it.
 
 mod accounts;
 pub mod admission;
@@ -44,8 +46,8 @@ pub use accounts::{Accounts, AccountsDeps};
 pub use attempts::{account_keys, address_keys};
 pub use claim::{ClaimReceipt, ClaimRequest};
 pub use directory::{
-    Account, DirectoryError, DirectoryJob, DirectoryWriter, EntryLedger, JobKind, LockoutStanding,
-    PasswordCheck, PasswordChecker,
+    Account, DirectoryError, DirectoryJob, DirectoryWriter, EntryLedger, Helper, HelperDirectory,
+    JobKind, LockoutStanding, PasswordCheck, PasswordChecker,
 };
 pub use employee_id::EmployeeId;
 pub use error::{Error, ErrorCode, FieldViolation, Violations};

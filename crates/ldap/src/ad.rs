@@ -24,6 +24,8 @@ use crate::{
 mod lockout;
 mod lookup;
 
+pub(crate) use lockout::standing_of_dn as lockout_of_dn;
+pub(crate) use lookup::IN_CHAIN;
 use lookup::{AdUser, CREATED_DISABLED, locate, upn};
 
 /// userAccountControl bits (MS-ADTS 2.2.16).

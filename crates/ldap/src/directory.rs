@@ -9,8 +9,9 @@ use std::{
 
 use async_trait::async_trait;
 use claimd_core::{
-    Account, DirectoryError, DirectoryJob, DirectoryWriter, EntryLedger, ExpiryReader, JobKind,
-    LockoutStanding, PasswordCheck, PasswordChecker, PasswordExpiry, Username, reasons,
+    Account, DirectoryError, DirectoryJob, DirectoryWriter, EntryLedger, ExpiryReader, Helper,
+    HelperDirectory, JobKind, LockoutStanding, PasswordCheck, PasswordChecker, PasswordExpiry,
+    Username, reasons,
 };
 use secrecy::SecretString;
 
@@ -91,6 +92,54 @@ impl DirectoryWriter for LdapDirectory {
             self.conn.reset(slot).await;
         }
         result
+    }
+}
+
+impl LdapDirectory {
+    /// Drops the connection of `slot` after a failure that may be its own (the next call on
+    /// it opens a new one), and hands the result on.
+    async fn settled<T>(
+        &self,
+        slot: usize,
+        result: Result<T, DirectoryError>,
+    ) -> Result<T, DirectoryError> {
+        if result.as_ref().is_err_and(DirectoryError::is_retryable) {
+            self.conn.reset(slot).await;
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl HelperDirectory for LdapDirectory {
+    async fn find_helper(&self, login: &str) -> Result<Option<Helper>, DirectoryError> {
+        let (slot, mut ldap) = self.conn.get().await?;
+        let found = crate::helpers::find(&mut ldap, self.conn.settings(), login).await;
+        self.settled(slot, found).await
+    }
+
+    async fn check_helper_password(
+        &self,
+        helper: &Helper,
+        password: &SecretString,
+    ) -> Result<PasswordCheck, DirectoryError> {
+        self.conn.can_bind(&helper.dn, password).await
+    }
+
+    async fn helper_lockout(&self, helper: &Helper) -> Result<LockoutStanding, DirectoryError> {
+        let (slot, mut ldap) = self.conn.get().await?;
+        let standing = crate::helpers::lockout(&mut ldap, self.conn.settings(), helper).await;
+        self.settled(slot, standing).await
+    }
+
+    async fn helper_groups(
+        &self,
+        helper: &Helper,
+        groups: &[String],
+    ) -> Result<Vec<bool>, DirectoryError> {
+        let (slot, mut ldap) = self.conn.get().await?;
+        let found = crate::helpers::groups(&mut ldap, self.conn.settings(), helper, groups).await;
+        self.settled(slot, found).await
     }
 }
 

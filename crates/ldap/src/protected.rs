@@ -1,4 +1,5 @@
-//! `accounts.protected_groups`: groups whose members claimd never acts on, whatever flavor.
+//! Group membership, whatever the flavor: `accounts.protected_groups` (groups whose members
+//! claimd never acts on) and the helpdesk's groups.
 
 use claimd_core::DirectoryError;
 use ldap3::{Ldap, Scope};
@@ -19,22 +20,43 @@ pub(crate) async fn in_protected_group(
     settings: &DirectorySettings,
     member_filter: &str,
 ) -> Result<bool, DirectoryError> {
-    for group in &settings.protected_groups {
-        let found = ldap
+    let groups = &settings.protected_groups;
+    let found = memberships(
+        ldap,
+        settings,
+        groups,
+        member_filter,
+        "accounts.protected_groups",
+    );
+    Ok(found.await?.contains(&true))
+}
+
+/// For each of `groups` (configured under `key`), whether it matches `member_filter`. A
+/// group that is not there is an error naming `key` and the group: a typo must not read as
+/// "not a member".
+pub(crate) async fn memberships(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    groups: &[String],
+    member_filter: &str,
+    key: &str,
+) -> Result<Vec<bool>, DirectoryError> {
+    let mut found = Vec::with_capacity(groups.len());
+    for group in groups {
+        let answer = ldap
             .with_timeout(settings.timeout)
             .search(group, Scope::Base, member_filter, vec!["1.1"])
             .await
             .and_then(|r| r.success());
-        match found {
-            Ok((entries, _)) if !entries.is_empty() => return Ok(true),
-            Ok(_) => {}
+        match answer {
+            Ok((entries, _)) => found.push(!entries.is_empty()),
             Err(ldap3::LdapError::LdapResult { result }) if result.rc == NO_SUCH_OBJECT => {
                 return Err(DirectoryError::Transient {
-                    reason: format!("accounts.protected_groups: there is no group {group:?}"),
+                    reason: format!("{key}: there is no group {group:?}"),
                 });
             }
             Err(e) => return Err(classify(Step::Read, e)),
         }
     }
-    Ok(false)
+    Ok(found)
 }

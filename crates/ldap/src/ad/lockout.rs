@@ -109,6 +109,37 @@ pub(crate) async fn standing(
     Ok(worst)
 }
 
+/// The rule that applies to the object at `dn` (a helper, who may not be claimed) and where
+/// its count stands; no object: nothing to lock.
+pub(crate) async fn standing_of_dn(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    dn: &str,
+) -> Result<LockoutStanding, DirectoryError> {
+    let Some(user) = read::entry(
+        ldap,
+        settings,
+        dn,
+        &[
+            "badPwdCount",
+            "badPasswordTime",
+            "lockoutTime",
+            "msDS-ResultantPSO",
+            "msDS-User-Account-Control-Computed",
+        ],
+    )
+    .await?
+    else {
+        return Ok(LockoutStanding::never_locks());
+    };
+    let rule = match first(&user, "msDS-ResultantPSO") {
+        Some(pso) => pso_rule(ldap, settings, pso).await?,
+        None => domain_rule(ldap, settings).await?,
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    Ok(user_standing(&user, rule, now))
+}
+
 /// A fine-grained policy's rule. One claimd's service account cannot read is an error that
 /// says so: guessing the domain's rule could lock the login.
 async fn pso_rule(

@@ -17,7 +17,7 @@ use crate::{
 /// An account as created: a normal account, disabled until its password is set.
 pub(super) const CREATED_DISABLED: u32 = 0x200 | 0x2;
 /// The extensible-match rule that follows group nesting (`LDAP_MATCHING_RULE_IN_CHAIN`).
-const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
+pub(crate) const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
 /// Domain groups (relative IDs under the domain's SID) that hold the domain: Enterprise
 /// Read-only DCs, Domain Admins, Domain Controllers, Schema Admins, Enterprise Admins,
 /// Read-only DCs, Key Admins, Enterprise Key Admins.
