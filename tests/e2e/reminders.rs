@@ -78,8 +78,9 @@ fn under_ten_days(slapd: &Slapd, username: &str) {
 }
 
 /// Jane (claimed) and a leaver (claimed, then terminated) have their own ten-day policy, as
-/// does an entry nobody claimed; Richard (claimed) keeps the default, which never expires.
-/// Only Jane is mailed, once, over many scans and a restart.
+/// does an entry nobody claimed; Richard (claimed) keeps the default, which never expires;
+/// one more entry names a policy that is not there. Only Jane is mailed, once, over many
+/// scans and a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_reminder_per_threshold_and_none_for_passwords_that_never_expire() {
     let mut app = App::start_with(&reminder_env(&[])).await;
@@ -93,6 +94,24 @@ async fn one_reminder_per_threshold_and_none_for_passwords_that_never_expire() {
          pwdPolicySubentry: {TEN_DAYS_DN}\n",
         Slapd::USERS_BASE_DN
     ));
+    // An entry (its password set under the ten-day policy) then put under a policy that is
+    // not there: skipped, and the scan goes on.
+    app.slapd.add(&format!(
+        "dn: uid=e44444,{}\nobjectClass: inetOrgPerson\nuid: e44444\ncn: Pat Stray\n\
+         sn: Stray\nuserPassword: Stray-Policy-Pass-3\npwdPolicySubentry: {TEN_DAYS_DN}\n",
+        Slapd::USERS_BASE_DN
+    ));
+    app.slapd.modify(&format!(
+        "dn: uid=e44444,{}\nchangetype: modify\nreplace: pwdPolicySubentry\n\
+         pwdPolicySubentry: cn=removed,ou=policies,dc=example,dc=org\n",
+        Slapd::USERS_BASE_DN
+    ));
+    let stray = app.slapd.search(
+        &format!("uid=e44444,{}", Slapd::USERS_BASE_DN),
+        "(objectClass=*)",
+        &["pwdChangedTime"],
+    );
+    assert!(stray.contains("pwdChangedTime"), "{stray}");
     app.import_roster(
         "employee_id,last_name,first_name,email,status\n\
          088888,Roe,Richard,richard.roe@district.example,active\n\

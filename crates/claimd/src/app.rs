@@ -129,6 +129,7 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
                 store.clone(),
                 mail.clone(),
                 r.change_page.clone(),
+                r.scan_interval,
             ));
             let scanner = Arc::new(ReminderScanner::new(
                 directory.clone(),

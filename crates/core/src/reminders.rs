@@ -75,14 +75,22 @@ impl ReminderPolicy {
 
     /// The threshold a password expiring at `expires_at` is due for at `now`, with the whole
     /// days left (rounded up): the nearest threshold it is within, so a password first seen
-    /// five days before expiry gets the 7-day mail and not a late 14-day one. `None` when it
-    /// has expired already (the person finds out at the next login, and the change page
-    /// takes an expired password) or is not within any threshold yet.
-    pub fn due(&self, expires_at: Millis, now: Millis) -> Option<Due> {
-        let left = expires_at.checked_sub(now).filter(|&ms| ms > 0)?;
-        // `left` is positive, so rounding up is (left + DAY - 1) / DAY (i64 has no div_ceil).
-        let days_left = u32::try_from((left + (DAY_MS - 1)) / DAY_MS).unwrap_or(u32::MAX);
-        let threshold = self.days_before.iter().copied().find(|&t| days_left <= t)?;
+    /// five days before expiry gets the 7-day mail and not a late 14-day one. The threshold
+    /// is judged `lookahead` on (the next scan): a password a few minutes short of its 7-day
+    /// mark gets the 7-day mail now, not a 14-day one and another at the next scan. `None`
+    /// when it has expired already (the person finds out at the next login, and the change
+    /// page takes an expired password) or is not within any threshold yet.
+    pub fn due(&self, expires_at: Millis, now: Millis, lookahead: Duration) -> Option<Due> {
+        let days = |at: Millis| {
+            let left = expires_at.checked_sub(at).filter(|&ms| ms > 0)?;
+            // `left` is positive: rounding up is (left + DAY - 1) / DAY (i64 has no div_ceil).
+            Some(u32::try_from((left + (DAY_MS - 1)) / DAY_MS).unwrap_or(u32::MAX))
+        };
+        let days_left = days(now)?;
+        let ahead = i64::try_from(lookahead.as_millis()).unwrap_or(i64::MAX);
+        // By the next scan: the nearer threshold, if the expiry reaches it by then.
+        let judged = days(now.saturating_add(ahead)).unwrap_or(0).min(days_left);
+        let threshold = self.days_before.iter().copied().find(|&t| judged <= t)?;
         Some(Due {
             threshold,
             days_left,
@@ -134,22 +142,35 @@ pub struct Reminders {
     /// The change page the mail points to (`portal.public_url` + `/change-password`), or a
     /// sentence when the district has not set its portal's address.
     change_page: String,
+    /// How far ahead a threshold is judged: the time to the next scan.
+    lookahead: Duration,
 }
 
 impl Reminders {
-    /// Reminders by `policy`, recorded in `store`, pointing to `change_page`.
+    /// Reminders by `policy`, recorded in `store`, pointing to `change_page`, scanned every
+    /// `lookahead`.
     pub fn new(
         policy: ReminderPolicy,
         store: std::sync::Arc<dyn ReminderStore>,
         mail: std::sync::Arc<MailWriter>,
         change_page: String,
+        lookahead: Duration,
     ) -> Self {
         Self {
             policy,
             store,
             mail,
             change_page,
+            lookahead,
         }
+    }
+
+    /// Forgets the records of reminders sent more than [`Self::RECORD_KEPT`] ago: by then
+    /// the password has expired or been changed (a new one has its own records), unless the
+    /// district lengthened its maximum age by more than a year meanwhile.
+    pub async fn forget_old(&self, now: Millis) -> Result<(), StoreError> {
+        let kept = i64::try_from(Self::RECORD_KEPT.as_millis()).unwrap_or(i64::MAX);
+        self.store.forget_reminders(now.saturating_sub(kept)).await
     }
 
     /// The policy.
@@ -167,7 +188,10 @@ impl Reminders {
         let mut tally = PageTally::default();
         let due: Vec<(&PasswordExpiry, Due)> = page
             .iter()
-            .filter_map(|e| self.policy.due(e.expires_at, now).map(|d| (e, d)))
+            .filter_map(|e| {
+                let due = self.policy.due(e.expires_at, now, self.lookahead);
+                due.map(|d| (e, d))
+            })
             .collect();
         tally.not_due = (page.len() - due.len()) as u64;
         if due.is_empty() {
@@ -255,9 +279,10 @@ impl Reminders {
         }
     }
 
-    /// How long after its expiry a reminder's record is kept: past the expiry no reminder is
-    /// due for that password again, so the record is no longer needed.
-    pub const RECORD_KEPT_AFTER_EXPIRY: Duration = Duration::from_secs(86_400);
+    /// How long a reminder's record is kept after it was sent. Kept by when it was sent,
+    /// not by the expiry it was sent for: a maximum age lengthened after the mail moves the
+    /// expiry, and the same threshold must not be mailed again for the same password.
+    pub const RECORD_KEPT: Duration = Duration::from_secs(400 * 86_400);
 }
 
 /// What the store did with one reminder.
@@ -286,7 +311,7 @@ mod tests {
         let policy = ReminderPolicy::new(&[1, 14, 7, 7]);
         let due = |left: Millis| {
             policy
-                .due(NOW + left, NOW)
+                .due(NOW + left, NOW, Duration::ZERO)
                 .map(|d| (d.threshold, d.days_left))
         };
         assert_eq!(due(days(30)), None, "not within any threshold yet");
@@ -312,6 +337,21 @@ mod tests {
     fn no_threshold_means_no_reminders() {
         let policy = ReminderPolicy::new(&[]);
         assert!(!policy.is_on());
-        assert_eq!(policy.due(NOW + days(1), NOW), None);
+        assert_eq!(policy.due(NOW + days(1), NOW, Duration::ZERO), None);
+    }
+
+    #[test]
+    fn a_threshold_the_next_scan_reaches_is_sent_now_and_alone() {
+        let policy = ReminderPolicy::new(&[14, 7, 1]);
+        let hour = Duration::from_secs(3600);
+        let due = |left: Millis| policy.due(NOW + left, NOW, hour).map(|d| d.threshold);
+        // Five minutes short of the 7-day mark: the 7-day mail now, not a 14-day one first.
+        assert_eq!(due(days(7) + 300_000), Some(7));
+        // Fourteen days and a half hour: within 14 by the next scan, so the 14-day mail.
+        assert_eq!(due(days(14) + 1_800_000), Some(14));
+        // Fourteen days and two hours: not yet; the next scan sends it.
+        assert_eq!(due(days(14) + 7_200_000), None);
+        assert_eq!(due(days(10)), Some(14));
+        assert_eq!(due(-1), None);
     }
 }

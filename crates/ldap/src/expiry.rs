@@ -195,7 +195,16 @@ impl MaxAges {
                 if let Some(known) = self.own.get(dn) {
                     return Ok(*known);
                 }
-                let age = ppolicy::max_age(ldap, settings, Some(dn)).await?;
+                // One entry naming a policy claimd cannot read must not stop everyone's
+                // reminders: its people get none this scan, and the log says why once.
+                let age = match ppolicy::max_age_at(ldap, settings, dn).await {
+                    Ok(Some(age)) => age,
+                    Ok(None) | Err(DirectoryError::Permanent { .. }) => {
+                        tracing::warn!(policy = %dn, "no reminders for the entries under a password policy claimd cannot read (missing, or not readable by the service account)");
+                        None
+                    }
+                    Err(e) => return Err(e),
+                };
                 self.own.insert(dn.to_owned(), age);
                 Ok(age)
             }

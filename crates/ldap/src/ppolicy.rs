@@ -146,6 +146,21 @@ pub(crate) async fn max_age(
         .map(|age| i64::try_from(age.as_millis()).unwrap_or(i64::MAX)))
 }
 
+/// The `pwdMaxAge` (in milliseconds; `None`: never expires) of the policy entry at `dn`, or
+/// `None` when there is no such entry.
+pub(crate) async fn max_age_at(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    dn: &str,
+) -> Result<Option<Option<Millis>>, DirectoryError> {
+    let entry = read::entry(ldap, settings, dn, &["pwdMaxAge"]).await?;
+    Ok(entry.map(|e| {
+        parse_policy(&e)
+            .max_age
+            .map(|age| i64::try_from(age.as_millis()).unwrap_or(i64::MAX))
+    }))
+}
+
 /// What a right password of the user at `dn` still needs, as ppolicy records it: to be
 /// changed before anything else (`pwdReset: TRUE`, an administrator set it), or it has
 /// expired (`pwdChangedTime` + the policy's `pwdMaxAge` has passed: the bind was a grace

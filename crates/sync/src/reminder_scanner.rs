@@ -51,9 +51,15 @@ impl ReminderScanner {
     /// One scan of the whole directory.
     pub async fn scan(&self) -> anyhow::Result<ScanTally> {
         let started = std::time::Instant::now();
+        if let Err(e) = self.reminders.forget_old(now_millis()).await {
+            // The scan itself may still work (the records are only kept longer).
+            warn!(error = %e, "could not forget old reminder records");
+        }
         let (pages, mut incoming) = tokio::sync::mpsc::channel(1);
         let read = self.reader.read_expiries(pages);
-        let handle = async {
+        // `move`: the receiver ends with this future, so a store failure closes the channel
+        // and the reader stops at its next page instead of waiting for room for ever.
+        let handle = async move {
             let mut tally = PageTally::default();
             while let Some(page) = incoming.recv().await {
                 tally.add(self.reminders.handle_page(&page, now_millis()).await?);
@@ -127,5 +133,105 @@ impl ReminderScanner {
             }
         }
         info!("expiry reminder scanner stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+    use claimd_core::{
+        Account, DirectoryError, MailWriter, PasswordExpiry, Reminded, ReminderPolicy, StoreError,
+        Username,
+        store::{AuditEvent, AuditRow, AuditStore, Millis, NewReminder, ReminderStore, now_millis},
+    };
+
+    use super::*;
+
+    /// A directory of many expiring passwords, a page each.
+    #[derive(Debug)]
+    struct ManyPages;
+
+    #[async_trait]
+    impl ExpiryReader for ManyPages {
+        async fn read_expiries(
+            &self,
+            pages: tokio::sync::mpsc::Sender<Vec<PasswordExpiry>>,
+        ) -> Result<u64, DirectoryError> {
+            for read in 0..100 {
+                let page = vec![PasswordExpiry {
+                    username: Username::parse("e77777").unwrap(),
+                    set_at: 0,
+                    expires_at: now_millis() + 10 * 86_400_000,
+                }];
+                if pages.send(page).await.is_err() {
+                    return Ok(read);
+                }
+            }
+            Ok(100)
+        }
+    }
+
+    /// A store that is down.
+    #[derive(Debug)]
+    struct Down;
+
+    fn down() -> StoreError {
+        StoreError::Unavailable {
+            reason: "down for the test".into(),
+        }
+    }
+
+    #[async_trait]
+    impl AuditStore for Down {
+        async fn record_audit(&self, _event: AuditEvent) -> Result<(), StoreError> {
+            Err(down())
+        }
+        async fn audit_rows(
+            &self,
+            _employee_id: Option<claimd_core::EmployeeId>,
+            _limit: u32,
+        ) -> Result<Vec<AuditRow>, StoreError> {
+            Err(down())
+        }
+    }
+
+    #[async_trait]
+    impl ReminderStore for Down {
+        async fn reminder_accounts(&self, _u: &[Username]) -> Result<Vec<Account>, StoreError> {
+            Err(down())
+        }
+        async fn record_reminders(
+            &self,
+            _r: &[NewReminder],
+            _now: Millis,
+        ) -> Result<Vec<Reminded>, StoreError> {
+            Err(down())
+        }
+        async fn forget_reminders(&self, _sent_before: Millis) -> Result<(), StoreError> {
+            Err(down())
+        }
+    }
+
+    /// A store failure mid-scan ends the scan with an error: the directory read is not left
+    /// waiting for room in the channel (which would stop every later scan).
+    #[tokio::test]
+    async fn a_store_failure_ends_the_scan() {
+        let reminders = Arc::new(Reminders::new(
+            ReminderPolicy::new(&[14]),
+            Arc::new(Down),
+            Arc::new(MailWriter::new("District IT")),
+            "https://accounts.example/change-password".into(),
+            Duration::from_secs(3600),
+        ));
+        let scanner = ReminderScanner::new(
+            Arc::new(ManyPages),
+            reminders,
+            Duration::from_secs(3600),
+            Duration::from_millis(10),
+        );
+        let scanned = tokio::time::timeout(Duration::from_secs(10), scanner.scan())
+            .await
+            .expect("the scan ends");
+        assert!(scanned.is_err(), "{scanned:?}");
     }
 }

@@ -18,7 +18,7 @@ pub struct NewReminder {
     pub password_set_at: Millis,
     /// The threshold (days before the expiry) this reminder is for.
     pub threshold_days: u32,
-    /// When the password expires (the record is forgotten a while after).
+    /// When the password expires, as read when the mail went.
     pub expires_at: Millis,
     /// The reminder, to the district address.
     pub mail: Mail,
@@ -34,11 +34,12 @@ pub trait ReminderStore: AuditStore + Send + Sync + fmt::Debug {
 
     /// Records each reminder whose key is new, with its mail and audit row, in one
     /// transaction, only while its claim is still active; in order, what became of each.
-    /// Records of passwords that expired more than a day before `now` are forgotten (no
-    /// reminder is due for them again).
     async fn record_reminders(
         &self,
         reminders: &[NewReminder],
         now: Millis,
     ) -> Result<Vec<Reminded>, StoreError>;
+
+    /// Forgets the records of reminders sent before `sent_before`.
+    async fn forget_reminders(&self, sent_before: Millis) -> Result<(), StoreError>;
 }

@@ -8,4 +8,4 @@ CREATE TABLE password_reminders (
     sent_at         BIGINT  NOT NULL,
     PRIMARY KEY (username, password_set_at, threshold_days)
 );
-CREATE INDEX password_reminders_expiry ON password_reminders (expires_at);
+CREATE INDEX password_reminders_sent ON password_reminders (sent_at);

@@ -34,21 +34,12 @@ pub(super) async fn accounts(
 }
 
 /// Inserts each new record while its claim is active, queueing its mail and audit row with
-/// it; forgets records past their use.
+/// it.
 pub(super) async fn record(
     conn: &mut Conn,
     reminders: &[NewReminder],
     now: Millis,
 ) -> Result<Vec<Reminded>, StoreError> {
-    let forget_before = now.saturating_sub(
-        i64::try_from(claimd_core::Reminders::RECORD_KEPT_AFTER_EXPIRY.as_millis())
-            .unwrap_or(i64::MAX),
-    );
-    sqlx::query("DELETE FROM password_reminders WHERE expires_at < $1")
-        .bind(forget_before)
-        .execute(&mut *conn)
-        .await
-        .map_err(store_error)?;
     let mut outcomes = vec![Reminded::NotClaimed; reminders.len()];
     let mut mails = Vec::new();
     let mut audits = Vec::new();
@@ -113,4 +104,15 @@ async fn already_recorded(conn: &mut Conn, reminder: &NewReminder) -> Result<boo
     .await
     .map_err(store_error)?;
     Ok(found > 0)
+}
+
+/// Forgets the records of reminders sent before `sent_before` (once a scan, in a
+/// transaction of its own).
+pub(super) async fn forget(conn: &mut Conn, sent_before: Millis) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM password_reminders WHERE sent_at < $1")
+        .bind(sent_before)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    Ok(())
 }

@@ -188,6 +188,12 @@ macro_rules! impl_store_roles {
                     tx.commit().await.map_err(store_error)?;
                     Ok(outcomes)
                 }
+
+                async fn forget_reminders(&self, sent_before: Millis) -> Result<(), StoreError> {
+                    let mut tx = self.write().await?;
+                    reminders::forget(&mut tx, sent_before).await?;
+                    tx.commit().await.map_err(store_error)
+                }
             }
 
             #[async_trait]
