@@ -2,7 +2,7 @@
 //! login name they sign in with (AD `sAMAccountName`, anywhere in the domain; OpenLDAP `uid`
 //! under `directory.users_base_dn`), and which of `[helpdesk] groups` they are in (AD follows
 //! nesting with `LDAP_MATCHING_RULE_IN_CHAIN`; OpenLDAP reads the groups' `member` and
-//! `uniqueMember`). Their password is checked by a bind, like any user's, and their lockout
+//! `uniqueMember`, following nested groups a level at a time). Their password is checked by a bind, like any user's, and their lockout
 //! count read the same way, so signing in never locks a helper out.
 
 use claimd_core::{DirectoryError, Helper, LockoutStanding};
@@ -75,13 +75,82 @@ pub(crate) async fn groups(
         Flavor::ActiveDirectory => {
             format!("(member:{IN_CHAIN}:={})", ldap3::ldap_escape(&helper.dn))
         }
-        Flavor::OpenLdap => format!(
-            "(|{}{})",
-            equality_filter("member", &helper.dn),
-            equality_filter("uniqueMember", &helper.dn)
-        ),
+        Flavor::OpenLdap => {
+            let holders = openldap_holders(ldap, settings, &helper.dn).await?;
+            format!("(|{})", member_of_any(&holders))
+        }
     };
     memberships(ldap, settings, groups, &filter, "helpdesk.groups").await
+}
+
+/// How deep OpenLDAP groups are followed: deeper nesting is a loop or a mistake.
+const MAX_NESTING: usize = 8;
+
+/// The helper and every group that holds them, through nesting: OpenLDAP has no in-chain
+/// rule, so the groups holding the last level are searched for, a level at a time, under
+/// the directory's naming context.
+async fn openldap_holders(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    dn: &str,
+) -> Result<Vec<String>, DirectoryError> {
+    let base = openldap_suffix(ldap, settings).await?;
+    let mut holders = vec![dn.to_owned()];
+    let mut level = holders.clone();
+    for _ in 0..MAX_NESTING {
+        let filter = format!("(|{})", member_of_any(&level));
+        let (entries, _) = ldap
+            .with_timeout(settings.timeout)
+            .search(&base, Scope::Subtree, &filter, vec!["1.1"])
+            .await
+            .and_then(|r| r.success())
+            .map_err(|e| classify(Step::Read, e))?;
+        level = entries
+            .into_iter()
+            .map(|e| SearchEntry::construct(e).dn)
+            .filter(|group| !holders.iter().any(|h| h.eq_ignore_ascii_case(group)))
+            .collect();
+        if level.is_empty() {
+            break;
+        }
+        holders.extend(level.iter().cloned());
+    }
+    Ok(holders)
+}
+
+/// `(member=…)(uniqueMember=…)` for each of `dns`.
+fn member_of_any(dns: &[String]) -> String {
+    dns.iter()
+        .map(|dn| {
+            format!(
+                "{}{}",
+                equality_filter("member", dn),
+                equality_filter("uniqueMember", dn)
+            )
+        })
+        .collect()
+}
+
+/// The naming context `users_base_dn` lies in (the root DSE's `namingContexts`), where the
+/// groups are looked for.
+async fn openldap_suffix(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+) -> Result<String, DirectoryError> {
+    let root = crate::read::entry(ldap, settings, "", &["namingContexts"]).await?;
+    let contexts = root
+        .as_ref()
+        .map(|r| crate::read::all(r, "namingContexts").to_vec())
+        .unwrap_or_default();
+    let base = settings.users_base_dn.to_ascii_lowercase();
+    contexts
+        .iter()
+        .find(|c| base.ends_with(&c.to_ascii_lowercase()))
+        .or(contexts.first())
+        .cloned()
+        .ok_or_else(|| DirectoryError::Transient {
+            reason: "the directory's root DSE shows no namingContexts".into(),
+        })
 }
 
 /// The helper's lockout rule and count, as for any user.

@@ -1,6 +1,6 @@
 //! The helpdesk's helpers against a real slapd: found by `uid`, their password checked by a
-//! bind, their groups read from `member` and `uniqueMember`, and a configured group that is
-//! not there named rather than taken as "not a member".
+//! bind, their groups read from `member` and `uniqueMember` (nested groups followed), and a
+//! configured group that is not there named rather than taken as "not a member".
 
 use std::time::Duration;
 
@@ -48,7 +48,11 @@ fn helpdesk(slapd: &Slapd) {
          dn: cn=front-office,ou=groups,{SUFFIX}\nobjectClass: groupOfUniqueNames\n\
          cn: front-office\nuniqueMember: {tech}\n\n\
          dn: cn=techs-202,ou=groups,{SUFFIX}\nobjectClass: groupOfNames\ncn: techs-202\n\
-         member: cn=admin,{SUFFIX}\n"
+         member: cn=admin,{SUFFIX}\n\n\
+         dn: cn=district,ou=groups,{SUFFIX}\nobjectClass: groupOfNames\ncn: district\n\
+         member: cn=campus-techs,ou=groups,{SUFFIX}\n\n\
+         dn: cn=campus-techs,ou=groups,{SUFFIX}\nobjectClass: groupOfUniqueNames\n\
+         cn: campus-techs\nuniqueMember: cn=techs-101,ou=groups,{SUFFIX}\n"
     ));
 }
 
@@ -87,10 +91,17 @@ async fn a_helper_is_found_checked_and_their_groups_read() {
     );
 
     let member_of = dir
-        .helper_groups(&tech, &groups(&["techs-101", "front-office", "techs-202"]))
+        .helper_groups(
+            &tech,
+            &groups(&["techs-101", "front-office", "techs-202", "district"]),
+        )
         .await
         .unwrap();
-    assert_eq!(member_of, [true, true, false]);
+    assert_eq!(
+        member_of,
+        [true, true, false, true],
+        "district holds campus-techs, which holds techs-101"
+    );
 
     let missing = dir
         .helper_groups(&tech, &groups(&["techs-101", "no-such-group"]))
