@@ -20,9 +20,7 @@ use std::{
 };
 
 use claimd_testkit::Slapd;
-use common::{BoxError, Stack, bench_claim_request, settle};
-use tonic::Code;
-use tonic_types::StatusExt;
+use common::{BoxError, Stack, bench_claim_request};
 
 const HEADER: &str = "employee_id,last_name,first_name,email,status\n";
 
@@ -96,21 +94,7 @@ async fn main() -> Result<(), BoxError> {
             tokio::spawn(async move {
                 let mut i = 1 + lane;
                 while i <= claimed {
-                    let reply = loop {
-                        match client.claim_account(bench_claim_request(i)).await {
-                            Ok(reply) => break reply.into_inner(),
-                            Err(s) if s.code() == Code::ResourceExhausted => {
-                                let wait = s
-                                    .get_error_details()
-                                    .retry_info()
-                                    .and_then(|r| r.retry_delay)
-                                    .unwrap_or(Duration::from_secs(1));
-                                tokio::time::sleep(wait).await;
-                            }
-                            Err(s) => return Err(s.to_string()),
-                        }
-                    };
-                    settle(&mut client, reply.operation.ok_or("no operation")?.id).await?;
+                    common::claim_until_written(&mut client, bench_claim_request(i)).await?;
                     i += lanes;
                 }
                 Ok::<(), String>(())

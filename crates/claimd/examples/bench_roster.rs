@@ -18,12 +18,10 @@ use std::{
 };
 
 use claimd_api::v1::{
-    ChallengeAnswer, ClaimAccountRequest, OperationState, WatchOperationRequest,
-    account_service_client::AccountServiceClient,
+    ChallengeAnswer, ClaimAccountRequest, account_service_client::AccountServiceClient,
 };
 use common::{BoxError, Stack};
-use tonic::{Code, transport::Channel};
-use tonic_types::StatusExt;
+use tonic::transport::Channel;
 
 const PASSWORD: &str = "Maple-Canoe-Lantern-42";
 const HEADER: &str = "employee_id,last_name,first_name,email,status\n";
@@ -51,34 +49,9 @@ fn request(i: usize) -> ClaimAccountRequest {
 
 /// Claims `i` (retrying as RetryInfo says) and waits until the directory has it.
 async fn claim(client: &mut AccountServiceClient<Channel>, i: usize) -> Result<(), String> {
-    let reply = loop {
-        match client.claim_account(request(i)).await {
-            Ok(reply) => break reply.into_inner(),
-            Err(status) if status.code() == Code::ResourceExhausted => {
-                let wait = status
-                    .get_error_details()
-                    .retry_info()
-                    .and_then(|r| r.retry_delay)
-                    .unwrap_or(Duration::from_secs(1));
-                tokio::time::sleep(wait).await;
-            }
-            Err(status) => return Err(status.to_string()),
-        }
-    };
-    let id = reply.operation.ok_or("no operation")?.id;
-    let mut stream = client
-        .watch_operation(WatchOperationRequest { id })
+    common::claim_until_written(client, request(i))
         .await
-        .map_err(|e| e.to_string())?
-        .into_inner();
-    let mut last = None;
-    while let Some(m) = stream.message().await.map_err(|e| e.to_string())? {
-        last = m.operation;
-    }
-    match last {
-        Some(op) if op.state() == OperationState::Succeeded => Ok(()),
-        other => Err(format!("claim {i} ended as {other:?}")),
-    }
+        .map_err(|e| format!("claim {i}: {e}"))
 }
 
 /// Runs `claimd roster import` with `args`; returns its time and what it printed.

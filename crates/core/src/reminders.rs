@@ -118,8 +118,6 @@ pub struct PageTally {
     /// Due, but no active claim has the username: an unclaimed entry, a leaver, an account
     /// claimd does not manage.
     pub not_claimed: u64,
-    /// Not within a threshold (or expired already).
-    pub not_due: u64,
 }
 
 impl PageTally {
@@ -128,7 +126,6 @@ impl PageTally {
         self.sent += other.sent;
         self.already_sent += other.already_sent;
         self.not_claimed += other.not_claimed;
-        self.not_due += other.not_due;
     }
 }
 
@@ -173,11 +170,6 @@ impl Reminders {
         self.store.forget_reminders(now.saturating_sub(kept)).await
     }
 
-    /// The policy.
-    pub fn policy(&self) -> &ReminderPolicy {
-        &self.policy
-    }
-
     /// Queues the reminders one page is due for: one read for the page's claimed accounts,
     /// one transaction for its mails (each written only if its record is new).
     pub async fn handle_page(
@@ -193,7 +185,6 @@ impl Reminders {
                 due.map(|d| (e, d))
             })
             .collect();
-        tally.not_due = (page.len() - due.len()) as u64;
         if due.is_empty() {
             return Ok(tally);
         }

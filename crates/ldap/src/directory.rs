@@ -149,13 +149,9 @@ impl ExpiryReader for LdapDirectory {
         &self,
         pages: tokio::sync::mpsc::Sender<Vec<PasswordExpiry>>,
     ) -> Result<u64, DirectoryError> {
-        let s = self.conn.settings();
         let (slot, mut ldap) = self.conn.get().await?;
-        let result = crate::expiry::read(&mut ldap, s, pages).await;
-        if result.as_ref().is_err_and(DirectoryError::is_retryable) {
-            self.conn.reset(slot).await;
-        }
-        result
+        let read = crate::expiry::read(&mut ldap, self.conn.settings(), pages).await;
+        self.settled(slot, read).await
     }
 }
 
@@ -197,13 +193,10 @@ impl PasswordChecker for LdapDirectory {
     ) -> Result<LockoutStanding, DirectoryError> {
         let s = self.conn.settings();
         let (slot, mut ldap) = self.conn.get().await?;
-        let result = flavor::of(s.flavor)
+        let standing = flavor::of(s.flavor)
             .lockout_standing(&mut ldap, s, account, entry)
             .await;
-        if result.as_ref().is_err_and(DirectoryError::is_retryable) {
-            self.conn.reset(slot).await;
-        }
-        result
+        self.settled(slot, standing).await
     }
 
     async fn default_lockout(&self) -> Result<LockoutStanding, DirectoryError> {

@@ -60,7 +60,7 @@ pub(crate) async fn read(
         // claimd's OpenLDAP accounts are `uid=…` directly under the base.
         Flavor::OpenLdap => (Scope::OneLevel, "(uid=*)", OPENLDAP_ATTRS.to_vec()),
     };
-    let mut policies = MaxAges::new(settings.flavor == Flavor::OpenLdap);
+    let mut policies = MaxAges::default();
     let adapters: Vec<Box<dyn Adapter<'_, &str, Vec<&str>>>> = vec![
         Box::new(EntriesOnly::new()),
         Box::new(PagedResults::new(PAGE as i32)),
@@ -162,34 +162,22 @@ async fn openldap_expiry(
     }))
 }
 
-/// Each policy's `pwdMaxAge` in milliseconds (`None`: never expires), read once a scan.
+/// Each ppolicy's `pwdMaxAge` in milliseconds (`None`: never expires), read once a scan.
+#[derive(Default)]
 struct MaxAges {
     /// The entry's own policies, by DN.
     own: HashMap<String, Option<Millis>>,
     /// `directory.ppolicy_default_dn`'s, once read.
     default: Option<Option<Millis>>,
-    /// Whether the flavor has policies to read at all.
-    enabled: bool,
 }
 
 impl MaxAges {
-    fn new(enabled: bool) -> Self {
-        Self {
-            own: HashMap::new(),
-            default: None,
-            enabled,
-        }
-    }
-
     async fn of(
         &mut self,
         ldap: &mut Ldap,
         settings: &DirectorySettings,
         subentry: Option<&str>,
     ) -> Result<Option<Millis>, DirectoryError> {
-        if !self.enabled {
-            return Ok(None);
-        }
         match subentry {
             Some(dn) => {
                 if let Some(known) = self.own.get(dn) {
@@ -212,7 +200,7 @@ impl MaxAges {
                 if let Some(known) = self.default {
                     return Ok(known);
                 }
-                let age = ppolicy::max_age(ldap, settings, None).await?;
+                let age = ppolicy::default_max_age(ldap, settings).await?;
                 self.default = Some(age);
                 Ok(age)
             }

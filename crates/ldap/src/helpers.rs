@@ -13,7 +13,7 @@ use crate::{
     classify::{Step, classify},
     escape::equality_filter,
     ppolicy,
-    protected::memberships,
+    protected::{memberships, openldap_member_of_any},
     read::naming_context,
     settings::{DirectorySettings, Flavor},
 };
@@ -77,7 +77,7 @@ pub(crate) async fn groups(
         }
         Flavor::OpenLdap => {
             let holders = openldap_holders(ldap, settings, &helper.dn).await?;
-            format!("(|{})", member_of_any(&holders))
+            format!("(|{})", openldap_member_of_any(&holders))
         }
     };
     memberships(ldap, settings, groups, &filter, "helpdesk.groups").await
@@ -98,7 +98,7 @@ async fn openldap_holders(
     let mut holders = vec![dn.to_owned()];
     let mut level = holders.clone();
     for _ in 0..MAX_NESTING {
-        let filter = format!("(|{})", member_of_any(&level));
+        let filter = format!("(|{})", openldap_member_of_any(&level));
         let (entries, _) = ldap
             .with_timeout(settings.timeout)
             .search(&base, Scope::Subtree, &filter, vec!["1.1"])
@@ -116,19 +116,6 @@ async fn openldap_holders(
         holders.extend(level.iter().cloned());
     }
     Ok(holders)
-}
-
-/// `(member=…)(uniqueMember=…)` for each of `dns`.
-fn member_of_any(dns: &[String]) -> String {
-    dns.iter()
-        .map(|dn| {
-            format!(
-                "{}{}",
-                equality_filter("member", dn),
-                equality_filter("uniqueMember", dn)
-            )
-        })
-        .collect()
 }
 
 /// The naming context `users_base_dn` lies in (the root DSE's `namingContexts`), where the

@@ -13,10 +13,10 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
     classify::{Step, classify},
-    escape::{child_dn, equality_filter},
+    escape::child_dn,
     flavor::DirectoryFlavor,
     ppolicy,
-    protected::in_protected_group,
+    protected::{in_protected_group, openldap_member_of_any},
     read::NO_SUCH_OBJECT,
     settings::DirectorySettings,
 };
@@ -216,9 +216,10 @@ impl DirectoryFlavor for OpenLdap {
     /// Ends the login of a leaver. With the ppolicy overlay the entry is locked until an
     /// administrator lifts it (`pwdAccountLockedTime: 000001010000Z`), first; then the
     /// password becomes a random one nobody is told, so the old one stops working on any
-    /// slapd, and the lock is written again (setting a password lifts it). Once the lock is in place, a random password the directory's own policy refuses
-    /// (`pwdMaxLength`, a quality module, `pwdMinAge`) cannot keep the login alive: the
-    /// disable still succeeds. An entry that is already gone is already disabled.
+    /// slapd, and the lock is written again (setting a password lifts it). Once the lock is
+    /// in place, a random password the directory's own policy refuses (`pwdMaxLength`, a
+    /// quality module, `pwdMinAge`) cannot keep the login alive: the disable still
+    /// succeeds. An entry that is already gone is already disabled.
     async fn disable(
         &self,
         ldap: &mut Ldap,
@@ -292,11 +293,7 @@ async fn protected(
     settings: &DirectorySettings,
     dn: &str,
 ) -> Result<bool, DirectoryError> {
-    let filter = format!(
-        "(|{}{})",
-        equality_filter("member", dn),
-        equality_filter("uniqueMember", dn)
-    );
+    let filter = format!("(|{})", openldap_member_of_any(&[dn.to_owned()]));
     in_protected_group(ldap, settings, &filter).await
 }
 

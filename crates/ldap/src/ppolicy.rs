@@ -37,6 +37,11 @@ pub(crate) struct Policy {
 }
 
 impl Policy {
+    /// `pwdMaxAge` in milliseconds; `None`: passwords never expire.
+    fn max_age_ms(self) -> Option<Millis> {
+        self.max_age.map(time::millis)
+    }
+
     pub(crate) fn standing(self) -> LockoutStanding {
         LockoutStanding {
             threshold: self.threshold,
@@ -130,20 +135,15 @@ pub(crate) async fn lift_lock(
     Ok(())
 }
 
-/// The `pwdMaxAge` (in milliseconds) of the policy at `own` (an entry's
-/// `pwdPolicySubentry`), else of the default policy; `None`: passwords never expire.
-pub(crate) async fn max_age(
+/// The `pwdMaxAge` (in milliseconds) of the default policy (`directory.ppolicy_default_dn`);
+/// `None`: passwords never expire.
+pub(crate) async fn default_max_age(
     ldap: &mut Ldap,
     settings: &DirectorySettings,
-    own: Option<&str>,
 ) -> Result<Option<Millis>, DirectoryError> {
-    let rule = match own {
-        Some(dn) => Some(policy(ldap, settings, dn, "an entry's pwdPolicySubentry").await?),
-        None => default_policy(ldap, settings).await?,
-    };
-    Ok(rule
-        .and_then(|r| r.max_age)
-        .map(|age| i64::try_from(age.as_millis()).unwrap_or(i64::MAX)))
+    Ok(default_policy(ldap, settings)
+        .await?
+        .and_then(Policy::max_age_ms))
 }
 
 /// The `pwdMaxAge` (in milliseconds; `None`: never expires) of the policy entry at `dn`, or
@@ -154,11 +154,7 @@ pub(crate) async fn max_age_at(
     dn: &str,
 ) -> Result<Option<Option<Millis>>, DirectoryError> {
     let entry = read::entry(ldap, settings, dn, &["pwdMaxAge"]).await?;
-    Ok(entry.map(|e| {
-        parse_policy(&e)
-            .max_age
-            .map(|age| i64::try_from(age.as_millis()).unwrap_or(i64::MAX))
-    }))
+    Ok(entry.map(|e| parse_policy(&e).max_age_ms()))
 }
 
 /// What a right password of the user at `dn` still needs, as ppolicy records it: to be
@@ -188,11 +184,9 @@ pub(crate) async fn password_state(
         None => default_policy(ldap, settings).await?,
     };
     let expires = rule
-        .and_then(|r| r.max_age)
+        .and_then(Policy::max_age_ms)
         .zip(first(&user, "pwdChangedTime").and_then(time::generalized))
-        .map(|(age, changed)| {
-            changed.saturating_add(i64::try_from(age.as_millis()).unwrap_or(i64::MAX))
-        });
+        .map(|(age, changed)| changed.saturating_add(age));
     Ok(match expires {
         Some(at) if at <= chrono::Utc::now().timestamp_millis() => PasswordCheck::Expired,
         _ => PasswordCheck::Right,

@@ -6,6 +6,7 @@ use ldap3::{Ldap, Scope};
 
 use crate::{
     classify::{Step, classify},
+    escape::equality_filter,
     settings::DirectorySettings,
 };
 
@@ -29,6 +30,20 @@ pub(crate) async fn in_protected_group(
         "accounts.protected_groups",
     );
     Ok(found.await?.contains(&true))
+}
+
+/// OpenLDAP's test of membership for a group's `member` or `uniqueMember` holding any of
+/// `dns`: `(member=…)(uniqueMember=…)…`, to go inside an `(|…)`.
+pub(crate) fn openldap_member_of_any(dns: &[String]) -> String {
+    dns.iter()
+        .map(|dn| {
+            format!(
+                "{}{}",
+                equality_filter("member", dn),
+                equality_filter("uniqueMember", dn)
+            )
+        })
+        .collect()
 }
 
 /// For each of `groups` (configured under `key`), whether it matches `member_filter`. A

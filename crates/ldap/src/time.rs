@@ -23,6 +23,11 @@ pub(crate) fn generalized(value: &str) -> Option<Millis> {
     Some(at.and_utc().timestamp_millis() + millis)
 }
 
+/// A span as [`Millis`] (saturating: "for ever" stays the longest).
+pub(crate) fn millis(span: Duration) -> Millis {
+    i64::try_from(span.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// An AD FILETIME (`badPasswordTime`, `lockoutTime`, `msDS-UserPasswordExpiryTimeComputed`);
 /// `None` for 0 (never) and for AD's "never" maximum.
 pub(crate) fn filetime(value: &str) -> Option<Millis> {

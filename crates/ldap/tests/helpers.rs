@@ -2,33 +2,18 @@
 //! bind, their groups read from `member` and `uniqueMember` (nested groups followed), and a
 //! configured group that is not there named rather than taken as "not a member".
 
-use std::time::Duration;
-
 use claimd_core::{DirectoryError, HelperDirectory, PasswordCheck};
-use claimd_ldap::{DirectorySettings, Flavor, LdapDirectory};
+use claimd_ldap::LdapDirectory;
 use claimd_testkit::Slapd;
 use secrecy::SecretString;
 
 const SUFFIX: &str = "dc=example,dc=org";
 const TECH_PASSWORD: &str = "Campus-Tech-Ladder-61";
 
+mod common;
+
 fn directory(slapd: &Slapd) -> LdapDirectory {
-    LdapDirectory::new(DirectorySettings {
-        flavor: Flavor::OpenLdap,
-        urls: vec![slapd.url()],
-        bind_dn: Slapd::SERVICE_DN.into(),
-        bind_password: SecretString::from(Slapd::SERVICE_PASSWORD),
-        users_base_dn: Slapd::USERS_BASE_DN.into(),
-        ca_file: None,
-        starttls: false,
-        allow_insecure_directory: true,
-        timeout: Duration::from_secs(5),
-        upn_suffix: None,
-        adopt_used_accounts: false,
-        protected_groups: Vec::new(),
-        ppolicy_default_dn: None,
-    })
-    .unwrap()
+    LdapDirectory::new(common::settings(slapd)).unwrap()
 }
 
 fn tech_dn() -> String {

@@ -3,7 +3,6 @@
 use std::{
     collections::HashMap,
     sync::{LazyLock, Mutex},
-    time::Duration,
 };
 
 use async_trait::async_trait;
@@ -11,27 +10,12 @@ use claimd_core::{
     Account, DirectoryError, DirectoryJob, DirectoryWriter, Email, EmployeeId, EntryLedger,
     JobKind, OperationId, PersonName, Username,
 };
-use claimd_ldap::{DirectorySettings, Flavor, LdapDirectory};
+use claimd_ldap::{DirectorySettings, LdapDirectory};
 use claimd_testkit::Slapd;
+use common::settings;
 use secrecy::SecretString;
 
-fn settings(slapd: &Slapd) -> DirectorySettings {
-    DirectorySettings {
-        flavor: Flavor::OpenLdap,
-        urls: vec![slapd.url()],
-        bind_dn: Slapd::SERVICE_DN.into(),
-        bind_password: SecretString::from(Slapd::SERVICE_PASSWORD),
-        users_base_dn: Slapd::USERS_BASE_DN.into(),
-        ca_file: None,
-        starttls: false,
-        allow_insecure_directory: true,
-        timeout: Duration::from_secs(5),
-        upn_suffix: None,
-        adopt_used_accounts: false,
-        protected_groups: Vec::new(),
-        ppolicy_default_dn: None,
-    }
-}
+mod common;
 
 fn job(id: u32, last: &str, first: &str) -> DirectoryJob {
     DirectoryJob {

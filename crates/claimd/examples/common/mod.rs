@@ -230,3 +230,27 @@ pub async fn settle(client: &mut AccountServiceClient<Channel>, id: String) -> R
         other => Err(format!("operation ended as {other:?}")),
     }
 }
+
+/// Makes `request`'s claim (waiting out RESOURCE_EXHAUSTED as its RetryInfo says) and
+/// watches it until the directory has it; an error unless it SUCCEEDED.
+pub async fn claim_until_written(
+    client: &mut AccountServiceClient<Channel>,
+    request: claimd_api::v1::ClaimAccountRequest,
+) -> Result<(), String> {
+    use tonic_types::StatusExt;
+    let reply = loop {
+        match client.claim_account(request.clone()).await {
+            Ok(reply) => break reply.into_inner(),
+            Err(status) if status.code() == tonic::Code::ResourceExhausted => {
+                let wait = status
+                    .get_error_details()
+                    .retry_info()
+                    .and_then(|r| r.retry_delay)
+                    .unwrap_or(Duration::from_secs(1));
+                tokio::time::sleep(wait).await;
+            }
+            Err(status) => return Err(status.to_string()),
+        }
+    };
+    settle(client, reply.operation.ok_or("no operation")?.id).await
+}

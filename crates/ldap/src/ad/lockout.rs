@@ -19,6 +19,15 @@ use crate::{
     time,
 };
 
+/// What a user's standing is read from: the count, the lock, the policy that applies.
+const STANDING_ATTRS: [&str; 5] = [
+    "badPwdCount",
+    "badPasswordTime",
+    "lockoutTime",
+    "msDS-ResultantPSO",
+    "msDS-User-Account-Control-Computed",
+];
+
 /// msDS-User-Account-Control-Computed: the account is locked out now.
 const UF_LOCKOUT: u32 = 0x10;
 
@@ -85,13 +94,7 @@ pub(crate) async fn standing(
             &settings.users_base_dn,
             Scope::Subtree,
             &filter,
-            vec![
-                "badPwdCount",
-                "badPasswordTime",
-                "lockoutTime",
-                "msDS-ResultantPSO",
-                "msDS-User-Account-Control-Computed",
-            ],
+            STANDING_ATTRS.to_vec(),
         )
         .await
         .and_then(|r| r.success())
@@ -116,20 +119,7 @@ pub(crate) async fn standing_of_dn(
     settings: &DirectorySettings,
     dn: &str,
 ) -> Result<LockoutStanding, DirectoryError> {
-    let Some(user) = read::entry(
-        ldap,
-        settings,
-        dn,
-        &[
-            "badPwdCount",
-            "badPasswordTime",
-            "lockoutTime",
-            "msDS-ResultantPSO",
-            "msDS-User-Account-Control-Computed",
-        ],
-    )
-    .await?
-    else {
+    let Some(user) = read::entry(ldap, settings, dn, &STANDING_ATTRS).await? else {
         return Ok(LockoutStanding::never_locks());
     };
     let rule = match first(&user, "msDS-ResultantPSO") {

@@ -19,16 +19,7 @@ pub(super) async fn needing(
     after: u32,
     limit: u32,
 ) -> Result<Vec<RosterEntry>, StoreError> {
-    type Row = (
-        i64,
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<super::roster::IdRow> = sqlx::query_as(
         "SELECT r.employee_id, r.last_name, r.first_name, r.email, r.status, r.personal_email,
                 r.site
          FROM roster r
@@ -45,9 +36,7 @@ pub(super) async fn needing(
     .await
     .map_err(store_error)?;
     rows.into_iter()
-        .map(|(id, l, f, e, s, p, site)| {
-            super::roster::entry_from_row(super::roster::number(id)?, (l, f, e, s, p, site))
-        })
+        .map(super::roster::entry_from_id_row)
         .collect()
 }
 

@@ -255,16 +255,9 @@ async fn apply(
     Ok(())
 }
 
-/// A row `by_id` reads: the employee ID, four texts and two that may be NULL.
-type IdRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-);
+/// A row `by_id` reads: the employee ID, four texts and two that may be NULL (a roster
+/// row's shape, which the claims' read fills in too).
+type IdRow = super::roster::IdRow;
 
 /// Runs `select` (ending in `WHERE ` or `AND `, reading an [`IdRow`]) for the rows whose
 /// employee is in `ids`.

@@ -15,6 +15,24 @@ pub(super) type Row = (
     Option<String>,
 );
 
+/// A [`Row`] with the employee ID first, as the batch reads return it.
+pub(super) type IdRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+/// A roster entry from its stored row read with its ID.
+pub(super) fn entry_from_id_row(
+    (id, last, first, email, status, personal, site): IdRow,
+) -> Result<RosterEntry, StoreError> {
+    entry_from_row(number(id)?, (last, first, email, status, personal, site))
+}
+
 pub(super) async fn entry(pool: &Pool, id: EmployeeId) -> Result<Option<RosterEntry>, StoreError> {
     let row: Option<Row> = sqlx::query_as(
         "SELECT last_name, first_name, email, status, personal_email, site FROM roster
