@@ -77,6 +77,7 @@ async fn worker(jobs: u32) -> Result<f64, BoxError> {
             employee_id: None,
             username: None,
             client: None,
+            actor: None,
             outcome: AuditOutcome::Accepted,
             reason: None,
         };

@@ -52,12 +52,12 @@ pub enum AdminCommand {
     },
 }
 
-/// Who ran the command, for the audit log.
+/// Who ran the command, for the audit log's actor.
 fn operator() -> String {
     let user = std::env::var("SUDO_USER")
         .or_else(|_| std::env::var("USER"))
         .unwrap_or_else(|_| "unknown".into());
-    format!("by {user} on the command line")
+    format!("cli:{user}")
 }
 
 fn event(
@@ -72,8 +72,9 @@ fn event(
         employee_id,
         username,
         client: None,
+        actor: Some(operator()),
         outcome,
-        reason: Some(operator()),
+        reason: None,
     }
 }
 
@@ -120,12 +121,15 @@ pub async fn run(
                 .release_pending_claim(
                     id,
                     &reason,
-                    event(
-                        AuditAction::AdminRelease,
-                        Some(id),
-                        None,
-                        AuditOutcome::Done,
-                    ),
+                    AuditEvent {
+                        reason: Some(reason.clone()),
+                        ..event(
+                            AuditAction::AdminRelease,
+                            Some(id),
+                            None,
+                            AuditOutcome::Done,
+                        )
+                    },
                 )
                 .await?;
             if !released {
@@ -162,9 +166,10 @@ pub async fn run(
                     .employee_id
                     .map_or_else(|| "-".into(), |id| format!("{id:06}"));
                 println!(
-                    "{}  {:<26} {id:<7} {:<10} {:<15} {:<16} {}",
+                    "{}  {:<26} {:<22} {id:<7} {:<10} {:<15} {:<16} {}",
                     humantime::format_rfc3339_seconds(at),
                     row.action,
+                    row.actor.as_deref().unwrap_or("-"),
                     row.username.as_deref().unwrap_or("-"),
                     row.client.as_deref().unwrap_or("-"),
                     row.outcome,

@@ -132,6 +132,7 @@ impl AuditContext {
             employee_id: self.employee_id,
             username: self.username.clone(),
             client: self.client,
+            actor: None,
             outcome,
             reason,
         }

@@ -267,6 +267,7 @@ impl Accounts {
             employee_id: Some(claim.employee_id),
             username: Some(claim.username.clone()),
             client,
+            actor: None,
             outcome,
             reason: reason.map(str::to_owned),
         }

@@ -133,6 +133,7 @@ impl ClaimCodeIssuer {
                 employee_id: Some(entry.employee_id),
                 username: None,
                 client: None,
+                actor: None,
                 outcome,
                 reason: None,
             },

@@ -232,6 +232,7 @@ impl Reminders {
                 employee_id: Some(account.employee_id),
                 username: Some(account.username.clone()),
                 client: None,
+                actor: None,
                 outcome: AuditOutcome::Mailed,
                 reason: Some(format!(
                     "the password expires in {} day(s) (the {}-day reminder)",
@@ -262,6 +263,7 @@ impl Reminders {
             employee_id: None,
             username: None,
             client: None,
+            actor: None,
             outcome,
             reason: Some(reason),
         };

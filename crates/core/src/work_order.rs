@@ -91,6 +91,7 @@ impl Accounts {
             employee_id: None,
             username: None,
             client,
+            actor: None,
             outcome: AuditOutcome::Queued,
             reason: Some(topic.to_owned()),
         };

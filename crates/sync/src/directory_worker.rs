@@ -296,6 +296,7 @@ impl Worker {
             employee_id: Some(job.job.account.employee_id),
             username: Some(job.job.account.username.clone()),
             client: None,
+            actor: None,
             outcome: match step {
                 Step::Succeeded => AuditOutcome::Succeeded,
                 Step::Superseded => AuditOutcome::Superseded,

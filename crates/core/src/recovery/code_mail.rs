@@ -270,6 +270,7 @@ async fn send(parts: &Parts, wanted: &Wanted) {
         employee_id: Some(*employee_id),
         username: Some(username.clone()),
         client: None,
+        actor: None,
         outcome: AuditOutcome::Sent,
         reason: None,
     };

@@ -296,6 +296,7 @@ impl Accounts {
             employee_id: Some(claimed.account.employee_id),
             username: Some(claimed.account.username.clone()),
             client,
+            actor: None,
             outcome,
             reason: None,
         }

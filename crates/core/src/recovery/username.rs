@@ -51,6 +51,7 @@ impl Accounts {
             employee_id: None,
             username: username.cloned(),
             client,
+            actor: None,
             outcome,
             reason: None,
         };

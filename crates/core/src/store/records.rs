@@ -438,6 +438,10 @@ pub struct AuditEvent {
     pub username: Option<Username>,
     /// The client address, if known.
     pub client: Option<IpAddr>,
+    /// Who acted for someone else, when someone did: a helpdesk helper (`helpdesk:jsmith`),
+    /// a district tool's certificate and the person it names (`client:CN=ticketing/ana`), an
+    /// administrator on the command line (`cli:root`). `None` for a person's own request.
+    pub actor: Option<String>,
     /// How it went.
     pub outcome: AuditOutcome,
     /// Why, in words, when there is more to say.
@@ -468,6 +472,8 @@ pub struct AuditRow {
     pub username: Option<String>,
     /// The client address, if known.
     pub client: Option<String>,
+    /// Who acted for someone else ([`AuditEvent::actor`]).
+    pub actor: Option<String>,
     /// How it went.
     pub outcome: String,
     /// Why.

@@ -102,6 +102,7 @@ type Row = (
     Option<i64>,
     Option<String>,
     Option<String>,
+    Option<String>,
     String,
     Option<String>,
 );
@@ -112,7 +113,7 @@ pub(super) async fn audit_rows(
     limit: u32,
 ) -> Result<Vec<AuditRow>, StoreError> {
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT at, action, employee_id, username, client, outcome, reason FROM audit_log
+        "SELECT at, action, employee_id, username, client, actor, outcome, reason FROM audit_log
          WHERE $1 IS NULL OR employee_id = $1
          ORDER BY id DESC LIMIT $2",
     )
@@ -124,12 +125,13 @@ pub(super) async fn audit_rows(
     Ok(rows
         .into_iter()
         .map(
-            |(at, action, employee_id, username, client, outcome, reason)| AuditRow {
+            |(at, action, employee_id, username, client, actor, outcome, reason)| AuditRow {
                 at,
                 action,
                 employee_id: employee_id.and_then(|id| u32::try_from(id).ok()),
                 username,
                 client,
+                actor,
                 outcome,
                 reason,
             },

@@ -15,7 +15,7 @@ pub(crate) async fn insert_all(conn: &mut Conn, events: &[&AuditEvent]) -> Resul
         return Ok(());
     }
     let mut query = sqlx::QueryBuilder::<super::db::Db>::new(
-        "INSERT INTO audit_log (at, action, employee_id, username, client, outcome, reason) ",
+        "INSERT INTO audit_log (at, action, employee_id, username, client, actor, outcome, reason) ",
     );
     query.push_values(events, |mut row, event| {
         row.push_bind(event.at)
@@ -23,6 +23,7 @@ pub(crate) async fn insert_all(conn: &mut Conn, events: &[&AuditEvent]) -> Resul
             .push_bind(event.employee_id.map(|id| i64::from(id.get())))
             .push_bind(event.username.as_ref().map(ToString::to_string))
             .push_bind(event.client.map(|ip| ip.to_string()))
+            .push_bind(event.actor.clone())
             .push_bind(event.outcome.as_str())
             .push_bind(event.reason.clone());
     });

@@ -375,6 +375,7 @@ async fn plan(
             employee_id: Some(job.account.employee_id),
             username: Some(job.account.username.clone()),
             client: None,
+            actor: None,
             outcome: AuditOutcome::Queued,
             reason: Some(detail.clone()),
         },

@@ -63,6 +63,7 @@ pub fn audit(at: i64, action: AuditAction, outcome: AuditOutcome) -> AuditEvent 
         employee_id: None,
         username: None,
         client: None,
+        actor: None,
         outcome,
         reason: None,
     }
