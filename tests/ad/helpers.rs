@@ -16,16 +16,9 @@ fn group_dn(cn: &str) -> String {
     format!("CN={cn},CN=Users,{}", SambaDc::BASE_DN)
 }
 
-pub async fn a_helper_is_found_in_the_domain_and_nested_groups_count(dc: &mut SambaDc) {
-    dc.samba_tool(&["user", "create", "tech101", TECH_PASSWORD]);
-    for group in ["Techs-101", "Techs-101-North", "Techs-202"] {
-        dc.samba_tool(&["group", "add", group]);
-    }
-    // tech101 is in Techs-101-North, which is in Techs-101.
-    dc.samba_tool(&["group", "addmembers", "Techs-101-North", "tech101"]);
-    dc.samba_tool(&["group", "addmembers", "Techs-101", "Techs-101-North"]);
-
-    let dir = LdapDirectory::new(DirectorySettings {
+/// claimd's directory client on the DC, as its service account, over LDAPS.
+pub fn directory(dc: &SambaDc) -> LdapDirectory {
+    LdapDirectory::new(DirectorySettings {
         flavor: Flavor::ActiveDirectory,
         urls: vec![SambaDc::LDAPS_URL.into()],
         bind_dn: SambaDc::SERVICE_UPN.into(),
@@ -40,7 +33,19 @@ pub async fn a_helper_is_found_in_the_domain_and_nested_groups_count(dc: &mut Sa
         protected_groups: Vec::new(),
         ppolicy_default_dn: None,
     })
-    .unwrap();
+    .unwrap()
+}
+
+pub async fn a_helper_is_found_in_the_domain_and_nested_groups_count(dc: &mut SambaDc) {
+    dc.samba_tool(&["user", "create", "tech101", TECH_PASSWORD]);
+    for group in ["Techs-101", "Techs-101-North", "Techs-202"] {
+        dc.samba_tool(&["group", "add", group]);
+    }
+    // tech101 is in Techs-101-North, which is in Techs-101.
+    dc.samba_tool(&["group", "addmembers", "Techs-101-North", "tech101"]);
+    dc.samba_tool(&["group", "addmembers", "Techs-101", "Techs-101-North"]);
+
+    let dir = directory(dc);
 
     let tech = dir.find_helper("tech101").await.unwrap().expect("found");
     assert!(

@@ -11,6 +11,7 @@ mod helpers;
 mod lockout;
 mod privileged;
 mod reminders;
+mod temporary;
 
 use std::{
     panic::{AssertUnwindSafe, catch_unwind},
@@ -24,6 +25,7 @@ use helpers::*;
 use lockout::*;
 use privileged::*;
 use reminders::*;
+use temporary::*;
 
 /// Every case, in the order they run.
 macro_rules! cases {
@@ -63,6 +65,7 @@ cases!(
     a_must_change_password_is_changed_and_logs_in,
     reminders_come_once_and_never_for_a_password_that_never_expires,
     a_helper_is_found_in_the_domain_and_nested_groups_count,
+    a_temporary_password_must_be_changed_at_the_next_domain_login,
 );
 
 /// The filters and `--skip` patterns of a libtest-style command line; other flags are ignored.

@@ -24,6 +24,9 @@ pub enum JobKind {
     /// Lift the directory's lockout of the login (too many wrong passwords) and nothing
     /// else: the password stays (Unlock My Account).
     UnlockAccount,
+    /// Set a temporary password a helpdesk helper gave the person, which must be changed at
+    /// the next logon (AD `pwdLastSet = 0`; ppolicy `pwdReset: TRUE`), and lift the lockout.
+    TemporaryPassword,
 }
 
 impl JobKind {
@@ -36,6 +39,7 @@ impl JobKind {
             Self::UpdateAccount => "update_account",
             Self::DisableAccount => "disable_account",
             Self::UnlockAccount => "unlock_account",
+            Self::TemporaryPassword => "temporary_password",
         }
     }
 
@@ -43,7 +47,7 @@ impl JobKind {
     pub fn carries_password(self) -> bool {
         matches!(
             self,
-            Self::Provision | Self::ResetPassword | Self::ChangePassword
+            Self::Provision | Self::ResetPassword | Self::ChangePassword | Self::TemporaryPassword
         )
     }
 
@@ -56,6 +60,7 @@ impl JobKind {
             "update_account" => Some(Self::UpdateAccount),
             "disable_account" => Some(Self::DisableAccount),
             "unlock_account" => Some(Self::UnlockAccount),
+            "temporary_password" => Some(Self::TemporaryPassword),
             _ => None,
         }
     }

@@ -7,6 +7,8 @@ use std::fmt;
 
 use async_trait::async_trait;
 
+mod helpdesk;
+
 use crate::{Account, Email, Username, store::Millis};
 
 /// What a mail tells the person.
@@ -26,6 +28,9 @@ pub enum MailKind {
     AccountUnlocked,
     /// The password expires soon (a reminder, `[reminders]`).
     ExpiryReminder,
+    /// A helpdesk helper acted on the account (a temporary password, an unlock, a claim
+    /// code, a released claim).
+    Helpdesk,
     /// A work order for the Technology Support Center, from someone who cannot get in.
     WorkOrder,
     /// A new hire's claim code, to the personal address (sealed in the outbox).
@@ -48,6 +53,7 @@ impl MailKind {
             Self::AnswersChanged => "answers_changed",
             Self::AccountUnlocked => "account_unlocked",
             Self::ExpiryReminder => "expiry_reminder",
+            Self::Helpdesk => "helpdesk",
             Self::WorkOrder => "work_order",
             Self::ClaimCode => "claim_code",
             Self::VerificationCode => "verification_code",
@@ -69,6 +75,7 @@ impl MailKind {
             Self::SecretsProven,
             Self::AccountUnlocked,
             Self::ExpiryReminder,
+            Self::Helpdesk,
         ]
         .into_iter()
         .find(|k| k.as_str() == value)
@@ -435,6 +442,7 @@ mod tests {
             writer.password_changed(&account()),
             writer.answers_changed(&account()),
             writer.account_unlocked(&account()),
+            writer.temporary_password_set(&account()),
             writer.expiry_reminder(
                 &account(),
                 10,

@@ -156,7 +156,7 @@ impl DirectoryFlavor for ActiveDirectory {
         Ok(())
     }
 
-    /// Sets a new password on the claimed account (reset, change).
+    /// Sets a new password on the claimed account (reset, change, a helpdesk's temporary one).
     async fn set_password(
         &self,
         ldap: &mut Ldap,
@@ -172,8 +172,23 @@ impl DirectoryFlavor for ActiveDirectory {
         replace_password(ldap, settings, &user.dn, password).await?;
         // An administrator's reset leaves AD's lockout in place; the person who proved it is
         // them by their answers is let in with the new password.
-        if job.kind == claimd_core::JobKind::ResetPassword {
-            lift_lockout(ldap, settings, &user.dn).await?;
+        match job.kind {
+            claimd_core::JobKind::ResetPassword => lift_lockout(ldap, settings, &user.dn).await?,
+            claimd_core::JobKind::TemporaryPassword => {
+                // pwdLastSet = 0: the next logon must set a password of the person's own
+                // (kinit: "Password expired. You must change it now.").
+                let mods = vec![
+                    Mod::Replace("pwdLastSet".to_owned(), HashSet::from(["0".to_owned()])),
+                    Mod::Replace("lockoutTime".to_owned(), HashSet::from(["0".to_owned()])),
+                ];
+                ldap.with_timeout(settings.timeout)
+                    .modify(&user.dn, mods)
+                    .await
+                    .and_then(|r| r.success())
+                    .map_err(|e| classify(Step::Entry, e))?;
+                tracing::info!(dn = %user.dn, "temporary password set; it must be changed at the next logon");
+            }
+            _ => {}
         }
         Ok(())
     }

@@ -76,17 +76,22 @@ impl DirectoryWriter for LdapDirectory {
             (JobKind::Provision, Some(password)) => {
                 flavor.provision(&mut ldap, s, job, password, ledger).await
             }
-            (JobKind::ResetPassword | JobKind::ChangePassword, Some(password)) => {
-                flavor.set_password(&mut ldap, s, job, password).await
-            }
+            (
+                JobKind::ResetPassword | JobKind::ChangePassword | JobKind::TemporaryPassword,
+                Some(password),
+            ) => flavor.set_password(&mut ldap, s, job, password).await,
             (JobKind::UpdateAccount, _) => flavor.update(&mut ldap, s, job).await,
             (JobKind::DisableAccount, _) => flavor.disable(&mut ldap, s, job).await,
             (JobKind::UnlockAccount, _) => flavor.unlock(&mut ldap, s, job).await,
-            (JobKind::Provision | JobKind::ResetPassword | JobKind::ChangePassword, None) => {
-                Err(DirectoryError::Permanent {
-                    reason: reasons::PASSWORD_MISSING.into(),
-                })
-            }
+            (
+                JobKind::Provision
+                | JobKind::ResetPassword
+                | JobKind::ChangePassword
+                | JobKind::TemporaryPassword,
+                None,
+            ) => Err(DirectoryError::Permanent {
+                reason: reasons::PASSWORD_MISSING.into(),
+            }),
         };
         if result.as_ref().is_err_and(DirectoryError::is_retryable) {
             self.conn.reset(slot).await;

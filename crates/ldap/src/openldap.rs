@@ -159,7 +159,7 @@ impl DirectoryFlavor for OpenLdap {
         Ok(())
     }
 
-    /// Sets the password of the claimed entry (reset, change).
+    /// Sets the password of the claimed entry (reset, change, a helpdesk's temporary one).
     async fn set_password(
         &self,
         ldap: &mut Ldap,
@@ -175,8 +175,13 @@ impl DirectoryFlavor for OpenLdap {
         modify_password(ldap, settings, &dn, password)
             .await
             .map_err(|e| classify(Step::Password, e))?;
-        if job.kind == claimd_core::JobKind::ResetPassword {
-            ppolicy::lift_lock(ldap, settings, &dn).await?;
+        match job.kind {
+            claimd_core::JobKind::ResetPassword => ppolicy::lift_lock(ldap, settings, &dn).await?,
+            claimd_core::JobKind::TemporaryPassword => {
+                ppolicy::lift_lock(ldap, settings, &dn).await?;
+                ppolicy::require_change(ldap, settings, &dn).await?;
+            }
+            _ => {}
         }
         Ok(())
     }

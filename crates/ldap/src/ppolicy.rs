@@ -135,6 +135,28 @@ pub(crate) async fn lift_lock(
     Ok(())
 }
 
+/// Marks the password at `dn` as one its owner must change before anything else
+/// (`pwdReset: TRUE`, which an administrator may write): ppolicy then lets the owner's bind
+/// do nothing but change it. Written after the password, since an administrator's password
+/// write sets or clears it by the policy's `pwdMustChange`. Needs the ppolicy overlay.
+pub(crate) async fn require_change(
+    ldap: &mut Ldap,
+    settings: &DirectorySettings,
+    dn: &str,
+) -> Result<(), DirectoryError> {
+    let mods = vec![Mod::Replace(
+        "pwdReset".to_owned(),
+        std::collections::HashSet::from(["TRUE".to_owned()]),
+    )];
+    ldap.with_timeout(settings.timeout)
+        .modify(dn, mods)
+        .await
+        .and_then(|r| r.success())
+        .map_err(|e| classify(Step::Entry, e))?;
+    tracing::info!(%dn, "password must be changed at the next logon");
+    Ok(())
+}
+
 /// The `pwdMaxAge` (in milliseconds) of the default policy (`directory.ppolicy_default_dn`);
 /// `None`: passwords never expire.
 pub(crate) async fn default_max_age(

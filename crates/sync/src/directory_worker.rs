@@ -400,6 +400,7 @@ impl Worker {
             JobKind::ResetPassword => Some(self.mail.password_reset(&job.account)),
             JobKind::ChangePassword => Some(self.mail.password_changed(&job.account)),
             JobKind::UnlockAccount => Some(self.mail.account_unlocked(&job.account)),
+            JobKind::TemporaryPassword => Some(self.mail.temporary_password_set(&job.account)),
             JobKind::UpdateAccount | JobKind::DisableAccount => None,
         }
     }

@@ -328,6 +328,7 @@ impl AuditAction {
             Self::Directory(JobKind::UpdateAccount) => "directory.update_account",
             Self::Directory(JobKind::DisableAccount) => "directory.disable_account",
             Self::Directory(JobKind::UnlockAccount) => "directory.unlock_account",
+            Self::Directory(JobKind::TemporaryPassword) => "directory.temporary_password",
             Self::AdminUnlock => "admin.unlock",
             Self::AdminRelease => "admin.release",
             Self::AdminRetry => "admin.retry",

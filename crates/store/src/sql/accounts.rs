@@ -167,7 +167,7 @@ pub(super) async fn insert_account_job(
     let superseded: Vec<String> = sqlx::query_scalar(
         "UPDATE directory_jobs
          SET state = 'failed', sealed_password = NULL, last_error = $1, updated_at = $2
-         WHERE claim_id = $3 AND kind IN ('reset_password', 'change_password') AND state = 'queued'
+         WHERE claim_id = $3 AND kind IN ('reset_password', 'change_password', 'temporary_password') AND state = 'queued'
            AND (lease_until IS NULL OR lease_until <= $4)
          RETURNING id",
     )

@@ -139,7 +139,7 @@ pub(super) async fn confirm(
         ", FALSE),
                 EXISTS (SELECT 1 FROM directory_jobs n
                         WHERE n.claim_id = j.claim_id AND n.account_seq > j.account_seq
-                          AND n.kind IN ('reset_password', 'change_password')),
+                          AND n.kind IN ('reset_password', 'change_password', 'temporary_password')),
                 EXISTS (SELECT 1 FROM directory_jobs n
                         WHERE n.claim_id = j.claim_id AND n.account_seq > j.account_seq
                           AND n.kind = 'disable_account')
