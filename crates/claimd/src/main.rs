@@ -155,6 +155,15 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 parts.directory.flavor,
                 parts.directory.urls.join(", ")
             );
+            for group in &parts.helpdesk.groups {
+                println!("helpdesk group {}: sites {:?}", group.group, group.sites);
+            }
+            for client in &parts.helpdesk.clients {
+                println!(
+                    "helpdesk client {}: sites {:?}",
+                    client.subject, client.sites
+                );
+            }
             Ok(())
         }
         Command::Roster { .. } | Command::Admin { .. } | Command::Portal => {

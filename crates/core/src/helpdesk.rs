@@ -56,6 +56,20 @@ impl Sites {
         }
     }
 
+    /// As stored: `*`, or the codes joined by commas (a code holds none).
+    pub fn stored(&self) -> String {
+        match self {
+            Self::All => "*".into(),
+            Self::Only(sites) => sites.iter().map(Site::as_str).collect::<Vec<_>>().join(","),
+        }
+    }
+
+    /// Sites from [`Sites::stored`]; `None` when the text is not such.
+    pub fn from_stored(text: &str) -> Option<Self> {
+        let codes: Vec<String> = text.split(',').map(str::to_owned).collect();
+        Self::parse(&codes).ok()
+    }
+
     /// Whether a person at `site` (none: no site on the roster) is within the scope.
     pub fn covers(&self, site: Option<&Site>) -> bool {
         match (self, site) {
@@ -154,5 +168,9 @@ mod tests {
             format!("{:?}", parse(&["102", "101"]).unwrap()),
             r#"["101", "102"]"#
         );
+        for sites in [parse(&["*"]).unwrap(), parse(&["102", "101"]).unwrap()] {
+            assert_eq!(Sites::from_stored(&sites.stored()), Some(sites));
+        }
+        assert_eq!(Sites::from_stored(""), None);
     }
 }

@@ -11,6 +11,7 @@
 mod accounts;
 mod directory;
 mod grpc;
+mod helpdesk;
 mod mail;
 mod parts;
 mod portal;
@@ -29,6 +30,7 @@ pub use accounts::{
 };
 pub use directory::{DirectorySection, SyncSection};
 pub use grpc::{GrpcSection, LimitsSection};
+pub use helpdesk::{HelpdeskParts, HelpdeskSection};
 pub use mail::{MailParts, MailSection};
 pub use parts::Parts;
 pub use portal::{PortalParts, PortalSection};
@@ -56,6 +58,7 @@ pub struct Settings {
     pub roster: RosterSection,
     pub portal: PortalSection,
     pub reminders: RemindersSection,
+    pub helpdesk: HelpdeskSection,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -31,6 +31,8 @@ pub struct Parts {
     pub admission: AdmissionPolicy,
     /// `None`: no expiry reminders.
     pub reminders: Option<super::ReminderParts>,
+    /// `[helpdesk]`: who may help whom.
+    pub helpdesk: super::HelpdeskParts,
 }
 
 impl Parts {
@@ -77,6 +79,7 @@ impl Settings {
         let log_json = self.log_json(&mut p);
         self.roster_limits(&mut p);
         let reminders = self.reminders(&mut p);
+        let helpdesk = self.helpdesk(&mut p);
         let parts = (|| {
             let (listen, grpc) = grpc?;
             Some(Parts {
@@ -95,6 +98,7 @@ impl Settings {
                 log_json,
                 admission: limits.admission,
                 reminders,
+                helpdesk,
             })
         })();
         p.finish(parts)

@@ -8,13 +8,14 @@
 /// Every role trait, for code that calls a concrete backend (tests, admin tools).
 pub mod prelude {
     pub use super::{
-        AdminStore, AttemptStore, AuditStore, ClaimStore, CodeStore, FlowStore, JobStore,
-        OperationStore, OutboxStore, ReminderStore, RosterStore, Store,
+        AdminStore, AttemptStore, AuditStore, ClaimStore, CodeStore, FlowStore, HelpdeskStore,
+        JobStore, OperationStore, OutboxStore, ReminderStore, RosterStore, Store,
     };
 }
 
 mod attempts;
 mod codes;
+mod helpdesk;
 mod records;
 mod reminders;
 
@@ -24,6 +25,7 @@ use async_trait::async_trait;
 
 pub use attempts::{AttemptKey, AttemptTicket, Lockout, LockoutPolicy, Reservation};
 pub use codes::CodeStore;
+pub use helpdesk::{HelpdeskStore, HelperSession, SessionLimits};
 pub use records::{
     AuditAction, AuditEvent, AuditOutcome, AuditRow, ClaimInsert, ClaimState, ClaimedAccount,
     EndedJob, ImportOptions, ImportSummary, IssuedCode, JobOutcome, LEFT_REASON, LeaseCheck,
@@ -77,10 +79,10 @@ impl From<StoreError> for crate::Error {
 /// The persistent state of claimd, as one backend provides it: every role below. Callers
 /// take the role they use (the directory worker a [`JobStore`], the mail sender an
 /// [`OutboxStore`], the admin commands an [`AdminStore`], the reminder scan a
-/// [`ReminderStore`]); the account flows a [`FlowStore`].
-pub trait Store: FlowStore + JobStore + AdminStore + ReminderStore {}
+/// [`ReminderStore`], the helpdesk a [`HelpdeskStore`]); the account flows a [`FlowStore`].
+pub trait Store: FlowStore + JobStore + AdminStore + ReminderStore + HelpdeskStore {}
 
-impl<T> Store for T where T: FlowStore + JobStore + AdminStore + ReminderStore {}
+impl<T> Store for T where T: FlowStore + JobStore + AdminStore + ReminderStore + HelpdeskStore {}
 
 /// What the account flows use: everything but the worker's queue and the operators' tools,
 /// so a flow cannot lease a job or lift a lock by mistake.

@@ -21,12 +21,14 @@ macro_rules! impl_store_roles {
                     ImportOptions, ImportSummary, IssuedCode, JobStore, LeaseCheck, LeasedJob,
                     Lockout, LockoutPolicy, Millis, NewClaim, NewAccountJob, OutboxStore,
                     QueueStats, Reservation, RosterStore, StoredAnswer, NewReminder, ReminderStore,
+                    HelpdeskStore, HelperSession, SessionLimits,
                 },
+                helpdesk::Sites,
             };
 
             use super::{
-                $store, accounts, admin, attempts, audit, claims, codes, jobs, lifecycle, mail,
-                reminders, roster,
+                $store, accounts, admin, attempts, audit, claims, codes, helpdesk, jobs, lifecycle,
+                mail, reminders, roster,
             };
             use crate::error::store_error;
 
@@ -372,6 +374,40 @@ macro_rules! impl_store_roles {
                     limit: u32,
                 ) -> Result<Vec<AuditRow>, StoreError> {
                     admin::audit_rows(&self.pool, employee_id, limit).await
+                }
+            }
+
+            #[async_trait]
+            impl HelpdeskStore for $store {
+                async fn open_session(
+                    &self,
+                    token_hash: &str,
+                    session: &HelperSession,
+                    limits: &SessionLimits,
+                ) -> Result<(), StoreError> {
+                    helpdesk::open_session(&self.pool, token_hash, session, limits).await
+                }
+
+                async fn touch_session(
+                    &self,
+                    token_hash: &str,
+                    now: Millis,
+                    limits: &SessionLimits,
+                ) -> Result<Option<HelperSession>, StoreError> {
+                    helpdesk::touch_session(&self.pool, token_hash, now, limits).await
+                }
+
+                async fn close_session(&self, token_hash: &str) -> Result<(), StoreError> {
+                    helpdesk::close_session(&self.pool, token_hash).await
+                }
+
+                async fn people_named(
+                    &self,
+                    name: &str,
+                    sites: &Sites,
+                    limit: u32,
+                ) -> Result<Vec<RosterEntry>, StoreError> {
+                    helpdesk::people_named(&self.pool, name, sites, limit).await
                 }
             }
 

@@ -15,6 +15,8 @@ mod claims;
 #[path = "../sql/codes.rs"]
 mod codes;
 mod db;
+#[path = "../sql/helpdesk.rs"]
+mod helpdesk;
 #[path = "../sql/jobs.rs"]
 mod jobs;
 #[path = "../sql/lifecycle.rs"]

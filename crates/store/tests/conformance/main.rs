@@ -5,6 +5,7 @@ mod attempts;
 mod claims;
 mod codes;
 mod fixtures;
+mod helpdesk;
 mod jobs;
 mod recovery;
 
@@ -50,6 +51,9 @@ macro_rules! conformance {
                 recovery::releasing_an_active_claim_changes_nothing,
                 recovery::a_release_racing_the_worker_s_finish_has_one_winner,
                 recovery::a_held_reset_of_a_leaver_is_fenced_as_left,
+                helpdesk::a_session_ends_idle_at_its_limit_or_on_sign_out,
+                helpdesk::people_are_found_by_name_within_the_scope,
+                helpdesk::the_audit_names_who_acted,
             );
         }
     };
