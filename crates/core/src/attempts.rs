@@ -52,6 +52,17 @@ pub(crate) enum Subject {
         /// The directory's counting window for them.
         window: Duration,
     },
+    /// A helpdesk sign-in, by the login name typed (lower-cased).
+    HelperSignIn(String),
+    /// A sign-in's bind as the helper, under the directory's threshold for them.
+    HelperBinds {
+        /// The login name, lower-cased.
+        login: String,
+        /// Wrong binds within `window` after which claimd binds no more.
+        limit: u32,
+        /// The directory's counting window for them.
+        window: Duration,
+    },
 }
 
 /// The attempt keys of `subject` from `client`. The one statement of the key rule.
@@ -67,6 +78,19 @@ pub(crate) fn keys(subject: &Subject, client: Option<IpAddr>) -> Vec<AttemptKey>
                 .chain(client.map(AttemptKey::Address))
                 .collect()
         }
+        Subject::HelperSignIn(login) => [AttemptKey::Helper(login.clone())]
+            .into_iter()
+            .chain(client.map(AttemptKey::Address))
+            .collect(),
+        Subject::HelperBinds {
+            login,
+            limit,
+            window,
+        } => vec![AttemptKey::HelperBinds {
+            login: login.clone(),
+            limit: *limit,
+            window: *window,
+        }],
         Subject::UsernameMail => client.map(AttemptKey::UsernameMail).into_iter().collect(),
         Subject::WorkOrder => client.map(AttemptKey::WorkOrder).into_iter().collect(),
         Subject::CodeOffer => client.map(AttemptKey::CodeOffer).into_iter().collect(),
@@ -195,7 +219,8 @@ impl Accounts {
             AttemptKey::UsernameMail(_) => "username_mail",
             AttemptKey::WorkOrder(_) => "work_order",
             AttemptKey::CodeOffer(_) => "code_offer",
-            AttemptKey::DirectoryBinds { .. } => "directory_binds",
+            AttemptKey::DirectoryBinds { .. } | AttemptKey::HelperBinds { .. } => "directory_binds",
+            AttemptKey::Helper(_) => "helper",
         };
         metrics::counter!("claimd_lockouts_total", "scope" => scope).increment(1);
         let mut event = audit.event(

@@ -4,7 +4,11 @@
 //! the roster (nobody's school is nobody's to help but the district's). People outside the
 //! scope are answered like an unknown ID, by the flows that use this.
 
+mod sign_in;
+
 use std::{collections::BTreeSet, fmt};
+
+pub use sign_in::{Helpdesk, HelpdeskDeps, SignIn, SignedIn};
 
 use crate::Site;
 

@@ -4,7 +4,7 @@
 //! usernames, name matching, the password policy, challenge questions and answers, claim and
 //! verification codes, every limit's numbers: attempts, rates and code quotas, which the
 //! store counts; which expiry reminders are due, [`Reminders`]; whom a campus helper may
-//! help, [`helpdesk`]), the flows built on them ([`Accounts`]: claim, recovery, lifecycle,
+//! help and how they sign in, [`helpdesk`]), the flows built on them ([`Accounts`]: claim, recovery, lifecycle,
 //! work orders), the port front ends call ([`AccountFlows`], with [`InProcess`] for the flows
 //! of this process), the words an operation can end with ([`reasons`]), and the traits the
 //! outer crates implement: the [`Store`] roles (claimd-store), [`DirectoryWriter`],

@@ -54,6 +54,8 @@ pub enum Rule {
     DistinctQuestions,
     /// Two answers alike.
     DistinctAnswers,
+    /// The password is right but has expired or must be changed before it may be used.
+    ChangeFirst,
     /// A rule this build does not know (a newer server's code); its words are kept by no one,
     /// so the field is only said to be wrong.
     Unrecognized,
@@ -85,6 +87,7 @@ impl Rule {
         Self::ShownAnswerCount(3),
         Self::DistinctQuestions,
         Self::DistinctAnswers,
+        Self::ChangeFirst,
         Self::Unrecognized,
     ];
 
@@ -114,6 +117,7 @@ impl Rule {
             Self::ShownAnswerCount(_) => "SHOWN_ANSWER_COUNT",
             Self::DistinctQuestions => "DISTINCT_QUESTIONS",
             Self::DistinctAnswers => "DISTINCT_ANSWERS",
+            Self::ChangeFirst => "PASSWORD_MUST_BE_CHANGED",
             Self::Unrecognized => "UNRECOGNIZED",
         }
     }
@@ -217,6 +221,10 @@ impl fmt::Display for Rule {
             ),
             Self::DistinctQuestions => f.write_str("each answer must be for a different question"),
             Self::DistinctAnswers => f.write_str("each answer must be different"),
+            Self::ChangeFirst => f.write_str(
+                "has expired or must be changed: change it first (Change My Password), then \
+                 sign in with the new one",
+            ),
             Self::Unrecognized => f.write_str("is not valid"),
         }
     }

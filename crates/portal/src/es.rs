@@ -34,6 +34,10 @@ pub(crate) fn rule(rule: Rule) -> String {
              atacantes prueban primero; elija otra"
         }
         Rule::SameAsCurrent => "debe ser distinta de la contraseña actual",
+        Rule::ChangeFirst => {
+            "ha caducado o debe cambiarse: cámbiela primero (Cambiar mi contraseña) y entre con \
+             la nueva"
+        }
         Rule::SameAsPassword => "no debe ser su contraseña",
         Rule::UsernameForm => {
             "debe tener de 1 a 20 letras, dígitos, '.', '-' o '_', y empezar con una letra o un \

@@ -169,13 +169,16 @@ impl From<Error> for Refusal {
 /// How many wrong binds claimd may make for an account within its window: one fewer than
 /// the directory's threshold, so its own wrong binds alone never reach it. `None` when the
 /// directory never locks.
-fn bind_limit(standing: &LockoutStanding) -> Option<u32> {
+pub(crate) fn bind_limit(standing: &LockoutStanding) -> Option<u32> {
     (standing.threshold > 0).then(|| standing.threshold - 1)
 }
 
 /// How long to wait before one more wrong password could not lock the login, counting the
 /// directory's own failures from every source; `None` when it may bind now.
-fn wait_before_bind(standing: &LockoutStanding, now: crate::store::Millis) -> Option<Duration> {
+pub(crate) fn wait_before_bind(
+    standing: &LockoutStanding,
+    now: crate::store::Millis,
+) -> Option<Duration> {
     if standing.threshold == 0 || standing.failures + 1 < standing.threshold {
         return None;
     }

@@ -7,7 +7,7 @@
 //! answers, a wrong password and an unknown username give one `Unauthenticated`. Attempts
 //! are reserved and judged by the rule in `attempts`, against the username as typed.
 
-mod binds;
+pub(crate) mod binds;
 mod change;
 pub(crate) mod code_mail;
 pub use code_mail::CodeWorker;

@@ -38,29 +38,45 @@ pub enum AttemptKey {
         /// The window they are counted in (and a reached limit lasts).
         window: Duration,
     },
+    /// A helpdesk sign-in, by the login name typed (lower-cased: directories match login
+    /// names without case).
+    Helper(String),
+    /// claimd's own wrong binds as a helpdesk helper, kept below the directory's lockout
+    /// threshold for them, like [`Self::DirectoryBinds`].
+    HelperBinds {
+        /// The login name, lower-cased.
+        login: String,
+        /// Wrong binds within `window` after which claimd binds no more.
+        limit: u32,
+        /// The window they are counted in (and a reached limit lasts).
+        window: Duration,
+    },
 }
 
 impl AttemptKey {
     /// True for the keys that name an account rather than a client.
     pub fn is_account(&self) -> bool {
-        matches!(self, Self::Employee(_) | Self::Username(_))
+        matches!(
+            self,
+            Self::Employee(_) | Self::Username(_) | Self::Helper(_)
+        )
     }
 
     /// True for the keys a proven secret clears: the account's own, and its wrong binds (a
     /// right password clears the directory's count too).
     pub fn cleared_by_proof(&self) -> bool {
-        self.is_account() || matches!(self, Self::DirectoryBinds { .. })
+        self.is_account() || matches!(self, Self::DirectoryBinds { .. } | Self::HelperBinds { .. })
     }
 
     /// How many counted attempts within the window lock this key.
     pub fn limit(&self, policy: &LockoutPolicy) -> u32 {
         match self {
-            Self::Employee(_) | Self::Username(_) => policy.account_failures,
+            Self::Employee(_) | Self::Username(_) | Self::Helper(_) => policy.account_failures,
             Self::Address(_) => policy.address_failures,
             Self::UsernameMail(_) => policy.username_mails_per_address,
             Self::WorkOrder(_) => policy.work_orders_per_address,
             Self::CodeOffer(_) => policy.code_offers_per_address,
-            Self::DirectoryBinds { limit, .. } => *limit,
+            Self::DirectoryBinds { limit, .. } | Self::HelperBinds { limit, .. } => *limit,
         }
     }
 
@@ -68,7 +84,7 @@ impl AttemptKey {
     pub fn window(&self, policy: &LockoutPolicy) -> Duration {
         match self {
             Self::CodeOffer(_) => policy.code_offer_window,
-            Self::DirectoryBinds { window, .. } => *window,
+            Self::DirectoryBinds { window, .. } | Self::HelperBinds { window, .. } => *window,
             _ => policy.window,
         }
     }
@@ -78,7 +94,7 @@ impl AttemptKey {
     pub fn lock_for(&self, policy: &LockoutPolicy) -> Duration {
         match self {
             Self::CodeOffer(_) => policy.code_offer_window,
-            Self::DirectoryBinds { window, .. } => *window,
+            Self::DirectoryBinds { window, .. } | Self::HelperBinds { window, .. } => *window,
             _ => policy.lock_for,
         }
     }
@@ -95,6 +111,8 @@ impl AttemptKey {
             Self::WorkOrder(ip) => format!("work-order:{}", client_network(*ip)),
             Self::CodeOffer(ip) => format!("code-offer:{}", client_network(*ip)),
             Self::DirectoryBinds { username, .. } => format!("directory-binds:{username}"),
+            Self::Helper(login) => format!("helper:{login}"),
+            Self::HelperBinds { login, .. } => format!("helper-binds:{login}"),
         }
     }
 }

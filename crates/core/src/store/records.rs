@@ -304,6 +304,8 @@ pub enum AuditAction {
     ExpiryReminder,
     /// A reminder scan of the directory, with what it found (sent and skipped).
     ExpiryReminderScan,
+    /// A helpdesk helper's sign-in.
+    HelpdeskSignIn,
 }
 
 impl AuditAction {
@@ -335,6 +337,7 @@ impl AuditAction {
             Self::AdminReissueCode => "admin.reissue_code",
             Self::UnlockAccount => "unlock_account",
             Self::ExpiryReminder => "expiry_reminder",
+            Self::HelpdeskSignIn => "helpdesk.sign_in",
             Self::ExpiryReminderScan => "expiry_reminder_scan",
         }
     }
