@@ -41,12 +41,12 @@ pub(crate) enum Subject {
     WorkOrder,
     /// A verification code asked for: only the client address's own rate.
     CodeOffer,
-    /// A password check's bind as a claimed account: only claimd's own wrong binds for it,
-    /// under the directory's lockout threshold for it (the client's share is counted by the
-    /// request's own [`Subject::Recovery`] attempt).
+    /// A password check's bind as a directory login (a claimed account's, a helper's): only
+    /// claimd's own wrong binds for it, under the directory's lockout threshold for it (the
+    /// client's share is counted by the request's own attempt).
     DirectoryBinds {
-        /// The account bound as, as typed.
-        username: Username,
+        /// The login bound as, lower-cased.
+        login: String,
         /// Wrong binds within `window` after which claimd binds no more.
         limit: u32,
         /// The directory's counting window for them.
@@ -54,15 +54,6 @@ pub(crate) enum Subject {
     },
     /// A helpdesk sign-in, by the login name typed (lower-cased).
     HelperSignIn(String),
-    /// A sign-in's bind as the helper, under the directory's threshold for them.
-    HelperBinds {
-        /// The login name, lower-cased.
-        login: String,
-        /// Wrong binds within `window` after which claimd binds no more.
-        limit: u32,
-        /// The directory's counting window for them.
-        window: Duration,
-    },
 }
 
 /// The attempt keys of `subject` from `client`. The one statement of the key rule.
@@ -82,24 +73,15 @@ pub(crate) fn keys(subject: &Subject, client: Option<IpAddr>) -> Vec<AttemptKey>
             .into_iter()
             .chain(client.map(AttemptKey::Address))
             .collect(),
-        Subject::HelperBinds {
-            login,
-            limit,
-            window,
-        } => vec![AttemptKey::HelperBinds {
-            login: login.clone(),
-            limit: *limit,
-            window: *window,
-        }],
         Subject::UsernameMail => client.map(AttemptKey::UsernameMail).into_iter().collect(),
         Subject::WorkOrder => client.map(AttemptKey::WorkOrder).into_iter().collect(),
         Subject::CodeOffer => client.map(AttemptKey::CodeOffer).into_iter().collect(),
         Subject::DirectoryBinds {
-            username,
+            login,
             limit,
             window,
         } => vec![AttemptKey::DirectoryBinds {
-            username: username.clone(),
+            login: login.clone(),
             limit: *limit,
             window: *window,
         }],
@@ -219,7 +201,7 @@ impl Accounts {
             AttemptKey::UsernameMail(_) => "username_mail",
             AttemptKey::WorkOrder(_) => "work_order",
             AttemptKey::CodeOffer(_) => "code_offer",
-            AttemptKey::DirectoryBinds { .. } | AttemptKey::HelperBinds { .. } => "directory_binds",
+            AttemptKey::DirectoryBinds { .. } => "directory_binds",
             AttemptKey::Helper(_) => "helper",
         };
         metrics::counter!("claimd_lockouts_total", "scope" => scope).increment(1);

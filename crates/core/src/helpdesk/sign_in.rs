@@ -281,7 +281,7 @@ impl Helpdesk {
                     bind: None,
                 };
             }
-            let subject = Subject::HelperBinds {
+            let subject = Subject::DirectoryBinds {
                 login: key.to_owned(),
                 limit,
                 window: standing.count_window,

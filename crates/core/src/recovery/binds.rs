@@ -122,7 +122,7 @@ impl Accounts {
                 return Err(Refusal::Error(Error::LockedOut { retry_after: wait }));
             }
             let subject = Subject::DirectoryBinds {
-                username: target.username.clone(),
+                login: target.username.to_string(),
                 limit,
                 window: standing.count_window,
             };

@@ -27,12 +27,13 @@ pub enum AttemptKey {
     /// Forgot My Password verification codes asked for from a client address: a rate of its
     /// own, over a window of its own ([`LockoutPolicy::code_offer_window`]).
     CodeOffer(IpAddr),
-    /// claimd's own wrong-password binds as an account, kept below the directory's lockout
-    /// threshold: the limit and window are the directory's for that account
-    /// ([`crate::LockoutStanding`]), carried with the key because they differ per account.
+    /// claimd's own wrong-password binds as a directory login (a claimed account's, or a
+    /// helpdesk helper's), kept below the directory's lockout threshold: the limit and window
+    /// are the directory's for that login ([`crate::LockoutStanding`]), carried with the key
+    /// because they differ per login. One key per login, whichever flow binds.
     DirectoryBinds {
-        /// The account bound as.
-        username: Username,
+        /// The login bound as, lower-cased (directories match login names without case).
+        login: String,
         /// Wrong binds within `window` after which claimd binds no more.
         limit: u32,
         /// The window they are counted in (and a reached limit lasts).
@@ -41,16 +42,6 @@ pub enum AttemptKey {
     /// A helpdesk sign-in, by the login name typed (lower-cased: directories match login
     /// names without case).
     Helper(String),
-    /// claimd's own wrong binds as a helpdesk helper, kept below the directory's lockout
-    /// threshold for them, like [`Self::DirectoryBinds`].
-    HelperBinds {
-        /// The login name, lower-cased.
-        login: String,
-        /// Wrong binds within `window` after which claimd binds no more.
-        limit: u32,
-        /// The window they are counted in (and a reached limit lasts).
-        window: Duration,
-    },
 }
 
 impl AttemptKey {
@@ -65,7 +56,7 @@ impl AttemptKey {
     /// True for the keys a proven secret clears: the account's own, and its wrong binds (a
     /// right password clears the directory's count too).
     pub fn cleared_by_proof(&self) -> bool {
-        self.is_account() || matches!(self, Self::DirectoryBinds { .. } | Self::HelperBinds { .. })
+        self.is_account() || matches!(self, Self::DirectoryBinds { .. })
     }
 
     /// How many counted attempts within the window lock this key.
@@ -76,7 +67,7 @@ impl AttemptKey {
             Self::UsernameMail(_) => policy.username_mails_per_address,
             Self::WorkOrder(_) => policy.work_orders_per_address,
             Self::CodeOffer(_) => policy.code_offers_per_address,
-            Self::DirectoryBinds { limit, .. } | Self::HelperBinds { limit, .. } => *limit,
+            Self::DirectoryBinds { limit, .. } => *limit,
         }
     }
 
@@ -84,7 +75,7 @@ impl AttemptKey {
     pub fn window(&self, policy: &LockoutPolicy) -> Duration {
         match self {
             Self::CodeOffer(_) => policy.code_offer_window,
-            Self::DirectoryBinds { window, .. } | Self::HelperBinds { window, .. } => *window,
+            Self::DirectoryBinds { window, .. } => *window,
             _ => policy.window,
         }
     }
@@ -94,7 +85,7 @@ impl AttemptKey {
     pub fn lock_for(&self, policy: &LockoutPolicy) -> Duration {
         match self {
             Self::CodeOffer(_) => policy.code_offer_window,
-            Self::DirectoryBinds { window, .. } | Self::HelperBinds { window, .. } => *window,
+            Self::DirectoryBinds { window, .. } => *window,
             _ => policy.lock_for,
         }
     }
@@ -110,9 +101,8 @@ impl AttemptKey {
             Self::UsernameMail(ip) => format!("username-mail:{}", client_network(*ip)),
             Self::WorkOrder(ip) => format!("work-order:{}", client_network(*ip)),
             Self::CodeOffer(ip) => format!("code-offer:{}", client_network(*ip)),
-            Self::DirectoryBinds { username, .. } => format!("directory-binds:{username}"),
+            Self::DirectoryBinds { login, .. } => format!("directory-binds:{login}"),
             Self::Helper(login) => format!("helper:{login}"),
-            Self::HelperBinds { login, .. } => format!("helper-binds:{login}"),
         }
     }
 }
