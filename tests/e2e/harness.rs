@@ -23,6 +23,8 @@ pub struct App {
     pub claimd: ClaimdProcess,
     /// Where the portal listens (`127.0.0.1:PORT`), or empty for none.
     pub portal_listen: String,
+    /// More configuration, after the harness's own sections.
+    extra_config: String,
 }
 
 impl App {
@@ -47,12 +49,25 @@ impl App {
         Self::launch_new(env, true).await
     }
 
+    /// Like [`App::with_portal`] with more configuration sections (`[helpdesk]`, ...), and
+    /// `before` run on the servers before claimd starts (entries claimd must find at once).
+    pub async fn with_portal_config(extra: &str, before: impl FnOnce(&Slapd)) -> Self {
+        let slapd = Slapd::start();
+        before(&slapd);
+        Self::launch_on(slapd, &[], true, extra).await
+    }
+
     async fn launch_new(env: &[(&str, &str)], portal: bool) -> Self {
+        Self::launch_on(Slapd::start(), env, portal, "").await
+    }
+
+    async fn launch_on(slapd: Slapd, env: &[(&str, &str)], portal: bool, extra: &str) -> Self {
         let mut app = Self {
-            slapd: Slapd::start(),
+            slapd,
             smtp: Smtp::start(),
             claimd: ClaimdProcess::new(env!("CARGO_BIN_EXE_claimd")),
             portal_listen: String::new(),
+            extra_config: extra.to_owned(),
         };
         if portal {
             app.portal_listen = format!("127.0.0.1:{}", claimd_testkit::free_port());
@@ -111,6 +126,8 @@ poll_interval_ms = 100
 backoff_initial_ms = 100
 backoff_max_secs = 1
 lease_secs = 10
+
+{extra}
 "#,
             port = self.claimd.port(),
             url = self.slapd.url(),
@@ -118,6 +135,7 @@ lease_secs = 10
             base = Slapd::USERS_BASE_DN,
             smtp = self.smtp.url(),
             portal = self.portal_listen,
+            extra = self.extra_config,
         ));
     }
 

@@ -81,6 +81,7 @@ async fn helpdesk(slapd: &Slapd, dir: &tempfile::TempDir) -> (Helpdesk, Arc<dyn 
             sites,
         }],
         limits: SessionLimits::default(),
+        codes: None,
     });
     (desk, store)
 }

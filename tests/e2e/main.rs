@@ -16,6 +16,7 @@ mod codes;
 mod faults;
 mod flood;
 mod harness;
+mod helpdesk_pages;
 mod helpdesk_sign_in;
 mod keyboard;
 mod lifecycle;

@@ -97,7 +97,13 @@ pub async fn run(
                 bail!("claim codes are off; set accounts.claim_code = \"required\" first");
             };
             let until = issuer.until();
-            match issuer.reissue(id).await? {
+            let by = claimd_core::claim_codes::ReissuedBy {
+                action: AuditAction::AdminReissueCode,
+                actor: operator(),
+                reason: None,
+                client: None,
+            };
+            match issuer.reissue(id, by).await? {
                 None => println!(
                     "a new claim code for employee {id} was mailed to their personal address \
                      (it works until {until}); the old one no longer works"

@@ -89,11 +89,35 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
         };
         if let (Mode::Run, Some(listen)) = (mode, parts.portal_listen) {
             let flows = claimd_core::InProcess::new(accounts.clone(), parts.grpc.support.clone());
-            let portal = Arc::new(claimd_portal::Portal::new(
+            let mut portal = claimd_portal::Portal::new(
                 Arc::new(flows),
                 parts.portal.clone(),
                 claimd_portal::CsrfKey::new(*sealer.subkey("portal csrf tokens")),
-            ));
+            );
+            // The helpdesk acts as an operator does, so it is served only here, beside the
+            // store and the directory, never by the DMZ's `claimd portal`.
+            if !parts.helpdesk.groups.is_empty() {
+                let codes = parts.policy.claim_code.map(|lifetime| {
+                    Arc::new(claimd_core::claim_codes::ClaimCodeIssuer::new(
+                        store.clone(),
+                        sealer.clone(),
+                        MailWriter::new(parts.mail.signature.clone()),
+                        lifetime,
+                        crate::settings::claim_page(&parts.portal.public_url),
+                    ))
+                });
+                portal = portal.with_helpdesk(Arc::new(claimd_core::helpdesk::Helpdesk::new(
+                    claimd_core::helpdesk::HelpdeskDeps {
+                        accounts: accounts.clone(),
+                        store: store.clone(),
+                        helpers: directory.clone(),
+                        groups: parts.helpdesk.groups.clone(),
+                        limits: claimd_core::store::SessionLimits::default(),
+                        codes,
+                    },
+                )));
+            }
+            let portal = Arc::new(portal);
             let listener = TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("portal.listen: cannot listen on {listen}"))?;

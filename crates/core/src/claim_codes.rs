@@ -61,6 +61,19 @@ pub enum IssueError {
     Store(#[from] StoreError),
 }
 
+/// Who had a code reissued, for its audit row.
+#[derive(Clone, Debug)]
+pub struct ReissuedBy {
+    /// `admin.reissue_code`, `helpdesk.claim_code`.
+    pub action: AuditAction,
+    /// `cli:root`, `helpdesk:tech101`.
+    pub actor: String,
+    /// Why, when they said.
+    pub reason: Option<String>,
+    /// Where from, when known.
+    pub client: Option<std::net::IpAddr>,
+}
+
 /// Hands out claim codes.
 pub struct ClaimCodeIssuer {
     store: Arc<dyn FlowStore>,
@@ -185,7 +198,11 @@ impl ClaimCodeIssuer {
 
     /// A new code for one person, killing the old: mailed when the roster has a personal
     /// address (`None`), else returned for IT to hand over.
-    pub async fn reissue(&self, id: EmployeeId) -> Result<Option<SecretString>, IssueError> {
+    pub async fn reissue(
+        &self,
+        id: EmployeeId,
+        by: ReissuedBy,
+    ) -> Result<Option<SecretString>, IssueError> {
         let Some(entry) = self.store.roster_entry(id).await? else {
             return Err(IssueError::NotInRoster(id));
         };
@@ -196,12 +213,10 @@ impl ClaimCodeIssuer {
             return Err(IssueError::Claimed(id));
         }
         let now = now_millis();
-        let (issued, code) = self.code_for(
-            &entry,
-            now,
-            AuditOutcome::Issued,
-            AuditAction::AdminReissueCode,
-        );
+        let (mut issued, code) = self.code_for(&entry, now, AuditOutcome::Issued, by.action);
+        issued.audit.actor = Some(by.actor);
+        issued.audit.reason = by.reason;
+        issued.audit.client = by.client;
         let mailed = issued.mail.is_some();
         // Stored (and so live) only if the person is still claimable inside the store's
         // transaction.

@@ -235,6 +235,29 @@ pub trait HelperDirectory: Send + Sync + std::fmt::Debug {
         helper: &Helper,
         groups: &[String],
     ) -> Result<Vec<bool>, DirectoryError>;
+
+    /// What the directory says of `account`'s login now, for the helper's page: `None` when
+    /// no entry answers to it. `entry`: the one its claim took, once recorded.
+    async fn account_state(
+        &self,
+        account: &Account,
+        entry: Option<&str>,
+    ) -> Result<Option<AccountState>, DirectoryError>;
+}
+
+/// A login as the directory holds it, as the helpdesk shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountState {
+    /// It may log in at all (AD: no `ACCOUNTDISABLE`; OpenLDAP: not a leaver's lock).
+    pub enabled: bool,
+    /// The directory has locked it after wrong passwords.
+    pub locked: bool,
+    /// When its password was last set.
+    pub password_set_at: Option<Millis>,
+    /// When that password expires; `None`: never, or it must be changed anyway.
+    pub password_expires_at: Option<Millis>,
+    /// It must be changed at the next logon (AD `pwdLastSet = 0`; ppolicy `pwdReset`).
+    pub must_change: bool,
 }
 
 /// What the directory said of a password.

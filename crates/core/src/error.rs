@@ -1,7 +1,7 @@
 //! The errors a flow returns to its caller. Each variant has one fixed, client-safe message;
 //! causes (store or directory failures) are logged where they happen and never carried here.
 
-use std::time::Duration;
+use std::{fmt, time::Duration};
 
 use crate::Rule;
 
@@ -80,6 +80,73 @@ pub enum Error {
     /// A fault on our side; details are in the log, never in the reply.
     #[error("internal error")]
     Internal,
+    /// The helpdesk: no person with that employee ID is within the caller's sites (unknown
+    /// and out of scope answer alike).
+    #[error("no person with that employee ID")]
+    PersonNotFound,
+    /// The helpdesk: the account is privileged (an administrator's), which no flow touches.
+    #[error("this account is privileged: claimd never acts on it; ask a domain administrator")]
+    Privileged,
+    /// The helpdesk: the action does not apply to the person as they are now.
+    #[error("{why}")]
+    NotApplicable {
+        /// What stands in the way, for the helper.
+        why: Inapplicable,
+    },
+}
+
+/// Why a helpdesk action does not apply to a person now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inapplicable {
+    /// There is no claimed account to act on.
+    NotClaimed,
+    /// Release needs a pending claim.
+    NoPendingClaim,
+    /// Claim codes are off in the configuration.
+    ClaimCodesOff,
+    /// A claim code is of no use to someone who has claimed.
+    Claimed,
+    /// The person has left.
+    Left,
+}
+
+impl Inapplicable {
+    /// Every reason, for the round trips that name them.
+    pub const ALL: [Self; 5] = [
+        Self::NotClaimed,
+        Self::NoPendingClaim,
+        Self::ClaimCodesOff,
+        Self::Claimed,
+        Self::Left,
+    ];
+
+    /// A stable name for clients (`NOT_CLAIMED`, ...), the way rules have codes.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NotClaimed => "NOT_CLAIMED",
+            Self::NoPendingClaim => "NO_PENDING_CLAIM",
+            Self::ClaimCodesOff => "CLAIM_CODES_OFF",
+            Self::Claimed => "CLAIMED",
+            Self::Left => "LEFT",
+        }
+    }
+
+    /// The reason a [`Inapplicable::code`] names.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|why| why.code() == code)
+    }
+}
+
+impl fmt::Display for Inapplicable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NotClaimed => "this person has not claimed an account yet",
+            Self::NoPendingClaim => "this person has no pending claim to release",
+            Self::ClaimCodesOff => "claim codes are off (accounts.claim_code)",
+            Self::Claimed => "this person has claimed already; a claim code is of no use to them",
+            Self::Left => "this person has left (terminated in the roster)",
+        })
+    }
 }
 
 /// The standard status a caller gets for an [`Error`] (gRPC's codes, named here so the domain
@@ -102,6 +169,8 @@ pub enum ErrorCode {
     Unavailable,
     /// A fault on our side.
     Internal,
+    /// The caller may not do this to that account.
+    PermissionDenied,
 }
 
 impl Error {
@@ -121,6 +190,9 @@ impl Error {
             Self::Busy { .. } => (ErrorCode::ResourceExhausted, "busy"),
             Self::Unavailable => (ErrorCode::Unavailable, "unavailable"),
             Self::Internal => (ErrorCode::Internal, "internal"),
+            Self::PersonNotFound => (ErrorCode::NotFound, "person_not_found"),
+            Self::Privileged => (ErrorCode::PermissionDenied, "privileged"),
+            Self::NotApplicable { .. } => (ErrorCode::FailedPrecondition, "not_applicable"),
         }
     }
 

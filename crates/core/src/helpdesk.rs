@@ -4,10 +4,14 @@
 //! the roster (nobody's school is nobody's to help but the district's). People outside the
 //! scope are answered like an unknown ID, by the flows that use this.
 
+mod actions;
+mod person;
 mod sign_in;
 
 use std::{collections::BTreeSet, fmt};
 
+pub use actions::{ReissuedCode, TemporaryPassword};
+pub use person::{Acting, ClaimStanding, DirectoryView, PersonView, SEARCH_LIMIT};
 pub use sign_in::{Helpdesk, HelpdeskDeps, SignIn, SignedIn};
 
 use crate::Site;

@@ -46,11 +46,11 @@ pub use accounts::{Accounts, AccountsDeps};
 pub use attempts::{account_keys, address_keys};
 pub use claim::{ClaimReceipt, ClaimRequest};
 pub use directory::{
-    Account, DirectoryError, DirectoryJob, DirectoryWriter, EntryLedger, Helper, HelperDirectory,
-    JobKind, LockoutStanding, PasswordCheck, PasswordChecker,
+    Account, AccountState, DirectoryError, DirectoryJob, DirectoryWriter, EntryLedger, Helper,
+    HelperDirectory, JobKind, LockoutStanding, PasswordCheck, PasswordChecker,
 };
 pub use employee_id::EmployeeId;
-pub use error::{Error, ErrorCode, FieldViolation, Violations};
+pub use error::{Error, ErrorCode, FieldViolation, Inapplicable, Violations};
 pub use events::Events;
 pub use flows::{AccountFlows, InProcess};
 pub use hashing::AnswerHasher;

@@ -9,6 +9,8 @@ use async_trait::async_trait;
 
 mod helpdesk;
 
+pub use helpdesk::HelpdeskDeed;
+
 use crate::{Account, Email, Username, store::Millis};
 
 /// What a mail tells the person.

@@ -20,6 +20,7 @@ fn grpc_code(code: ErrorCode) -> Code {
         ErrorCode::ResourceExhausted => Code::ResourceExhausted,
         ErrorCode::Unavailable => Code::Unavailable,
         ErrorCode::Internal => Code::Internal,
+        ErrorCode::PermissionDenied => Code::PermissionDenied,
     }
 }
 
@@ -31,7 +32,11 @@ pub fn to_status(error: Error) -> Status {
     let message = error.to_string();
     let (code, label) = error.code();
     let mut details = ErrorDetails::new();
-    details.set_error_info(label.to_ascii_uppercase(), ERROR_DOMAIN, HashMap::new());
+    let mut metadata = HashMap::new();
+    if let Error::NotApplicable { why } = &error {
+        metadata.insert("why".to_owned(), why.code().to_owned());
+    }
+    details.set_error_info(label.to_ascii_uppercase(), ERROR_DOMAIN, metadata);
     let message = match error {
         Error::InvalidArgument { violations } => {
             let summary: Vec<String> = violations
@@ -69,10 +74,13 @@ pub fn from_status(status: &Status) -> Error {
         .retry_info()
         .and_then(|r| r.retry_delay)
         .unwrap_or(Duration::from_secs(60));
-    let reason = details
+    let info = details
         .error_info()
-        .filter(|info| info.domain == ERROR_DOMAIN)
-        .map(|info| info.reason.to_ascii_lowercase());
+        .filter(|info| info.domain == ERROR_DOMAIN);
+    let reason = info.map(|info| info.reason.to_ascii_lowercase());
+    let why = info
+        .and_then(|info| info.metadata.get("why"))
+        .and_then(|code| claimd_core::Inapplicable::from_code(code));
     let error = match reason.as_deref() {
         Some("invalid_argument") => invalid_argument(status),
         Some("no_roster_match") => Some(Error::NoRosterMatch),
@@ -86,6 +94,9 @@ pub fn from_status(status: &Status) -> Error {
         Some("busy") => Some(Error::Busy { retry_after }),
         Some("unavailable") => Some(Error::Unavailable),
         Some("internal") => Some(Error::Internal),
+        Some("person_not_found") => Some(Error::PersonNotFound),
+        Some("privileged") => Some(Error::Privileged),
+        Some("not_applicable") => why.map(|why| Error::NotApplicable { why }),
         _ => None,
     };
     if let Some(error) = error {
@@ -164,7 +175,16 @@ mod tests {
             Error::Busy { retry_after },
             Error::Unavailable,
             Error::Internal,
-        ];
+            Error::PersonNotFound,
+            Error::Privileged,
+        ]
+        .into_iter()
+        .chain(
+            claimd_core::Inapplicable::ALL
+                .into_iter()
+                .map(|why| Error::NotApplicable { why }),
+        )
+        .collect::<Vec<_>>();
         // A new variant must be added above: this match is exhaustive.
         for error in &all {
             match error {
@@ -179,7 +199,10 @@ mod tests {
                 | Error::LockedOut { .. }
                 | Error::Busy { .. }
                 | Error::Unavailable
-                | Error::Internal => {}
+                | Error::Internal
+                | Error::PersonNotFound
+                | Error::Privileged
+                | Error::NotApplicable { .. } => {}
             }
         }
         for error in all {

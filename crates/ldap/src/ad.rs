@@ -25,8 +25,8 @@ mod lockout;
 mod lookup;
 
 pub(crate) use lockout::standing_of_dn as lockout_of_dn;
-pub(crate) use lookup::IN_CHAIN;
 use lookup::{AdUser, CREATED_DISABLED, locate, upn};
+pub(crate) use lookup::{IN_CHAIN, guid_filter};
 
 /// userAccountControl bits (MS-ADTS 2.2.16).
 const ACCOUNTDISABLE: u32 = 0x2;

@@ -9,9 +9,9 @@ use std::{
 
 use async_trait::async_trait;
 use claimd_core::{
-    Account, DirectoryError, DirectoryJob, DirectoryWriter, EntryLedger, ExpiryReader, Helper,
-    HelperDirectory, JobKind, LockoutStanding, PasswordCheck, PasswordChecker, PasswordExpiry,
-    Username, reasons,
+    Account, AccountState, DirectoryError, DirectoryJob, DirectoryWriter, EntryLedger,
+    ExpiryReader, Helper, HelperDirectory, JobKind, LockoutStanding, PasswordCheck,
+    PasswordChecker, PasswordExpiry, Username, reasons,
 };
 use secrecy::SecretString;
 
@@ -145,6 +145,16 @@ impl HelperDirectory for LdapDirectory {
         let (slot, mut ldap) = self.conn.get().await?;
         let found = crate::helpers::groups(&mut ldap, self.conn.settings(), helper, groups).await;
         self.settled(slot, found).await
+    }
+
+    async fn account_state(
+        &self,
+        account: &Account,
+        entry: Option<&str>,
+    ) -> Result<Option<AccountState>, DirectoryError> {
+        let (slot, mut ldap) = self.conn.get().await?;
+        let state = crate::state::read(&mut ldap, self.conn.settings(), account, entry).await;
+        self.settled(slot, state).await
     }
 }
 

@@ -34,6 +34,7 @@ mod ppolicy;
 mod protected;
 mod read;
 mod settings;
+mod state;
 mod time;
 
 pub use directory::LdapDirectory;

@@ -216,7 +216,7 @@ pub(crate) async fn password_state(
 }
 
 /// ppolicy's "locked until an administrator unlocks it".
-const LOCKED_FOR_GOOD: &str = "000001010000Z";
+pub(crate) const LOCKED_FOR_GOOD: &str = "000001010000Z";
 
 /// Locks the entry at `dn` until an administrator lifts it (a leaver). True when the lock
 /// is known to hold the login: the policy that applies has `pwdLockout: TRUE` (ppolicy

@@ -125,6 +125,11 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 
 /// The nonce in a request's `Cookie` header lines.
 pub(crate) fn nonce_from(headers: &axum::http::HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE)
+}
+
+/// The value of the request's cookie `wanted`, from every `Cookie` header line.
+pub(crate) fn cookie(headers: &axum::http::HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(axum::http::header::COOKIE)
         .iter()
@@ -132,7 +137,7 @@ pub(crate) fn nonce_from(headers: &axum::http::HeaderMap) -> Option<String> {
         .flat_map(|line| line.split(';'))
         .find_map(|pair| {
             let (name, value) = pair.trim().split_once('=')?;
-            (name == COOKIE).then(|| value.to_owned())
+            (name == wanted).then(|| value.to_owned())
         })
 }
 

@@ -156,15 +156,7 @@ fn asked(query: Option<&str>) -> Option<Language> {
 }
 
 fn remembered(headers: &HeaderMap) -> Option<Language> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|line| line.split(';'))
-        .find_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name == COOKIE).then(|| Language::parse(value))?
-        })
+    Language::parse(&crate::csrf::cookie(headers, COOKIE)?)
 }
 
 /// The browser's most preferred language the pages have (`es-MX;q=0.9, en;q=0.8`).
@@ -216,8 +208,13 @@ pub(crate) async fn remember(request: Request, next: Next) -> Response {
     response
 }
 
-static SPANISH: LazyLock<HashMap<&'static str, &'static str>> =
-    LazyLock::new(|| crate::es::CATALOG.iter().copied().collect());
+static SPANISH: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
+    crate::es::CATALOG
+        .iter()
+        .chain(crate::helpdesk::es::CATALOG)
+        .copied()
+        .collect()
+});
 
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,7 @@ mod claim;
 mod csrf;
 mod es;
 mod headers;
+mod helpdesk;
 mod lang;
 mod pages;
 mod posted;
@@ -66,6 +67,9 @@ pub struct Portal {
     flows: Arc<dyn AccountFlows>,
     settings: PortalSettings,
     csrf: CsrfKey,
+    /// The helpdesk's pages' engine; `None`: they answer 404 (not configured, or the DMZ's
+    /// `claimd portal`).
+    helpdesk: Option<Arc<claimd_core::helpdesk::Helpdesk>>,
 }
 
 impl Portal {
@@ -75,6 +79,16 @@ impl Portal {
             flows,
             settings,
             csrf,
+            helpdesk: None,
+        }
+    }
+
+    /// Also serves the helpdesk's pages, over `helpdesk` in this process.
+    #[must_use]
+    pub fn with_helpdesk(self, helpdesk: Arc<claimd_core::helpdesk::Helpdesk>) -> Self {
+        Self {
+            helpdesk: Some(helpdesk),
+            ..self
         }
     }
 }
@@ -112,6 +126,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
             "/work-order",
             get(work_order::form).post(work_order::submit),
         )
+        .merge(helpdesk::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/static/portal.css", get(pages::stylesheet))
         .route("/static/portal.js", get(pages::script))

@@ -186,7 +186,11 @@ pub(crate) fn message_for(site: &PortalSettings, lang: &Lang, error: &Error) -> 
         | Error::Unauthenticated
         | Error::DirectoryUnavailable
         | Error::Unavailable
-        | Error::Internal => (
+        | Error::Internal
+        // The helpdesk's own, which its pages place themselves.
+        | Error::PersonNotFound
+        | Error::Privileged
+        | Error::NotApplicable { .. } => (
             StatusCode::SERVICE_UNAVAILABLE,
             lang.t("Something went wrong"),
             vec![lang.t("Your request was not completed. Please try again in a few minutes.").to_owned()],
@@ -375,6 +379,8 @@ fn field_label(lang: &Lang, field: &str) -> Option<&'static str> {
         "question_1" => lang.t("Question 1"),
         "question_2" => lang.t("Question 2"),
         "question_3" => lang.t("Question 3"),
+        "reason" => lang.t("Reason"),
+        "query" => lang.t("Search"),
         _ => return None,
     })
 }

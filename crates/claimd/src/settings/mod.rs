@@ -35,7 +35,7 @@ pub use mail::{MailParts, MailSection};
 pub use parts::Parts;
 pub use portal::{PortalParts, PortalSection};
 pub use reminders::{ReminderParts, RemindersSection};
-pub use roster::{CodeParts, RosterSection};
+pub use roster::{CodeParts, RosterSection, claim_page};
 pub use store::{StoreParts, StoreSection};
 
 /// Everything claimd reads from its configuration.

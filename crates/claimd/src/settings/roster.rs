@@ -25,6 +25,17 @@ impl Default for RosterSection {
     }
 }
 
+/// Where a claim code's mail sends people: `portal.public_url`'s claim page, or a sentence
+/// when there is none.
+pub fn claim_page(public_url: &str) -> String {
+    let url = public_url.trim();
+    if url.is_empty() {
+        "the district's account self-service page".to_owned()
+    } else {
+        format!("{}/claim", url.trim_end_matches('/'))
+    }
+}
+
 /// `accounts.claim_code*`, checked, with what a code's mail needs.
 #[derive(Debug)]
 pub struct CodeParts {
@@ -48,15 +59,10 @@ impl Settings {
         } else {
             String::new()
         };
-        let url = self.portal.public_url.trim();
         p.finish(Some(CodeParts {
             lifetime,
             seal_key_file: self.store.seal_key_file.clone(),
-            portal: if url.is_empty() {
-                "the district's account self-service page".to_owned()
-            } else {
-                format!("{}/claim", url.trim_end_matches('/'))
-            },
+            portal: claim_page(&self.portal.public_url),
             signature,
         }))
     }

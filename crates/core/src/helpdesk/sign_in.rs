@@ -24,6 +24,7 @@ use super::{HelperGroup, scope_of};
 use crate::{
     Accounts, DirectoryError, Error, Helper, HelperDirectory, PasswordCheck, Rule, Violations,
     attempts::{Attempt, AuditContext, Subject},
+    claim_codes::ClaimCodeIssuer,
     recovery::binds::{bind_limit, wait_before_bind},
     store::{
         AuditAction, AuditEvent, AuditOutcome, HelperSession, SessionLimits, Store, now_millis,
@@ -50,16 +51,19 @@ pub struct HelpdeskDeps {
     pub groups: Vec<HelperGroup>,
     /// How long a session lasts.
     pub limits: SessionLimits,
+    /// Hands out claim codes (`None`: `accounts.claim_code` is off).
+    pub codes: Option<Arc<ClaimCodeIssuer>>,
 }
 
-/// The helpdesk: helpers' sign-in and sessions, and (to come) what they may do.
+/// The helpdesk: helpers' sign-in and sessions, and what they may do.
 pub struct Helpdesk {
-    accounts: Arc<Accounts>,
-    store: Arc<dyn Store>,
-    helpers: Arc<dyn HelperDirectory>,
+    pub(super) accounts: Arc<Accounts>,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) helpers: Arc<dyn HelperDirectory>,
     groups: Vec<HelperGroup>,
     group_dns: Vec<String>,
     limits: SessionLimits,
+    pub(super) codes: Option<Arc<ClaimCodeIssuer>>,
 }
 
 impl fmt::Debug for Helpdesk {
@@ -137,6 +141,7 @@ impl Helpdesk {
             helpers: deps.helpers,
             groups: deps.groups,
             limits: deps.limits,
+            codes: deps.codes,
         }
     }
 

@@ -306,6 +306,16 @@ pub enum AuditAction {
     ExpiryReminderScan,
     /// A helpdesk helper's sign-in.
     HelpdeskSignIn,
+    /// A helper (or a district tool) looked a person up, or searched.
+    HelpdeskLookUp,
+    /// A helper lifted a person's locks.
+    HelpdeskUnlock,
+    /// A helper set a temporary password.
+    HelpdeskTemporaryPassword,
+    /// A helper reissued a claim code.
+    HelpdeskClaimCode,
+    /// A helper released a pending claim.
+    HelpdeskRelease,
 }
 
 impl AuditAction {
@@ -338,6 +348,11 @@ impl AuditAction {
             Self::UnlockAccount => "unlock_account",
             Self::ExpiryReminder => "expiry_reminder",
             Self::HelpdeskSignIn => "helpdesk.sign_in",
+            Self::HelpdeskLookUp => "helpdesk.look_up",
+            Self::HelpdeskUnlock => "helpdesk.unlock",
+            Self::HelpdeskTemporaryPassword => "helpdesk.temporary_password",
+            Self::HelpdeskClaimCode => "helpdesk.claim_code",
+            Self::HelpdeskRelease => "helpdesk.release",
             Self::ExpiryReminderScan => "expiry_reminder_scan",
         }
     }

@@ -120,7 +120,7 @@ fn employee_filter(account: &Account) -> String {
 
 /// `(objectGUID=\xx…)` for a recorded GUID; `None` for anything else (an entry recorded by
 /// another flavor before the district moved to AD).
-pub(super) fn guid_filter(guid: &str) -> Option<String> {
+pub(crate) fn guid_filter(guid: &str) -> Option<String> {
     if guid.len() != 32 || !guid.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }

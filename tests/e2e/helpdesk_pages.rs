@@ -1,0 +1,320 @@
+//! The helpdesk's pages as a campus tech uses them, against `claimd run` with a real slapd
+//! and SMTP server: the tech signs in with their own directory password (a wrong one is
+//! refused), finds a person of their site and not one of another (the very page an unknown
+//! ID gets, for the page and for an action), sets a temporary password shown once (the
+//! directory then takes it and must have it changed; the old one stops working), the person
+//! is mailed, the audit names the tech and the reason, the password is in no log, and
+//! sign-out ends the session.
+
+use std::time::{Duration, Instant};
+
+use claimd_testkit::Slapd;
+
+use crate::{
+    harness::{App, PASSWORD, claim_ok, jane, settle},
+    web::{form_tokens, get_with, header, post_with},
+};
+
+const SUFFIX: &str = "dc=example,dc=org";
+const TECH_PASSWORD: &str = "Campus-Tech-Ladder-61";
+const MAIL_WAIT: Duration = Duration::from_secs(20);
+
+/// `[helpdesk]`: techs-101 helps site 101.
+fn helpdesk_config() -> String {
+    format!(
+        "[helpdesk]\ngroups = [{{ group = \"cn=techs-101,ou=groups,{SUFFIX}\", sites = [\"101\"] }}]\n"
+    )
+}
+
+/// The roster with sites: Jane at 101, Sam at 202.
+fn import_sites(app: &App) {
+    app.import_roster(
+        "employee_id,last_name,first_name,email,status,site\n\
+         077777,Doe,Jane,jane.doe@district.example,active,101\n\
+         88888,Other,Sam,sam.other@district.example,active,202\n\
+         42,Terminated,Pat,pat@district.example,terminated,101\n",
+    );
+}
+
+fn tech(slapd: &Slapd) {
+    let tech = format!("uid=tech101,{}", Slapd::USERS_BASE_DN);
+    slapd.add(&format!(
+        "dn: {tech}\nobjectClass: inetOrgPerson\nuid: tech101\ncn: Terry Tech\nsn: Tech\n\
+         userPassword: {TECH_PASSWORD}\n\n\
+         dn: ou=groups,{SUFFIX}\nobjectClass: organizationalUnit\nou: groups\n\n\
+         dn: cn=techs-101,ou=groups,{SUFFIX}\nobjectClass: groupOfNames\ncn: techs-101\n\
+         member: {tech}\n"
+    ));
+}
+
+/// A browser's cookie jar of two: the CSRF nonce and the session.
+struct Browser {
+    portal: String,
+    csrf_cookie: String,
+    session: String,
+}
+
+impl Browser {
+    fn cookies(&self) -> String {
+        format!("{}; {}", self.csrf_cookie, self.session)
+    }
+
+    fn get(&self, path: &str) -> (u16, Vec<(String, String)>, String) {
+        get_with(
+            &self.portal,
+            path,
+            &format!("Cookie: {}\r\n", self.cookies()),
+        )
+    }
+
+    /// Posts `form` with the CSRF token of the page at `page`.
+    fn post(&mut self, page: &str, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let (status, headers, body) = self.get(page);
+        assert!(status == 200 || status == 404, "{page}: {status}");
+        let (cookie, token) = form_tokens(&headers, &body);
+        self.csrf_cookie = cookie;
+        let mut fields = vec![("csrf", token.as_str())];
+        fields.extend_from_slice(form);
+        let (status, _, body) = post_with(&self.portal, path, &self.cookies(), &fields, "");
+        (status, body)
+    }
+}
+
+fn signed_in(app: &App, password: &str) -> Result<Browser, String> {
+    let (_, headers, body) = get_with(&app.portal_listen, "/helpdesk/login", "");
+    let (csrf_cookie, token) = form_tokens(&headers, &body);
+    let (status, headers, body) = post_with(
+        &app.portal_listen,
+        "/helpdesk/login",
+        &csrf_cookie,
+        &[
+            ("csrf", &token),
+            ("username", "tech101"),
+            ("password", password),
+        ],
+        "",
+    );
+    if status != 303 {
+        return Err(body);
+    }
+    let session = headers
+        .iter()
+        .filter(|(k, _)| k == "set-cookie")
+        .map(|(_, v)| v.clone())
+        .find(|c| c.starts_with("claimd_helpdesk="))
+        .expect("a session cookie");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Strict"),
+        "{session}"
+    );
+    assert_eq!(header(&headers, "location"), Some("/helpdesk"));
+    Ok(Browser {
+        portal: app.portal_listen.clone(),
+        csrf_cookie,
+        session: session.split(';').next().unwrap().to_owned(),
+    })
+}
+
+/// The page without what differs between two requests (the CSRF token).
+fn without_token(body: &str) -> String {
+    body.split("name=\"csrf\" value=\"")
+        .map(|part| part.split_once('"').map_or(part, |(_, rest)| rest))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campus_tech_sets_a_temporary_password_for_a_person_of_their_site_only() {
+    let mut app = App::with_portal_config(&helpdesk_config(), tech).await;
+    import_sites(&app);
+    let mut client = app.client().await;
+    let claim = claim_ok(&mut client, jane()).await;
+    settle(&mut client, &claim.operation.unwrap().id).await;
+    assert!(app.can_login("e77777", PASSWORD));
+
+    // A wrong password is refused, on the sign-in page, with no session.
+    let refused = signed_in(&app, "Not-The-Password-1")
+        .err()
+        .expect("refused");
+    assert!(refused.contains("not correct"), "{refused}");
+    let mut tech = signed_in(&app, TECH_PASSWORD).expect("the tech's own password");
+
+    // Search finds the person of site 101, and not the one of site 202.
+    let (status, _, body) = tech.get("/helpdesk?query=Doe");
+    assert_eq!(status, 200);
+    assert!(body.contains("href=\"/helpdesk/people/077777\""), "{body}");
+    let (_, _, body) = tech.get("/helpdesk?query=088888");
+    assert!(body.contains("No one within your sites matches."), "{body}");
+
+    // Site 202's person answers as an unknown ID does, for the page and for an action.
+    let (status, _, other) = tech.get("/helpdesk/people/088888");
+    let (unknown_status, _, unknown) = tech.get("/helpdesk/people/099999");
+    assert_eq!((status, unknown_status), (404, 404));
+    // The one difference: the path each page links to in the other language.
+    assert_eq!(
+        without_token(&other).replace("088888", "099999"),
+        without_token(&unknown)
+    );
+    for id in ["088888", "099999"] {
+        let (status, body) = tech.post(
+            "/helpdesk",
+            &format!("/helpdesk/people/{id}/unlock"),
+            &[("reason", "ticket 1")],
+        );
+        assert_eq!(status, 404, "{body}");
+        assert!(body.contains("No person with that employee ID"), "{body}");
+    }
+
+    // Jane's page shows her claim and her login.
+    let page = "/helpdesk/people/077777";
+    let (status, _, body) = tech.get(page);
+    assert_eq!(status, 200, "{body}");
+    for shown in [
+        "Jane Doe",
+        "e77777",
+        "Claimed",
+        "Login enabled",
+        "temporary-password",
+    ] {
+        assert!(body.contains(shown), "{shown}: {body}");
+    }
+
+    // The reason is required.
+    let action = "/helpdesk/people/077777/temporary-password";
+    let (status, body) = tech.post(page, action, &[("reason", "  ")]);
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains("id=\"temporary-password-reason-error\""),
+        "{body}"
+    );
+    assert!(
+        !body.contains("id=\"temporary-password\""),
+        "nothing set: {body}"
+    );
+
+    let reason = "ticket 4417, Jane at the front office with her badge";
+    let (status, body) = tech.post(page, action, &[("reason", reason)]);
+    assert_eq!(status, 200, "{body}");
+    let temporary = body
+        .split("<code id=\"temporary-password\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .expect("the temporary password, shown once")
+        .to_owned();
+    assert_eq!(temporary.len(), 19, "{temporary}");
+
+    // The directory takes it, must have it changed, and the old password stops working.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !app.can_login("e77777", &temporary) {
+        assert!(Instant::now() < deadline, "never set:\n{}", app.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!app.can_login("e77777", PASSWORD));
+    let dn = format!("uid=e77777,{}", Slapd::USERS_BASE_DN);
+    let reset = app.slapd.search(&dn, "(objectClass=*)", &["pwdReset"]);
+    assert!(reset.contains("pwdReset: TRUE"), "{reset}");
+
+    // Jane is told, at her district address.
+    let deadline = Instant::now() + MAIL_WAIT;
+    let notice = loop {
+        let mails = app.smtp.messages();
+        if let Some(notice) = mails
+            .into_iter()
+            .find(|m| m.subject.contains("temporary password"))
+        {
+            break notice;
+        }
+        assert!(Instant::now() < deadline, "no notice:\n{}", app.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(notice.to.contains("jane.doe@district.example"));
+    assert!(
+        !notice.body.contains(&temporary),
+        "a notice never holds the password"
+    );
+
+    // The audit names the tech and the reason; no log holds the password.
+    let audit = app.claimd(&["admin", "audit", "--employee", "077777"]);
+    let audit = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.contains("helpdesk.temporary_password"), "{audit}");
+    assert!(audit.contains("helpdesk:tech101"), "{audit}");
+    assert!(audit.contains(reason), "{audit}");
+    assert!(audit.contains("helpdesk.look_up"), "{audit}");
+    assert!(
+        !app.logs().contains(&temporary),
+        "the password reached the log"
+    );
+    assert!(!audit.contains(&temporary));
+
+    // Sign-out ends the session in the store: the same cookie now goes to the sign-in page.
+    let (status, _) = tech.post("/helpdesk", "/helpdesk/logout", &[]);
+    assert_eq!(status, 303);
+    let (status, headers, _) = tech.get(page);
+    assert_eq!(status, 303);
+    assert_eq!(header(&headers, "location"), Some("/helpdesk/login"));
+    app.stop_with(nix::sys::signal::Signal::SIGTERM);
+}
+
+/// The helpdesk in a real headless Chromium, by keyboard: sign in, find,
+/// the person's page, a refused action, a temporary password, an unknown ID; axe-core finds
+/// no WCAG 2.1 A or AA violation on any of them in either language. Screenshots go to
+/// `target/tmp/portal-screenshots/helpdesk-*.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_helpdesk_pages_work_by_keyboard_and_pass_axe_in_english_and_spanish() {
+    use claimd_testkit::{Browser, keys};
+
+    use crate::browser::{fill, shots, wait_for};
+
+    let app = App::with_portal_config(&helpdesk_config(), tech).await;
+    import_sites(&app);
+    let mut client = app.client().await;
+    let claim = claim_ok(&mut client, jane()).await;
+    settle(&mut client, &claim.operation.unwrap().id).await;
+    let base = format!("http://{}", app.portal_listen);
+    let shots = shots();
+    // axe runs as a script in the page; the pages need none.
+    let browser = Browser::start(true);
+    let mut found = Vec::new();
+    let mut check = |browser: &Browser, name: &str| {
+        for violation in browser.accessibility_violations() {
+            found.push(format!("{name}: {violation}"));
+        }
+        browser.screenshot(&shots.join(format!("helpdesk-{name}.png")));
+    };
+    for lang in ["en", "es"] {
+        browser.goto(&format!("{base}/helpdesk/login?lang={lang}"));
+        wait_for(&browser, "action=\"/helpdesk/login\"").await;
+        check(&browser, &format!("login-{lang}"));
+        fill(&browser, "username", "tech101");
+        fill(&browser, "password", "Wrong-Password-77");
+        browser.type_keys(keys::ENTER);
+        wait_for(&browser, "error-summary").await;
+        check(&browser, &format!("login-refused-{lang}"));
+        fill(&browser, "password", TECH_PASSWORD);
+        browser.type_keys(keys::ENTER);
+        wait_for(&browser, "role=\"search\"").await;
+        fill(&browser, "query", "Doe");
+        browser.type_keys(keys::ENTER);
+        wait_for(&browser, "/helpdesk/people/077777").await;
+        check(&browser, &format!("search-{lang}"));
+        browser.goto(&format!("{base}/helpdesk/people/077777?lang={lang}"));
+        wait_for(&browser, "temporary-password-reason").await;
+        check(&browser, &format!("person-{lang}"));
+        // An action without its reason: the field is marked and explained.
+        browser.tab_to("unlock-reason");
+        browser.type_keys(keys::ENTER);
+        wait_for(&browser, "unlock-reason-error").await;
+        check(&browser, &format!("reason-refused-{lang}"));
+        fill(
+            &browser,
+            "temporary-password-reason",
+            "ticket 4417, badge checked",
+        );
+        browser.type_keys(keys::ENTER);
+        wait_for(&browser, "id=\"temporary-password\"").await;
+        check(&browser, &format!("temporary-password-{lang}"));
+        browser.goto(&format!("{base}/helpdesk/people/088888?lang={lang}"));
+        wait_for(&browser, "</footer>").await;
+        check(&browser, &format!("not-found-{lang}"));
+    }
+    assert!(found.is_empty(), "{found:#?}");
+}
