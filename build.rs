@@ -6,7 +6,10 @@ use std::{env, fs, path::PathBuf};
 
 use prost::Message;
 
-const PROTOS: &[&str] = &["proto/claimd/v1/account.proto"];
+const PROTOS: &[&str] = &[
+    "proto/claimd/v1/account.proto",
+    "proto/claimd/v1/helpdesk.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
@@ -25,6 +28,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ".claimd.v1.ChangePasswordRequest",
             ".claimd.v1.UpdateChallengeAnswersRequest",
             ".claimd.v1.UnlockAccountRequest",
+            // Helpdesk answers carrying a temporary password or a claim code.
+            ".claimd.v1.SetTemporaryPasswordResponse",
+            ".claimd.v1.ReissueClaimCodeResponse",
         ])
         .compile_fds(descriptors)?;
     Ok(())

@@ -6,7 +6,7 @@
 
 mod redact;
 
-/// Generated messages, the `AccountService` server and client.
+/// Generated messages, the `AccountService` and `HelpdeskService` servers and clients.
 pub mod v1 {
     #![allow(missing_debug_implementations, clippy::all)]
     tonic::include_proto!("claimd.v1");

@@ -5,7 +5,8 @@ use std::fmt;
 
 use crate::v1::{
     ChallengeAnswer, ChangePasswordRequest, ClaimAccountRequest, CompletePasswordResetRequest,
-    UnlockAccountRequest, UpdateChallengeAnswersRequest,
+    ReissueClaimCodeResponse, SetTemporaryPasswordResponse, UnlockAccountRequest,
+    UpdateChallengeAnswersRequest,
 };
 
 const REDACTED: &str = "[redacted]";
@@ -39,6 +40,25 @@ impl fmt::Debug for CompletePasswordResetRequest {
             .field("answers", &self.answers)
             .field("new_password", &REDACTED)
             .field("verification_code", &REDACTED)
+            .finish()
+    }
+}
+
+impl fmt::Debug for SetTemporaryPasswordResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SetTemporaryPasswordResponse")
+            .field("temporary_password", &REDACTED)
+            .field("operation", &self.operation)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ReissueClaimCodeResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReissueClaimCodeResponse")
+            .field("mailed", &self.mailed)
+            .field("claim_code", &REDACTED)
+            .field("expires_on", &self.expires_on)
             .finish()
     }
 }
@@ -77,7 +97,8 @@ impl fmt::Debug for UpdateChallengeAnswersRequest {
 mod tests {
     use crate::v1::{
         ChallengeAnswer, ChangePasswordRequest, ClaimAccountRequest, CompletePasswordResetRequest,
-        UnlockAccountRequest, UpdateChallengeAnswersRequest,
+        ReissueClaimCodeResponse, SetTemporaryPasswordResponse, UnlockAccountRequest,
+        UpdateChallengeAnswersRequest,
     };
 
     #[test]
@@ -127,6 +148,22 @@ mod tests {
         let printed = format!("{unlock:?}");
         assert!(
             printed.contains("e77777") && !printed.contains("Rex") && !printed.contains("4821"),
+            "{printed}"
+        );
+        let temporary = SetTemporaryPasswordResponse {
+            temporary_password: "wpdF-ftyc-QsNk-hGM4".into(),
+            operation: None,
+        };
+        let printed = format!("{temporary:?}");
+        assert!(!printed.contains("wpdF"), "{printed}");
+        let code = ReissueClaimCodeResponse {
+            mailed: false,
+            claim_code: "7KDM-3QXA-9RFT".into(),
+            expires_on: "2026-12-28".into(),
+        };
+        let printed = format!("{code:?}");
+        assert!(
+            printed.contains("2026-12-28") && !printed.contains("7KDM"),
             "{printed}"
         );
         let update = UpdateChallengeAnswersRequest {

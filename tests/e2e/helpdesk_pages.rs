@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use claimd_testkit::Slapd;
 
 use crate::{
+    desk::{signed_in, without_token},
     harness::{App, PASSWORD, claim_ok, jane, settle},
-    web::{form_tokens, get_with, header, post_with},
+    web::header,
 };
 
 const SUFFIX: &str = "dc=example,dc=org";
@@ -47,81 +48,6 @@ fn tech(slapd: &Slapd) {
     ));
 }
 
-/// A browser's cookie jar of two: the CSRF nonce and the session.
-struct Browser {
-    portal: String,
-    csrf_cookie: String,
-    session: String,
-}
-
-impl Browser {
-    fn cookies(&self) -> String {
-        format!("{}; {}", self.csrf_cookie, self.session)
-    }
-
-    fn get(&self, path: &str) -> (u16, Vec<(String, String)>, String) {
-        get_with(
-            &self.portal,
-            path,
-            &format!("Cookie: {}\r\n", self.cookies()),
-        )
-    }
-
-    /// Posts `form` with the CSRF token of the page at `page`.
-    fn post(&mut self, page: &str, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let (status, headers, body) = self.get(page);
-        assert!(status == 200 || status == 404, "{page}: {status}");
-        let (cookie, token) = form_tokens(&headers, &body);
-        self.csrf_cookie = cookie;
-        let mut fields = vec![("csrf", token.as_str())];
-        fields.extend_from_slice(form);
-        let (status, _, body) = post_with(&self.portal, path, &self.cookies(), &fields, "");
-        (status, body)
-    }
-}
-
-fn signed_in(app: &App, password: &str) -> Result<Browser, String> {
-    let (_, headers, body) = get_with(&app.portal_listen, "/helpdesk/login", "");
-    let (csrf_cookie, token) = form_tokens(&headers, &body);
-    let (status, headers, body) = post_with(
-        &app.portal_listen,
-        "/helpdesk/login",
-        &csrf_cookie,
-        &[
-            ("csrf", &token),
-            ("username", "tech101"),
-            ("password", password),
-        ],
-        "",
-    );
-    if status != 303 {
-        return Err(body);
-    }
-    let session = headers
-        .iter()
-        .filter(|(k, _)| k == "set-cookie")
-        .map(|(_, v)| v.clone())
-        .find(|c| c.starts_with("claimd_helpdesk="))
-        .expect("a session cookie");
-    assert!(
-        session.contains("HttpOnly") && session.contains("SameSite=Strict"),
-        "{session}"
-    );
-    assert_eq!(header(&headers, "location"), Some("/helpdesk"));
-    Ok(Browser {
-        portal: app.portal_listen.clone(),
-        csrf_cookie,
-        session: session.split(';').next().unwrap().to_owned(),
-    })
-}
-
-/// The page without what differs between two requests (the CSRF token).
-fn without_token(body: &str) -> String {
-    body.split("name=\"csrf\" value=\"")
-        .map(|part| part.split_once('"').map_or(part, |(_, rest)| rest))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_campus_tech_sets_a_temporary_password_for_a_person_of_their_site_only() {
     let mut app = App::with_portal_config(&helpdesk_config(), tech).await;
@@ -132,11 +58,12 @@ async fn a_campus_tech_sets_a_temporary_password_for_a_person_of_their_site_only
     assert!(app.can_login("e77777", PASSWORD));
 
     // A wrong password is refused, on the sign-in page, with no session.
-    let refused = signed_in(&app, "Not-The-Password-1")
+    let refused = signed_in(&app.portal_listen, "tech101", "Not-The-Password-1")
         .err()
         .expect("refused");
     assert!(refused.contains("not correct"), "{refused}");
-    let mut tech = signed_in(&app, TECH_PASSWORD).expect("the tech's own password");
+    let mut tech =
+        signed_in(&app.portal_listen, "tech101", TECH_PASSWORD).expect("the tech's own password");
 
     // Search finds the person of site 101, and not the one of site 202.
     let (status, _, body) = tech.get("/helpdesk?query=Doe");

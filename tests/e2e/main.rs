@@ -13,9 +13,12 @@ mod cli;
 mod client;
 mod code_pages;
 mod codes;
+#[path = "../common/desk.rs"]
+mod desk;
 mod faults;
 mod flood;
 mod harness;
+mod helpdesk_grpc;
 mod helpdesk_pages;
 mod helpdesk_sign_in;
 mod keyboard;

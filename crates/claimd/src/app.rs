@@ -87,6 +87,10 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
             shutdown: shutdown.clone(),
             work_done: work_done.clone(),
         };
+        // The helpdesk acts as an operator does, so it runs only here, beside the store and
+        // the directory: its pages under `claimd run`, never the DMZ's `claimd portal`.
+        let helpdesk = (!parts.helpdesk.groups.is_empty() || !parts.helpdesk.clients.is_empty())
+            .then(|| helpdesk(&parts, &accounts, &store, &directory, &sealer));
         if let (Mode::Run, Some(listen)) = (mode, parts.portal_listen) {
             let flows = claimd_core::InProcess::new(accounts.clone(), parts.grpc.support.clone());
             let mut portal = claimd_portal::Portal::new(
@@ -94,28 +98,11 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
                 parts.portal.clone(),
                 claimd_portal::CsrfKey::new(*sealer.subkey("portal csrf tokens")),
             );
-            // The helpdesk acts as an operator does, so it is served only here, beside the
-            // store and the directory, never by the DMZ's `claimd portal`.
-            if !parts.helpdesk.groups.is_empty() {
-                let codes = parts.policy.claim_code.map(|lifetime| {
-                    Arc::new(claimd_core::claim_codes::ClaimCodeIssuer::new(
-                        store.clone(),
-                        sealer.clone(),
-                        MailWriter::new(parts.mail.signature.clone()),
-                        lifetime,
-                        crate::settings::claim_page(&parts.portal.public_url),
-                    ))
-                });
-                portal = portal.with_helpdesk(Arc::new(claimd_core::helpdesk::Helpdesk::new(
-                    claimd_core::helpdesk::HelpdeskDeps {
-                        accounts: accounts.clone(),
-                        store: store.clone(),
-                        helpers: directory.clone(),
-                        groups: parts.helpdesk.groups.clone(),
-                        limits: claimd_core::store::SessionLimits::default(),
-                        codes,
-                    },
-                )));
+            if let Some(desk) = helpdesk
+                .clone()
+                .filter(|_| !parts.helpdesk.groups.is_empty())
+            {
+                portal = portal.with_helpdesk(desk);
             }
             let portal = Arc::new(portal);
             let listener = TcpListener::bind(listen)
@@ -140,7 +127,16 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
                 }),
             ));
         }
-        let server = claimd_grpc::serve(listener, accounts, parts.grpc.clone(), drain);
+        // HelpdeskService answers whenever there is a helpdesk, so a caller without a listed
+        // certificate is told so (UNAUTHENTICATED) rather than that it does not exist.
+        let desk = helpdesk.map(|desk| {
+            claimd_grpc::HelpdeskApi::new(
+                desk,
+                parts.helpdesk.clients.clone(),
+                parts.grpc.clients.clone(),
+            )
+        });
+        let server = claimd_grpc::serve(listener, accounts, desk, parts.grpc.clone(), drain);
         tasks.push((
             "gRPC server",
             tokio::spawn(async move { Ok(server.await?) }),
@@ -309,4 +305,33 @@ async fn shutdown_signal() {
         _ = term.recv() => info!(signal = "SIGTERM", "shutdown requested"),
         _ = tokio::signal::ctrl_c() => info!(signal = "SIGINT", "shutdown requested"),
     }
+}
+
+/// The helpdesk over the account flows, the store and the directory.
+fn helpdesk(
+    parts: &Parts,
+    accounts: &Arc<Accounts>,
+    store: &Arc<dyn claimd_core::Store>,
+    directory: &Arc<LdapDirectory>,
+    sealer: &Arc<Sealer>,
+) -> Arc<claimd_core::helpdesk::Helpdesk> {
+    let codes = parts.policy.claim_code.map(|lifetime| {
+        Arc::new(claimd_core::claim_codes::ClaimCodeIssuer::new(
+            store.clone(),
+            sealer.clone(),
+            MailWriter::new(parts.mail.signature.clone()),
+            lifetime,
+            crate::settings::claim_page(&parts.portal.public_url),
+        ))
+    });
+    Arc::new(claimd_core::helpdesk::Helpdesk::new(
+        claimd_core::helpdesk::HelpdeskDeps {
+            accounts: accounts.clone(),
+            store: store.clone(),
+            helpers: directory.clone(),
+            groups: parts.helpdesk.groups.clone(),
+            limits: claimd_core::store::SessionLimits::default(),
+            codes,
+        },
+    ))
 }

@@ -1,5 +1,7 @@
-//! claimd's gRPC front: `claimd.v1.AccountService` over tonic, with the standard health and
-//! reflection (v1) services, optional TLS and client certificates.
+//! claimd's gRPC front: `claimd.v1.AccountService` and `claimd.v1.HelpdeskService` over
+//! tonic, with the standard health and reflection (v1) services, optional TLS and client
+//! certificates (HelpdeskService serves only callers whose certificate `[helpdesk] clients`
+//! lists, see `helpdesk`).
 //!
 //! Handlers are thin: they turn messages into the domain's requests (secrets straight into
 //! `SecretString`), call the flows ([`claimd_core::InProcess`]) through one prologue, and map
@@ -12,6 +14,8 @@
 mod client;
 mod convert;
 mod deadline;
+mod helpdesk;
+mod peer;
 mod server;
 mod service;
 pub mod status;
@@ -19,5 +23,6 @@ mod watch;
 
 pub use claimd_core::client_address::{ClientAddressError, ClientAddressPolicy};
 pub use client::{Remote, RemoteError, RemoteSettings};
+pub use helpdesk::{HelpdeskApi, HelpdeskClient};
 pub use server::{GrpcSettings, ServeError, TlsFiles, serve, tls_config};
 pub use service::{AccountApi, Drain};

@@ -2,7 +2,9 @@
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
-use claimd_api::v1::account_service_server::AccountServiceServer;
+use claimd_api::v1::{
+    account_service_server::AccountServiceServer, helpdesk_service_server::HelpdeskServiceServer,
+};
 use claimd_core::Accounts;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -31,6 +33,10 @@ pub struct TlsFiles {
     pub key_file: PathBuf,
     /// When set, clients must present a certificate signed by this CA.
     pub client_ca_file: Option<PathBuf>,
+    /// The CA of district tools' certificates for HelpdeskService (`helpdesk.client_ca_file`):
+    /// asked for, not required, so AccountService callers need none unless `client_ca_file`
+    /// says so.
+    pub helpdesk_ca_file: Option<PathBuf>,
 }
 
 /// The `[grpc]` and `[limits]` settings the server needs once the listener is bound.
@@ -74,7 +80,7 @@ impl Default for GrpcSettings {
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// A TLS file could not be read.
-    #[error("grpc.{key}: cannot read {path}: {source}")]
+    #[error("{key}: cannot read {path}: {source}")]
     TlsFile {
         /// The configuration key.
         key: &'static str,
@@ -102,21 +108,39 @@ fn read(key: &'static str, path: &PathBuf) -> Result<Vec<u8>, ServeError> {
 /// Builds the TLS configuration from the files, so a bad file stops the start with its key.
 pub fn tls_config(files: &TlsFiles) -> Result<ServerTlsConfig, ServeError> {
     let identity = Identity::from_pem(
-        read("tls_cert_file", &files.cert_file)?,
-        read("tls_key_file", &files.key_file)?,
+        read("grpc.tls_cert_file", &files.cert_file)?,
+        read("grpc.tls_key_file", &files.key_file)?,
     );
-    let mut config = ServerTlsConfig::new().identity(identity);
-    if let Some(ca) = &files.client_ca_file {
-        config = config.client_ca_root(Certificate::from_pem(read("client_ca_file", ca)?));
-    }
-    Ok(config)
+    let config = ServerTlsConfig::new().identity(identity);
+    let helpdesk = files
+        .helpdesk_ca_file
+        .as_ref()
+        .map(|ca| read("helpdesk.client_ca_file", ca))
+        .transpose()?;
+    Ok(match (&files.client_ca_file, helpdesk) {
+        // Every caller must show a certificate, signed by either CA.
+        (Some(ca), helpdesk) => {
+            let mut roots = read("grpc.client_ca_file", ca)?;
+            if let Some(helpdesk) = helpdesk {
+                roots.push(b'\n');
+                roots.extend(helpdesk);
+            }
+            config.client_ca_root(Certificate::from_pem(roots))
+        }
+        // Asked for, checked when shown, required by HelpdeskService alone.
+        (None, Some(helpdesk)) => config
+            .client_ca_root(Certificate::from_pem(helpdesk))
+            .client_auth_optional(true),
+        (None, None) => config,
+    })
 }
 
-/// Serves `AccountService`, health and reflection on `listener` until `drain.shutdown` is
+/// Serves `AccountService` (and `HelpdeskService` when given), health and reflection on `listener` until `drain.shutdown` is
 /// cancelled, then lets in-flight calls finish (open watches as `drain` says).
 pub async fn serve(
     listener: TcpListener,
     accounts: Arc<Accounts>,
+    helpdesk: Option<crate::HelpdeskApi>,
     settings: GrpcSettings,
     drain: Drain,
 ) -> Result<(), ServeError> {
@@ -126,6 +150,11 @@ pub async fn serve(
     health
         .set_serving::<AccountServiceServer<AccountApi>>()
         .await;
+    if helpdesk.is_some() {
+        health
+            .set_serving::<HelpdeskServiceServer<crate::HelpdeskApi>>()
+            .await;
+    }
     let reflection = if settings.reflection {
         Some(
             tonic_reflection::server::Builder::configure()
@@ -162,6 +191,9 @@ pub async fn serve(
         .add_service(health_service)
         .add_optional_service(reflection)
         .add_service(AccountServiceServer::new(api).max_decoding_message_size(MAX_REQUEST_BYTES))
+        .add_optional_service(helpdesk.map(|desk| {
+            HelpdeskServiceServer::new(desk).max_decoding_message_size(MAX_REQUEST_BYTES)
+        }))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled());
     // Graceful shutdown waits for clients to close their connections; one that never does
     // must not keep claimd from exiting.

@@ -146,6 +146,7 @@ impl Settings {
                 cert_file: cert.clone(),
                 key_file: key.clone(),
                 client_ca_file: g.client_ca_file.clone(),
+                helpdesk_ca_file: self.helpdesk.client_ca_file.clone(),
             },
             (None, None) => {
                 if g.client_ca_file.is_some() {

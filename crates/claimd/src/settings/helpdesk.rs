@@ -3,6 +3,7 @@
 //! empty (the default): no helpdesk.
 
 use claimd_core::helpdesk::{HelperGroup, Sites};
+use claimd_grpc::HelpdeskClient;
 use serde::Deserialize;
 
 use super::{Settings, problems::Problems};
@@ -14,6 +15,8 @@ pub struct HelpdeskSection {
     pub groups: Vec<GroupEntry>,
     /// `[{ subject = "CN=ticketing", sites = ["*"] }, …]`: HelpdeskService callers.
     pub clients: Vec<ClientEntry>,
+    /// The CA that signs those callers' certificates (when `grpc.client_ca_file` does not).
+    pub client_ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -28,13 +31,6 @@ pub struct GroupEntry {
 pub struct ClientEntry {
     pub subject: String,
     pub sites: Vec<String>,
-}
-
-/// A district tool allowed to call HelpdeskService: its certificate's subject and sites.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HelpdeskClient {
-    pub subject: String,
-    pub sites: Sites,
 }
 
 /// `[helpdesk]`, checked.
@@ -85,6 +81,30 @@ impl Settings {
                 Err(why) => p.add("helpdesk.clients", format_args!("{at}: sites {why}")),
             }
         }
+        // District tools are known by their TLS client certificates only.
+        let tls = self.grpc.tls_cert_file.is_some();
+        if h.client_ca_file.is_some() && !tls {
+            p.add(
+                "helpdesk.client_ca_file",
+                "needs grpc.tls_cert_file and grpc.tls_key_file",
+            );
+        }
+        if !h.clients.is_empty() && !tls {
+            p.add(
+                "helpdesk.clients",
+                "needs grpc.tls_cert_file and grpc.tls_key_file: HelpdeskService callers are \
+                 known by their TLS client certificate",
+            );
+        } else if !h.clients.is_empty()
+            && h.client_ca_file.is_none()
+            && self.grpc.client_ca_file.is_none()
+        {
+            p.add(
+                "helpdesk.clients",
+                "needs helpdesk.client_ca_file (or grpc.client_ca_file): the CA that signs \
+                 the district tools' client certificates",
+            );
+        }
         parts
     }
 }
@@ -114,7 +134,11 @@ mod tests {
             "off by default"
         );
         let on = helpdesk(
-            r#"[helpdesk]
+            r#"[grpc]
+tls_cert_file = "/etc/claimd/tls/server.pem"
+tls_key_file = "/etc/claimd/tls/server.key"
+[helpdesk]
+client_ca_file = "/etc/claimd/tls/tools-ca.pem"
 groups = [
     { group = "CN=Techs-101,OU=Groups,DC=district,DC=example", sites = ["101", "102"] },
     { group = "CN=District Helpdesk,OU=Groups,DC=district,DC=example", sites = ["*"] },
@@ -141,9 +165,19 @@ clients = [{ subject = "ticketing", sites = ["10 1"] }]
             "helpdesk.groups: entry 2: sites \"*\" already means every site",
             "helpdesk.clients: entry 1: subject is not a certificate subject",
             "helpdesk.clients: entry 1: sites \"10 1\" must be a code",
+            "helpdesk.clients: needs grpc.tls_cert_file and grpc.tls_key_file",
         ] {
             assert!(err.contains(expected), "{expected:?} in\n{err}");
         }
+        let no_ca = helpdesk(
+            "[grpc]\ntls_cert_file = \"/s.pem\"\ntls_key_file = \"/s.key\"\n[helpdesk]\n\
+             clients = [{ subject = \"CN=t\", sites = [\"*\"] }]\n",
+        )
+        .unwrap_err();
+        assert!(
+            no_ca.contains("helpdesk.clients: needs helpdesk.client_ca_file"),
+            "{no_ca}"
+        );
         let unknown =
             helpdesk("[helpdesk]\ngroups = [{ group = \"CN=x\", site = [\"1\"] }]\n").unwrap_err();
         assert!(unknown.contains("helpdesk.groups"), "{unknown}");
