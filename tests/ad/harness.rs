@@ -12,6 +12,8 @@ use claimd_testkit::{ClaimdProcess, SambaDc, Smtp};
 use tonic::transport::Channel;
 
 pub const GOOD: &str = "Correct-Horse-Battery-9";
+/// The name the pages' shared HTTP client (`web`) gives the good password.
+pub const PASSWORD: &str = GOOD;
 /// Passes claimd's own policy, fails AD's complexity rule (one character class).
 pub const SIMPLE: &str = "lanternorchidcompassmeadow";
 

@@ -6,12 +6,19 @@
 mod cases;
 #[path = "../common/client.rs"]
 mod client;
+#[path = "../common/desk.rs"]
+mod desk;
 mod harness;
+mod helpdesk;
 mod helpers;
 mod lockout;
 mod privileged;
 mod reminders;
 mod temporary;
+// The pages' plain HTTP client, shared with the e2e suite (which uses all of it).
+#[path = "../e2e/web.rs"]
+#[allow(dead_code)]
+mod web;
 
 use std::{
     panic::{AssertUnwindSafe, catch_unwind},
@@ -21,6 +28,7 @@ use std::{
 
 use cases::*;
 use claimd_testkit::SambaDc;
+use helpdesk::*;
 use helpers::*;
 use lockout::*;
 use privileged::*;
@@ -66,6 +74,7 @@ cases!(
     reminders_come_once_and_never_for_a_password_that_never_expires,
     a_helper_is_found_in_the_domain_and_nested_groups_count,
     a_temporary_password_must_be_changed_at_the_next_domain_login,
+    a_campus_tech_unlocks_and_sets_a_temporary_password_in_ad,
 );
 
 /// The filters and `--skip` patterns of a libtest-style command line; other flags are ignored.

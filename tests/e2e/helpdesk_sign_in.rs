@@ -40,6 +40,14 @@ fn people(slapd: &Slapd) {
 }
 
 async fn helpdesk(slapd: &Slapd, dir: &tempfile::TempDir) -> (Helpdesk, Arc<dyn Store>) {
+    helpdesk_lasting(slapd, dir, SessionLimits::default()).await
+}
+
+async fn helpdesk_lasting(
+    slapd: &Slapd,
+    dir: &tempfile::TempDir,
+    limits: SessionLimits,
+) -> (Helpdesk, Arc<dyn Store>) {
     let url = format!("sqlite://{}", dir.path().join("claimd.db").display());
     let store: Arc<dyn Store> = Arc::new(claimd_store::SqliteStore::connect(&url).await.unwrap());
     let directory = Arc::new(
@@ -80,7 +88,7 @@ async fn helpdesk(slapd: &Slapd, dir: &tempfile::TempDir) -> (Helpdesk, Arc<dyn 
             group: format!("cn=techs-101,ou=groups,{SUFFIX}"),
             sites,
         }],
-        limits: SessionLimits::default(),
+        limits,
         codes: None,
     });
     (desk, store)
@@ -185,4 +193,49 @@ async fn a_tech_signs_in_with_their_own_password_and_others_are_refused() {
     desk.sign_out(&token).await.unwrap();
     assert_eq!(desk.session(&token).await.unwrap(), None, "signed out");
     assert_eq!(desk.session("not-a-token").await.unwrap(), None);
+}
+
+/// A session ends once unused for its idle time, and at its lifetime however busy (here a
+/// second and three, for 15 minutes and 8 hours).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ends_when_idle_and_at_its_lifetime() {
+    use std::time::{Duration, Instant};
+
+    let slapd = Slapd::start();
+    people(&slapd);
+    let dir = tempfile::tempdir().unwrap();
+    let limits = SessionLimits {
+        idle: Duration::from_secs(1),
+        max: Duration::from_secs(3),
+    };
+    let (desk, _store) = helpdesk_lasting(&slapd, &dir, limits).await;
+
+    // Left alone past its idle time: over.
+    let idle = desk
+        .sign_in(sign_in("tech101", TECH_PASSWORD), client())
+        .await
+        .unwrap()
+        .token;
+    let idle = idle.expose_secret().to_owned();
+    assert!(desk.session(&idle).await.unwrap().is_some());
+    // The idle time itself is what is waited for.
+    tokio::time::sleep(limits.idle + Duration::from_millis(300)).await;
+    assert_eq!(desk.session(&idle).await.unwrap(), None, "idle too long");
+
+    // Used every few hundred milliseconds: open until its lifetime, then over.
+    let busy = desk
+        .sign_in(sign_in("tech101", TECH_PASSWORD), client())
+        .await
+        .unwrap()
+        .token;
+    let busy = busy.expose_secret().to_owned();
+    let started = Instant::now();
+    while desk.session(&busy).await.unwrap().is_some() {
+        assert!(
+            started.elapsed() < limits.max + Duration::from_secs(2),
+            "still open past its lifetime"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(started.elapsed() >= limits.max - Duration::from_millis(300));
 }
