@@ -245,3 +245,182 @@ async fn the_helpdesk_pages_work_by_keyboard_and_pass_axe_in_english_and_spanish
     }
     assert!(found.is_empty(), "{found:#?}");
 }
+
+/// The other three actions, on slapd with claim codes required: claimd's own lock on a
+/// person lifted (they claim at once), a claim code reissued to the personal address or shown
+/// once when there is none (and refused once they have claimed), and a claim stuck while the
+/// directory is down released (the person may claim again, and is told so).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tech_unlocks_reissues_a_claim_code_and_releases_a_stuck_claim() {
+    use claimd_api::v1::{ClaimAccountRequest, OperationState};
+
+    use crate::harness::wait_retrying;
+
+    let config = format!(
+        "{}\n[accounts]\nclaim_code = \"required\"\n",
+        helpdesk_config()
+    );
+    let mut app = App::with_portal_config(&config, tech).await;
+    app.import_roster(
+        "employee_id,last_name,first_name,email,status,site,personal_email\n\
+         077777,Doe,Jane,jane.doe@district.example,active,101,jane@home.example\n\
+         66666,Nocode,Max,max.nocode@district.example,active,101,\n\
+         88888,Other,Sam,sam.other@district.example,active,202,sam@home.example\n",
+    );
+    let mut client = app.client().await;
+    let max = |code: &str, last: &str| ClaimAccountRequest {
+        last_name: last.into(),
+        first_name: "Max".into(),
+        employee_id: "066666".into(),
+        claim_code: code.into(),
+        ..jane()
+    };
+    let mut desk = signed_in(&app.portal_listen, "tech101", TECH_PASSWORD).expect("signed in");
+
+    // Max's wrong tries lock him (claimd's lock, shown on his page); the tech lifts it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let refused = client
+            .claim_account(max("AAAA-AAAA-AAAA", "Wrong"))
+            .await
+            .unwrap_err();
+        if refused.code() == tonic::Code::ResourceExhausted {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never locked: {refused:?}");
+    }
+    let page = "/helpdesk/people/066666";
+    let (_, _, body) = desk.get(page);
+    assert!(
+        body.contains("Locked by claimd</dt><dd>Yes, until"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("temporary-password-reason"),
+        "no account yet: {body}"
+    );
+    let (status, body) = desk.post(
+        page,
+        "/helpdesk/people/066666/unlock",
+        &[("reason", "ticket 12: Max mistyped his name")],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("locks on this person are lifted."),
+        "{body}"
+    );
+
+    // No personal address: the new code is shown once, and claims.
+    let (status, body) = desk.post(
+        page,
+        "/helpdesk/people/066666/claim-code",
+        &[("reason", "ticket 13: printed for Max")],
+    );
+    assert_eq!(status, 200, "{body}");
+    let code = body
+        .split("<code id=\"claim-code\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .expect("the code, shown once")
+        .to_owned();
+    let claimed = claim_ok(&mut client, max(&code, "Nocode")).await;
+    let op = settle(&mut client, &claimed.operation.unwrap().id).await;
+    assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");
+    let (status, body) = desk.post(
+        page,
+        "/helpdesk/people/066666/claim-code",
+        &[("reason", "again")],
+    );
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("has claimed already"), "{body}");
+
+    // Jane's new code goes to her personal address only.
+    let page = "/helpdesk/people/077777";
+    let (status, body) = desk.post(
+        page,
+        "/helpdesk/people/077777/claim-code",
+        &[("reason", "ticket 14: Jane lost the offer letter")],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("A new claim code was mailed"), "{body}");
+    assert!(
+        !body.contains("id=\"claim-code\""),
+        "a mailed code is not shown: {body}"
+    );
+    let deadline = Instant::now() + MAIL_WAIT;
+    let jane_code = loop {
+        let mails = app.smtp.messages();
+        let codes: Vec<_> = mails
+            .iter()
+            .filter(|m| m.to.contains("jane@home.example") && m.subject.contains("Claim"))
+            .collect();
+        // The import's code, then the reissued one.
+        if codes.len() == 2 {
+            break crate::codes::after(&codes[1].body, "Enter this claim code:").to_owned();
+        }
+        assert!(Instant::now() < deadline, "no second code: {mails:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    // Her claim sticks while the directory is down; the tech releases it.
+    app.slapd.stop();
+    let stuck = ClaimAccountRequest {
+        claim_code: jane_code,
+        ..jane()
+    };
+    let stuck = claim_ok(&mut client, stuck).await.operation.unwrap().id;
+    wait_retrying(&mut client, &stuck).await;
+    let (_, _, body) = desk.get(page);
+    assert!(body.contains("release-reason"), "{body}");
+    let (status, body) = desk.post(
+        page,
+        "/helpdesk/people/077777/release",
+        &[("reason", "ticket 15: the directory refused the claim")],
+    );
+    assert_eq!(status, 200, "{body}");
+    let op = settle(&mut client, &stuck).await;
+    assert_eq!(op.state(), OperationState::Failed, "{op:?}");
+    let (status, body) = desk.post(
+        page,
+        "/helpdesk/people/077777/release",
+        &[("reason", "again")],
+    );
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("no pending claim"), "{body}");
+    app.slapd.resume();
+    let deadline = Instant::now() + MAIL_WAIT;
+    while !app
+        .smtp
+        .messages()
+        .iter()
+        .any(|m| m.to.contains("jane@home.example") && m.subject.contains("released"))
+    {
+        assert!(Instant::now() < deadline, "no release notice");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Sam, of site 202, cannot be given a code: the unknown ID's answer.
+    let (status, _) = desk.post(
+        "/helpdesk",
+        "/helpdesk/people/088888/claim-code",
+        &[("reason", "ticket 16")],
+    );
+    assert_eq!(status, 404);
+    let sam = app.claimd(&["admin", "audit", "--employee", "088888"]);
+    let sam = String::from_utf8_lossy(&sam.stdout);
+    assert!(
+        sam.contains("claim_code") && !sam.contains("helpdesk."),
+        "{sam}"
+    );
+    let audit = app.claimd(&["admin", "audit", "--employee", "066666"]);
+    let audit = String::from_utf8_lossy(&audit.stdout);
+    for said in [
+        "helpdesk.unlock",
+        "helpdesk.claim_code",
+        "ticket 12: Max mistyped his name",
+        "ticket 13: printed for Max",
+    ] {
+        assert!(audit.contains(said), "{said}: {audit}");
+    }
+    assert!(!audit.contains(&code) && !app.logs().contains(&code));
+}
