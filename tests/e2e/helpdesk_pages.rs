@@ -305,10 +305,7 @@ async fn a_tech_unlocks_reissues_a_claim_code_and_releases_a_stuck_claim() {
         &[("reason", "ticket 12: Max mistyped his name")],
     );
     assert_eq!(status, 200, "{body}");
-    assert!(
-        body.contains("locks on this person are lifted."),
-        "{body}"
-    );
+    assert!(body.contains("locks on this person are lifted."), "{body}");
 
     // No personal address: the new code is shown once, and claims.
     let (status, body) = desk.post(
@@ -323,6 +320,17 @@ async fn a_tech_unlocks_reissues_a_claim_code_and_releases_a_stuck_claim() {
         .and_then(|rest| rest.split("</code>").next())
         .expect("the code, shown once")
         .to_owned();
+    let deadline = Instant::now() + MAIL_WAIT;
+    while !app.smtp.messages().iter().any(|m| {
+        m.to.contains("max.nocode@district.example") && m.subject.contains("new claim code")
+    }) {
+        assert!(Instant::now() < deadline, "Max is not told");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !app.smtp.messages().iter().any(|m| m.body.contains(&code)),
+        "a handed-over code is never mailed"
+    );
     let claimed = claim_ok(&mut client, max(&code, "Nocode")).await;
     let op = settle(&mut client, &claimed.operation.unwrap().id).await;
     assert_eq!(op.state(), OperationState::Succeeded, "{op:?}");

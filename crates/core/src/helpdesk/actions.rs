@@ -318,8 +318,19 @@ impl Helpdesk {
             })?;
         info!(actor = acting.actor(), employee = %entry.employee_id, "helpdesk claim code");
         Ok(match code {
+            // The mail that carries the code is the person's notice.
             None => ReissuedCode::Mailed { until },
-            Some(code) => ReissuedCode::Shown { code, until },
+            Some(code) => {
+                self.notify(
+                    acting,
+                    &entry,
+                    false,
+                    AuditAction::HelpdeskClaimCode,
+                    HelpdeskDeed::ClaimCodeHanded,
+                )
+                .await?;
+                ReissuedCode::Shown { code, until }
+            }
         })
     }
 

@@ -19,6 +19,8 @@ pub enum HelpdeskDeed {
     Unlocked,
     /// Released a claim that was stuck.
     Released,
+    /// Made a new claim code, handed over in person (no personal address to mail it to).
+    ClaimCodeHanded,
 }
 
 impl MailWriter {
@@ -54,6 +56,11 @@ impl MailWriter {
                 "The helpdesk released your account claim",
                 "The helpdesk released your unfinished account claim, so\n\
                  that you can claim your account again,",
+            ),
+            HelpdeskDeed::ClaimCodeHanded => (
+                "The helpdesk made you a new claim code",
+                "The helpdesk made you a new claim code, to be given to you\n\
+                 in person (your old code no longer works),",
             ),
         };
         let body = format!(
