@@ -11,7 +11,8 @@ pub struct Desk {
 }
 
 impl Desk {
-    fn cookies(&self) -> String {
+    /// The Cookie header this browser sends.
+    pub fn cookies(&self) -> String {
         format!("{}; {}", self.csrf_cookie, self.session)
     }
 

@@ -47,22 +47,27 @@ fn look_up(id: &str) -> LookUpPersonRequest {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_a_listed_certificate_acts_and_only_within_its_sites() {
-    let slapd = Slapd::start();
-    let server_ca = TestCa::new("claimd server CA");
-    let tools_ca = TestCa::new("district tools CA");
-    let server = server_ca.server_127();
+/// CAs for a TLS claimd: its server's, and the district tools'.
+struct Cas {
+    server: TestCa,
+    tools: TestCa,
+}
+
+/// `claimd run` over TLS with HelpdeskService for `CN=ticketing.district.example` (site
+/// 101), `grpc_extra` added to `[grpc]`; the roster has Jane (101) and Sam (202).
+fn tls_claimd(slapd: &Slapd, cas: &Cas, grpc_extra: &str) -> ClaimdProcess {
+    let server = cas.server.server_127();
     let mut claimd = ClaimdProcess::new(env!("CARGO_BIN_EXE_claimd"));
     let d = claimd.dir().to_owned();
     fs::write(d.join("server.pem"), &server.cert_pem).unwrap();
     fs::write(d.join("server.key"), &server.key_pem).unwrap();
-    fs::write(d.join("tools-ca.pem"), tools_ca.pem()).unwrap();
+    fs::write(d.join("tools-ca.pem"), cas.tools.pem()).unwrap();
     claimd.write_config(&format!(
         r#"[grpc]
 listen = "127.0.0.1:{port}"
 tls_cert_file = "{d}/server.pem"
 tls_key_file = "{d}/server.key"
+{grpc_extra}
 [store]
 url = "sqlite://{d}/claimd.db"
 seal_key_file = "{d}/claimd.key"
@@ -94,10 +99,21 @@ clients = [{{ subject = "CN=ticketing.district.example", sites = ["101"] }}]
          88888,Other,Sam,sam.other@district.example,active,202\n",
     );
     claimd.launch();
+    claimd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_listed_certificate_acts_and_only_within_its_sites() {
+    let slapd = Slapd::start();
+    let cas = Cas {
+        server: TestCa::new("claimd server CA"),
+        tools: TestCa::new("district tools CA"),
+    };
+    let claimd = tls_claimd(&slapd, &cas, "");
     let port = claimd.port();
 
     // AccountService needs no certificate: the helpdesk CA is asked for, not required.
-    let anonymous = channel(port, server_ca.pem(), None).await;
+    let anonymous = channel(port, cas.server.pem(), None).await;
     let mut accounts = AccountServiceClient::new(anonymous.clone());
     let deadline = Instant::now() + Duration::from_secs(30);
     while accounts
@@ -118,16 +134,16 @@ clients = [{{ subject = "CN=ticketing.district.example", sites = ["101"] }}]
     assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
 
     // A certificate of the tools' CA that is not listed: PERMISSION_DENIED.
-    let other = tools_ca.client("other.district.example");
-    let status = HelpdeskServiceClient::new(channel(port, server_ca.pem(), Some(&other)).await)
+    let other = cas.tools.client("other.district.example");
+    let status = HelpdeskServiceClient::new(channel(port, cas.server.pem(), Some(&other)).await)
         .look_up_person(look_up("077777"))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
 
-    let ticketing = tools_ca.client("ticketing.district.example");
+    let ticketing = cas.tools.client("ticketing.district.example");
     let mut desk =
-        HelpdeskServiceClient::new(channel(port, server_ca.pem(), Some(&ticketing)).await);
+        HelpdeskServiceClient::new(channel(port, cas.server.pem(), Some(&ticketing)).await);
     let person = desk
         .look_up_person(look_up("077777"))
         .await
@@ -218,4 +234,55 @@ async fn plain_text_grpc_refuses_the_helpdesk_even_on_loopback() {
             .await
             .is_ok()
     );
+}
+
+/// With `grpc.client_ca_file` too (every caller shows a certificate, of either CA), a
+/// certificate of the services' CA naming the tool's subject is not the tool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_s_subject_from_another_trusted_ca_is_not_the_tool() {
+    let slapd = Slapd::start();
+    let cas = Cas {
+        server: TestCa::new("claimd server CA"),
+        tools: TestCa::new("district tools CA"),
+    };
+    let services = TestCa::new("district services CA");
+    let dir = tempfile::tempdir().unwrap();
+    let services_pem = dir.path().join("services-ca.pem");
+    fs::write(&services_pem, services.pem()).unwrap();
+    let claimd = tls_claimd(
+        &slapd,
+        &cas,
+        &format!("client_ca_file = \"{}\"", services_pem.display()),
+    );
+    let port = claimd.port();
+    let impostor = services.client("ticketing.district.example");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        let channel = channel(port, cas.server.pem(), Some(&impostor)).await;
+        match HelpdeskServiceClient::new(channel)
+            .look_up_person(look_up("077777"))
+            .await
+        {
+            Err(status) if status.code() == Code::Unavailable => {
+                assert!(Instant::now() < deadline, "{}", claimd.logs());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => break other.unwrap_err(),
+        }
+    };
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    // The services' certificate still serves AccountService.
+    let mut accounts =
+        AccountServiceClient::new(channel(port, cas.server.pem(), Some(&impostor)).await);
+    accounts
+        .list_challenge_questions(ListChallengeQuestionsRequest {})
+        .await
+        .expect("a district service's certificate");
+    let tool = cas.tools.client("ticketing.district.example");
+    let person = HelpdeskServiceClient::new(channel(port, cas.server.pem(), Some(&tool)).await)
+        .look_up_person(look_up("077777"))
+        .await
+        .expect("the tools' CA issued this one")
+        .into_inner();
+    assert_eq!(person.person.unwrap().site, "101");
 }

@@ -13,7 +13,7 @@ use claimd_testkit::Slapd;
 use crate::{
     desk::{signed_in, without_token},
     harness::{App, PASSWORD, claim_ok, jane, settle},
-    web::header,
+    web::{header, post_with},
 };
 
 const SUFFIX: &str = "dc=example,dc=org";
@@ -33,18 +33,23 @@ fn import_sites(app: &App) {
         "employee_id,last_name,first_name,email,status,site\n\
          077777,Doe,Jane,jane.doe@district.example,active,101\n\
          88888,Other,Sam,sam.other@district.example,active,202\n\
+         55555,League,Cole,cole.league@district.example,active,101\n\
          42,Terminated,Pat,pat@district.example,terminated,101\n",
     );
 }
 
 fn tech(slapd: &Slapd) {
     let tech = format!("uid=tech101,{}", Slapd::USERS_BASE_DN);
+    // A colleague whose own account is on the roster (e55555, site 101): never helped.
+    let colleague = format!("uid=e55555,{}", Slapd::USERS_BASE_DN);
     slapd.add(&format!(
         "dn: {tech}\nobjectClass: inetOrgPerson\nuid: tech101\ncn: Terry Tech\nsn: Tech\n\
          userPassword: {TECH_PASSWORD}\n\n\
          dn: ou=groups,{SUFFIX}\nobjectClass: organizationalUnit\nou: groups\n\n\
+         dn: {colleague}\nobjectClass: inetOrgPerson\nuid: e55555\ncn: Cole League\nsn: League\n\
+         employeeNumber: 55555\nuserPassword: Colleague-Password-77\n\n\
          dn: cn=techs-101,ou=groups,{SUFFIX}\nobjectClass: groupOfNames\ncn: techs-101\n\
-         member: {tech}\n"
+         member: {tech}\nmember: {colleague}\n"
     ));
 }
 
@@ -90,6 +95,34 @@ async fn a_campus_tech_sets_a_temporary_password_for_a_person_of_their_site_only
         assert_eq!(status, 404, "{body}");
         assert!(body.contains("No person with that employee ID"), "{body}");
     }
+
+    // Out of scope is decided first: a forged token or no reason still gets the 404.
+    let (status, _, body) = post_with(
+        &app.portal_listen,
+        "/helpdesk/people/088888/release",
+        &tech.cookies(),
+        &[("csrf", "forged"), ("reason", "")],
+        "",
+    );
+    assert_eq!(status, 404, "{body}");
+    let audit = app.claimd(&["admin", "audit"]);
+    let audit = String::from_utf8_lossy(&audit.stdout);
+    assert!(
+        audit.contains("no_match") && audit.contains("no person \"088888\" within"),
+        "a probe of another site is on record: {audit}"
+    );
+
+    // A colleague in a helpdesk group is never helped: taking over their login would
+    // give the tech their scope.
+    let (_, _, body) = tech.get("/helpdesk/people/055555");
+    assert!(body.contains("the helpdesk cannot act on it"), "{body}");
+    let (status, body) = tech.post(
+        "/helpdesk/people/055555",
+        "/helpdesk/people/055555/unlock",
+        &[("reason", "ticket 2")],
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("This account is privileged"), "{body}");
 
     // Jane's page shows her claim and her login.
     let page = "/helpdesk/people/077777";

@@ -129,13 +129,15 @@ pub async fn run(parts: Parts, mode: Mode) -> anyhow::Result<()> {
         }
         // HelpdeskService answers whenever there is a helpdesk, so a caller without a listed
         // certificate is told so (UNAUTHENTICATED) rather than that it does not exist.
-        let desk = helpdesk.map(|desk| {
-            claimd_grpc::HelpdeskApi::new(
+        let desk = match helpdesk {
+            Some(desk) => Some(claimd_grpc::HelpdeskApi::new(
                 desk,
                 parts.helpdesk.clients.clone(),
+                helpdesk_issuers(&parts)?,
                 parts.grpc.clients.clone(),
-            )
-        });
+            )),
+            None => None,
+        };
         let server = claimd_grpc::serve(listener, accounts, desk, parts.grpc.clone(), drain);
         tasks.push((
             "gRPC server",
@@ -334,4 +336,20 @@ fn helpdesk(
             codes,
         },
     ))
+}
+
+/// The CA that issues district tools' certificates, when the gRPC server also trusts
+/// another (`grpc.client_ca_file`): HelpdeskService then takes only certificates it signed.
+fn helpdesk_issuers(parts: &Parts) -> anyhow::Result<Option<claimd_grpc::HelpdeskIssuers>> {
+    let Some(tls) = &parts.grpc.tls else {
+        return Ok(None);
+    };
+    let (Some(path), Some(_)) = (&tls.helpdesk_ca_file, &tls.client_ca_file) else {
+        return Ok(None);
+    };
+    let pem = std::fs::read(path)
+        .with_context(|| format!("helpdesk.client_ca_file: cannot read {}", path.display()))?;
+    claimd_grpc::HelpdeskIssuers::from_pem(&pem)
+        .map(Some)
+        .map_err(|why| anyhow::anyhow!("helpdesk.client_ca_file: {} {why}", path.display()))
 }

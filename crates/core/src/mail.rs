@@ -344,8 +344,9 @@ impl MailWriter {
     /// The directory's lock on the login was lifted (Unlock My Account).
     pub fn account_unlocked(&self, account: &Account) -> Mail {
         let what = format!(
-            "Your district account {} was unlocked using your challenge\n\
-             questions. Your password is unchanged: sign in with it as before.",
+            "Your district account {} was unlocked, with your challenge\n\
+             questions or by the helpdesk at your request. Your password is\n\
+             unchanged: sign in with it as before.",
             account.username
         );
         self.change_notice(

@@ -24,7 +24,7 @@ use secrecy::ExposeSecret;
 use tonic::{Request, Response, Status};
 use tracing::warn;
 
-use crate::{convert, status::to_status};
+use crate::{convert, peer::HelpdeskIssuers, status::to_status};
 
 /// A district tool allowed to call HelpdeskService: its certificate's subject and sites.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,40 +39,59 @@ pub struct HelpdeskClient {
 #[derive(Debug)]
 pub struct HelpdeskApi {
     desk: Arc<Helpdesk>,
-    clients: Vec<HelpdeskClient>,
+    /// Each client with its configured subject as attributes.
+    clients: Vec<(HelpdeskClient, crate::peer::Name)>,
+    /// When other client CAs are trusted too: the ones that issue tools' certificates.
+    issuers: Option<HelpdeskIssuers>,
     addresses: ClientAddressPolicy,
 }
 
 impl HelpdeskApi {
-    /// The service for these certificate subjects.
+    /// The service for these certificate subjects. `issuers`: the tools' CA, when the TLS
+    /// server also trusts another (`grpc.client_ca_file`), so that a certificate of that CA
+    /// naming a tool's subject is not taken for the tool.
     pub fn new(
         desk: Arc<Helpdesk>,
         clients: Vec<HelpdeskClient>,
+        issuers: Option<HelpdeskIssuers>,
         addresses: ClientAddressPolicy,
     ) -> Self {
         Self {
             desk,
-            clients,
+            clients: clients
+                .into_iter()
+                .map(|c| {
+                    let name = crate::peer::configured(&c.subject);
+                    (c, name)
+                })
+                .collect(),
+            issuers,
             addresses,
         }
     }
 
-    /// Who calls: their certificate's listed subject with its sites, and `actor`.
+    /// Who calls: their certificate's listed subject with its sites, and `actor` (judged by
+    /// the helpdesk once the person is known to be within those sites).
     fn acting<T>(&self, request: &Request<T>, actor: &str) -> Result<Acting, Status> {
-        let Some(subject) = crate::peer::subject(request) else {
+        let Some(leaf) = crate::peer::leaf(request) else {
             warn!("HelpdeskService refused: no TLS client certificate");
             return Err(Status::unauthenticated(
                 "HelpdeskService needs a TLS client certificate listed in [helpdesk] clients",
             ));
         };
-        let Some(client) = self
-            .clients
-            .iter()
-            .find(|c| crate::peer::same_subject(&c.subject, &subject))
-        else {
-            warn!(%subject, "HelpdeskService refused: the certificate is not in [helpdesk] clients");
+        let listed = crate::peer::subject(&leaf)
+            .filter(|_| self.issuers.as_ref().is_none_or(|i| i.issued(&leaf)))
+            .and_then(|subject| {
+                self.clients
+                    .iter()
+                    .find(|(_, name)| crate::peer::same(name, &subject))
+            });
+        let Some((client, _)) = listed else {
+            warn!(
+                "HelpdeskService refused: the certificate is not a listed tool's (subject or issuing CA)"
+            );
             return Err(Status::permission_denied(
-                "this client certificate is not listed in [helpdesk] clients",
+                "this client certificate is not listed in [helpdesk] clients, or not issued by helpdesk.client_ca_file",
             ));
         };
         let forwarded = request
@@ -84,7 +103,12 @@ impl HelpdeskApi {
             .addresses
             .client(request.remote_addr().map(|a| a.ip()), forwarded)
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        Acting::tool(&client.subject, actor, client.sites.clone(), address).map_err(to_status)
+        Ok(Acting::tool(
+            &client.subject,
+            actor,
+            client.sites.clone(),
+            address,
+        ))
     }
 }
 

@@ -24,5 +24,6 @@ mod watch;
 pub use claimd_core::client_address::{ClientAddressError, ClientAddressPolicy};
 pub use client::{Remote, RemoteError, RemoteSettings};
 pub use helpdesk::{HelpdeskApi, HelpdeskClient};
+pub use peer::HelpdeskIssuers;
 pub use server::{GrpcSettings, ServeError, TlsFiles, serve, tls_config};
 pub use service::{AccountApi, Drain};

@@ -1,8 +1,8 @@
 //! What a helper may do to a person (DESIGN.md, "Helpdesk"), each in the same order: the
-//! scope check first (out of scope answers as an unknown ID), then the reason, then the
-//! refusals the person's state gives (never a privileged account: asked of the directory, and
-//! a directory that cannot say refuses), then the change with its audit row naming the helper
-//! and the reason, then the mail to the person.
+//! scope check first (out of scope answers as an unknown ID, and is audited), then the reason,
+//! then the refusals the person's state gives (never a privileged account nor a helper's:
+//! asked of the directory, and a directory that cannot say refuses), then the change with its
+//! audit row naming the helper and the reason, then the person's notice.
 
 use secrecy::SecretString;
 use tracing::info;
@@ -21,16 +21,19 @@ use crate::{
     store::{AuditAction, AuditOutcome, ClaimState, ClaimedAccount, NewAccountJob, now_millis},
 };
 
-/// A temporary password: four groups of four from letters and digits no one misreads when
-/// it is read out over the phone (no 0/O, 1/l/I), about 93 bits; upper and lower case and a
-/// digit are drawn until present, so every complexity rule holds.
-fn temporary_password() -> SecretString {
+/// A temporary password: groups of four from letters and digits no one misreads when it is
+/// read out over the phone (no 0/O, 1/l/I), at least four groups (about 93 bits) and as many
+/// as the district's minimum length needs; upper and lower case and a digit are drawn until
+/// present, so every complexity rule holds.
+fn temporary_password(min_chars: usize) -> SecretString {
     use rand::Rng;
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    // Four characters and a dash a group, less the last dash.
+    let groups = (min_chars + 1).div_ceil(5).max(4);
     let mut rng = rand::rng();
     loop {
-        let mut password = String::with_capacity(19);
-        for i in 0..16 {
+        let mut password = String::with_capacity(groups * 5);
+        for i in 0..groups * 4 {
             if i > 0 && i % 4 == 0 {
                 password.push('-');
             }
@@ -73,13 +76,14 @@ pub enum ReissuedCode {
 }
 
 impl Helpdesk {
-    /// Refuses an account no flow may touch; a directory that cannot say refuses too (the
-    /// helpdesk never guesses an account is not an administrator's).
+    /// Refuses an account no helpdesk action may touch (see `protected`); a directory that
+    /// cannot say refuses too (the helpdesk never guesses an account is not an
+    /// administrator's).
     async fn refuse_privileged(&self, account: &Account, entry: Option<&str>) -> Result<(), Error> {
-        match self.accounts.directory.is_protected(account, entry).await {
+        match self.protected(account, entry).await {
             Ok(false) => Ok(()),
             Ok(true) => {
-                tracing::warn!(employee = %account.employee_id, "helpdesk refused: the account is privileged");
+                tracing::warn!(employee = %account.employee_id, "helpdesk refused: the account is privileged or a helper's");
                 Err(Error::Privileged)
             }
             Err(e) => {
@@ -101,75 +105,86 @@ impl Helpdesk {
             .filter(|c| c.account.employee_id == account.employee_id))
     }
 
-    /// Queues the person's mail about a deed, with its audit row.
+    /// Queues the notice of a deed to a person who has not claimed (their district address
+    /// may not exist yet: HR's personal one, when there is one), with its audit row. The deed
+    /// is done: a notice that cannot be queued is logged, never hidden from the helper.
     async fn notify(
         &self,
         acting: &Acting,
         entry: &RosterEntry,
-        claimed: bool,
         action: AuditAction,
         deed: HelpdeskDeed,
-    ) -> Result<(), Error> {
-        // Before a claim the district address may not exist yet; HR's personal one does.
-        let to = if claimed {
-            Some(&entry.email)
-        } else {
-            entry.personal_email.as_ref().or(Some(&entry.email))
-        };
-        let Some(to) = to else { return Ok(()) };
+    ) {
+        let to = entry.personal_email.as_ref().unwrap_or(&entry.email);
         let mail = self
             .accounts
             .mail
             .helpdesk_acted(&entry.first_name, to, deed);
         let audit = acting.event(action, entry, None, AuditOutcome::Mailed, None);
-        Ok(self.store.enqueue_mail(&mail, audit).await?)
+        if let Err(e) = self.store.enqueue_mail(&mail, audit).await {
+            tracing::error!(error = %e, "the person's notice of a helpdesk action was not queued");
+        }
     }
 
     /// Lifts claimd's own locks on the person (claim, answer and code failures) and, when they
-    /// have claimed, queues the job that lifts the directory's lockout. The password stays.
-    /// `None`: no directory job was needed.
+    /// have claimed, queues the job that lifts the directory's lockout (its notice tells the
+    /// person once it has). The password stays. `None`: no directory job was needed.
     pub async fn unlock(
         &self,
         acting: &Acting,
         id: &str,
         why: &str,
     ) -> Result<Option<Operation>, Error> {
-        let entry = self.in_scope(acting, id).await?;
+        let entry = self
+            .in_scope(acting, id, AuditAction::HelpdeskUnlock)
+            .await?;
         let why = reason(why)?;
+        if entry.status == RosterStatus::Terminated {
+            return Err(Error::NotApplicable {
+                why: Inapplicable::Left,
+            });
+        }
         let account = self.account_of(&entry);
         let claimed = self.claimed(&account).await?;
         self.refuse_privileged(&account, claimed.as_ref().and_then(|c| c.entry.as_deref()))
             .await?;
-        for key in account_keys(Some(entry.employee_id), Some(&account.username)) {
-            let audit = acting.event(
-                AuditAction::HelpdeskUnlock,
-                &entry,
-                Some(account.username.clone()),
-                AuditOutcome::Done,
-                Some(format!("claimd's lock on {key} lifted: {why}")),
-            );
-            self.store.unlock(&key, audit).await?;
-        }
-        let mut operation = None;
-        if let Some(claimed) = &claimed {
-            let id = self
-                .queue(acting, &entry, claimed, JobKind::UnlockAccount, None, &why)
-                .await?;
-            operation = Some(Operation {
-                id,
-                state: OperationState::Pending,
-                reason: None,
-            });
-        }
-        self.notify(
-            acting,
-            &entry,
-            claimed.is_some(),
-            AuditAction::HelpdeskUnlock,
-            HelpdeskDeed::Unlocked,
-        )
-        .await?;
-        info!(actor = acting.actor(), employee = %entry.employee_id, "helpdesk unlock");
+        let keys = account_keys(Some(entry.employee_id), Some(&account.username));
+        let lifted = self
+            .store
+            .unlock_keys(
+                &keys,
+                acting.event(
+                    AuditAction::HelpdeskUnlock,
+                    &entry,
+                    Some(account.username.clone()),
+                    AuditOutcome::Done,
+                    Some(why.clone()),
+                ),
+            )
+            .await?;
+        let operation = match &claimed {
+            Some(claimed) => {
+                let id = self
+                    .queue(acting, &entry, claimed, JobKind::UnlockAccount, None, &why)
+                    .await?;
+                Some(Operation {
+                    id,
+                    state: OperationState::Pending,
+                    reason: None,
+                })
+            }
+            None => {
+                self.notify(
+                    acting,
+                    &entry,
+                    AuditAction::HelpdeskUnlock,
+                    HelpdeskDeed::Unlocked,
+                )
+                .await;
+                None
+            }
+        };
+        info!(actor = acting.actor(), employee = %entry.employee_id, lifted, "helpdesk unlock");
         Ok(operation)
     }
 
@@ -182,7 +197,9 @@ impl Helpdesk {
         id: &str,
         why: &str,
     ) -> Result<TemporaryPassword, Error> {
-        let entry = self.in_scope(acting, id).await?;
+        let entry = self
+            .in_scope(acting, id, AuditAction::HelpdeskTemporaryPassword)
+            .await?;
         let why = reason(why)?;
         let account = self.account_of(&entry);
         let Some(claimed) = self.claimed(&account).await? else {
@@ -198,18 +215,26 @@ impl Helpdesk {
             &entry.employee_id.to_string(),
             account.username.as_str(),
         );
-        // Random, so nearly always fine at once; the loop keeps the rules the only judge.
-        let mut password = temporary_password();
+        // Random, so nearly always fine at once; the rules stay the only judge, and a password
+        // they refuse is never handed out.
+        let min_chars = self.accounts.policy.passwords.min_chars();
+        let mut password = None;
         for _ in 0..8 {
-            match self
+            let candidate = temporary_password(min_chars);
+            if self
                 .accounts
-                .password_rule(&password, personal.clone(), true)
+                .password_rule(&candidate, personal.clone(), true)
                 .await?
+                .is_ok()
             {
-                Ok(()) => break,
-                Err(_) => password = temporary_password(),
+                password = Some(candidate);
+                break;
             }
         }
+        let Some(password) = password else {
+            tracing::error!("no generated temporary password met the district's password rules");
+            return Err(Error::Internal);
+        };
         let id = self
             .queue(
                 acting,
@@ -279,20 +304,26 @@ impl Helpdesk {
     }
 
     /// A new claim code for a person who has not claimed (the old one stops working):
-    /// mailed to the personal address, or shown once when the roster has none.
+    /// mailed to the personal address (that mail is the notice), or shown once when the
+    /// roster has none (the person is told at their district address).
     pub async fn reissue_claim_code(
         &self,
         acting: &Acting,
         id: &str,
         why: &str,
     ) -> Result<ReissuedCode, Error> {
-        let entry = self.in_scope(acting, id).await?;
+        let entry = self
+            .in_scope(acting, id, AuditAction::HelpdeskClaimCode)
+            .await?;
         let why = reason(why)?;
         let Some(issuer) = &self.codes else {
             return Err(Error::NotApplicable {
                 why: Inapplicable::ClaimCodesOff,
             });
         };
+        if self.store.live_claim(entry.employee_id).await? == Some(ClaimState::Pending) {
+            return Err(Error::ClaimPending);
+        }
         let account = self.account_of(&entry);
         self.refuse_privileged(&account, None).await?;
         let by = ReissuedBy {
@@ -318,17 +349,15 @@ impl Helpdesk {
             })?;
         info!(actor = acting.actor(), employee = %entry.employee_id, "helpdesk claim code");
         Ok(match code {
-            // The mail that carries the code is the person's notice.
             None => ReissuedCode::Mailed { until },
             Some(code) => {
                 self.notify(
                     acting,
                     &entry,
-                    false,
                     AuditAction::HelpdeskClaimCode,
                     HelpdeskDeed::ClaimCodeHanded,
                 )
-                .await?;
+                .await;
                 ReissuedCode::Shown { code, until }
             }
         })
@@ -336,7 +365,9 @@ impl Helpdesk {
 
     /// Gives up the person's claim stuck in pending, so they may claim again.
     pub async fn release_claim(&self, acting: &Acting, id: &str, why: &str) -> Result<(), Error> {
-        let entry = self.in_scope(acting, id).await?;
+        let entry = self
+            .in_scope(acting, id, AuditAction::HelpdeskRelease)
+            .await?;
         let why = reason(why)?;
         if entry.status == RosterStatus::Terminated {
             return Err(Error::NotApplicable {
@@ -348,18 +379,22 @@ impl Helpdesk {
                 why: Inapplicable::NoPendingClaim,
             });
         }
+        // No privilege check: a release only gives up claimd's own pending claim (the claim
+        // itself refused privileged accounts), and it is most needed while the directory is
+        // down or refusing.
         let account = self.account_of(&entry);
-        self.refuse_privileged(&account, None).await?;
         let audit = acting.event(
             AuditAction::HelpdeskRelease,
             &entry,
             Some(account.username.clone()),
             AuditOutcome::Done,
-            Some(why.clone()),
+            Some(why),
         );
+        // The claimant's operation ends in the pages' own words; the helper's reason stays
+        // in the audit.
         if !self
             .store
-            .release_pending_claim(entry.employee_id, &why, audit)
+            .release_pending_claim(entry.employee_id, crate::reasons::RELEASED, audit)
             .await?
         {
             return Err(Error::NotApplicable {
@@ -369,11 +404,10 @@ impl Helpdesk {
         self.notify(
             acting,
             &entry,
-            false,
             AuditAction::HelpdeskRelease,
             HelpdeskDeed::Released,
         )
-        .await?;
+        .await;
         info!(actor = acting.actor(), employee = %entry.employee_id, "helpdesk release");
         Ok(())
     }
@@ -387,8 +421,8 @@ mod tests {
 
     #[test]
     fn temporary_passwords_are_long_mixed_and_never_alike() {
-        let a = temporary_password();
-        let b = temporary_password();
+        let a = temporary_password(8);
+        let b = temporary_password(8);
         assert_ne!(a.expose_secret(), b.expose_secret());
         let text = a.expose_secret();
         assert_eq!(text.len(), 19);
@@ -398,5 +432,10 @@ mod tests {
             .with_ad_complexity(true)
             .check(&a, &personal_words("Doe", "Jane", "077777", "e77777"))
             .expect("a temporary password keeps every rule");
+        let long = temporary_password(30);
+        assert!(
+            long.expose_secret().len() >= 30,
+            "as long as the district asks"
+        );
     }
 }

@@ -35,6 +35,10 @@ const AUDIT_ROWS: u32 = 20;
 pub struct Acting {
     /// As the audit names them: `helpdesk:tech101`, `cert:CN=ticketing as jdoe`.
     actor: String,
+    /// Who acts without the tool's user: `helpdesk:tech101`, `cert:CN=ticketing`.
+    caller: String,
+    /// A tool's user as given, judged once the person is known to be in scope.
+    typed_actor: Option<String>,
     sites: Sites,
     client: Option<IpAddr>,
 }
@@ -51,27 +55,35 @@ impl fmt::Debug for Acting {
 impl Acting {
     /// A helper signed in at the pages, from `client`.
     pub fn helper(session: &HelperSession, client: Option<IpAddr>) -> Self {
+        let caller = format!("helpdesk:{}", session.login);
         Self {
-            actor: format!("helpdesk:{}", session.login),
+            actor: caller.clone(),
+            caller,
+            typed_actor: None,
             sites: session.sites.clone(),
             client,
         }
     }
 
     /// A district tool known by its certificate's `subject`, acting for its user `actor`
-    /// (required: the audit must name a person).
-    pub fn tool(
-        subject: &str,
-        actor: &str,
-        sites: Sites,
-        client: Option<IpAddr>,
-    ) -> Result<Self, Error> {
-        let actor = one_line("actor", actor, MAX_ACTOR_CHARS)?;
-        Ok(Self {
-            actor: format!("cert:{subject} as {actor}"),
+    /// (required, judged after the scope check: the audit must name a person).
+    pub fn tool(subject: &str, actor: &str, sites: Sites, client: Option<IpAddr>) -> Self {
+        let caller = format!("cert:{subject}");
+        Self {
+            actor: format!("{caller} as {}", actor.trim()),
+            caller,
+            typed_actor: Some(actor.to_owned()),
             sites,
             client,
-        })
+        }
+    }
+
+    /// The tool's user, judged: required, one line.
+    fn checked(&self) -> Result<(), Error> {
+        match &self.typed_actor {
+            Some(actor) => one_line("actor", actor, MAX_ACTOR_CHARS).map(drop),
+            None => Ok(()),
+        }
     }
 
     /// As the audit names them.
@@ -161,7 +173,8 @@ pub struct PersonView {
     pub claim: ClaimStanding,
     /// The directory's state of their login.
     pub directory: DirectoryView,
-    /// Privileged: no helpdesk action applies (`None`: the directory could not say).
+    /// Privileged, or a helper: no helpdesk action applies (`None`: the directory could not
+    /// say).
     pub privileged: Option<bool>,
     /// When claimd's own lock on them (wrong answers, codes) ends, if one holds.
     pub locked_until: Option<crate::store::Millis>,
@@ -171,14 +184,74 @@ pub struct PersonView {
 
 impl Helpdesk {
     /// The roster entry of `id` when it is within the caller's sites; otherwise the unknown
-    /// ID's answer. Every action starts here.
-    pub async fn in_scope(&self, acting: &Acting, id: &str) -> Result<RosterEntry, Error> {
+    /// ID's answer, audited as `action` with the ID typed (so a helper probing other schools
+    /// shows in the log). Every action starts here; a tool's `actor` is judged only after.
+    pub async fn in_scope(
+        &self,
+        acting: &Acting,
+        id: &str,
+        action: AuditAction,
+    ) -> Result<RosterEntry, Error> {
+        match self.scoped(acting, id).await? {
+            Some(entry) => {
+                acting.checked()?;
+                Ok(entry)
+            }
+            None => {
+                let typed: String = id.chars().take(16).collect();
+                tracing::warn!(actor = %acting.caller, "helpdesk: no person by that ID within the caller's sites");
+                self.store
+                    .record_audit(AuditEvent {
+                        at: now_millis(),
+                        action,
+                        employee_id: None,
+                        username: None,
+                        client: acting.client,
+                        actor: Some(acting.caller.clone()),
+                        outcome: AuditOutcome::NoMatch,
+                        reason: Some(format!("no person {typed:?} within the caller's sites")),
+                    })
+                    .await?;
+                Err(Error::PersonNotFound)
+            }
+        }
+    }
+
+    /// The entry of `id` within the caller's sites, unaudited.
+    async fn scoped(&self, acting: &Acting, id: &str) -> Result<Option<RosterEntry>, Error> {
         let Ok(id) = EmployeeId::parse_typed(id) else {
-            return Err(Error::PersonNotFound);
+            return Ok(None);
         };
-        match self.store.roster_entry(id).await? {
-            Some(entry) if acting.sites.covers(entry.site.as_ref()) => Ok(entry),
-            _ => Err(Error::PersonNotFound),
+        Ok(self
+            .store
+            .roster_entry(id)
+            .await?
+            .filter(|entry| acting.sites.covers(entry.site.as_ref())))
+    }
+
+    /// Whether no helpdesk action may touch `account`: privileged in the directory (AD's
+    /// privileged groups and `adminCount`, `accounts.protected_groups`), or a helper
+    /// themselves (in any `[helpdesk] groups` group), so that no tech takes over a colleague
+    /// of wider scope, or helps themselves.
+    pub(super) async fn protected(
+        &self,
+        account: &Account,
+        entry: Option<&str>,
+    ) -> Result<bool, crate::DirectoryError> {
+        if self.accounts.directory.is_protected(account, entry).await? {
+            return Ok(true);
+        }
+        if self.group_dns.is_empty() {
+            return Ok(false);
+        }
+        match self.helpers.find_helper(account.username.as_str()).await? {
+            Some(helper) => Ok(self
+                .helpers
+                .helper_groups(&helper, &self.group_dns)
+                .await?
+                .into_iter()
+                .any(|member| member)),
+            None => Ok(false),
         }
     }
 
@@ -206,7 +279,9 @@ impl Helpdesk {
         id: &str,
         reason: Option<&str>,
     ) -> Result<PersonView, Error> {
-        let entry = self.in_scope(acting, id).await?;
+        let entry = self
+            .in_scope(acting, id, AuditAction::HelpdeskLookUp)
+            .await?;
         let reason = reason
             .filter(|r| !r.trim().is_empty())
             .map(self::reason)
@@ -228,7 +303,7 @@ impl Helpdesk {
                 DirectoryView::Unreachable
             }
         };
-        let privileged = match self.accounts.directory.is_protected(&account, taken).await {
+        let privileged = match self.protected(&account, taken).await {
             Ok(privileged) => Some(privileged),
             Err(e) => {
                 tracing::warn!(error = %e, "the directory could not say whether a login is privileged");
@@ -275,11 +350,11 @@ impl Helpdesk {
                 .and_then(|name| self.accounts.policy.usernames.employee_id(&name))
         });
         let found = match by_id {
-            Some(id) => match self.in_scope(acting, &id.to_string()).await {
-                Ok(entry) => vec![entry],
-                Err(Error::PersonNotFound) => Vec::new(),
-                Err(e) => return Err(e),
-            },
+            Some(id) => self
+                .scoped(acting, &id.to_string())
+                .await?
+                .into_iter()
+                .collect(),
             None => {
                 self.store
                     .people_named(query, &acting.sites, SEARCH_LIMIT)

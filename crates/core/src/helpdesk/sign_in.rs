@@ -61,7 +61,7 @@ pub struct Helpdesk {
     pub(super) store: Arc<dyn Store>,
     pub(super) helpers: Arc<dyn HelperDirectory>,
     groups: Vec<HelperGroup>,
-    group_dns: Vec<String>,
+    pub(super) group_dns: Vec<String>,
     limits: SessionLimits,
     pub(super) codes: Option<Arc<ClaimCodeIssuer>>,
 }

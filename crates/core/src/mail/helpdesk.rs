@@ -15,7 +15,8 @@ fn now_in_words() -> String {
 /// What a helper did, as a notice names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HelpdeskDeed {
-    /// Lifted claimd's locks and the directory's lockout.
+    /// Lifted claimd's locks on someone who has not claimed (a claimed person hears from the
+    /// directory job that lifts the domain's lockout, once it has).
     Unlocked,
     /// Released a claim that was stuck.
     Released,
@@ -49,8 +50,8 @@ impl MailWriter {
     pub fn helpdesk_acted(&self, first_name: &PersonName, to: &Email, deed: HelpdeskDeed) -> Mail {
         let (subject, what) = match deed {
             HelpdeskDeed::Unlocked => (
-                "The helpdesk unlocked your account",
-                "The helpdesk lifted the locks on your district account",
+                "The helpdesk unlocked your account claim",
+                "The helpdesk lifted the lock on claiming your district account",
             ),
             HelpdeskDeed::Released => (
                 "The helpdesk released your account claim",

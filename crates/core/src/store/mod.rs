@@ -402,8 +402,14 @@ pub trait AdminStore: Send + Sync + fmt::Debug {
     /// Lifts any lock on `key` and forgets its failures. True when there was anything to lift.
     async fn unlock(&self, key: &AttemptKey, audit: AuditEvent) -> Result<bool, StoreError>;
 
+    /// Lifts the locks of every key (one person's several) in one transaction with one
+    /// audit row. True when there was anything to lift.
+    async fn unlock_keys(&self, keys: &[AttemptKey], audit: AuditEvent)
+    -> Result<bool, StoreError>;
+
     /// Gives up a pending claim of `employee_id` (its directory job is failed with `reason`,
-    /// the sealed password erased) so the person can claim again. True when one was pending.
+    /// the sealed password erased) so the person can claim again. True when one was pending;
+    /// the audit row is written only then.
     async fn release_pending_claim(
         &self,
         employee_id: EmployeeId,

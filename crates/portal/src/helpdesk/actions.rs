@@ -16,6 +16,7 @@ use axum::{
 use claimd_core::{
     Error,
     helpdesk::{Acting, ReissuedCode},
+    store::AuditAction,
 };
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -75,6 +76,16 @@ impl Action {
         }
     }
 
+    /// The audit action a refusal of it is recorded under.
+    fn audited(self) -> AuditAction {
+        match self {
+            Self::Unlock => AuditAction::HelpdeskUnlock,
+            Self::TemporaryPassword => AuditAction::HelpdeskTemporaryPassword,
+            Self::ClaimCode => AuditAction::HelpdeskClaimCode,
+            Self::Release => AuditAction::HelpdeskRelease,
+        }
+    }
+
     fn path(self) -> &'static str {
         match self {
             Self::Unlock => "unlock",
@@ -102,7 +113,7 @@ pub(crate) async fn act(
     };
     let acting = signed.acting(client);
     let fresh = crate::csrf::CsrfKey::nonce_for(&headers);
-    match signed.desk.in_scope(&acting, &id).await {
+    match signed.desk.in_scope(&acting, &id, action.audited()).await {
         Ok(_) => {}
         Err(Error::PersonNotFound) => return not_found(&portal, &lang, &fresh, &signed),
         Err(error) => return crate::pages::message_for(&portal.settings, &lang, &error),

@@ -141,8 +141,8 @@ pub(crate) static CATALOG: &[(&str, &str)] = &[
     ),
     ("This account is privileged", "Esta cuenta es privilegiada"),
     (
-        "This account is privileged, or the directory could not say whether it is: the helpdesk cannot act on it. Ask a domain administrator.",
-        "Esta cuenta es privilegiada, o el directorio no pudo decir si lo es: el soporte no puede actuar sobre ella. Consulte a un administrador del dominio.",
+        "This account is privileged or a helpdesk member's, or the directory could not say: the helpdesk cannot act on it. Ask a domain administrator.",
+        "Esta cuenta es privilegiada o de un miembro del soporte, o el directorio no pudo decirlo: el soporte no puede actuar sobre ella. Consulte a un administrador del dominio.",
     ),
     (
         "This does not apply to this person now",

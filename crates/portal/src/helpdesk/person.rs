@@ -297,17 +297,18 @@ pub(crate) fn person_page<'a>(
                 error: None,
             });
         }
-        if person.claim == ClaimStanding::Pending {
-            actions.push(ActionForm {
-                path: "release",
-                heading: lang.t("Release the claim"),
-                what: lang.t(
-                    "Gives up a claim stuck while being written, so the person can claim again.",
-                ),
-                button: lang.t("Release the claim"),
-                error: None,
-            });
-        }
+    }
+    // A release touches only claimd's own pending claim: offered even when the directory
+    // cannot say whether the account is privileged (it is most needed while it is down).
+    if entry.status != RosterStatus::Terminated && person.claim == ClaimStanding::Pending {
+        actions.push(ActionForm {
+            path: "release",
+            heading: lang.t("Release the claim"),
+            what: lang
+                .t("Gives up a claim stuck while being written, so the person can claim again."),
+            button: lang.t("Release the claim"),
+            error: None,
+        });
     }
     if let Some((path, error)) = refused {
         for action in &mut actions {

@@ -8,6 +8,17 @@ use claimd_core::{
 
 use crate::error::store_error;
 
+/// Lifts every key's lock, all locked first in the one order attempts take them.
+pub(super) async fn unlock_all(conn: &mut Conn, keys: &[AttemptKey]) -> Result<bool, StoreError> {
+    let names: Vec<String> = keys.iter().map(AttemptKey::stored).collect();
+    super::db::lock(conn, &names).await?;
+    let mut lifted = false;
+    for key in keys {
+        lifted |= unlock(conn, key).await?;
+    }
+    Ok(lifted)
+}
+
 pub(super) async fn unlock(conn: &mut Conn, key: &AttemptKey) -> Result<bool, StoreError> {
     // Decided like an attempt on the key: a failure being recorded finishes first.
     super::db::lock(conn, &[key.stored()]).await?;

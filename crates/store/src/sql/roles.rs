@@ -448,6 +448,14 @@ macro_rules! impl_store_roles {
                     Ok(lifted)
                 }
 
+                async fn unlock_keys(&self, keys: &[AttemptKey], audit: AuditEvent) -> Result<bool, StoreError> {
+                    let mut tx = self.write().await?;
+                    let lifted = admin::unlock_all(&mut tx, keys).await?;
+                    audit::insert(&mut tx, &audit).await?;
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(lifted)
+                }
+
                 async fn release_pending_claim(
                     &self,
                     employee_id: EmployeeId,
@@ -456,7 +464,10 @@ macro_rules! impl_store_roles {
                 ) -> Result<bool, StoreError> {
                     let mut tx = self.write().await?;
                     let released = admin::release_pending_claim(&mut tx, employee_id, reason, audit.at).await?;
-                    audit::insert(&mut tx, &audit).await?;
+                    // Nothing released, nothing to record as done.
+                    if released {
+                        audit::insert(&mut tx, &audit).await?;
+                    }
                     tx.commit().await.map_err(store_error)?;
                     Ok(released)
                 }
