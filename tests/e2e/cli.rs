@@ -214,3 +214,111 @@ async fn grpc_reflection_is_served_unless_turned_off() {
     let status = services(hidden.endpoint()).await.unwrap_err();
     assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
 }
+
+/// On a fresh install the directory's password file is not there yet: check-config checks
+/// everything else and names it (exit 0), while `run` refuses to start naming the key. A
+/// file that is there but empty is refused by both.
+#[test]
+fn a_secret_file_not_there_yet_is_named_by_check_config_and_stops_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    let secret = dir.path().join("bind-password");
+    fs::write(
+        &config,
+        format!(
+            "[directory]\nurl = \"ldaps://dc1\"\nbind_password_file = {:?}\n[store]\nurl = \"sqlite://{}/c.db\"\nseal_key_file = \"{}/c.key\"\n",
+            secret.display().to_string(),
+            dir.path().display(),
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let claimd = |command: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_claimd"))
+            .arg("--config")
+            .arg(&config)
+            .arg(command)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = claimd("check-config");
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("not there yet: directory.bind_password_file"),
+        "{out}"
+    );
+    let (ok, _, err) = claimd("run");
+    assert!(!ok && err.contains("directory.bind_password_file"), "{err}");
+    fs::write(&secret, "").unwrap();
+    let (ok, _, err) = claimd("check-config");
+    assert!(!ok && err.contains("is empty"), "{err}");
+}
+
+/// `--version` names the commit; the manual page and the completions come from the command
+/// definitions, every subcommand in them.
+#[test]
+fn the_version_manual_and_completions_name_every_command() {
+    let claimd = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_claimd"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let version = claimd(&["--version"]);
+    let (name, rest) = version.trim().split_once(' ').unwrap();
+    assert_eq!(name, "claimd");
+    let (number, commit) = rest.split_once(' ').unwrap();
+    assert_eq!(number, env!("CARGO_PKG_VERSION"));
+    assert!(
+        commit.starts_with('(') && commit.ends_with(')') && commit.len() > 2,
+        "{version}"
+    );
+    let manual = claimd(&["manpage"]);
+    assert!(
+        manual.starts_with(".ie") || manual.contains(".TH claimd 1"),
+        "{manual}"
+    );
+    let commands = [
+        "run",
+        "serve",
+        "sync",
+        "portal",
+        "roster",
+        "check-config",
+        "admin",
+        "completions",
+    ];
+    for command in commands {
+        assert!(
+            manual.contains(&format!("\\fBclaimd {command}\\fR")),
+            "{command} in the manual"
+        );
+    }
+    for nested in [
+        "CLAIMD ROSTER IMPORT",
+        "CLAIMD ADMIN UNLOCK",
+        "CLAIMD ADMIN AUDIT",
+    ] {
+        assert!(manual.contains(nested), "{nested} in the manual");
+    }
+    assert!(
+        !manual.contains("MANPAGE"),
+        "the hidden command stays hidden"
+    );
+    for (shell, marker) in [
+        ("bash", "_claimd()"),
+        ("zsh", "#compdef claimd"),
+        ("fish", "complete -c claimd"),
+    ] {
+        let script = claimd(&["completions", shell]);
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(script.contains("check-config"), "{shell}");
+    }
+}

@@ -1,19 +1,21 @@
 //! `claimd`: the self-service account claim and recovery daemon.
 //!
 //! One binary with subcommands: `run` (the gRPC service and the workers in one process, the
-//! embedded default), `serve`, `sync`, `roster import FILE.csv`, `admin …` and `check-config`. This
+//! embedded default), `serve`, `sync`, `roster import FILE.csv`, `admin …`, `check-config` and
+//! `completions SHELL` (and, for packagers, the hidden `manpage`). This
 //! crate only wires the others together: configuration in, parts built, tasks started.
 
 mod admin;
 mod app;
 mod codes;
+mod manual;
 mod roster;
 mod settings;
 mod telemetry;
 
 use std::{path::PathBuf, process::ExitCode};
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::{app::Mode, settings::Settings};
 
@@ -23,9 +25,17 @@ use crate::{app::Mode, settings::Settings};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The version `--version` prints, with the commit it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("CLAIMD_GIT_COMMIT"),
+    ")"
+);
+
 /// Self-service account claim and recovery for school districts.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version = VERSION, about)]
 struct Cli {
     /// The TOML configuration file; every key may be overridden by CLAIMD__SECTION__KEY.
     #[arg(long, global = true, value_name = "FILE")]
@@ -57,6 +67,14 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) to standard output.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page claimd(1), as roff, to standard output (for packagers).
+    #[command(hide = true)]
+    Manpage,
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,6 +101,23 @@ enum RosterCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Made from the definitions alone: no configuration is read.
+    match &cli.command {
+        Command::Completions { shell } => {
+            manual::completions(Cli::command(), *shell);
+            return ExitCode::SUCCESS;
+        }
+        Command::Manpage => {
+            return match manual::manpage(Cli::command()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("claimd: {error}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
+    }
     // One TLS provider for the whole process (LDAP and gRPC); see FACTS.md.
     let _ = rustls::crypto::ring::default_provider().install_default();
     match execute(cli) {
@@ -142,31 +177,19 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         telemetry::init(parts.log_json, &settings.log.level);
         return runtime.block_on(app::portal(parts));
     }
+    let mut settings = settings;
+    let not_yet = match cli.command {
+        Command::CheckConfig => not_yet_there(&mut settings),
+        _ => Vec::new(),
+    };
     let parts = settings.parts()?;
     match cli.command {
-        Command::CheckConfig => {
-            for warning in parts.warnings() {
-                eprintln!("warning: {warning}");
-            }
-            println!(
-                "configuration OK: gRPC on {}, store {}, {:?} directory at {}",
-                parts.listen,
-                parts.store.display(),
-                parts.directory.flavor,
-                parts.directory.urls.join(", ")
-            );
-            for group in &parts.helpdesk.groups {
-                println!("helpdesk group {}: sites {:?}", group.group, group.sites);
-            }
-            for client in &parts.helpdesk.clients {
-                println!(
-                    "helpdesk client {}: sites {:?}",
-                    client.subject, client.sites
-                );
-            }
-            Ok(())
-        }
-        Command::Roster { .. } | Command::Admin { .. } | Command::Portal => {
+        Command::CheckConfig => check_config(&parts, &not_yet),
+        Command::Roster { .. }
+        | Command::Admin { .. }
+        | Command::Portal
+        | Command::Completions { .. }
+        | Command::Manpage => {
             unreachable!("handled above")
         }
         Command::Run | Command::Serve | Command::Sync => {
@@ -179,4 +202,56 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(app::run(parts, mode))
         }
     }
+}
+
+/// For `check-config`: the secret files the configuration names that do not exist yet (a
+/// fresh install, before the administrator has put the directory's password in place). They
+/// are not mistakes in the configuration, so the rest is checked without them and they are
+/// named; `run` still refuses to start until they exist. A file that exists but cannot be
+/// read is checked (and refused) as usual.
+fn not_yet_there(settings: &mut Settings) -> Vec<String> {
+    let mut missing = Vec::new();
+    if let Some(path) = settings.directory.bind_password_file.clone()
+        && !path.exists()
+        && settings.directory.bind_password.is_none()
+    {
+        missing.push(format!("directory.bind_password_file: {}", path.display()));
+        settings.directory.bind_password_file = None;
+        // Stands in for the password in this check only; nothing connects.
+        settings.directory.bind_password = Some(secrecy::SecretString::from("not yet set"));
+    }
+    if let Some(path) = settings.security.pepper_file.clone()
+        && !path.exists()
+    {
+        missing.push(format!("security.pepper_file: {}", path.display()));
+        settings.security.pepper_file = None;
+    }
+    missing
+}
+
+/// `check-config`'s report: what the service would run with, and what is not there yet.
+fn check_config(parts: &settings::Parts, not_yet: &[String]) -> anyhow::Result<()> {
+    for warning in parts.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    println!(
+        "configuration OK: gRPC on {}, store {}, {:?} directory at {}",
+        parts.listen,
+        parts.store.display(),
+        parts.directory.flavor,
+        parts.directory.urls.join(", ")
+    );
+    for group in &parts.helpdesk.groups {
+        println!("helpdesk group {}: sites {:?}", group.group, group.sites);
+    }
+    for client in &parts.helpdesk.clients {
+        println!(
+            "helpdesk client {}: sites {:?}",
+            client.subject, client.sites
+        );
+    }
+    for missing in not_yet {
+        println!("not there yet: {missing} (claimd will not start until it is)");
+    }
+    Ok(())
 }
