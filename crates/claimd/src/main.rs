@@ -204,27 +204,23 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// For `check-config`: the secret files the configuration names that do not exist yet (a
-/// fresh install, before the administrator has put the directory's password in place). They
+/// For `check-config`: the directory's password file when it does not exist yet (a fresh
+/// install, before the administrator has put the password in place). They
 /// are not mistakes in the configuration, so the rest is checked without them and they are
 /// named; `run` still refuses to start until they exist. A file that exists but cannot be
 /// read is checked (and refused) as usual.
 fn not_yet_there(settings: &mut Settings) -> Vec<String> {
     let mut missing = Vec::new();
+    // Only a file known not to be there: one that cannot be looked at (a directory claimd
+    // cannot enter, an error) is read, and refused, as `run` would.
     if let Some(path) = settings.directory.bind_password_file.clone()
-        && !path.exists()
+        && matches!(path.try_exists(), Ok(false))
         && settings.directory.bind_password.is_none()
     {
         missing.push(format!("directory.bind_password_file: {}", path.display()));
         settings.directory.bind_password_file = None;
         // Stands in for the password in this check only; nothing connects.
         settings.directory.bind_password = Some(secrecy::SecretString::from("not yet set"));
-    }
-    if let Some(path) = settings.security.pepper_file.clone()
-        && !path.exists()
-    {
-        missing.push(format!("security.pepper_file: {}", path.display()));
-        settings.security.pepper_file = None;
     }
     missing
 }
