@@ -94,14 +94,7 @@ impl HelpdeskApi {
                 "this client certificate is not listed in [helpdesk] clients, or not issued by helpdesk.client_ca_file",
             ));
         };
-        let forwarded = request
-            .metadata()
-            .get_all("x-forwarded-for")
-            .iter()
-            .map(|v| v.to_str().ok());
-        let address = self
-            .addresses
-            .client(request.remote_addr().map(|a| a.ip()), forwarded)
+        let address = crate::service::client_address(&self.addresses, request)
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
         Ok(Acting::tool(
             &client.subject,
@@ -112,13 +105,9 @@ impl HelpdeskApi {
     }
 }
 
-/// Counts and logs one call's outcome.
+/// Counts and logs one call's outcome as AccountService's calls are, and maps its error.
 fn finish<T>(rpc: &'static str, started: Instant, result: Result<T, Error>) -> Result<T, Status> {
-    let outcome = result.as_ref().map_or_else(|e| e.code().1, |_| "ok");
-    metrics::counter!("claimd_rpc_requests_total", "rpc" => rpc, "outcome" => outcome).increment(1);
-    metrics::histogram!("claimd_rpc_duration_seconds", "rpc" => rpc)
-        .record(started.elapsed().as_secs_f64());
-    tracing::info!(rpc, outcome, "helpdesk call");
+    crate::service::finish(rpc, started, &result);
     result.map_err(to_status)
 }
 

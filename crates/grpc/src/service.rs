@@ -106,14 +106,22 @@ impl AccountApi {
         &self,
         request: &Request<T>,
     ) -> Result<Option<IpAddr>, ClientAddressError> {
-        let forwarded = request
-            .metadata()
-            .get_all("x-forwarded-for")
-            .iter()
-            .map(|v| v.to_str().ok());
-        self.clients
-            .client(request.remote_addr().map(|a| a.ip()), forwarded)
+        client_address(&self.clients, request)
     }
+}
+
+/// The caller's address under `clients`: the peer's, or the one a trusted proxy forwards in
+/// `x-forwarded-for` (every line read). Shared by AccountService and HelpdeskService.
+pub(crate) fn client_address<T>(
+    clients: &ClientAddressPolicy,
+    request: &Request<T>,
+) -> Result<Option<IpAddr>, ClientAddressError> {
+    let forwarded = request
+        .metadata()
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|v| v.to_str().ok());
+    clients.client(request.remote_addr().map(|a| a.ip()), forwarded)
 }
 
 /// A trusted proxy's request whose forwarded address is missing or malformed.
@@ -127,7 +135,7 @@ fn outcome<T>(result: &Result<T, Error>) -> &'static str {
 }
 
 /// Records the call's outcome on its span and in the metrics, and logs one line for it.
-fn finish<T>(rpc: &'static str, started: Instant, result: &Result<T, Error>) {
+pub(crate) fn finish<T>(rpc: &'static str, started: Instant, result: &Result<T, Error>) {
     let outcome = outcome(result);
     tracing::Span::current().record("outcome", outcome);
     metrics::counter!("claimd_rpc_requests_total", "rpc" => rpc, "outcome" => outcome).increment(1);
